@@ -1,0 +1,2 @@
+// The package skeleton: its API arrives with its issue.
+export {};

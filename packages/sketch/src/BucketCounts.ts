@@ -1,0 +1,130 @@
+/**
+ * Counts of a contiguous range of bucket indexes in one growable typed array.
+ * Growth keeps slack on the side it grew towards, so a range that creeps
+ * outward reallocates O(log n) times.
+ */
+export class BucketCounts {
+  /** counts[i] is the count of bucket `_base + i`. */
+  private _counts: Float64Array = EMPTY;
+  private _base = 0;
+  /** Lowest and highest non-empty index; start > end when empty. */
+  private _start = 0;
+  private _end = -1;
+
+  get isEmpty(): boolean {
+    return this._end < this._start;
+  }
+
+  /** Lowest non-empty index (meaningless when empty). */
+  get start(): number {
+    return this._start;
+  }
+
+  /** Highest non-empty index (meaningless when empty). */
+  get end(): number {
+    return this._end;
+  }
+
+  /** Count of one bucket. */
+  at(index: number): number {
+    const i = index - this._base;
+    return i >= 0 && i < this._counts.length ? this._counts[i] : 0;
+  }
+
+  /**
+   * Adds to a bucket inside the allocated range and returns true, or returns
+   * false (changing nothing) when the range must grow first.
+   */
+  tryIncrement(index: number, count: number): boolean {
+    const i = index - this._base;
+    if (i < 0 || i >= this._counts.length) return false;
+    this._counts[i] += count;
+    if (this._end < this._start) {
+      this._start = this._end = index;
+    } else if (index < this._start) {
+      this._start = index;
+    } else if (index > this._end) {
+      this._end = index;
+    }
+    return true;
+  }
+
+  /**
+   * Reallocates so that `index` fits next to the current range, with room for
+   * at most `capacity` buckets in all (the caller keeps the span within it).
+   */
+  growToInclude(index: number, capacity: number): void {
+    const lo = this.isEmpty ? index : Math.min(index, this._start);
+    const hi = this.isEmpty ? index : Math.max(index, this._end);
+    const span = hi - lo + 1;
+    const size = Math.min(capacity, Math.max(MIN_ALLOCATION, span * 2));
+    // Leave the slack on the side the range is growing towards.
+    const base = !this.isEmpty && index < this._start ? hi - size + 1 : lo;
+    const counts = new Float64Array(size);
+    if (!this.isEmpty) {
+      counts.set(
+        this._counts.subarray(
+          this._start - this._base,
+          this._end - this._base + 1
+        ),
+        this._start - base
+      );
+    }
+    this._counts = counts;
+    this._base = base;
+  }
+
+  /** Merges each bucket i into bucket i >> change. */
+  downscale(change: number): void {
+    if (this.isEmpty || change === 0) return;
+    const start = this._start >> change;
+    const end = this._end >> change;
+    const counts = new Float64Array(end - start + 1);
+    for (let index = this._start; index <= this._end; index++) {
+      counts[(index >> change) - start] += this._counts[index - this._base];
+    }
+    this._counts = counts;
+    this._base = start;
+    this._start = start;
+    this._end = end;
+  }
+
+  /** Counts from `start` to `end` inclusive, as OpenTelemetry's bucketCounts. */
+  toArray(): number[] {
+    if (this.isEmpty) return [];
+    return Array.from(
+      this._counts.subarray(
+        this._start - this._base,
+        this._end - this._base + 1
+      )
+    );
+  }
+
+  /** Buckets `offset + i` holding `counts[i]`; zeros at either end are dropped. */
+  static fromArray(offset: number, counts: readonly number[]): BucketCounts {
+    const buckets = new BucketCounts();
+    let first = 0;
+    let last = counts.length - 1;
+    while (first <= last && counts[first] === 0) first++;
+    while (last >= first && counts[last] === 0) last--;
+    if (first <= last) {
+      buckets._counts = Float64Array.from(counts.slice(first, last + 1));
+      buckets._base = buckets._start = offset + first;
+      buckets._end = offset + last;
+    }
+    return buckets;
+  }
+
+  clone(): BucketCounts {
+    const copy = new BucketCounts();
+    copy._counts = this._counts.slice();
+    copy._base = this._base;
+    copy._start = this._start;
+    copy._end = this._end;
+    return copy;
+  }
+}
+
+const EMPTY = new Float64Array(0);
+/** The smallest array worth allocating: 16 buckets = 128 bytes. */
+const MIN_ALLOCATION = 16;

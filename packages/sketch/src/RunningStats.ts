@@ -1,0 +1,100 @@
+import { describe } from './validate';
+
+/**
+ * Exact-count running statistics of raw values: count, min and max exactly;
+ * mean and variance by Welford's update, and merges by Chan et al.'s parallel
+ * formula, both numerically stable (no sum of squares).
+ *
+ * Invalid values and counts are dropped and counted in {@link rejected}.
+ */
+export class RunningStats {
+  private _count = 0;
+  private _mean = 0;
+  /** Sum of squared deviations from the mean. */
+  private _m2 = 0;
+  private _min = Infinity;
+  private _max = -Infinity;
+  private _rejected = 0;
+
+  get count(): number {
+    return this._count;
+  }
+
+  /** NaN when empty. */
+  get mean(): number {
+    return this._count === 0 ? NaN : this._mean;
+  }
+
+  /** Population variance (divides by count); NaN when empty. */
+  get variance(): number {
+    return this._count === 0 ? NaN : this._m2 / this._count;
+  }
+
+  /** Population standard deviation; NaN when empty. */
+  get stddev(): number {
+    return Math.sqrt(this.variance);
+  }
+
+  /** NaN when empty. */
+  get min(): number {
+    return this._count === 0 ? NaN : this._min;
+  }
+
+  /** NaN when empty. */
+  get max(): number {
+    return this._count === 0 ? NaN : this._max;
+  }
+
+  /** Number of record() calls dropped for an invalid value or count. */
+  get rejected(): number {
+    return this._rejected;
+  }
+
+  /** Adds `count` occurrences of `value`; never throws. */
+  record(value: number, count = 1): void {
+    if (
+      typeof value !== 'number' ||
+      value - value !== 0 ||
+      (count !== 1 && !(Number.isSafeInteger(count) && count > 0))
+    ) {
+      this._rejected++;
+      return;
+    }
+    const total = this._count + count;
+    const delta = value - this._mean;
+    this._mean += (delta * count) / total;
+    this._m2 += delta * (value - this._mean) * count;
+    this._count = total;
+    if (value < this._min) this._min = value;
+    if (value > this._max) this._max = value;
+  }
+
+  /**
+   * Adds another's values, as if they had been recorded here.
+   * @throws {TypeError} if `other` is not a RunningStats.
+   */
+  merge(other: RunningStats): void {
+    if (!(other instanceof RunningStats)) {
+      throw new TypeError(
+        `RunningStats.merge: expected a RunningStats, got ${describe(other)}`
+      );
+    }
+    this._rejected += other._rejected;
+    if (other._count === 0) return;
+    const total = this._count + other._count;
+    const delta = other._mean - this._mean;
+    this._m2 +=
+      other._m2 + delta * delta * ((this._count / total) * other._count);
+    this._mean += delta * (other._count / total);
+    this._count = total;
+    if (other._min < this._min) this._min = other._min;
+    if (other._max > this._max) this._max = other._max;
+  }
+
+  /** An independent copy. */
+  clone(): RunningStats {
+    const copy = new RunningStats();
+    copy.merge(this);
+    return copy;
+  }
+}

@@ -1,0 +1,11 @@
+export { ExponentialSketch } from './ExponentialSketch';
+export { RunningStats } from './RunningStats';
+export { SlidingWindow } from './SlidingWindow';
+export type {
+  BucketSpan,
+  ExponentialHistogramPoint,
+  ExponentialSketchJSON,
+  ExponentialSketchOptions,
+  Mergeable,
+  SlidingWindowOptions,
+} from './types';

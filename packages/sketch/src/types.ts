@@ -1,0 +1,75 @@
+/** Options of {@link ExponentialSketch}. */
+export interface ExponentialSketchOptions {
+  /**
+   * Most buckets per sign, zero bucket excluded; the sketch downscales when
+   * a range would need more. Integer in [2, 16384]. Default 520: any data
+   * whose max/min ratio is at most 2^(519/32) ≈ 76,000 (1 ms to 76 s) keeps
+   * scale 5 or finer, a relative error ≤ 1.083%, in ≤ 4.2 KB of counts per
+   * sign.
+   */
+  maxBuckets?: number;
+  /**
+   * The finest scale, where a sketch starts. Integer in [-10, 20]. Default
+   * 20, OpenTelemetry's maximum.
+   */
+  maxScale?: number;
+}
+
+/** Counts of consecutive buckets starting at bucket index `offset`. */
+export interface BucketSpan {
+  offset: number;
+  bucketCounts: number[];
+}
+
+/**
+ * The value of an OpenTelemetry exponential histogram data point, the same
+ * shape as `ExponentialHistogram` in `@opentelemetry/sdk-metrics`: bucket
+ * `offset + i` holds (base^(offset+i), base^(offset+i+1)], base =
+ * 2^(2^-scale); `count` includes `zeroCount`.
+ */
+export interface ExponentialHistogramPoint {
+  count: number;
+  sum?: number;
+  scale: number;
+  zeroCount: number;
+  positive: BucketSpan;
+  negative: BucketSpan;
+  min?: number;
+  max?: number;
+}
+
+/**
+ * The JSON form of an {@link ExponentialSketch} (version 1). `sum` is the
+ * exact sum as doubles whose exact total it is: the rounded sum first, then
+ * the rounded remainders (empty for 0); or the string of a sum that
+ * overflowed. `min` and `max` are absent when `count` is 0.
+ */
+export interface ExponentialSketchJSON {
+  version: 1;
+  maxBuckets: number;
+  maxScale: number;
+  scale: number;
+  count: number;
+  zeroCount: number;
+  sum: number[] | 'Infinity' | '-Infinity' | 'NaN';
+  min?: number;
+  max?: number;
+  positive: BucketSpan;
+  negative: BucketSpan;
+  rejected: number;
+}
+
+/** An aggregate that can absorb another of its kind. */
+export interface Mergeable<T> {
+  merge(other: T): void;
+}
+
+/** Options of {@link SlidingWindow}. */
+export interface SlidingWindowOptions<T> {
+  /** Number of slots kept, the current one included. Integer in [1, 100000]. */
+  slots: number;
+  /** Time each slot covers, in the caller's clock unit (normally ms). > 0. */
+  slotMillis: number;
+  /** Makes an empty aggregate; called for each new slot and for merges. */
+  create: () => T;
+}

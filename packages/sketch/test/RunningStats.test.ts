@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { RunningStats } from '../src';
+
+/** Two-pass reference statistics. */
+function reference(values: number[]) {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance =
+    values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+  return { mean, variance, min: Math.min(...values), max: Math.max(...values) };
+}
+
+function statsOf(values: number[]): RunningStats {
+  const stats = new RunningStats();
+  for (const v of values) stats.record(v);
+  return stats;
+}
+
+const closeTo = (actual: number, expected: number, scale: number) =>
+  expect(actual).to.be.closeTo(expected, 1e-9 * Math.max(1, scale));
+
+describe('RunningStats', () => {
+  const values = fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), {
+    minLength: 1,
+    maxLength: 300,
+  });
+
+  it('matches two-pass statistics', () => {
+    fc.assert(
+      fc.property(values, vs => {
+        const stats = statsOf(vs);
+        const ref = reference(vs);
+        expect(stats.count).to.equal(vs.length);
+        expect(stats.min).to.equal(ref.min);
+        expect(stats.max).to.equal(ref.max);
+        closeTo(stats.mean, ref.mean, Math.abs(ref.mean));
+        closeTo(stats.variance, ref.variance, ref.variance);
+        closeTo(stats.stddev, Math.sqrt(ref.variance), Math.sqrt(ref.variance));
+      })
+    );
+  });
+
+  it('merged shards equal one pass over everything', () => {
+    fc.assert(
+      fc.property(
+        values,
+        fc.array(fc.nat(4), { maxLength: 300 }),
+        (vs, assignment) => {
+          const shards = Array.from({ length: 5 }, () => new RunningStats());
+          vs.forEach((v, i) => shards[assignment[i] ?? 0].record(v));
+          const merged = new RunningStats();
+          for (const shard of shards) merged.merge(shard);
+          const whole = statsOf(vs);
+          expect(merged.count).to.equal(whole.count);
+          expect(merged.min).to.equal(whole.min);
+          expect(merged.max).to.equal(whole.max);
+          closeTo(merged.mean, whole.mean, Math.abs(whole.mean));
+          closeTo(merged.variance, whole.variance, whole.variance);
+        }
+      )
+    );
+  });
+
+  it('stays stable where a sum of squares cancels catastrophically', () => {
+    const stats = statsOf([1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16]);
+    expect(stats.variance).to.equal(22.5);
+    expect(stats.mean).to.equal(1e9 + 10);
+  });
+
+  it('treats record(v, n) as n records of v', () => {
+    const weighted = new RunningStats();
+    weighted.record(2, 3);
+    weighted.record(10);
+    const repeated = statsOf([2, 2, 2, 10]);
+    expect(weighted.count).to.equal(4);
+    expect(weighted.mean).to.equal(repeated.mean);
+    expect(weighted.variance).to.be.closeTo(repeated.variance, 1e-12);
+  });
+
+  it('drops and counts invalid input; NaN statistics when empty', () => {
+    const stats = new RunningStats();
+    expect(stats.mean).to.be.NaN;
+    expect(stats.stddev).to.be.NaN;
+    for (const v of [NaN, Infinity, '1', null]) stats.record(v as number);
+    stats.record(1, 0);
+    stats.record(1, -2);
+    stats.record(1, 0.5);
+    expect(stats.rejected).to.equal(7);
+    expect(stats.count).to.equal(0);
+  });
+
+  it('clones independently and rejects merging a foreign object', () => {
+    const stats = statsOf([1, 2]);
+    const copy = stats.clone();
+    copy.record(3);
+    expect(stats.count).to.equal(2);
+    expect(copy.mean).to.equal(2);
+    expect(() => stats.merge({} as RunningStats)).to.throw(
+      TypeError,
+      /RunningStats\.merge: expected a RunningStats/
+    );
+  });
+});

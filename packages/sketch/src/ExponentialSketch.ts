@@ -12,6 +12,7 @@ import { parsePoint, parseSumParts } from './parsePoint';
 import type { ParsedPoint } from './parsePoint';
 import {
   describe,
+  isRecordable,
   rejectUnknownKeys,
   requireInteger,
   requireRecord,
@@ -119,11 +120,7 @@ export class ExponentialSketch {
    * count is dropped and counted in {@link rejected}.
    */
   record(value: number, count = 1): void {
-    if (
-      typeof value !== 'number' ||
-      value - value !== 0 ||
-      (count !== 1 && !this._isValidCount(count))
-    ) {
+    if (!isRecordable(value, count, this._count)) {
       this._rejected++;
       return;
     }
@@ -331,14 +328,6 @@ export class ExponentialSketch {
       )
     );
     return sketch;
-  }
-
-  private _isValidCount(count: number): boolean {
-    return (
-      Number.isSafeInteger(count) &&
-      count > 0 &&
-      this._count + count <= Number.MAX_SAFE_INTEGER
-    );
   }
 
   private _increment(

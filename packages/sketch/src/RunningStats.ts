@@ -1,4 +1,4 @@
-import { describe } from './validate';
+import { describe, isRecordable } from './validate';
 
 /**
  * Exact-count running statistics of raw values: count, min and max exactly;
@@ -52,11 +52,7 @@ export class RunningStats {
 
   /** Adds `count` occurrences of `value`; never throws. */
   record(value: number, count = 1): void {
-    if (
-      typeof value !== 'number' ||
-      value - value !== 0 ||
-      (count !== 1 && !(Number.isSafeInteger(count) && count > 0))
-    ) {
+    if (!isRecordable(value, count, this._count)) {
       this._rejected++;
       return;
     }

@@ -36,11 +36,7 @@ export function requireFiniteNumber(
   name: string,
   value: unknown
 ): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(
-      `${owner}: '${name}' must be a number, got ${describe(value)}`
-    );
-  }
+  requireNumber(owner, name, value);
   if (!Number.isFinite(value)) {
     throw new RangeError(`${owner}: '${name}' must be finite, got ${value}`);
   }
@@ -54,17 +50,44 @@ export function requireInteger(
   min: number,
   max: number
 ): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(
-      `${owner}: '${name}' must be a number, got ${describe(value)}`
-    );
-  }
+  requireNumber(owner, name, value);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
       `${owner}: '${name}' must be an integer from ${min} to ${max}, got ${value}`
     );
   }
   return value;
+}
+
+function requireNumber(
+  owner: string,
+  name: string,
+  value: unknown
+): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(
+      `${owner}: '${name}' must be a number, got ${describe(value)}`
+    );
+  }
+}
+
+/**
+ * Whether record(value, count) may be taken: a finite number, and a positive
+ * safe-integer count that keeps `total` exact. Small enough to inline.
+ */
+export function isRecordable(
+  value: number,
+  count: number,
+  total: number
+): boolean {
+  return (
+    typeof value === 'number' &&
+    value - value === 0 &&
+    (count === 1 ||
+      (Number.isSafeInteger(count) &&
+        count > 0 &&
+        total + count <= Number.MAX_SAFE_INTEGER))
+  );
 }
 
 export function describe(value: unknown): string {

@@ -15,6 +15,11 @@ export class BucketCounts {
     return this._end < this._start;
   }
 
+  /** Bytes held by the counts array (its capacity, not just the span). */
+  get allocatedBytes(): number {
+    return this._counts.byteLength;
+  }
+
   /** Lowest non-empty index (meaningless when empty). */
   get start(): number {
     return this._start;

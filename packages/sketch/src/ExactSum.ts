@@ -16,12 +16,14 @@ export class ExactSum {
   private _hi = 0;
   private _mid = 0;
   /** Non-zero, non-overlapping partials in increasing magnitude. */
-  private _tail = new Float64Array(4);
+  private _tail: Float64Array = NO_TAIL;
   private _tailLength = 0;
 
   /** The exact sum rounded to the nearest double (ties to even). */
   get value(): number {
     if (this._hi - this._hi !== 0) return this._hi;
+    // hi + mid is then the exact sum, and one addition rounds it correctly.
+    if (this._tailLength === 0) return this._hi + this._mid;
     const parts = Array.from(this._tail.subarray(0, this._tailLength));
     let length = addToExpansion(parts, parts.length, this._mid);
     length = addToExpansion(parts, length, this._hi);
@@ -86,7 +88,7 @@ export class ExactSum {
     const copy = new ExactSum();
     copy._hi = this._hi;
     copy._mid = this._mid;
-    copy._tail = this._tail.slice();
+    copy._tail = this._tailLength === 0 ? NO_TAIL : this._tail.slice();
     copy._tailLength = this._tailLength;
     return copy;
   }
@@ -96,7 +98,7 @@ export class ExactSum {
     if (x !== x) return;
     let tail = this._tail;
     if (this._tailLength === tail.length) {
-      tail = new Float64Array(tail.length * 2);
+      tail = new Float64Array(Math.max(4, tail.length * 2));
       tail.set(this._tail);
       this._tail = tail;
     }
@@ -148,6 +150,8 @@ function roundedSum(parts: number[], n: number): number {
   return hi;
 }
 
+/** Shared by every sum whose tail is still empty: most never need one. */
+const NO_TAIL = new Float64Array(0);
 const HUGE = 2 ** 995;
 /** Veltkamp's splitter for 53-bit doubles: 2^27 + 1. */
 const SPLITTER = 134217729;

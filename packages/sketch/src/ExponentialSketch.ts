@@ -16,12 +16,17 @@ import {
   rejectUnknownKeys,
   requireInteger,
   requireRecord,
+  requireVersioned,
 } from './validate';
 
 const DEFAULT_MAX_BUCKETS = 520;
 const MIN_BUCKETS = 2;
 const MAX_BUCKETS = 16384;
 const OPTION_KEYS = ['maxBuckets', 'maxScale'] as const;
+/** The sketch, its two bucket stores and exact sum, with object headers. */
+const SKETCH_OVERHEAD_BYTES = 450;
+/** A typed array's object and buffer headers, beyond its data. */
+const TYPED_ARRAY_OVERHEAD_BYTES = 200;
 const JSON_VERSION = 1;
 
 /**
@@ -100,6 +105,28 @@ export class ExponentialSketch {
     return this._count === 0 ? NaN : this.sum / this._count;
   }
 
+  /**
+   * Population standard deviation from the bucket midpoints (clamped to [min,
+   * max]) around the exact mean: each value is represented within
+   * relativeError, and constant data gives exactly 0. NaN when empty.
+   */
+  get stddev(): number {
+    if (this._count === 0) return NaN;
+    const mean = this.mean;
+    let squares = this._zeroCount * mean * mean;
+    const addBuckets = (buckets: BucketCounts, sign: 1 | -1) => {
+      for (let index = buckets.start; index <= buckets.end; index++) {
+        const count = buckets.at(index);
+        if (count === 0) continue;
+        const value = this._clamp(sign * this._mapping.midpoint(index));
+        squares += count * (value - mean) ** 2;
+      }
+    };
+    addBuckets(this._positive, 1);
+    addBuckets(this._negative, -1);
+    return Math.sqrt(squares / this._count);
+  }
+
   /** Current scale: base = 2^(2^-scale). */
   get scale(): number {
     return this._mapping.scale;
@@ -113,6 +140,19 @@ export class ExponentialSketch {
   /** Number of record() calls dropped for an invalid value or count. */
   get rejected(): number {
     return this._rejected;
+  }
+
+  /**
+   * An estimate of the memory this sketch holds: its bucket arrays plus a
+   * fixed allowance for the object and its fields (V8, 64-bit). For memory
+   * budgets; measured retained sizes are in the README.
+   */
+  get retainedBytes(): number {
+    return (
+      SKETCH_OVERHEAD_BYTES +
+      arrayBytes(this._positive.allocatedBytes) +
+      arrayBytes(this._negative.allocatedBytes)
+    );
   }
 
   /**
@@ -178,26 +218,54 @@ export class ExponentialSketch {
    * when q is not a number in [0, 1].
    */
   quantile(q: number): number {
-    if (typeof q !== 'number' || !(q >= 0 && q <= 1) || this._count === 0) {
-      return NaN;
-    }
-    if (q === 0) return this._min;
-    if (q === 1) return this._max;
-    const rank = q * (this._count - 1);
+    return this.quantiles([q])[0];
+  }
+
+  /** {@link quantile} for several q at once, in one pass over the buckets. */
+  quantiles(qs: readonly number[]): number[] {
+    const results = new Array<number>(qs.length).fill(NaN);
+    if (this._count === 0) return results;
+    // Visit the wanted ranks in increasing order while walking the buckets.
+    const order: number[] = [];
+    qs.forEach((q, i) => {
+      if (typeof q !== 'number' || !(q >= 0 && q <= 1)) return;
+      if (q === 0) results[i] = this._min;
+      else if (q === 1) results[i] = this._max;
+      else order.push(i);
+    });
+    order.sort((a, b) => qs[a] - qs[b]);
+    let next = 0;
     let seen = 0;
+    const answer = (value: number) => {
+      while (
+        next < order.length &&
+        seen > qs[order[next]] * (this._count - 1)
+      ) {
+        results[order[next++]] = value;
+      }
+    };
     const negative = this._negative;
-    for (let index = negative.end; index >= negative.start; index--) {
+    for (
+      let index = negative.end;
+      index >= negative.start && next < order.length;
+      index--
+    ) {
       seen += negative.at(index);
-      if (seen > rank) return this._clamp(-this._mapping.midpoint(index));
+      answer(this._clamp(-this._mapping.midpoint(index)));
     }
     seen += this._zeroCount;
-    if (seen > rank) return 0;
+    answer(0);
     const positive = this._positive;
-    for (let index = positive.start; index <= positive.end; index++) {
+    for (
+      let index = positive.start;
+      index <= positive.end && next < order.length;
+      index++
+    ) {
       seen += positive.at(index);
-      if (seen > rank) return this._clamp(this._mapping.midpoint(index));
+      answer(this._clamp(this._mapping.midpoint(index)));
     }
-    return this._max;
+    while (next < order.length) results[order[next++]] = this._max;
+    return results;
   }
 
   /** An independent copy. */
@@ -245,12 +313,7 @@ export class ExponentialSketch {
    */
   static fromJSON(json: unknown): ExponentialSketch {
     const owner = 'ExponentialSketch.fromJSON';
-    const record = requireRecord(owner, 'json', json);
-    if (record.version !== JSON_VERSION) {
-      throw new RangeError(
-        `${owner}: 'version' must be ${JSON_VERSION}, got ${describe(record.version)}`
-      );
-    }
+    const record = requireVersioned(owner, json, JSON_VERSION);
     const sketch = new ExponentialSketch({
       maxBuckets: requireInteger(
         owner,
@@ -450,6 +513,10 @@ function scaleChange(low: number, high: number, maxBuckets: number): number {
     change++;
   }
   return change;
+}
+
+function arrayBytes(dataBytes: number): number {
+  return dataBytes === 0 ? 0 : dataBytes + TYPED_ARRAY_OVERHEAD_BYTES;
 }
 
 function toSpan(buckets: BucketCounts): BucketSpan {

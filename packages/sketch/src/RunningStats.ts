@@ -1,4 +1,13 @@
-import { describe, isRecordable } from './validate';
+import type { RunningStatsJSON } from './types';
+import {
+  describe,
+  isRecordable,
+  requireFiniteNumber,
+  requireInteger,
+  requireVersioned,
+} from './validate';
+
+const JSON_VERSION = 1;
 
 /**
  * Exact-count running statistics of raw values: count, min and max exactly;
@@ -92,5 +101,58 @@ export class RunningStats {
     const copy = new RunningStats();
     copy.merge(this);
     return copy;
+  }
+
+  toJSON(): RunningStatsJSON {
+    return {
+      version: JSON_VERSION,
+      count: this._count,
+      ...(this._count > 0
+        ? { mean: this._mean, m2: this._m2, min: this._min, max: this._max }
+        : {}),
+      rejected: this._rejected,
+    };
+  }
+
+  /**
+   * Restores statistics from {@link toJSON} output.
+   * @throws {TypeError|RangeError} naming the field, if `json` is malformed or
+   *   inconsistent (min ≤ mean ≤ max, m2 ≥ 0).
+   */
+  static fromJSON(json: unknown): RunningStats {
+    const owner = 'RunningStats.fromJSON';
+    const record = requireVersioned(owner, json, JSON_VERSION);
+    const stats = new RunningStats();
+    stats._count = requireInteger(
+      owner,
+      'count',
+      record.count,
+      0,
+      Number.MAX_SAFE_INTEGER
+    );
+    stats._rejected = requireInteger(
+      owner,
+      'rejected',
+      record.rejected,
+      0,
+      Number.MAX_SAFE_INTEGER
+    );
+    if (stats._count === 0) return stats;
+    stats._mean = requireFiniteNumber(owner, 'mean', record.mean);
+    stats._m2 = requireFiniteNumber(owner, 'm2', record.m2);
+    stats._min = requireFiniteNumber(owner, 'min', record.min);
+    stats._max = requireFiniteNumber(owner, 'max', record.max);
+    if (
+      !(
+        stats._min <= stats._mean &&
+        stats._mean <= stats._max &&
+        stats._m2 >= 0
+      )
+    ) {
+      throw new RangeError(
+        `${owner}: fields must satisfy min ≤ mean ≤ max and m2 ≥ 0`
+      );
+    }
+    return stats;
   }
 }

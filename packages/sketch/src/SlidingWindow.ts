@@ -16,7 +16,8 @@ const MAX_SLOTS = 100_000;
  * record costs no clock read. {@link merged} answers "the last k slots".
  */
 export class SlidingWindow<T extends Mergeable<T>> {
-  private readonly _slots: T[];
+  /** Slots are made on first use, so an idle window holds no aggregates. */
+  private readonly _slots: (T | undefined)[];
   private readonly _slotMillis: number;
   private readonly _create: () => T;
   /** Ring position of the current slot. */
@@ -49,8 +50,7 @@ export class SlidingWindow<T extends Mergeable<T>> {
       );
     }
     this._create = options.create;
-    this._slots = [];
-    for (let i = 0; i < slots; i++) this._slots.push(this._create());
+    this._slots = new Array<T | undefined>(slots).fill(undefined);
   }
 
   /** Number of slots, the current one included. */
@@ -60,7 +60,7 @@ export class SlidingWindow<T extends Mergeable<T>> {
 
   /** The aggregate of the slot being filled. */
   get current(): T {
-    return this._slots[this._head];
+    return (this._slots[this._head] ??= this._create());
   }
 
   /** Start time of the current slot; NaN before the first rotate. */
@@ -86,7 +86,7 @@ export class SlidingWindow<T extends Mergeable<T>> {
     const steps = Math.min(advanced, this._slots.length);
     for (let i = 0; i < steps; i++) {
       this._head = (this._head + 1) % this._slots.length;
-      this._slots[this._head] = this._create();
+      this._slots[this._head] = undefined;
     }
     this._epoch = epoch;
     return advanced;
@@ -108,7 +108,8 @@ export class SlidingWindow<T extends Mergeable<T>> {
     const result = this._create();
     const size = this._slots.length;
     for (let i = lastSlots - 1; i >= 0; i--) {
-      result.merge(this._slots[(this._head - i + size) % size]);
+      const slot = this._slots[(this._head - i + size) % size];
+      if (slot !== undefined) result.merge(slot);
     }
     return result;
   }

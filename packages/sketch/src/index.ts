@@ -7,5 +7,6 @@ export type {
   ExponentialSketchJSON,
   ExponentialSketchOptions,
   Mergeable,
+  RunningStatsJSON,
   SlidingWindowOptions,
 } from './types';

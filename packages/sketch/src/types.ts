@@ -59,6 +59,18 @@ export interface ExponentialSketchJSON {
   rejected: number;
 }
 
+/** The JSON form of a {@link RunningStats} (version 1); statistics absent when count is 0. */
+export interface RunningStatsJSON {
+  version: 1;
+  count: number;
+  mean?: number;
+  /** Sum of squared deviations from the mean. */
+  m2?: number;
+  min?: number;
+  max?: number;
+  rejected: number;
+}
+
 /** An aggregate that can absorb another of its kind. */
 export interface Mergeable<T> {
   merge(other: T): void;
@@ -70,6 +82,6 @@ export interface SlidingWindowOptions<T> {
   slots: number;
   /** Time each slot covers, in the caller's clock unit (normally ms). > 0. */
   slotMillis: number;
-  /** Makes an empty aggregate; called for each new slot and for merges. */
+  /** Makes an empty aggregate: for a slot on its first use, and for merged(). */
   create: () => T;
 }

@@ -16,6 +16,21 @@ export function requireRecord(
   return value as Record<string, unknown>;
 }
 
+/** A JSON object of the given format version. */
+export function requireVersioned(
+  owner: string,
+  json: unknown,
+  version: number
+): Record<string, unknown> {
+  const record = requireRecord(owner, 'json', json);
+  if (record.version !== version) {
+    throw new RangeError(
+      `${owner}: 'version' must be ${version}, got ${describe(record.version)}`
+    );
+  }
+  return record;
+}
+
 /** Throws on keys outside `known`, which are most often typos. */
 export function rejectUnknownKeys(
   owner: string,

@@ -32,6 +32,26 @@ describe('ExponentialSketch accuracy', () => {
     }
   }
 
+  it('estimates the standard deviation within its relative error', () => {
+    for (const dataset of DATASETS) {
+      const values = dataset.generate(20_000, seededRandom(17));
+      const sketch = new ExponentialSketch();
+      for (const v of values) sketch.record(v);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const rms = Math.sqrt(
+        values.reduce((a, v) => a + v * v, 0) / values.length
+      );
+      const exact = Math.sqrt(
+        values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length
+      );
+      // Each value moves by ≤ α|v|, so the deviation moves by ≤ α·rms.
+      expect(Math.abs(sketch.stddev - exact), dataset.name).to.be.at.most(
+        sketch.relativeError * rms * (1 + 1e-9) + 1e-12 * rms
+      );
+    }
+    expect(new ExponentialSketch().stddev).to.be.NaN;
+  });
+
   it('keeps scale ≥ 5 (≤ 1.1%) within ≤ 520 buckets for 1 ms to 1 min, in ms or s', () => {
     const random = seededRandom(7);
     for (const unit of [1, 0.001]) {

@@ -128,12 +128,34 @@ describe('ExponentialSketch', () => {
     });
   });
 
+  it('answers several quantiles in one call exactly as one by one', () => {
+    const sketch = new ExponentialSketch();
+    for (const v of DATASETS[7].generate(5000, seededRandom(9)))
+      sketch.record(v);
+    const qs = [0.99, 0, 0.5, 1, 0.001, 0.5, -1, 0.9, NaN];
+    expect(sketch.quantiles(qs)).to.deep.equal(qs.map(q => sketch.quantile(q)));
+    expect(new ExponentialSketch().quantiles([0.5, 1])).to.deep.equal([
+      NaN,
+      NaN,
+    ]);
+  });
+
   it('answers the exact min and max at q = 0 and q = 1', () => {
     const sketch = new ExponentialSketch();
     for (const v of [3.3, -7.1, 12.9]) sketch.record(v);
     expect(sketch.quantile(0)).to.equal(-7.1);
     expect(sketch.quantile(1)).to.equal(12.9);
     expect(sketch.mean).to.be.closeTo(3.0333333333, 1e-9);
+  });
+
+  it('estimates its memory from the bucket arrays it holds', () => {
+    const sketch = new ExponentialSketch();
+    const empty = sketch.retainedBytes;
+    sketch.record(1);
+    sketch.record(1000);
+    const span = sketch.toExponentialHistogram().positive.bucketCounts.length;
+    expect(sketch.retainedBytes).to.be.at.least(empty + 8 * span);
+    expect(sketch.retainedBytes).to.be.at.most(empty + 8 * 520 + 400);
   });
 
   it('clones independently', () => {

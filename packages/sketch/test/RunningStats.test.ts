@@ -92,6 +92,37 @@ describe('RunningStats', () => {
     expect(stats.count).to.equal(0);
   });
 
+  it('round-trips through JSON and rejects tampered input', () => {
+    const stats = statsOf([1.5, -2, 8]);
+    stats.record(NaN);
+    const copy = RunningStats.fromJSON(JSON.parse(JSON.stringify(stats)));
+    expect(copy.toJSON()).to.deep.equal(stats.toJSON());
+    expect(RunningStats.fromJSON(new RunningStats().toJSON()).count).to.equal(
+      0
+    );
+    const json = stats.toJSON();
+    expect(() => RunningStats.fromJSON({ ...json, version: 9 })).to.throw(
+      RangeError,
+      /'version' must be 1/
+    );
+    expect(() => RunningStats.fromJSON({ ...json, count: -1 })).to.throw(
+      RangeError,
+      /'count' must be an integer/
+    );
+    expect(() => RunningStats.fromJSON({ ...json, mean: 100 })).to.throw(
+      RangeError,
+      /min ≤ mean ≤ max/
+    );
+    expect(() => RunningStats.fromJSON({ ...json, m2: 'x' })).to.throw(
+      TypeError,
+      /'m2' must be a number/
+    );
+    expect(() => RunningStats.fromJSON(null)).to.throw(
+      TypeError,
+      /'json' must be an object/
+    );
+  });
+
   it('clones independently and rejects merging a foreign object', () => {
     const stats = statsOf([1, 2]);
     const copy = stats.clone();

@@ -70,6 +70,23 @@ describe('SlidingWindow', () => {
     expect(w.merged().toJSON()).to.deep.equal(all.toJSON());
   });
 
+  it('makes a slot only when it is first used', () => {
+    let made = 0;
+    const w = new SlidingWindow({
+      slots: 60,
+      slotMillis: 1000,
+      create: () => (made++, new RunningStats()),
+    });
+    w.rotate(0);
+    w.rotate(30_000);
+    expect(made).to.equal(0);
+    w.current.record(1);
+    w.current.record(2);
+    expect(made).to.equal(1);
+    expect(w.merged().count).to.equal(2);
+    expect(made).to.equal(2); // merged() makes its result
+  });
+
   it('validates its options and queries', () => {
     const create = () => new RunningStats();
     expect(

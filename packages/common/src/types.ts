@@ -1,0 +1,10 @@
+/** Bounds a number option must keep; all optional. */
+export interface RangeRule {
+  /** Inclusive lower bound. */
+  min?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  /** Inclusive upper bound. */
+  max?: number;
+  integer?: boolean;
+}

@@ -7,8 +7,13 @@
  * Prints a table per data set and writes bench-results/sketch.json. A script,
  * not a test: timings depend on the machine, so compare the ratios.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { DDSketch } from '@datadog/sketches-js';
+import {
+  median,
+  printTable,
+  retainedBytes,
+  writeResults,
+} from '@datapunk/bench-kit';
 import * as hdr from 'hdr-histogram-js';
 import { ExponentialSketch } from '../src';
 import { DATASETS, seededRandom } from '../test/datasets';
@@ -95,11 +100,6 @@ function bucketCount(sketch: ExponentialSketch): string {
   return `${point.positive.bucketCounts.length} @ scale ${point.scale}`;
 }
 
-function median(xs: number[]): number {
-  const sorted = xs.slice().sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 function release(instance: object): void {
   const destroy = (instance as { destroy?: () => void }).destroy;
   if (
@@ -110,26 +110,12 @@ function release(instance: object): void {
   }
 }
 
-function collectGarbage(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-}
-
-/** JS heap plus typed-array backing stores, which heapUsed leaves out. */
-function retainedBytes(): number {
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return heapUsed + arrayBuffers;
-}
-
 /** Retained memory per instance, over HEAP_SKETCHES live instances. */
 function heapPerInstance(
   contender: Contender,
   values: Float64Array,
   micros: Float64Array
 ): number {
-  collectGarbage();
   const before = retainedBytes();
   const kept: object[] = [];
   for (let i = 0; i < HEAP_SKETCHES; i++) {
@@ -139,7 +125,6 @@ function heapPerInstance(
       contender.fill(values.subarray(from, to), micros.subarray(from, to))
     );
   }
-  collectGarbage();
   const after = retainedBytes();
   kept.forEach(release);
   return (after - before) / kept.length;
@@ -206,52 +191,39 @@ async function main(): Promise<void> {
       release(instance);
     }
   }
-  printTable(rows);
-  mkdirSync('bench-results', { recursive: true });
-  const result = {
-    node: process.version,
-    date: new Date().toISOString(),
-    values: VALUES,
-    rounds: ROUNDS,
-    rows,
-  };
-  writeFileSync('bench-results/sketch.json', JSON.stringify(result, null, 2));
-  console.log('\nwrote bench-results/sketch.json');
+  printRows(rows);
+  writeResults('sketch', { values: VALUES, rounds: ROUNDS, rows });
 }
 
-function printTable(rows: Row[]): void {
+function printRows(rows: Row[]): void {
   console.log(
     `Node ${process.version}; ${VALUES.toLocaleString('en')} values; median of ${ROUNDS} rounds`
   );
   console.log(
     `max relative error over p50, p90, p95, p99, p99.9; heap (incl. typed arrays) over ${HEAP_SKETCHES} sketches of ${HEAP_VALUES_PER_SKETCH.toLocaleString('en')} values\n`
   );
-  const header = [
-    'data set',
-    'structure',
-    'ns/record',
-    '× DDSketch',
-    'max error',
-    'heap/sketch',
-    'buckets',
-  ];
-  const lines = rows.map(r => [
-    r.dataset,
-    r.contender,
-    r.nsPerRecord.toFixed(1),
-    r.ratioToDDSketch.toFixed(2),
-    `${(r.maxRelativeError * 100).toFixed(3)}%`,
-    r.heapBytes === null ? 'off-heap' : `${(r.heapBytes / 1024).toFixed(1)} KB`,
-    String(r.size),
-  ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...lines.map(l => l[i].length))
+  printTable(
+    [
+      'data set',
+      'structure',
+      'ns/record',
+      '× DDSketch',
+      'max error',
+      'heap/sketch',
+      'buckets',
+    ],
+    rows.map(r => [
+      r.dataset,
+      r.contender,
+      r.nsPerRecord.toFixed(1),
+      r.ratioToDDSketch.toFixed(2),
+      `${(r.maxRelativeError * 100).toFixed(3)}%`,
+      r.heapBytes === null
+        ? 'off-heap'
+        : `${(r.heapBytes / 1024).toFixed(1)} KB`,
+      String(r.size),
+    ])
   );
-  const format = (cells: string[]) =>
-    '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  console.log(format(header));
-  console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|');
-  for (const line of lines) console.log(format(line));
 }
 
 main().catch(error => {

@@ -1,2 +1,46 @@
-// The package skeleton: its API arrives with its issue.
-export {};
+export { RetentionMetricReader } from './RetentionMetricReader';
+export { OTLPSummaryMetricExporter } from './export/OTLPSummaryMetricExporter';
+export type {
+  OTLPHttpProtocol,
+  OTLPSummaryMetricExporterOptions,
+} from './export/OTLPSummaryMetricExporter';
+export {
+  SUMMARY_DATA_POINT_TYPE,
+  isSummaryMetricData,
+} from './export/SummaryMetricData';
+export type {
+  SummaryCapableExporter,
+  SummaryMetricData,
+  SummaryValue,
+} from './export/SummaryMetricData';
+export { createAttributeLimitProcessor } from './attributes';
+export type { AttributeLimits } from './attributes';
+export { Metrics } from './facade/Metrics';
+export type {
+  CounterMetric,
+  GaugeMetric,
+  HistogramMetric,
+  MetricOptions,
+  SummaryMetric,
+  TimerMetric,
+} from './facade/Metrics';
+export { MetricType } from './facade/MetricType';
+export { setupMetrics } from './setupMetrics';
+export type {
+  ExporterChoice,
+  MetricsSetup,
+  SetupMetricsOptions,
+} from './setupMetrics';
+export { MetricKind } from './types';
+export type {
+  PersistenceOptions,
+  QueryOptions,
+  QueryResult,
+  RetentionLimits,
+  RetentionMetricReaderOptions,
+  RetentionTier,
+  Statistic,
+  StatisticInput,
+  SummaryOptions,
+} from './types';
+export { VERSION } from './version';

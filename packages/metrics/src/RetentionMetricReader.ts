@@ -1,0 +1,366 @@
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  AggregationType,
+  InstrumentType,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import type {
+  CollectionResult,
+  MetricCollectOptions,
+  PushMetricExporter,
+  ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { RateLimitedDiag } from '@datapunk/otel-common';
+import { buildResourceMetrics } from './export/buildResourceMetrics';
+import type { SummaryMode } from './export/buildResourceMetrics';
+import { acceptsSummaryPoints } from './export/SummaryMetricData';
+import { DEFAULTS, resolveOptions } from './options';
+import type { ResolvedOptions } from './options';
+import { SnapshotFile } from './persistence/SnapshotFile';
+import { restoreSnapshot, takeSnapshot } from './persistence/snapshot';
+import { queryStore } from './query/queryStore';
+import { MetricStore } from './store/MetricStore';
+import { MetricKind } from './types';
+import type {
+  QueryOptions,
+  QueryResult,
+  RetentionMetricReaderOptions,
+  Statistic,
+} from './types';
+import { VERSION } from './version';
+
+const SELF_SCOPE = { name: '@datapunk/otel-metrics', version: VERSION };
+
+/**
+ * A MetricReader that adds what the SDK leaves out: series TTL and
+ * multi-resolution retention, hard limits that hold in every temporality,
+ * percentile summaries (real OTLP Summary points where the exporter carries
+ * them), queries over retained data, and snapshots that survive restarts.
+ *
+ * It takes DELTA data from the SDK on its own timer, so the SDK's memory
+ * stays bounded, folds it into its own store, and exports that store in the
+ * temporality the exporter asks for (cumulative by default).
+ *
+ * ```ts
+ * const reader = new RetentionMetricReader({ exporter: new OTLPSummaryMetricExporter() });
+ * metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+ * ```
+ */
+export class RetentionMetricReader extends MetricReader {
+  private readonly _options: ResolvedOptions;
+  private readonly _store: MetricStore;
+  private readonly _diag = new RateLimitedDiag('RetentionMetricReader');
+  private readonly _summaryMode: SummaryMode;
+  private readonly _statistics = new Map<string, Statistic>();
+  private readonly _snapshotFile: SnapshotFile | undefined;
+  private readonly _startMillis = Date.now();
+  private _timers: ReturnType<typeof setInterval>[] = [];
+  /** Collections, exports and snapshots run one at a time, in order. */
+  private _queue: Promise<unknown> = Promise.resolve();
+  /** The one final collect, export and snapshot, however often shutdown is called. */
+  private _finalFlush: Promise<void> | undefined;
+
+  /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
+  constructor(options: RetentionMetricReaderOptions = {}) {
+    const resolved = resolveOptions(options);
+    super({
+      aggregationSelector: type =>
+        type === InstrumentType.HISTOGRAM
+          ? {
+              type: AggregationType.EXPONENTIAL_HISTOGRAM,
+              options: { maxSize: resolved.maxBuckets, recordMinMax: true },
+            }
+          : { type: AggregationType.DEFAULT },
+      aggregationTemporalitySelector: () => AggregationTemporality.DELTA,
+      cardinalitySelector: () => resolved.limits.maxSeriesPerMetric,
+      metricProducers: resolved.metricProducers,
+    });
+    this._options = resolved;
+    const summaryExport = resolved.summary?.export ?? 'none';
+    this._summaryMode =
+      summaryExport === 'auto'
+        ? acceptsSummaryPoints(resolved.exporter)
+          ? 'summary'
+          : 'gauges'
+        : summaryExport;
+    this._store = new MetricStore({
+      tiers: resolved.tiers,
+      limits: resolved.limits,
+      seriesTtlMillis: resolved.seriesTtlMillis,
+      summary: resolved.summary,
+      factory: {
+        sketch: {
+          maxBuckets: resolved.maxBuckets,
+          maxScale: resolved.maxScale,
+        },
+        quantiles: resolved.summary?.quantiles ?? DEFAULTS.quantiles,
+      },
+      temporalityOf: (kind, isMonotonic) =>
+        temporalityFor(resolved.exporter, kind, isMonotonic),
+      diag: this._diag,
+    });
+    if (resolved.persistence) {
+      this._snapshotFile = new SnapshotFile(
+        resolved.persistence,
+        this._store.stats.persistenceErrors,
+        this._diag
+      );
+      this._restore(this._snapshotFile);
+    }
+  }
+
+  /**
+   * Collects from the SDK now and returns the store as it would be exported
+   * (in the exporter's temporality, summaries included), without committing
+   * anything as exported.
+   */
+  override async collect(
+    options?: MetricCollectOptions
+  ): Promise<CollectionResult> {
+    const errors = await this._run(() => this._collect(options?.timeoutMillis));
+    return { resourceMetrics: this._build(false), errors };
+  }
+
+  /**
+   * Statistics of `metricName` over retained history: the matching series
+   * (all, or those whose attributes include `options.attributes`) merged,
+   * each moment taken from the finest tier that still holds it. Data is as
+   * of the last collection. Undefined for a metric the reader does not hold.
+   * @throws {TypeError|RangeError} for invalid arguments.
+   */
+  query(
+    metricName: string,
+    options: QueryOptions = {}
+  ): QueryResult | undefined {
+    return queryStore(
+      this._store,
+      metricName,
+      options,
+      Date.now(),
+      this._statistics,
+      this._diag
+    );
+  }
+
+  /**
+   * Adds a statistic to every query result, computed from the merged data.
+   * Returns a handle whose dispose() removes it.
+   * @throws {TypeError} for a name already taken or a non-function.
+   */
+  registerStatistic(name: string, statistic: Statistic): { dispose(): void } {
+    if (
+      typeof name !== 'string' ||
+      name.length === 0 ||
+      this._statistics.has(name)
+    ) {
+      throw new TypeError(
+        `RetentionMetricReader.registerStatistic: name must be a new non-empty string, got ${JSON.stringify(name)}`
+      );
+    }
+    if (typeof statistic !== 'function') {
+      throw new TypeError(
+        `RetentionMetricReader.registerStatistic: '${name}' needs a function (input) => number`
+      );
+    }
+    this._statistics.set(name, statistic);
+    return { dispose: () => void this._statistics.delete(name) };
+  }
+
+  protected override onInitialized(): void {
+    const every = (millis: number, task: () => Promise<unknown>) => {
+      const timer = setInterval(() => {
+        this._run(task).catch(error =>
+          this._diag.error('timer', `background work failed: ${String(error)}`)
+        );
+      }, millis);
+      timer.unref();
+      this._timers.push(timer);
+    };
+    const {
+      collectionIntervalMillis,
+      exportIntervalMillis,
+      exporter,
+      persistence,
+    } = this._options;
+    every(collectionIntervalMillis, () => this._collect());
+    if (exporter) every(exportIntervalMillis, () => this._export());
+    if (persistence) every(persistence.intervalMillis, () => this._persist());
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    await this._run(() => this._exportOrCollect());
+    await this._options.exporter?.forceFlush();
+  }
+
+  /** Collects, exports and persists one last time; later calls wait for the first. */
+  protected override onShutdown(): Promise<void> {
+    this._finalFlush ??= this._shutdownOnce();
+    return this._finalFlush;
+  }
+
+  private async _shutdownOnce(): Promise<void> {
+    for (const timer of this._timers) clearInterval(timer);
+    this._timers = [];
+    await this._run(async () => {
+      try {
+        await this._exportOrCollect();
+      } catch (error) {
+        this._diag.error(
+          'shutdown',
+          `the final collection failed: ${String(error)}`
+        );
+      }
+      await this._persist();
+    });
+    await this._options.exporter?.shutdown();
+  }
+
+  /** Queues work after everything queued before; a failure does not block later work. */
+  private _run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this._queue.then(task);
+    this._queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async _exportOrCollect(): Promise<void> {
+    if (this._options.exporter) await this._export();
+    else await this._collect();
+  }
+
+  /** Folds the SDK's deltas in and applies TTL, roll-ups and the memory budget. */
+  private async _collect(timeoutMillis?: number): Promise<unknown[]> {
+    const { resourceMetrics, errors } = await super.collect({ timeoutMillis });
+    const now = Date.now();
+    const store = this._store;
+    store.fold(resourceMetrics, now);
+    store.expire(now);
+    store.rollUp(now);
+    store.enforceBudget();
+    for (const error of errors)
+      this._diag.warn(
+        'collect_error',
+        `part of a collection failed: ${String(error)}`
+      );
+    return errors;
+  }
+
+  /**
+   * Collects, then exports. Delta data goes in flight first: it is dropped
+   * when the export succeeds and merged back when it fails, so a dead
+   * collector loses nothing (cumulative data needs no such care).
+   */
+  private async _export(): Promise<void> {
+    const exporter = this._options.exporter!;
+    await this._collect(this._options.exportTimeoutMillis);
+    const metrics = this._build(true);
+    const result = await exportWithTimeout(
+      exporter,
+      metrics,
+      this._options.exportTimeoutMillis
+    );
+    const succeeded = result.code === ExportResultCode.SUCCESS;
+    for (const stream of this._store.streams.values()) {
+      for (const series of stream.live.values()) {
+        const inFlight = series.inFlight;
+        if (inFlight === undefined) continue;
+        series.inFlight = undefined;
+        if (!succeeded) {
+          inFlight.merge(series.live!);
+          series.live = inFlight;
+          series.pendingSinceMillis = series.inFlightSinceMillis;
+        }
+      }
+    }
+    if (!succeeded) {
+      const timedOut = result.error instanceof ExportTimeout;
+      this._store.stats.exportFailures.add(timedOut ? 'timeout' : 'error');
+      this._diag.warn(
+        'export',
+        `export failed, data kept for the next one: ${String(result.error ?? 'unknown error')}`
+      );
+    }
+  }
+
+  private async _persist(): Promise<void> {
+    if (this._snapshotFile === undefined) return;
+    await this._snapshotFile.write(
+      JSON.stringify(takeSnapshot(this._store, this._options, Date.now()))
+    );
+  }
+
+  private _restore(file: SnapshotFile): void {
+    const json = file.read();
+    if (json === undefined) return;
+    try {
+      restoreSnapshot(this._store, json, this._options);
+    } catch (error) {
+      this._store.stats.persistenceErrors.add('read');
+      file.moveAside(`it could not be restored: ${(error as Error).message}`);
+    }
+  }
+
+  private _build(commitDeltas: boolean): ResourceMetrics {
+    return buildResourceMetrics(this._store, {
+      nowMillis: Date.now(),
+      startMillis: this._startMillis,
+      summary: this._options.summary,
+      summaryMode: this._summaryMode,
+      commitDeltas,
+      selfScope: SELF_SCOPE,
+    });
+  }
+}
+
+/** The instrument type a stored metric stands for, to ask the exporter's temporality. */
+function temporalityFor(
+  exporter: PushMetricExporter | undefined,
+  kind: MetricKind,
+  isMonotonic: boolean
+): AggregationTemporality {
+  const type =
+    kind === MetricKind.HISTOGRAM
+      ? InstrumentType.HISTOGRAM
+      : kind === MetricKind.GAUGE
+        ? InstrumentType.GAUGE
+        : isMonotonic
+          ? InstrumentType.COUNTER
+          : InstrumentType.UP_DOWN_COUNTER;
+  return (
+    exporter?.selectAggregationTemporality?.(type) ??
+    AggregationTemporality.CUMULATIVE
+  );
+}
+
+class ExportTimeout extends Error {}
+
+/** Exports and resolves with the result; never rejects. */
+function exportWithTimeout(
+  exporter: PushMetricExporter,
+  metrics: ResourceMetrics,
+  timeoutMillis: number
+): Promise<ExportResult> {
+  return new Promise(resolve => {
+    const timer = setTimeout(
+      () =>
+        resolve({
+          code: ExportResultCode.FAILED,
+          error: new ExportTimeout(
+            `export timed out after ${timeoutMillis} ms`
+          ),
+        }),
+      timeoutMillis
+    );
+    timer.unref();
+    const settle = (result: ExportResult) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    try {
+      exporter.export(metrics, settle);
+    } catch (error) {
+      settle({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  });
+}

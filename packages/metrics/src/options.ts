@@ -1,0 +1,421 @@
+import type {
+  MetricProducer,
+  PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { OptionReader } from '@datapunk/otel-common';
+import type {
+  RetentionMetricReaderOptions,
+  RetentionTier,
+  SummaryOptions,
+} from './types';
+
+const OWNER = 'RetentionMetricReader';
+const MAX_TIERS = 8;
+const MAX_SUMMARY_SLOTS = 60;
+
+export const DEFAULTS = {
+  collectionIntervalMillis: 10_000,
+  exportIntervalMillis: 60_000,
+  exportTimeoutMillis: 30_000,
+  seriesTtlMillis: 300_000,
+  maxBuckets: 520,
+  maxScale: 5,
+  /** Tier 0: 10 s points for 10 min; tier 1: 1 min points for 1 h. */
+  fineResolutionMillis: 10_000,
+  fineDurationMillis: 600_000,
+  coarseResolutionMillis: 60_000,
+  coarseDurationMillis: 3_600_000,
+  maxMetrics: 1000,
+  maxSeriesPerMetric: 2000,
+  maxAttributesPerSeries: 32,
+  maxAttributeValueLength: 1024,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  summaryWindowMillis: 300_000,
+  summarySlots: 5,
+  quantiles: [0.5, 0.9, 0.95, 0.99],
+  persistenceIntervalMillis: 60_000,
+  maxFileBytes: 256 * 1024 * 1024,
+} as const;
+
+export interface ResolvedSummary {
+  windowMillis: number;
+  slots: number;
+  /** Sorted, distinct, in (0, 1). */
+  quantiles: number[];
+  export: NonNullable<SummaryOptions['export']>;
+}
+
+export interface ResolvedLimits {
+  maxMetrics: number;
+  maxSeriesPerMetric: number;
+  maxAttributesPerSeries: number;
+  maxAttributeValueLength: number;
+  maxRetainedBytes: number;
+}
+
+export interface ResolvedPersistence {
+  path: string;
+  intervalMillis: number;
+  maxFileBytes: number;
+}
+
+/** Every option with its default, validated together. */
+export interface ResolvedOptions {
+  exporter: PushMetricExporter | undefined;
+  collectionIntervalMillis: number;
+  exportIntervalMillis: number;
+  exportTimeoutMillis: number;
+  seriesTtlMillis: number;
+  maxBuckets: number;
+  maxScale: number;
+  tiers: RetentionTier[];
+  limits: ResolvedLimits;
+  summary: ResolvedSummary | undefined;
+  persistence: ResolvedPersistence | undefined;
+  metricProducers: MetricProducer[];
+}
+
+/**
+ * Applies defaults and checks every option and the rules between them.
+ * @throws {TypeError|RangeError} naming the option and the rule broken.
+ */
+export function resolveOptions(
+  options: RetentionMetricReaderOptions = {}
+): ResolvedOptions {
+  const reader = new OptionReader(OWNER, options, [
+    'exporter',
+    'collectionIntervalMillis',
+    'exportIntervalMillis',
+    'exportTimeoutMillis',
+    'seriesTtlMillis',
+    'maxBuckets',
+    'maxScale',
+    'tiers',
+    'limits',
+    'summary',
+    'persistence',
+    'metricProducers',
+  ]);
+  const positive = { min: 1 };
+  const collectionIntervalMillis = reader.integer(
+    'collectionIntervalMillis',
+    DEFAULTS.collectionIntervalMillis,
+    positive
+  );
+  const exportIntervalMillis = reader.integer(
+    'exportIntervalMillis',
+    Math.max(DEFAULTS.exportIntervalMillis, collectionIntervalMillis),
+    positive
+  );
+  reader.ordered(
+    'exportIntervalMillis',
+    exportIntervalMillis,
+    '≥',
+    'collectionIntervalMillis',
+    collectionIntervalMillis
+  );
+  // The default timeout shrinks to a shorter interval; a given one must fit.
+  const exportTimeoutMillis = reader.integer(
+    'exportTimeoutMillis',
+    Math.min(DEFAULTS.exportTimeoutMillis, exportIntervalMillis),
+    positive
+  );
+  reader.ordered(
+    'exportTimeoutMillis',
+    exportTimeoutMillis,
+    '≤',
+    'exportIntervalMillis',
+    exportIntervalMillis
+  );
+  const seriesTtlMillis = reader.integer(
+    'seriesTtlMillis',
+    Math.max(DEFAULTS.seriesTtlMillis, exportIntervalMillis),
+    positive
+  );
+  reader.ordered(
+    'seriesTtlMillis',
+    seriesTtlMillis,
+    '≥',
+    'exportIntervalMillis',
+    exportIntervalMillis,
+    'or series could expire before being exported'
+  );
+  return {
+    exporter: resolveExporter(reader),
+    collectionIntervalMillis,
+    exportIntervalMillis,
+    exportTimeoutMillis,
+    seriesTtlMillis,
+    maxBuckets: reader.integer('maxBuckets', DEFAULTS.maxBuckets, {
+      min: 2,
+      max: 16384,
+    }),
+    maxScale: reader.integer('maxScale', DEFAULTS.maxScale, {
+      min: -10,
+      max: 20,
+    }),
+    tiers: resolveTiers(reader, collectionIntervalMillis),
+    limits: resolveLimits(reader),
+    summary: resolveSummary(reader, collectionIntervalMillis),
+    persistence: resolvePersistence(reader),
+    metricProducers: resolveProducers(reader),
+  };
+}
+
+function resolveExporter(reader: OptionReader): PushMetricExporter | undefined {
+  const exporter = reader.raw('exporter') as PushMetricExporter | undefined;
+  if (exporter === undefined) return undefined;
+  if (
+    typeof exporter !== 'object' ||
+    exporter === null ||
+    typeof exporter.export !== 'function' ||
+    typeof exporter.shutdown !== 'function' ||
+    typeof exporter.forceFlush !== 'function'
+  ) {
+    reader.failType(
+      'exporter',
+      'a PushMetricExporter (export, forceFlush, shutdown)',
+      exporter
+    );
+  }
+  return exporter;
+}
+
+function resolveTiers(
+  reader: OptionReader,
+  collectionIntervalMillis: number
+): RetentionTier[] {
+  const given = reader.raw('tiers');
+  if (given === undefined) return defaultTiers(collectionIntervalMillis);
+  if (!Array.isArray(given) || given.length > MAX_TIERS) {
+    reader.failType('tiers', `an array of at most ${MAX_TIERS} tiers`, given);
+  }
+  const tiers: RetentionTier[] = [];
+  given.forEach((value: unknown, i) => {
+    const tier = new OptionReader(
+      OWNER,
+      value,
+      ['resolutionMillis', 'durationMillis'],
+      `tiers[${i}]`
+    );
+    const resolutionMillis = tier.integer('resolutionMillis', undefined, {
+      min: 1,
+    });
+    const durationMillis = tier.integer('durationMillis', undefined, {
+      min: 1,
+    });
+    if (resolutionMillis % collectionIntervalMillis !== 0) {
+      tier.fail(
+        'resolutionMillis',
+        `must be a multiple of 'collectionIntervalMillis' (${collectionIntervalMillis})`,
+        resolutionMillis
+      );
+    }
+    const previous = tiers[i - 1];
+    if (previous) {
+      const before = `tiers[${i - 1}]`;
+      tier.ordered(
+        'resolutionMillis',
+        resolutionMillis,
+        '>',
+        `${before}.resolutionMillis`,
+        previous.resolutionMillis
+      );
+      if (resolutionMillis % previous.resolutionMillis !== 0) {
+        tier.fail(
+          'resolutionMillis',
+          `must be a multiple of '${before}.resolutionMillis' (${previous.resolutionMillis}) so points roll up whole`,
+          resolutionMillis
+        );
+      }
+    }
+    tier.ordered(
+      'durationMillis',
+      durationMillis,
+      '≥',
+      `tiers[${i}].resolutionMillis`,
+      resolutionMillis
+    );
+    if (previous) {
+      tier.ordered(
+        'durationMillis',
+        durationMillis,
+        '>',
+        `tiers[${i - 1}].durationMillis`,
+        previous.durationMillis
+      );
+    }
+    tiers.push({ resolutionMillis, durationMillis });
+  });
+  return tiers;
+}
+
+/**
+ * 10 s points for 10 min, then 1 min points for 1 h, each resolution rounded
+ * up to a multiple of the collection interval (one tier when both round to
+ * the same resolution).
+ */
+function defaultTiers(collectionIntervalMillis: number): RetentionTier[] {
+  const fine = roundUpToMultiple(
+    DEFAULTS.fineResolutionMillis,
+    collectionIntervalMillis
+  );
+  const coarse = roundUpToMultiple(DEFAULTS.coarseResolutionMillis, fine);
+  const fineDuration = Math.max(DEFAULTS.fineDurationMillis, fine);
+  const coarseDuration = Math.max(
+    DEFAULTS.coarseDurationMillis,
+    fineDuration + coarse
+  );
+  if (coarse === fine)
+    return [{ resolutionMillis: fine, durationMillis: coarseDuration }];
+  return [
+    { resolutionMillis: fine, durationMillis: fineDuration },
+    { resolutionMillis: coarse, durationMillis: coarseDuration },
+  ];
+}
+
+function roundUpToMultiple(value: number, unit: number): number {
+  return Math.ceil(value / unit) * unit;
+}
+
+function resolveLimits(reader: OptionReader): ResolvedLimits {
+  const limits = reader.nested('limits', [
+    'maxMetrics',
+    'maxSeriesPerMetric',
+    'maxAttributesPerSeries',
+    'maxAttributeValueLength',
+    'maxRetainedBytes',
+  ]);
+  const atLeastOne = { min: 1 };
+  return {
+    maxMetrics: limits.integer('maxMetrics', DEFAULTS.maxMetrics, atLeastOne),
+    maxSeriesPerMetric: limits.integer(
+      'maxSeriesPerMetric',
+      DEFAULTS.maxSeriesPerMetric,
+      { min: 2 }
+    ),
+    maxAttributesPerSeries: limits.integer(
+      'maxAttributesPerSeries',
+      DEFAULTS.maxAttributesPerSeries,
+      atLeastOne
+    ),
+    maxAttributeValueLength: limits.integer(
+      'maxAttributeValueLength',
+      DEFAULTS.maxAttributeValueLength,
+      atLeastOne
+    ),
+    maxRetainedBytes: limits.integer(
+      'maxRetainedBytes',
+      DEFAULTS.maxRetainedBytes,
+      atLeastOne
+    ),
+  };
+}
+
+function resolveSummary(
+  reader: OptionReader,
+  collectionIntervalMillis: number
+): ResolvedSummary | undefined {
+  if (reader.raw('summary') === false) return undefined;
+  const summary = reader.nested('summary', [
+    'windowMillis',
+    'slots',
+    'quantiles',
+    'export',
+  ]);
+  // Defaults adapt to a long collection interval; given values must fit it.
+  const windowMillis = summary.integer(
+    'windowMillis',
+    Math.max(DEFAULTS.summaryWindowMillis, collectionIntervalMillis),
+    { min: 1 }
+  );
+  summary.ordered(
+    'windowMillis',
+    windowMillis,
+    '≥',
+    'collectionIntervalMillis',
+    collectionIntervalMillis
+  );
+  const slots = summary.integer(
+    'slots',
+    Math.max(
+      1,
+      Math.min(
+        DEFAULTS.summarySlots,
+        Math.floor(windowMillis / collectionIntervalMillis)
+      )
+    ),
+    { min: 1, max: MAX_SUMMARY_SLOTS }
+  );
+  if (windowMillis / slots < collectionIntervalMillis) {
+    summary.fail(
+      'slots',
+      `must leave each slot (windowMillis / slots) ≥ 'collectionIntervalMillis' (${collectionIntervalMillis})`,
+      slots
+    );
+  }
+  const given: unknown = summary.raw('quantiles') ?? DEFAULTS.quantiles;
+  if (!Array.isArray(given) || given.length > 32) {
+    summary.failType(
+      'quantiles',
+      'an array of at most 32 numbers in (0, 1)',
+      given
+    );
+  }
+  for (const q of given as unknown[]) {
+    if (typeof q !== 'number' || !(q > 0 && q < 1)) {
+      summary.fail(
+        'quantiles',
+        'must hold numbers strictly between 0 and 1 (min and max are always reported)',
+        q
+      );
+    }
+  }
+  return {
+    windowMillis,
+    slots,
+    quantiles: [...new Set(given as number[])].sort((a, b) => a - b),
+    export: summary.oneOf(
+      'export',
+      ['auto', 'summary', 'gauges', 'none'],
+      'auto'
+    ),
+  };
+}
+
+function resolvePersistence(
+  reader: OptionReader
+): ResolvedPersistence | undefined {
+  if (reader.raw('persistence') === undefined) return undefined;
+  const persistence = reader.nested('persistence', [
+    'path',
+    'intervalMillis',
+    'maxFileBytes',
+  ]);
+  return {
+    path: persistence.string('path'),
+    intervalMillis: persistence.integer(
+      'intervalMillis',
+      DEFAULTS.persistenceIntervalMillis,
+      { min: 1 }
+    ),
+    maxFileBytes: persistence.integer('maxFileBytes', DEFAULTS.maxFileBytes, {
+      min: 1024,
+    }),
+  };
+}
+
+function resolveProducers(reader: OptionReader): MetricProducer[] {
+  const producers = reader.raw('metricProducers') ?? [];
+  if (
+    !Array.isArray(producers) ||
+    producers.some(p => typeof p?.collect !== 'function')
+  ) {
+    reader.failType(
+      'metricProducers',
+      'an array of MetricProducers',
+      producers
+    );
+  }
+  return producers;
+}

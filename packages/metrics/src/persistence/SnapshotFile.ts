@@ -1,0 +1,129 @@
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RateLimitedDiag } from '@datapunk/otel-common';
+import type { ResolvedPersistence } from '../options';
+import type { Tally } from '../store/Tally';
+
+/**
+ * The snapshot on disk. Writes are atomic (a temporary file, fsync, rename,
+ * fsync of the directory), so a crash at any moment leaves the previous
+ * snapshot or the new one, never a mix. A file that cannot be used is moved
+ * aside, never overwritten. Nothing here throws: failures are counted and
+ * reported through diag.
+ */
+export class SnapshotFile {
+  private readonly _path: string;
+  private readonly _maxBytes: number;
+  private readonly _errors: Tally;
+  private readonly _diag: RateLimitedDiag;
+  /** Set when a file that could not be read could not be moved aside either. */
+  private _writable = true;
+
+  constructor(
+    options: ResolvedPersistence,
+    errors: Tally,
+    diag: RateLimitedDiag
+  ) {
+    this._path = options.path;
+    this._maxBytes = options.maxFileBytes;
+    this._errors = errors;
+    this._diag = diag;
+  }
+
+  /** The parsed snapshot, or undefined when there is none or it is unusable. */
+  read(): unknown {
+    let text: string;
+    try {
+      const { size } = statSync(this._path);
+      if (size > this._maxBytes) {
+        this._errors.add('read');
+        this.moveAside(
+          `it is ${size} bytes, over maxFileBytes (${this._maxBytes})`
+        );
+        return undefined;
+      }
+      text = readFileSync(this._path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      this._errors.add('read');
+      this.moveAside(`it could not be read: ${(error as Error).message}`);
+      return undefined;
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      this._errors.add('read');
+      this.moveAside(
+        `it is not JSON (truncated or corrupt): ${(error as Error).message}`
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * Renames the file to `<path>.corrupt-<time>` so the next snapshot cannot
+   * overwrite it; if even that fails, stops writing snapshots.
+   */
+  moveAside(reason: string): void {
+    const aside = `${this._path}.corrupt-${Date.now()}`;
+    try {
+      renameSync(this._path, aside);
+      this._diag.error(
+        'snapshot_aside',
+        `snapshot ${this._path} was moved to ${aside}, starting empty: ${reason}`
+      );
+    } catch (error) {
+      this._writable = false;
+      this._diag.error(
+        'snapshot_stuck',
+        `snapshot ${this._path} is unusable (${reason}) and could not be moved aside (${(error as Error).message}); no snapshots will be written over it`
+      );
+    }
+  }
+
+  /** Replaces the snapshot atomically; reports and counts failures, never throws. */
+  async write(text: string): Promise<void> {
+    if (!this._writable) return;
+    const temporary = `${this._path}.tmp-${process.pid}`;
+    try {
+      const handle = await open(temporary, 'w');
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, this._path);
+      syncDirectory(dirname(this._path));
+    } catch (error) {
+      this._errors.add('write');
+      this._diag.error(
+        'snapshot_write',
+        `could not write snapshot ${this._path}, will retry: ${(error as Error).message}`
+      );
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+}
+
+/** Makes a rename durable; best effort (not every platform can open a directory). */
+function syncDirectory(directory: string): void {
+  try {
+    const fd = openSync(directory, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // The rename itself has happened; only its durability is unconfirmed.
+  }
+}

@@ -1,0 +1,254 @@
+import { ValueType } from '@opentelemetry/api';
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { ResolvedOptions } from '../options';
+import type { Aggregate } from '../store/Aggregate';
+import type { MetricStore } from '../store/MetricStore';
+import type { Series } from '../store/Series';
+import { MetricKind } from '../types';
+
+const FORMAT = 'datapunk.metrics.snapshot';
+const VERSION = 1;
+/** More points in one tier of one series than any valid configuration keeps. */
+const MAX_POINTS_PER_TIER = 100_000;
+
+type Json = Record<string, unknown>;
+
+/** The store as a versioned JSON-ready object: live state and history of every series. */
+export function takeSnapshot(
+  store: MetricStore,
+  options: ResolvedOptions,
+  nowMillis: number
+): Json {
+  const metrics = [...store.streams.values()].map(stream => ({
+    scope: { ...stream.scope },
+    descriptor: {
+      name: stream.descriptor.name,
+      description: stream.descriptor.description,
+      unit: stream.descriptor.unit,
+      valueType: stream.descriptor.valueType,
+    },
+    kind: stream.kind,
+    monotonic: stream.isMonotonic,
+    series: [...stream.allSeries()].map(series => seriesJson(series)),
+  }));
+  return {
+    format: FORMAT,
+    version: VERSION,
+    savedAtMillis: nowMillis,
+    tiers: options.tiers.map(t => [t.resolutionMillis, t.durationMillis]),
+    metrics,
+  };
+}
+
+function seriesJson(series: Series): Json {
+  // Data still in flight is saved with the pending data: sent at least once.
+  let live = series.live;
+  if (live && series.inFlight) {
+    live = series.inFlight.clone();
+    live.merge(series.live!);
+  }
+  return {
+    attributes: series.attributes,
+    startMillis: series.startMillis,
+    lastUpdateMillis: series.lastUpdateMillis,
+    pendingSinceMillis: series.inFlight
+      ? series.inFlightSinceMillis
+      : series.pendingSinceMillis,
+    live: live?.toJSON() ?? null,
+    ...(series.deltaTotals
+      ? { deltaTotals: [series.deltaTotals.count, series.deltaTotals.sum] }
+      : {}),
+    history: series.tiers.map(points =>
+      points.map(p => [p.startMillis, p.value.toJSON()])
+    ),
+  };
+}
+
+/**
+ * Loads a snapshot into an empty store, through the same limits as new
+ * data. History is kept only when the tiers are configured as they were.
+ * @throws {TypeError|RangeError} naming the field, for a foreign, newer or
+ *   malformed snapshot; the store may then hold part of it, so the caller
+ *   must discard the store.
+ */
+export function restoreSnapshot(
+  store: MetricStore,
+  json: unknown,
+  options: ResolvedOptions
+): void {
+  const root = record(json, 'snapshot');
+  if (root.format !== FORMAT)
+    throw new TypeError(
+      `'format' is ${String(root.format)}, not a ${FORMAT} file`
+    );
+  if (root.version !== VERSION) {
+    throw new RangeError(
+      `'version' ${String(root.version)} is not ${VERSION} (written by a newer or older release)`
+    );
+  }
+  finite(root.savedAtMillis, 'savedAtMillis');
+  const sameTiers =
+    JSON.stringify(root.tiers) ===
+    JSON.stringify(
+      options.tiers.map(t => [t.resolutionMillis, t.durationMillis])
+    );
+  for (const [m, metric] of list(root.metrics, 'metrics').entries()) {
+    restoreMetric(
+      store,
+      record(metric, `metrics[${m}]`),
+      `metrics[${m}]`,
+      sameTiers
+    );
+  }
+}
+
+function restoreMetric(
+  store: MetricStore,
+  metric: Json,
+  path: string,
+  sameTiers: boolean
+): void {
+  const scope = record(metric.scope, `${path}.scope`);
+  const descriptor = record(metric.descriptor, `${path}.descriptor`);
+  const kind = metric.kind;
+  if (
+    kind !== MetricKind.SUM &&
+    kind !== MetricKind.GAUGE &&
+    kind !== MetricKind.HISTOGRAM
+  ) {
+    throw new TypeError(`'${path}.kind' must be sum, gauge or histogram`);
+  }
+  const valueType = descriptor.valueType;
+  if (valueType !== ValueType.INT && valueType !== ValueType.DOUBLE) {
+    throw new TypeError(
+      `'${path}.descriptor.valueType' must be ${ValueType.INT} or ${ValueType.DOUBLE}`
+    );
+  }
+  const stream = store.streamFor(
+    {
+      name: text(scope.name, `${path}.scope.name`),
+      version: optionalText(scope.version, `${path}.scope.version`),
+      schemaUrl: optionalText(scope.schemaUrl, `${path}.scope.schemaUrl`),
+    },
+    {
+      name: text(descriptor.name, `${path}.descriptor.name`),
+      description: text(
+        descriptor.description,
+        `${path}.descriptor.description`,
+        true
+      ),
+      unit: text(descriptor.unit, `${path}.descriptor.unit`, true),
+      valueType,
+    },
+    kind,
+    metric.monotonic === true
+  );
+  if (stream === undefined) {
+    store.stats.droppedPoints.add('metric_limit');
+    return;
+  }
+  for (const [s, value] of list(metric.series, `${path}.series`).entries()) {
+    const at = `${path}.series[${s}]`;
+    const series = record(value, at);
+    const live =
+      series.live === null
+        ? undefined
+        : stream.aggregateFromJSON(series.live, `${at}.live`);
+    const history = sameTiers
+      ? list(series.history, `${at}.history`).map((tier, t) =>
+          list(tier, `${at}.history[${t}]`, MAX_POINTS_PER_TIER).map(
+            (point, p): [number, Aggregate] => {
+              const pair = list(point, `${at}.history[${t}][${p}]`);
+              return [
+                finite(pair[0], `${at}.history[${t}][${p}][0]`),
+                stream.aggregateFromJSON(
+                  pair[1],
+                  `${at}.history[${t}][${p}][1]`
+                ),
+              ];
+            }
+          )
+        )
+      : [];
+    const totals =
+      series.deltaTotals === undefined
+        ? undefined
+        : list(series.deltaTotals, `${at}.deltaTotals`);
+    store.restoreSeries(
+      stream,
+      attributes(series.attributes, `${at}.attributes`),
+      {
+        startMillis: finite(series.startMillis, `${at}.startMillis`),
+        lastUpdateMillis: finite(
+          series.lastUpdateMillis,
+          `${at}.lastUpdateMillis`
+        ),
+        pendingSinceMillis: finite(
+          series.pendingSinceMillis,
+          `${at}.pendingSinceMillis`
+        ),
+        live,
+        deltaTotals: totals && {
+          count: finite(totals[0], `${at}.deltaTotals[0]`),
+          sum: finite(totals[1], `${at}.deltaTotals[1]`),
+        },
+        history,
+      }
+    );
+  }
+}
+
+function record(value: unknown, path: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`'${path}' must be an object`);
+  }
+  return value as Json;
+}
+
+function list(value: unknown, path: string, max = Infinity): unknown[] {
+  if (!Array.isArray(value) || value.length > max) {
+    throw new TypeError(
+      `'${path}' must be an array${max < Infinity ? ` of at most ${max}` : ''}`
+    );
+  }
+  return value;
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TypeError(`'${path}' must be a finite number`);
+  return value;
+}
+
+function text(value: unknown, path: string, emptyAllowed = false): string {
+  if (typeof value !== 'string' || (!emptyAllowed && value.length === 0)) {
+    throw new TypeError(
+      `'${path}' must be a ${emptyAllowed ? '' : 'non-empty '}string`
+    );
+  }
+  return value;
+}
+
+function optionalText(value: unknown, path: string): string | undefined {
+  return value === undefined ? undefined : text(value, path, true);
+}
+
+/** Attribute values as the API allows them: primitives, or arrays of them. */
+function attributes(value: unknown, path: string): Attributes {
+  const object = record(value, path);
+  for (const [key, v] of Object.entries(object)) {
+    const ok =
+      isPrimitive(v) ||
+      (Array.isArray(v) && v.every(e => e === null || isPrimitive(e)));
+    if (!ok) throw new TypeError(`'${path}.${key}' is not an attribute value`);
+  }
+  return object as Record<string, AttributeValue>;
+}
+
+function isPrimitive(value: unknown): boolean {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
+}

@@ -1,0 +1,189 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { RateLimitedDiag } from '@datapunk/otel-common';
+import { GaugeAggregate } from '../store/GaugeAggregate';
+import { HistogramAggregate } from '../store/HistogramAggregate';
+import type { MetricStore } from '../store/MetricStore';
+import type { TierPoint } from '../store/Series';
+import { SumAggregate } from '../store/SumAggregate';
+import { MetricKind } from '../types';
+import type {
+  QueryOptions,
+  QueryResult,
+  Statistic,
+  StatisticInput,
+} from '../types';
+
+const OWNER = 'RetentionMetricReader.query';
+
+/**
+ * Merges the retained points of `metricName` that overlap the range, from
+ * every matching series (live or expired). Each moment is held by exactly
+ * one tier (finer tiers hold the recent past, coarser ones what rolled out
+ * of them), so merging all overlapping points never counts data twice.
+ * @throws {TypeError|RangeError} for invalid arguments.
+ */
+export function queryStore(
+  store: MetricStore,
+  metricName: string,
+  options: QueryOptions,
+  nowMillis: number,
+  statistics: ReadonlyMap<string, Statistic>,
+  diag: RateLimitedDiag
+): QueryResult | undefined {
+  if (typeof metricName !== 'string' || metricName.length === 0) {
+    throw new TypeError(`${OWNER}: 'metricName' must be a non-empty string`);
+  }
+  const { from, to, filter } = readOptions(options, nowMillis);
+  const streams = [...store.streams.values()].filter(
+    s => s.descriptor.name === metricName
+  );
+  if (streams.length === 0) return undefined;
+  const kind = streams[0].kind;
+  if (streams.some(s => s.kind !== kind)) {
+    throw new RangeError(
+      `${OWNER}: '${metricName}' is recorded as more than one kind (${streams.map(s => s.kind).join(', ')})`
+    );
+  }
+  const points: { point: TierPoint; resolution: number }[] = [];
+  let series = 0;
+  for (const stream of streams) {
+    for (const s of stream.allSeries()) {
+      if (!matches(s.attributes, filter)) continue;
+      series++;
+      store.tiers.forEach(({ resolutionMillis }, i) => {
+        for (const point of s.tiers[i]) {
+          if (
+            point.startMillis < to &&
+            point.startMillis + resolutionMillis > from
+          ) {
+            points.push({ point, resolution: resolutionMillis });
+          }
+        }
+      });
+    }
+  }
+  // Oldest first, so a gauge's `last` is the latest observation.
+  points.sort((a, b) => a.point.startMillis - b.point.startMillis);
+  const merged = streams[0].createAggregate();
+  let coveredFrom = Infinity;
+  let coveredTo = -Infinity;
+  let resolutionMillis = 0;
+  for (const { point, resolution } of points) {
+    merged.merge(point.value);
+    coveredFrom = Math.min(coveredFrom, point.startMillis);
+    coveredTo = Math.max(coveredTo, point.startMillis + resolution);
+    resolutionMillis = Math.max(resolutionMillis, resolution);
+  }
+  if (points.length === 0) {
+    coveredFrom = Number.isFinite(from) ? from : to;
+    coveredTo = to;
+  }
+  coveredTo = Math.min(coveredTo, nowMillis);
+  const result: QueryResult = {
+    kind,
+    series,
+    fromMillis: coveredFrom,
+    toMillis: coveredTo,
+    resolutionMillis,
+    ...merged.describe(),
+  };
+  if (kind === MetricKind.SUM && coveredTo > coveredFrom) {
+    result.rate =
+      (merged as SumAggregate).total / ((coveredTo - coveredFrom) / 1000);
+  }
+  if (statistics.size > 0) {
+    const input: StatisticInput = {
+      kind,
+      fromMillis: coveredFrom,
+      toMillis: coveredTo,
+      sketch: merged instanceof HistogramAggregate ? merged.sketch : undefined,
+      stats: merged instanceof GaugeAggregate ? merged.stats : undefined,
+      sum: merged instanceof SumAggregate ? merged.total : undefined,
+    };
+    result.statistics = {};
+    for (const [name, statistic] of statistics) {
+      result.statistics[name] = evaluate(name, statistic, input, diag);
+    }
+  }
+  return result;
+}
+
+function readOptions(
+  options: QueryOptions,
+  nowMillis: number
+): { from: number; to: number; filter: Attributes } {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${OWNER}: 'options' must be an object`);
+  }
+  const {
+    attributes = {},
+    fromMillis = -Infinity,
+    toMillis = nowMillis,
+  } = options;
+  if (
+    typeof attributes !== 'object' ||
+    attributes === null ||
+    Array.isArray(attributes)
+  ) {
+    throw new TypeError(
+      `${OWNER}: 'attributes' must be an object of attribute values`
+    );
+  }
+  for (const [name, value] of [
+    ['fromMillis', fromMillis],
+    ['toMillis', toMillis],
+  ] as const) {
+    if (
+      typeof value !== 'number' ||
+      Number.isNaN(value) ||
+      value === Infinity
+    ) {
+      throw new TypeError(
+        `${OWNER}: '${name}' must be a time in epoch milliseconds, got ${String(value)}`
+      );
+    }
+  }
+  if (fromMillis >= toMillis) {
+    throw new RangeError(
+      `${OWNER}: 'fromMillis' (${fromMillis}) must be before 'toMillis' (${toMillis})`
+    );
+  }
+  return { from: fromMillis, to: toMillis, filter: attributes };
+}
+
+/** Whether `attributes` include every entry of `filter` (arrays compared by value). */
+function matches(attributes: Attributes, filter: Attributes): boolean {
+  for (const key of Object.keys(filter)) {
+    const wanted = filter[key];
+    const actual = attributes[key];
+    if (wanted === actual) continue;
+    if (
+      !(
+        Array.isArray(wanted) &&
+        Array.isArray(actual) &&
+        JSON.stringify(wanted) === JSON.stringify(actual)
+      )
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function evaluate(
+  name: string,
+  statistic: Statistic,
+  input: StatisticInput,
+  diag: RateLimitedDiag
+): number {
+  try {
+    const value = statistic(input);
+    return typeof value === 'number' ? value : NaN;
+  } catch (error) {
+    diag.warn(
+      `statistic:${name}`,
+      `custom statistic '${name}' threw: ${String(error)}`
+    );
+    return NaN;
+  }
+}

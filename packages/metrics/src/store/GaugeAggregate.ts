@@ -1,0 +1,89 @@
+import { RunningStats } from '@datapunk/otel-sketch';
+import { MetricKind } from '../types';
+import type { Aggregate } from './Aggregate';
+import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
+
+/** RunningStats with its fields and header. */
+const STATS_BYTES = 96;
+
+/** A gauge's observations over some time: the last one, and exact statistics of all. */
+export class GaugeAggregate implements Aggregate {
+  readonly kind = MetricKind.GAUGE;
+  last = NaN;
+  private _stats: RunningStats;
+
+  constructor(stats = new RunningStats()) {
+    this._stats = stats;
+  }
+
+  get isEmpty(): boolean {
+    return this._stats.count === 0;
+  }
+
+  get retainedBytes(): number {
+    return AGGREGATE_OVERHEAD_BYTES + STATS_BYTES;
+  }
+
+  observe(value: number): void {
+    this.last = value;
+    this._stats.record(value);
+  }
+
+  merge(later: Aggregate): void {
+    const other = later as GaugeAggregate;
+    if (other.isEmpty) return;
+    this.last = other.last;
+    this._stats.merge(other._stats);
+  }
+
+  clone(): GaugeAggregate {
+    const copy = new GaugeAggregate(this._stats.clone());
+    copy.last = this.last;
+    return copy;
+  }
+
+  /** The statistics, for custom query statistics. */
+  get stats(): RunningStats {
+    return this._stats;
+  }
+
+  toPointValue(): number {
+    return this.last;
+  }
+
+  describe() {
+    const stats = this._stats;
+    return {
+      count: stats.count,
+      sum: stats.mean * stats.count,
+      min: stats.min,
+      max: stats.max,
+      mean: stats.mean,
+      stddev: stats.stddev,
+      last: this.last,
+    };
+  }
+
+  toJSON() {
+    return {
+      last: this.isEmpty ? null : this.last,
+      stats: this._stats.toJSON(),
+    };
+  }
+
+  /** @throws {TypeError|RangeError} if `json` is malformed. */
+  static fromJSON(json: unknown, field: string): GaugeAggregate {
+    if (typeof json !== 'object' || json === null) {
+      throw new TypeError(`'${field}' must be an object`);
+    }
+    const { last, stats } = json as { last?: unknown; stats?: unknown };
+    const aggregate = new GaugeAggregate(RunningStats.fromJSON(stats));
+    if (!aggregate.isEmpty) {
+      if (typeof last !== 'number' || !Number.isFinite(last)) {
+        throw new TypeError(`'${field}.last' must be a finite number`);
+      }
+      aggregate.last = last;
+    }
+    return aggregate;
+  }
+}

@@ -1,0 +1,87 @@
+import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
+import { ExponentialSketch } from '@datapunk/otel-sketch';
+import type { ExponentialSketchOptions } from '@datapunk/otel-sketch';
+import { MetricKind } from '../types';
+import type { Aggregate } from './Aggregate';
+import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
+
+/** A distribution over some time, in an exponential sketch. */
+export class HistogramAggregate implements Aggregate {
+  readonly kind = MetricKind.HISTOGRAM;
+  readonly sketch: ExponentialSketch;
+  /** Quantiles a query reports, shared by every aggregate of a reader. */
+  private readonly _quantiles: readonly number[];
+
+  constructor(sketch: ExponentialSketch, quantiles: readonly number[]) {
+    this.sketch = sketch;
+    this._quantiles = quantiles;
+  }
+
+  get isEmpty(): boolean {
+    return this.sketch.count === 0;
+  }
+
+  get retainedBytes(): number {
+    return AGGREGATE_OVERHEAD_BYTES + this.sketch.retainedBytes;
+  }
+
+  /**
+   * Adds an SDK exponential histogram point.
+   * @throws {TypeError|RangeError} if the point is malformed.
+   */
+  addPoint(
+    point: ExponentialHistogram,
+    options: ExponentialSketchOptions
+  ): void {
+    this.sketch.merge(
+      ExponentialSketch.fromExponentialHistogram(point, options)
+    );
+  }
+
+  merge(later: Aggregate): void {
+    this.sketch.merge((later as HistogramAggregate).sketch);
+  }
+
+  clone(): HistogramAggregate {
+    return new HistogramAggregate(this.sketch.clone(), this._quantiles);
+  }
+
+  toPointValue(): ExponentialHistogram {
+    return this.sketch.toExponentialHistogram() as ExponentialHistogram;
+  }
+
+  describe() {
+    const sketch = this.sketch;
+    const [median, ...values] = sketch.quantiles([0.5, ...this._quantiles]);
+    const percentiles: Record<string, number> = {};
+    this._quantiles.forEach(
+      (q, i) => (percentiles[percentileName(q)] = values[i])
+    );
+    return {
+      count: sketch.count,
+      sum: sketch.sum,
+      min: sketch.min,
+      max: sketch.max,
+      mean: sketch.mean,
+      median,
+      stddev: sketch.stddev,
+      percentiles,
+    };
+  }
+
+  toJSON() {
+    return this.sketch.toJSON();
+  }
+
+  static fromJSON(
+    json: unknown,
+    quantiles: readonly number[]
+  ): HistogramAggregate {
+    return new HistogramAggregate(ExponentialSketch.fromJSON(json), quantiles);
+  }
+}
+
+/** 'p50' for 0.5, 'p99.9' for 0.999. */
+export function percentileName(q: number): string {
+  return `p${+(q * 100).toFixed(6)}`;
+}

@@ -1,0 +1,138 @@
+import {
+  AggregationTemporality,
+  DataPointType,
+} from '@opentelemetry/sdk-metrics';
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  MetricDescriptor,
+  ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { ExponentialSketch } from '@datapunk/otel-sketch';
+import { MetricKind } from '../types';
+import type { Aggregate } from './Aggregate';
+import { GaugeAggregate } from './GaugeAggregate';
+import { HistogramAggregate } from './HistogramAggregate';
+import { SumAggregate } from './SumAggregate';
+import type { Series } from './Series';
+
+export type Scope = ScopeMetrics['scope'];
+
+/** How a stream's aggregates are made; shared by every stream of a reader. */
+export interface AggregateFactory {
+  /** Options of every histogram sketch. */
+  sketch: { maxBuckets: number; maxScale: number };
+  quantiles: readonly number[];
+}
+
+/** One metric of one instrumentation scope, and its series. */
+export class MetricStream {
+  readonly key: string;
+  readonly scope: Scope;
+  readonly descriptor: MetricDescriptor;
+  readonly kind: MetricKind;
+  readonly isMonotonic: boolean;
+  /** The temporality the exporter asked for (gauges are always cumulative state). */
+  readonly temporality: AggregationTemporality;
+  /** Series that are exported, by attribute key; the overflow series among them. */
+  readonly live = new Map<string, Series>();
+  /** Expired series that still hold history. */
+  retired: Series[] = [];
+  private readonly _factory: AggregateFactory;
+
+  constructor(
+    key: string,
+    scope: Scope,
+    descriptor: MetricDescriptor,
+    kind: MetricKind,
+    isMonotonic: boolean,
+    temporality: AggregationTemporality,
+    factory: AggregateFactory
+  ) {
+    this.key = key;
+    this.scope = scope;
+    this.descriptor = descriptor;
+    this.kind = kind;
+    this.isMonotonic = isMonotonic;
+    this.temporality =
+      kind === MetricKind.GAUGE
+        ? AggregationTemporality.CUMULATIVE
+        : temporality;
+    this._factory = factory;
+  }
+
+  /** Whether live values are deltas since the last export. */
+  get exportsDelta(): boolean {
+    return this.temporality === AggregationTemporality.DELTA;
+  }
+
+  /** Every series with live state or history. */
+  *allSeries(): IterableIterator<Series> {
+    yield* this.live.values();
+    yield* this.retired;
+  }
+
+  createAggregate(): Aggregate {
+    switch (this.kind) {
+      case MetricKind.SUM:
+        return new SumAggregate();
+      case MetricKind.GAUGE:
+        return new GaugeAggregate();
+      case MetricKind.HISTOGRAM:
+        return new HistogramAggregate(
+          new ExponentialSketch(this._factory.sketch),
+          this._factory.quantiles
+        );
+    }
+  }
+
+  /**
+   * The aggregate of one SDK data point.
+   * @throws {TypeError|RangeError} if the point's value is malformed.
+   */
+  aggregateOf(point: DataPoint<unknown>): Aggregate {
+    const aggregate = this.createAggregate();
+    if (aggregate instanceof HistogramAggregate) {
+      aggregate.addPoint(
+        point.value as ExponentialHistogram,
+        this._factory.sketch
+      );
+      return aggregate;
+    }
+    const value = point.value;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new TypeError(
+        `a ${this.kind} point needs a finite number, got ${String(value)}`
+      );
+    }
+    if (aggregate instanceof SumAggregate) aggregate.add(value);
+    else (aggregate as GaugeAggregate).observe(value);
+    return aggregate;
+  }
+
+  /** Restores an aggregate of this stream's kind from its JSON. */
+  aggregateFromJSON(json: unknown, field: string): Aggregate {
+    switch (this.kind) {
+      case MetricKind.SUM:
+        return SumAggregate.fromJSON(json, field);
+      case MetricKind.GAUGE:
+        return GaugeAggregate.fromJSON(json, field);
+      case MetricKind.HISTOGRAM:
+        return HistogramAggregate.fromJSON(json, this._factory.quantiles);
+    }
+  }
+}
+
+/** The kind of data an SDK data point type carries, or undefined if not retained. */
+export function kindOf(dataPointType: DataPointType): MetricKind | undefined {
+  switch (dataPointType) {
+    case DataPointType.SUM:
+      return MetricKind.SUM;
+    case DataPointType.GAUGE:
+      return MetricKind.GAUGE;
+    case DataPointType.EXPONENTIAL_HISTOGRAM:
+      return MetricKind.HISTOGRAM;
+    default:
+      return undefined;
+  }
+}

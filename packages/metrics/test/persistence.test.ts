@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type { DiagLogger } from '@opentelemetry/api';
+import * as sinon from 'sinon';
+import { harness, pointWith, points, selfCount } from './util';
+import type { Harness } from './util';
+
+const COLLECT = 10_000;
+
+describe('RetentionMetricReader persistence', () => {
+  let directory: string;
+  let path: string;
+  let h: Harness | undefined;
+  let logged: sinon.SinonStub;
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'datapunk-snapshot-'));
+    path = join(directory, 'metrics.json');
+    logged = sinon.stub();
+    const logger = {
+      error: logged,
+      warn: logged,
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    } as DiagLogger;
+    diag.setLogger(logger, DiagLogLevel.WARN);
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    diag.disable();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  const options = () => ({
+    collectionIntervalMillis: COLLECT,
+    exportIntervalMillis: COLLECT,
+    persistence: { path, intervalMillis: COLLECT },
+  });
+
+  /** A reader that records, is shut down (so it writes a snapshot), and is gone. */
+  async function runAndStop(
+    record: (h: Harness) => void,
+    seconds = COLLECT
+  ): Promise<void> {
+    const first = harness(options());
+    record(first);
+    await first.tick(seconds);
+    await first.close();
+  }
+
+  it('restores what it had: cumulative totals go on, history stays queryable', async () => {
+    await runAndStop(({ meter }) => {
+      meter.createCounter('orders').add(7, { shop: 'a' });
+      for (let v = 1; v <= 10; v++) meter.createHistogram('latency').record(v);
+    });
+    expect(existsSync(path)).to.equal(true);
+
+    h = harness(options());
+    h.meter.createCounter('orders').add(3, { shop: 'a' });
+    await h.tick(COLLECT);
+    const order = pointWith(h.latest(), 'orders', { shop: 'a' })!;
+    expect(order.value).to.equal(10);
+    expect(
+      points<{ count: number }>(h.latest(), 'latency')[0].value.count
+    ).to.equal(10);
+    expect(h.reader.query('latency')).to.include({
+      count: 10,
+      min: 1,
+      max: 10,
+    });
+    expect(logged.called).to.equal(false);
+  });
+
+  const unusable: [string, string, RegExp][] = [
+    ['garbage', 'definitely not json', /is not JSON/],
+    [
+      'a truncated snapshot',
+      '{"format":"datapunk.metrics.snapshot","version":1,"metr',
+      /is not JSON/,
+    ],
+    [
+      'a foreign file',
+      JSON.stringify({ format: 'something.else', version: 1 }),
+      /'format' is something\.else, not a datapunk\.metrics\.snapshot file/,
+    ],
+    [
+      'a newer version',
+      JSON.stringify({ format: 'datapunk.metrics.snapshot', version: 2 }),
+      /'version' 2 is not 1/,
+    ],
+    [
+      'a malformed series',
+      JSON.stringify({
+        format: 'datapunk.metrics.snapshot',
+        version: 1,
+        savedAtMillis: 1,
+        tiers: [],
+        metrics: [
+          {
+            scope: { name: 's' },
+            descriptor: { name: 'm', description: '', unit: '', valueType: 1 },
+            kind: 'sum',
+            monotonic: true,
+            series: [
+              {
+                attributes: {},
+                startMillis: 1,
+                lastUpdateMillis: 1,
+                pendingSinceMillis: 1,
+                live: 'lots',
+                history: [],
+              },
+            ],
+          },
+        ],
+      }),
+      /'metrics\[0\]\.series\[0\]\.live' must be a finite number or null/,
+    ],
+  ];
+  for (const [name, content, reason] of unusable) {
+    it(`moves ${name} aside, reports it and starts clean`, async () => {
+      writeFileSync(path, content);
+      h = harness(options());
+      h.meter.createCounter('fresh').add(1);
+      await h.tick(COLLECT);
+      expect(points(h.latest(), 'fresh')[0].value).to.equal(1);
+      const aside = readdirSync(directory).filter(f =>
+        f.startsWith('metrics.json.corrupt-')
+      );
+      expect(aside).to.have.length(1);
+      expect(readFileSync(join(directory, aside[0]), 'utf8')).to.equal(content);
+      expect(logged.calledWithMatch(reason)).to.equal(
+        true,
+        String(logged.args)
+      );
+      expect(
+        selfCount(h.latest(), 'datapunk.metrics.persistence.errors', 'read')
+      ).to.equal(1);
+      // A new good snapshot replaces it, never the file moved aside.
+      await h!.until(() => existsSync(path), 'a new snapshot');
+      expect(JSON.parse(readFileSync(path, 'utf8')).format).to.equal(
+        'datapunk.metrics.snapshot'
+      );
+    });
+  }
+
+  it('refuses a file larger than maxFileBytes', async () => {
+    writeFileSync(path, ' '.repeat(4096));
+    h = harness({ ...options(), persistence: { path, maxFileBytes: 1024 } });
+    expect(
+      logged.calledWithMatch(/is 4096 bytes, over maxFileBytes \(1024\)/)
+    ).to.equal(true);
+  });
+
+  it('loads the last complete snapshot when a write was interrupted midway', async () => {
+    await runAndStop(({ meter }) => meter.createCounter('orders').add(5));
+    // A crash between writing the temporary file and renaming it leaves both.
+    writeFileSync(`${path}.tmp-12345`, '{"format":"datapunk.metrics.snap');
+    h = harness(options());
+    await h.tick(COLLECT);
+    expect(points(h.latest(), 'orders')[0].value).to.equal(5);
+    expect(logged.called).to.equal(false);
+  });
+
+  it('reports and retries a snapshot it cannot write, without throwing', async () => {
+    const missing = join(directory, 'no-such-dir', 'metrics.json');
+    h = harness({
+      ...options(),
+      persistence: { path: missing, intervalMillis: COLLECT },
+    });
+    h.meter.createCounter('orders').add(1);
+    await h.tick(3 * COLLECT);
+    // collect() runs after every snapshot write queued before it has finished.
+    const { resourceMetrics } = await h.settle(h.reader.collect());
+    expect(
+      selfCount(resourceMetrics, 'datapunk.metrics.persistence.errors', 'write')
+    ).to.equal(3);
+    expect(
+      logged.calledWithMatch(
+        /could not write snapshot .*no-such-dir.*, will retry/
+      )
+    ).to.equal(true);
+    expect(points(h.latest(), 'orders')[0].value).to.equal(1);
+  });
+});

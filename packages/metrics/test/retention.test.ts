@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { harness, pointWith, points, selfCount, T0 } from './util';
+import type { Harness } from './util';
+
+const COLLECT = 10_000;
+const EXPORT = 60_000;
+const TTL = 120_000;
+
+describe('RetentionMetricReader retention', () => {
+  let h: Harness;
+  afterEach(async () => h.close());
+
+  it('stops exporting an async series that is no longer observed once its TTL passes (#4096)', async () => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+      seriesTtlMillis: TTL,
+    });
+    let hosts = ['a', 'b'];
+    h.meter.createObservableGauge('cpu').addCallback(result => {
+      for (const host of hosts) result.observe(0.5, { host });
+    });
+    await h.tick(EXPORT);
+    expect(
+      points(h.latest(), 'cpu')
+        .map(p => p.attributes.host)
+        .sort()
+    ).to.deep.equal(['a', 'b']);
+
+    hosts = ['a']; // host b goes away
+    await h.tick(EXPORT); // within the TTL: b's last value is still exported
+    expect(pointWith(h.latest(), 'cpu', { host: 'b' })).not.to.equal(undefined);
+    await h.tick(TTL);
+    expect(points(h.latest(), 'cpu').map(p => p.attributes.host)).to.deep.equal(
+      ['a']
+    );
+    expect(
+      selfCount(h.latest(), 'datapunk.metrics.series.evicted', 'ttl')
+    ).to.equal(1);
+  });
+
+  it('expires an idle sync series and frees its live state', async () => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+      seriesTtlMillis: TTL,
+      tiers: [],
+    });
+    const requests = h.meter.createHistogram('latency');
+    for (let i = 0; i < 100; i++)
+      requests.record(i + 1, { route: `/r${i % 10}` });
+    await h.tick(EXPORT);
+    const active = () =>
+      points(h.latest(), 'datapunk.metrics.series.active')[0].value;
+    const liveBytes = () =>
+      pointWith(h.latest(), 'datapunk.metrics.retained.bytes', {
+        part: 'live',
+      })!.value;
+    expect(points(h.latest(), 'latency')).to.have.length(10);
+    expect(active()).to.equal(10);
+    const before = liveBytes();
+    expect(before).to.be.above(10 * 500);
+
+    await h.tick(TTL + EXPORT);
+    expect(points(h.latest(), 'latency')).to.have.length(0);
+    expect(active()).to.equal(0);
+    expect(liveBytes()).to.equal(0);
+  });
+
+  it('restarts a series that comes back after expiring, with a new start time', async () => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+      seriesTtlMillis: TTL,
+    });
+    const counter = h.meter.createCounter('jobs');
+    counter.add(5, { queue: 'q' });
+    await h.tick(EXPORT);
+    const first = pointWith(h.latest(), 'jobs', { queue: 'q' })!;
+    expect(first.value).to.equal(5);
+    await h.tick(TTL + EXPORT);
+    expect(pointWith(h.latest(), 'jobs', { queue: 'q' })).to.equal(undefined);
+    counter.add(2, { queue: 'q' });
+    await h.tick(EXPORT);
+    const again = pointWith(h.latest(), 'jobs', { queue: 'q' })!;
+    expect(again.value).to.equal(2);
+    expect(again.startTime[0]).to.be.above(first.startTime[0]);
+  });
+
+  it('keeps exporting a cumulative series while it is updated', async () => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+      seriesTtlMillis: TTL,
+    });
+    const counter = h.meter.createCounter('ticks');
+    for (let minute = 1; minute <= 10; minute++) {
+      counter.add(minute);
+      await h.tick(EXPORT);
+      expect(points(h.latest(), 'ticks')[0].value).to.equal(
+        (minute * (minute + 1)) / 2
+      );
+    }
+  });
+
+  it('keeps history within maxRetainedBytes, dropping the oldest points first', async () => {
+    const budget = 20_000;
+    h = harness({
+      collectionIntervalMillis: 1000,
+      exportIntervalMillis: 10_000,
+      tiers: [{ resolutionMillis: 1000, durationMillis: 3_600_000 }],
+      limits: { maxRetainedBytes: budget },
+    });
+    const latency = h.meter.createHistogram('latency');
+    for (let second = 0; second < 120; second++) {
+      latency.record(1 + (second % 50));
+      await h.tick(1000);
+    }
+    const history = pointWith(h.latest(), 'datapunk.metrics.retained.bytes', {
+      part: 'history',
+    })!.value;
+    expect(history).to.be.at.most(budget);
+    expect(
+      selfCount(h.latest(), 'datapunk.metrics.history.evicted', 'budget')
+    ).to.be.above(0);
+    // The newest second is still there; the first ones are gone.
+    const recent = h.reader.query('latency', { fromMillis: T0 + 118_000 })!;
+    expect(recent.count).to.be.above(0);
+    expect(
+      h.reader.query('latency', { fromMillis: T0, toMillis: T0 + 5000 })!.count
+    ).to.equal(0);
+  });
+});

@@ -112,6 +112,46 @@ export class OptionReader {
     return value as T;
   }
 
+  /**
+   * A list of numbers each within `rule`, with `minLength`–`maxLength`
+   * entries, or `fallback` when absent; returned sorted and without repeats.
+   */
+  numberList(
+    name: string,
+    fallback: readonly number[],
+    rule: RangeRule & { below?: number; minLength?: number; maxLength: number }
+  ): number[] {
+    const value: unknown = this._options[name] ?? fallback;
+    const { minLength = 0, maxLength, below, ...range } = rule;
+    const bounds = [
+      range.above !== undefined ? `> ${range.above}` : '',
+      below !== undefined ? `< ${below}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    if (
+      !Array.isArray(value) ||
+      value.length < minLength ||
+      value.length > maxLength
+    ) {
+      this.failType(
+        name,
+        `an array of ${minLength} to ${maxLength} numbers ${bounds}`,
+        value
+      );
+    }
+    for (const entry of value as unknown[]) {
+      if (
+        typeof entry !== 'number' ||
+        !satisfies(entry, range) ||
+        !(below === undefined || entry < below)
+      ) {
+        this.fail(name, `must hold numbers ${bounds}`, entry);
+      }
+    }
+    return [...new Set(value as number[])].sort((a, b) => a - b);
+  }
+
   /** A nested options object, read with its own known names. */
   nested(name: string, known: readonly string[]): OptionReader {
     return new OptionReader(

@@ -115,6 +115,34 @@ describe('OptionReader', () => {
     });
   }
 
+  it('reads a list of numbers, sorted and without repeats', () => {
+    const options = new OptionReader('Owner', { qs: [0.9, 0.5, 0.9] }, [
+      'qs',
+      'empty',
+    ]);
+    const rule = { above: 0, below: 1, maxLength: 4 };
+    expect(options.numberList('qs', [], rule)).to.deep.equal([0.5, 0.9]);
+    expect(options.numberList('empty', [0.3], rule)).to.deep.equal([0.3]);
+    const bad = (qs: unknown) => () =>
+      new OptionReader('Owner', { qs }, ['qs']).numberList('qs', [], {
+        ...rule,
+        minLength: 1,
+      });
+    expect(bad([1])).to.throw(
+      RangeError,
+      /^Owner: option 'qs' must hold numbers > 0 and < 1, got 1$/
+    );
+    expect(bad(['0.5'])).to.throw(
+      RangeError,
+      /must hold numbers > 0 and < 1, got the string "0.5"/
+    );
+    expect(bad([])).to.throw(
+      TypeError,
+      /option 'qs' must be an array of 1 to 4 numbers > 0 and < 1, got an array of 0/
+    );
+    expect(bad(0.5)).to.throw(TypeError, /must be an array of 1 to 4 numbers/);
+  });
+
   it('checks the order of two options', () => {
     const options = read({ interval: 5 });
     expect(() =>

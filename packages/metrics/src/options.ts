@@ -354,27 +354,15 @@ function resolveSummary(
       slots
     );
   }
-  const given: unknown = summary.raw('quantiles') ?? DEFAULTS.quantiles;
-  if (!Array.isArray(given) || given.length > 32) {
-    summary.failType(
-      'quantiles',
-      'an array of at most 32 numbers in (0, 1)',
-      given
-    );
-  }
-  for (const q of given as unknown[]) {
-    if (typeof q !== 'number' || !(q > 0 && q < 1)) {
-      summary.fail(
-        'quantiles',
-        'must hold numbers strictly between 0 and 1 (min and max are always reported)',
-        q
-      );
-    }
-  }
   return {
     windowMillis,
     slots,
-    quantiles: [...new Set(given as number[])].sort((a, b) => a - b),
+    // Min (0) and max (1) are always reported.
+    quantiles: summary.numberList('quantiles', DEFAULTS.quantiles, {
+      above: 0,
+      below: 1,
+      maxLength: 32,
+    }),
     export: summary.oneOf(
       'export',
       ['auto', 'summary', 'gauges', 'none'],

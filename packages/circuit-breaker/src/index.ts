@@ -1,2 +1,36 @@
-// The package skeleton: its API arrives with its issue.
-export {};
+import * as semconv from './semconv';
+
+export { CircuitBreakerMetrics } from './CircuitBreakerMetrics';
+export type { BreakerRecorder } from './Breaker';
+export { instrumentOpossum } from './adapters/instrumentOpossum';
+export type { OpossumLike } from './adapters/instrumentOpossum';
+export { instrumentCockatiel } from './adapters/instrumentCockatiel';
+export type { CockatielLike } from './adapters/instrumentCockatiel';
+export { OpossumInstrumentation } from './instrumentation/OpossumInstrumentation';
+export { CockatielInstrumentation } from './instrumentation/CockatielInstrumentation';
+export type { CircuitBreakerInstrumentationConfig } from './instrumentation/BreakerInstrumentation';
+export { AnomalyDetector } from './analyzer/AnomalyDetector';
+export type {
+  AnomalyDetectorOptions,
+  AnomalyResult,
+} from './analyzer/AnomalyDetector';
+export type { Trend } from './analyzer/TrendEstimator';
+export type { TripPatternState } from './analyzer/TripPatterns';
+export { BreakerState, CallOutcome } from './types';
+export type {
+  AnomalyEvent,
+  AnomalyKind,
+  BreakerHealth,
+  BreakerSnapshot,
+  BreakerTransitions,
+  CircuitBreakerMetricsOptions,
+  CockatielInstrumentOptions,
+  HealthChangeEvent,
+  HealthStatus,
+  InstrumentOptions,
+  PatternEvent,
+  Transition,
+} from './types';
+export { VERSION } from './version';
+export { semconv };
+export type { Event, IDisposable } from '@datapunk/otel-common';

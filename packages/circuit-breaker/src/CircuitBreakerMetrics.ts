@@ -1,0 +1,288 @@
+import type { Attributes, MeterProvider } from '@opentelemetry/api';
+import {
+  EventEmitter,
+  OptionReader,
+  RateLimitedDiag,
+} from '@datapunk/otel-common';
+import type { Event } from '@datapunk/otel-common';
+import { Breaker } from './Breaker';
+import type { BreakerRecorder, ClosedBucket, StateProbe } from './Breaker';
+import { BreakerInstruments } from './BreakerInstruments';
+import { resolveOptions } from './options';
+import type { ResolvedOptions } from './options';
+import { BreakerState } from './types';
+import type {
+  AnomalyEvent,
+  BreakerHealth,
+  BreakerSnapshot,
+  CircuitBreakerMetricsOptions,
+  HealthChangeEvent,
+  PatternEvent,
+} from './types';
+import { VERSION } from './version';
+
+const METER_NAME = '@datapunk/otel-circuit-breaker';
+const MAX_NAME_LENGTH = 256;
+
+/**
+ * Collects the calls, states and analysis of many circuit breakers and
+ * emits them as OpenTelemetry instruments on the meter
+ * `@datapunk/otel-circuit-breaker`. One per process or per group.
+ *
+ * Each breaker keeps a rolling window of buckets (60 × 1 s by default);
+ * one shared, unref'd timer closes every breaker's bucket at once, runs its
+ * analysis (anomalies, trends, trip patterns, resource baselines, health)
+ * and feeds the counters and the duration histogram. A call itself only
+ * updates the current bucket: no clock read, no SDK call.
+ *
+ * Attach breakers with `instrumentOpossum`, `instrumentCockatiel`, the
+ * auto-instrumentations, or {@link register} for any other breaker.
+ */
+export class CircuitBreakerMetrics {
+  private readonly _options: ResolvedOptions;
+  private readonly _diag = new RateLimitedDiag('CircuitBreakerMetrics');
+  private readonly _breakers = new Map<string, Breaker>();
+  private readonly _anomaly = new EventEmitter<AnomalyEvent>(
+    'onAnomaly',
+    this._diag
+  );
+  private readonly _healthChange = new EventEmitter<HealthChangeEvent>(
+    'onHealthChange',
+    this._diag
+  );
+  private readonly _pattern = new EventEmitter<PatternEvent>(
+    'onPattern',
+    this._diag
+  );
+  private _instruments: BreakerInstruments;
+  private _timer: ReturnType<typeof setInterval> | undefined;
+  private _rejectedInputs = 0;
+  private _disposed = false;
+
+  /** An anomaly started: latency, error rate, an SLO breach or a resource over its baseline. */
+  readonly onAnomaly: Event<AnomalyEvent> = this._anomaly.event;
+  /** A breaker's health status changed. */
+  readonly onHealthChange: Event<HealthChangeEvent> = this._healthChange.event;
+  /** Periodic tripping or flapping started or ended. */
+  readonly onPattern: Event<PatternEvent> = this._pattern.event;
+
+  /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
+  constructor(options: CircuitBreakerMetricsOptions = {}) {
+    this._options = resolveOptions(options);
+    this._instruments = this._createInstruments(this._options.meterProvider);
+  }
+
+  /** Names of the breakers reported now. */
+  get breakers(): string[] {
+    return [...this._breakers.values()].map(b => b.name);
+  }
+
+  /** Inputs dropped so far: unknown outcomes or states, bad latencies or resources, reports after dispose. */
+  get rejectedInputs(): number {
+    return this._rejectedInputs;
+  }
+
+  /**
+   * Starts reporting a breaker by hand, for any library: returns the
+   * recorder its events go to. A name already taken (with the same
+   * attributes) gets a suffix, `name#2`, so breakers never share data.
+   * @throws {TypeError} for an empty or too long name, or attributes that are not an object.
+   */
+  register(
+    name: string,
+    options: { attributes?: Attributes } = {}
+  ): BreakerRecorder {
+    return this.attach(name, options.attributes ?? {}, BreakerState.CLOSED);
+  }
+
+  /**
+   * As {@link register}, for adapters: with the breaker's current state and a
+   * probe the window reconciles the state with at every bucket close.
+   */
+  attach(
+    name: string,
+    attributes: Attributes,
+    state: BreakerState,
+    probe?: StateProbe
+  ): Breaker {
+    const reader = new OptionReader(
+      'CircuitBreakerMetrics.register',
+      { name, attributes },
+      ['name', 'attributes']
+    );
+    const text = reader.string('name');
+    if (text.length > MAX_NAME_LENGTH)
+      reader.fail(
+        'name',
+        `must be at most ${MAX_NAME_LENGTH} characters long`,
+        text
+      );
+    if (
+      typeof attributes !== 'object' ||
+      attributes === null ||
+      Array.isArray(attributes)
+    ) {
+      reader.failType(
+        'attributes',
+        'an object of attribute values',
+        attributes
+      );
+    }
+    if (this._disposed)
+      throw new Error('CircuitBreakerMetrics: register() after dispose()');
+    const merged = { ...this._options.attributes, ...attributes };
+    const unique = this._uniqueName(text, merged);
+    const breaker = new Breaker(unique, merged, this._options, state, {
+      reject: (reason, detail) => this._rejectInput(reason, detail),
+      onStateChange: (b, to) => this._instruments.transition(b, to),
+      onDispose: b => this._forget(b),
+      probe,
+    });
+    this._breakers.set(keyOf(unique, merged), breaker);
+    this._startTimer();
+    return breaker;
+  }
+
+  /** The health of a breaker as of its last bucket close; undefined if unknown. */
+  getHealth(name: string, attributes?: Attributes): BreakerHealth | undefined {
+    return this._find(name, attributes)?.health;
+  }
+
+  /** A breaker's window, state and analysis; undefined if unknown. */
+  getSnapshot(
+    name: string,
+    attributes?: Attributes
+  ): BreakerSnapshot | undefined {
+    return this._find(name, attributes)?.snapshot(Date.now());
+  }
+
+  /** Sends the instruments to another MeterProvider from now on. */
+  setMeterProvider(meterProvider: MeterProvider): void {
+    this._instruments.dispose();
+    this._instruments = this._createInstruments(meterProvider);
+  }
+
+  /** Stops the timer and detaches every breaker. Idempotent. */
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    for (const breaker of [...this._breakers.values()]) breaker.dispose();
+    this._stopTimer();
+    this._instruments.dispose();
+  }
+
+  private _createInstruments(meterProvider: MeterProvider): BreakerInstruments {
+    return new BreakerInstruments(
+      meterProvider.getMeter(METER_NAME, VERSION),
+      this._options,
+      () => this._breakers.values()
+    );
+  }
+
+  private _uniqueName(name: string, attributes: Attributes): string {
+    if (!this._breakers.has(keyOf(name, attributes))) return name;
+    let n = 2;
+    while (this._breakers.has(keyOf(`${name}#${n}`, attributes))) n++;
+    this._diag.warn(
+      `duplicate:${name}`,
+      `another breaker is already named '${name}': reporting this one as '${name}#${n}'`
+    );
+    return `${name}#${n}`;
+  }
+
+  private _find(name: string, attributes?: Attributes): Breaker | undefined {
+    if (attributes !== undefined)
+      return this._breakers.get(
+        keyOf(name, { ...this._options.attributes, ...attributes })
+      );
+    for (const breaker of this._breakers.values())
+      if (breaker.name === name) return breaker;
+    return undefined;
+  }
+
+  private _forget(breaker: Breaker): void {
+    this._breakers.delete(keyOf(breaker.name, breaker.attributes));
+    if (this._breakers.size === 0) this._stopTimer();
+  }
+
+  private _rejectInput(reason: string, detail: string): void {
+    this._rejectedInputs++;
+    this._diag.warn(reason, `dropped: ${detail}`);
+  }
+
+  private _startTimer(): void {
+    if (this._timer !== undefined) return;
+    this._timer = setInterval(
+      () => this._closeBuckets(),
+      this._options.bucketMillis
+    );
+    this._timer.unref();
+  }
+
+  private _stopTimer(): void {
+    if (this._timer !== undefined) clearInterval(this._timer);
+    this._timer = undefined;
+  }
+
+  /** The shared tick: every breaker's bucket closes at the same time. */
+  private _closeBuckets(): void {
+    const now = Date.now();
+    for (const breaker of [...this._breakers.values()]) {
+      try {
+        const closed = breaker.closeBucket(now);
+        this._instruments.flush(breaker, closed);
+        this._emit(breaker, closed, now);
+      } catch (error) {
+        this._diag.error(
+          'tick',
+          `closing the bucket of '${breaker.name}' failed: ${String(error)}`
+        );
+      }
+    }
+  }
+
+  private _emit(breaker: Breaker, closed: ClosedBucket, now: number): void {
+    const { name, attributes } = breaker;
+    for (const onset of closed.changes.onsets) {
+      this._anomaly.emit({
+        breaker: name,
+        attributes,
+        kind: onset.kind,
+        resource: onset.resource,
+        direction: onset.direction,
+        score: onset.score,
+        value: onset.value,
+        baseline: { mean: onset.mean, stddev: onset.stddev },
+        timestampMillis: now,
+      });
+    }
+    for (const { pattern, active } of closed.changes.patterns) {
+      this._pattern.emit({
+        breaker: name,
+        attributes,
+        pattern,
+        active,
+        trips: breaker.analysis.trips,
+        timestampMillis: now,
+      });
+    }
+    const health = closed.changes.health;
+    if (health) {
+      this._healthChange.emit({
+        breaker: name,
+        attributes,
+        previous: health.previous,
+        current: health.current.status,
+        reasons: health.current.reasons,
+        timestampMillis: now,
+      });
+    }
+  }
+}
+
+function keyOf(name: string, attributes: Attributes): string {
+  return JSON.stringify([
+    name,
+    Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
+}

@@ -1,0 +1,44 @@
+import { BreakerState } from './types';
+import type { BreakerTransitions, Transition } from './types';
+
+/** Transitions kept with their time: enough to read a flapping episode. */
+const RECENT = 32;
+
+/**
+ * A breaker's state changes: counts since it was attached (trips, recovery
+ * attempts, recoveries) and the latest few with their times, in a fixed ring.
+ */
+export class TransitionLog {
+  private _trips = 0;
+  private _recoveryAttempts = 0;
+  private _recoveries = 0;
+  private readonly _recent: Transition[] = [];
+  private _next = 0;
+
+  record(from: BreakerState, to: BreakerState, timestampMillis: number): void {
+    if (to === BreakerState.OPEN) this._trips++;
+    else if (to === BreakerState.HALF_OPEN) this._recoveryAttempts++;
+    else if (to === BreakerState.CLOSED && from === BreakerState.HALF_OPEN)
+      this._recoveries++;
+    const transition = { from, to, timestampMillis };
+    if (this._recent.length < RECENT) this._recent.push(transition);
+    else this._recent[this._next] = transition;
+    this._next = (this._next + 1) % RECENT;
+  }
+
+  history(): BreakerTransitions {
+    const recent =
+      this._recent.length < RECENT
+        ? this._recent.slice()
+        : [
+            ...this._recent.slice(this._next),
+            ...this._recent.slice(0, this._next),
+          ];
+    return {
+      trips: this._trips,
+      recoveryAttempts: this._recoveryAttempts,
+      recoveries: this._recoveries,
+      recent,
+    };
+  }
+}

@@ -1,0 +1,123 @@
+import type { Attributes } from '@opentelemetry/api';
+import { OUTCOME_INDEX } from '../Breaker';
+import type { Breaker, BreakerRecorder } from '../Breaker';
+import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import { BreakerState, CallOutcome } from '../types';
+import type { InstrumentOptions } from '../types';
+import { attachOnce, requireCollector } from './attach';
+
+/** The part of an opossum CircuitBreaker (8–10) this adapter uses. */
+export interface OpossumLike {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(
+    event: string,
+    listener: (...args: unknown[]) => void
+  ): unknown;
+  fire(...args: unknown[]): unknown;
+  readonly name?: string;
+  readonly group?: string;
+  readonly opened: boolean;
+  readonly halfOpen: boolean;
+  readonly enabled: boolean;
+}
+
+const SUCCESS = OUTCOME_INDEX[CallOutcome.SUCCESS];
+const FAILURE = OUTCOME_INDEX[CallOutcome.FAILURE];
+const TIMEOUT = OUTCOME_INDEX[CallOutcome.TIMEOUT];
+const CAPACITY = OUTCOME_INDEX[CallOutcome.CAPACITY];
+const REJECTED = OUTCOME_INDEX[CallOutcome.REJECTED];
+const IGNORED = OUTCOME_INDEX[CallOutcome.IGNORED];
+
+/**
+ * Reports an opossum CircuitBreaker (8, 9 or 10) to a collector, from its
+ * events: every call counted once by how it ended (opossum emits `timeout`
+ * and `semaphoreLocked` followed by `failure` for the same call: the
+ * failure's code says which it was), errors its `errorFilter` passes as
+ * ignored, cache hits as successes, fallbacks and failed health checks
+ * apart, and state changes.
+ * Listeners are added by name and removed on dispose() or when the breaker
+ * shuts down. Attaching the same breaker twice returns the first recorder.
+ * @throws {TypeError} if `breaker` is not an opossum breaker or `options.metrics` is missing.
+ */
+export function instrumentOpossum(
+  breaker: OpossumLike,
+  options: InstrumentOptions & { metrics: CircuitBreakerMetrics }
+): BreakerRecorder {
+  return attachOpossum(breaker, options);
+}
+
+/** {@link instrumentOpossum}, returning the recorder itself (for the instrumentation). */
+export function attachOpossum(
+  breaker: OpossumLike,
+  options: InstrumentOptions & { metrics: CircuitBreakerMetrics }
+): Breaker {
+  const metrics = requireCollector('instrumentOpossum', options);
+  if (
+    typeof breaker?.on !== 'function' ||
+    typeof breaker.removeListener !== 'function' ||
+    typeof breaker.fire !== 'function' ||
+    typeof breaker.opened !== 'boolean'
+  ) {
+    throw new TypeError(
+      'instrumentOpossum: expected an opossum CircuitBreaker (with on, removeListener, fire and opened)'
+    );
+  }
+  return attachOnce(metrics, breaker, () => {
+    const probe = () => stateOf(breaker);
+    const name = options.name ?? (breaker.name || 'opossum');
+    const attributes: Attributes = {
+      ...(breaker.group && breaker.group !== name
+        ? { 'circuit_breaker.group': breaker.group }
+        : {}),
+      ...options.attributes,
+    };
+    const recorder = metrics.attach(name, attributes, probe(), probe);
+    listen(breaker, recorder);
+    return recorder;
+  });
+}
+
+function stateOf(breaker: OpossumLike): BreakerState {
+  if (!breaker.enabled) return BreakerState.DISABLED;
+  if (breaker.opened) return BreakerState.OPEN;
+  if (breaker.halfOpen) return BreakerState.HALF_OPEN;
+  return BreakerState.CLOSED;
+}
+
+function listen(breaker: OpossumLike, recorder: Breaker): void {
+  const errorCode = (error: unknown) =>
+    (error as { code?: unknown } | undefined)?.code;
+  const listeners: Record<string, (...args: unknown[]) => void> = {
+    fire: () => recorder.recordCallStart(),
+    success: (result, latency) =>
+      recorder.recordOutcome(
+        result instanceof Error ? IGNORED : SUCCESS,
+        latency as number
+      ),
+    failure: (error, latency) => {
+      const code = errorCode(error);
+      // A capacity refusal never ran: its 0 ms is not a latency.
+      if (code === 'ESEMLOCKED') recorder.recordOutcome(CAPACITY, undefined);
+      else
+        recorder.recordOutcome(
+          code === 'ETIMEDOUT' ? TIMEOUT : FAILURE,
+          latency as number
+        );
+    },
+    reject: () => recorder.recordOutcome(REJECTED, undefined),
+    cacheHit: () => recorder.recordOutcome(SUCCESS, undefined),
+    coalesceCacheHit: () => recorder.recordOutcome(SUCCESS, undefined),
+    fallback: () => recorder.recordFallback(),
+    healthCheckFailed: () => recorder.recordHealthCheckFailure(),
+    open: () => recorder.recordStateChange(BreakerState.OPEN),
+    halfOpen: () => recorder.recordStateChange(BreakerState.HALF_OPEN),
+    close: () => recorder.recordStateChange(BreakerState.CLOSED),
+    shutdown: () => recorder.dispose(),
+  };
+  for (const [event, listener] of Object.entries(listeners))
+    breaker.on(event, listener);
+  recorder.onDispose(() => {
+    for (const [event, listener] of Object.entries(listeners))
+      breaker.removeListener(event, listener);
+  });
+}

@@ -1,0 +1,190 @@
+import { metrics } from '@opentelemetry/api';
+import type { Attributes, MeterProvider } from '@opentelemetry/api';
+import { OptionReader } from '@datapunk/otel-common';
+import type { TripPatternOptions } from './analyzer/TripPatterns';
+import type { CircuitBreakerMetricsOptions } from './types';
+
+const OWNER = 'CircuitBreakerMetrics';
+/** Buckets a window may hold: an hour of 1 s buckets. */
+const MAX_BUCKETS = 3600;
+
+export interface ResolvedOptions extends TripPatternOptions {
+  meterProvider: MeterProvider;
+  attributes: Attributes;
+  windowMillis: number;
+  bucketMillis: number;
+  /** As quantiles in (0, 1), sorted. */
+  quantiles: number[];
+  durationHistogram: boolean;
+  anomalyThreshold: number;
+  trendWindowMillis: number;
+  consecutiveBuckets: number;
+  minCallsPerBucket: number;
+  errorRateSlo: number | undefined;
+  latencySloMillis: number | undefined;
+}
+
+/**
+ * Applies defaults and checks every option and the rules between them.
+ * @throws {TypeError|RangeError} naming the option and the rule.
+ */
+export function resolveOptions(
+  options: CircuitBreakerMetricsOptions = {}
+): ResolvedOptions {
+  const reader = new OptionReader(OWNER, options, [
+    'meterProvider',
+    'attributes',
+    'windowMillis',
+    'bucketMillis',
+    'percentiles',
+    'durationHistogram',
+    'anomalyThreshold',
+    'trendWindowMillis',
+    'consecutiveBuckets',
+    'minCallsPerBucket',
+    'errorRateSlo',
+    'latencySloMillis',
+    'periodicMinIntervals',
+    'periodicMaxVariation',
+    'flapWindowMillis',
+    'flapRaiseTransitions',
+    'flapClearTransitions',
+  ]);
+  const bucketMillis = reader.integer('bucketMillis', 1000, { min: 10 });
+  const windowMillis = reader.integer('windowMillis', 60_000, { min: 1 });
+  multipleOf(reader, 'windowMillis', windowMillis, bucketMillis);
+  reader.ordered(
+    'windowMillis',
+    windowMillis,
+    '≤',
+    'bucketMillis × 3600',
+    bucketMillis * MAX_BUCKETS
+  );
+  reader.ordered(
+    'windowMillis',
+    windowMillis,
+    '≥',
+    'bucketMillis × 2',
+    bucketMillis * 2
+  );
+  // The default shrinks to fit short buckets; a given value must fit.
+  const trendWindowMillis = reader.integer(
+    'trendWindowMillis',
+    Math.max(windowMillis, Math.min(300_000, bucketMillis * MAX_BUCKETS)),
+    { min: 1 }
+  );
+  multipleOf(reader, 'trendWindowMillis', trendWindowMillis, bucketMillis);
+  reader.ordered(
+    'trendWindowMillis',
+    trendWindowMillis,
+    '≥',
+    'windowMillis',
+    windowMillis
+  );
+  reader.ordered(
+    'trendWindowMillis',
+    trendWindowMillis,
+    '≤',
+    'bucketMillis × 3600',
+    bucketMillis * MAX_BUCKETS
+  );
+  const flapRaiseTransitions = reader.integer('flapRaiseTransitions', 6, {
+    min: 2,
+    max: 1000,
+  });
+  const flapClearTransitions = reader.integer('flapClearTransitions', 2, {
+    min: 0,
+  });
+  reader.ordered(
+    'flapClearTransitions',
+    flapClearTransitions,
+    '≤',
+    'flapRaiseTransitions − 1',
+    flapRaiseTransitions - 1
+  );
+  const provider = reader.raw('meterProvider');
+  if (
+    provider !== undefined &&
+    typeof (provider as MeterProvider)?.getMeter !== 'function'
+  ) {
+    reader.failType('meterProvider', 'a MeterProvider', provider);
+  }
+  const attributes = reader.raw('attributes') ?? {};
+  if (
+    typeof attributes !== 'object' ||
+    attributes === null ||
+    Array.isArray(attributes)
+  ) {
+    reader.failType('attributes', 'an object of attribute values', attributes);
+  }
+  return {
+    meterProvider:
+      (provider as MeterProvider | undefined) ?? metrics.getMeterProvider(),
+    attributes: attributes as Attributes,
+    windowMillis,
+    bucketMillis,
+    quantiles: resolvePercentiles(reader),
+    durationHistogram: reader.boolean('durationHistogram', false),
+    anomalyThreshold: reader.number('anomalyThreshold', 2.0, {
+      above: 0,
+      max: 100,
+    }),
+    trendWindowMillis,
+    consecutiveBuckets: reader.integer('consecutiveBuckets', 3, {
+      min: 1,
+      max: windowMillis / bucketMillis,
+    }),
+    minCallsPerBucket: reader.integer('minCallsPerBucket', 5, { min: 1 }),
+    errorRateSlo: optional(reader, 'errorRateSlo', { above: 0, max: 1 }),
+    latencySloMillis: optional(reader, 'latencySloMillis', { above: 0 }),
+    periodicMinIntervals: reader.integer('periodicMinIntervals', 5, {
+      min: 2,
+      max: 100,
+    }),
+    periodicMaxVariation: reader.number('periodicMaxVariation', 0.3, {
+      above: 0,
+      max: 2,
+    }),
+    flapWindowMillis: reader.integer('flapWindowMillis', 60_000, {
+      min: bucketMillis,
+    }),
+    flapRaiseTransitions,
+    flapClearTransitions,
+  };
+}
+
+function multipleOf(
+  reader: OptionReader,
+  name: string,
+  value: number,
+  bucketMillis: number
+): void {
+  if (value % bucketMillis !== 0) {
+    reader.fail(
+      name,
+      `must be a multiple of 'bucketMillis' (${bucketMillis})`,
+      value
+    );
+  }
+}
+
+function optional(
+  reader: OptionReader,
+  name: string,
+  rule: { above: number; max?: number }
+): number | undefined {
+  return reader.raw(name) === undefined
+    ? undefined
+    : reader.number(name, undefined, rule);
+}
+
+function resolvePercentiles(reader: OptionReader): number[] {
+  return reader
+    .numberList('percentiles', [50, 90, 95, 99], {
+      above: 0,
+      below: 100,
+      minLength: 1,
+      maxLength: 16,
+    })
+    .map(p => p / 100);
+}

@@ -1,0 +1,207 @@
+import type { Attributes, MeterProvider } from '@opentelemetry/api';
+import type { Trend } from './analyzer/TrendEstimator';
+import type { TripPatternState } from './analyzer/TripPatterns';
+
+/** How one call through a breaker ended. */
+export enum CallOutcome {
+  SUCCESS = 'success',
+  /** The call failed and counts against the breaker. */
+  FAILURE = 'failure',
+  /** The call took too long (opossum `timeout`). */
+  TIMEOUT = 'timeout',
+  /** Short-circuited: the breaker was open (opossum `reject`, cockatiel BrokenCircuitError). */
+  REJECTED = 'rejected',
+  /** Refused for lack of capacity (opossum `semaphoreLocked`). */
+  CAPACITY = 'capacity',
+  /** An error the breaker was told to ignore (opossum `errorFilter`, cockatiel unhandled). */
+  IGNORED = 'ignored',
+}
+
+/** The state of a breaker. */
+export enum BreakerState {
+  CLOSED = 'closed',
+  OPEN = 'open',
+  HALF_OPEN = 'half_open',
+  /** Held open by hand (cockatiel `isolate()`). */
+  ISOLATED = 'isolated',
+  /** Switched off: every call goes through unguarded (opossum `disable()`). */
+  DISABLED = 'disabled',
+}
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+
+/** What an anomaly is about. */
+export type AnomalyKind =
+  | 'latency'
+  | 'latency_p99'
+  | 'error_rate'
+  | 'error_rate_slo'
+  | 'latency_slo'
+  | 'resource';
+
+export interface CircuitBreakerMetricsOptions {
+  /** Where instruments are created; the global MeterProvider by default. */
+  meterProvider?: MeterProvider;
+  /** Attributes added to every breaker's data (e.g. a group). */
+  attributes?: Attributes;
+  /** The rolling window. Default 60000; a multiple of bucketMillis. */
+  windowMillis?: number;
+  /** One bucket of the window. Default 1000. */
+  bucketMillis?: number;
+  /** Latency percentiles reported, in (0, 100). Default [50, 90, 95, 99]. */
+  percentiles?: number[];
+  /**
+   * Also record every call's duration into the `circuit_breaker.call.duration`
+   * histogram. Off by default: the OpenTelemetry API records one value per
+   * call, and an SDK record costs ~0.5–1 µs, as much as a whole cockatiel
+   * call or most of an opossum one. The rolling latency quantiles and exact
+   * window statistics are always reported.
+   */
+  durationHistogram?: boolean;
+  /** Standard deviations that make a bucket out of line. Default 2.0. */
+  anomalyThreshold?: number;
+  /** The span trends are fitted over: ≥ windowMillis, ≤ 3600 buckets, a multiple of bucketMillis. Default 300000 (or 3600 buckets). */
+  trendWindowMillis?: number;
+  /** Out-of-line buckets in a row before an anomaly is raised. Default 3. */
+  consecutiveBuckets?: number;
+  /** Calls a bucket needs for its latency and error rate to be judged. Default 5. */
+  minCallsPerBucket?: number;
+  /** Window error rate (0–1) above which a breaker is degraded; off by default. */
+  errorRateSlo?: number;
+  /** Window p99 latency (ms) above which a breaker is degraded; off by default. */
+  latencySloMillis?: number;
+  /** Intervals between trips needed to call tripping periodic. Default 5. */
+  periodicMinIntervals?: number;
+  /** Largest coefficient of variation of those intervals for periodic. Default 0.3. */
+  periodicMaxVariation?: number;
+  /** The span transitions are counted over for flapping. Default 60000. */
+  flapWindowMillis?: number;
+  /** Transitions in that span that raise flapping. Default 6. */
+  flapRaiseTransitions?: number;
+  /** Transitions at or below which flapping clears. Default 2. */
+  flapClearTransitions?: number;
+}
+
+/** How to name a breaker when attaching to it. */
+export interface InstrumentOptions {
+  /** The breaker's name; opossum's own name by default, required for cockatiel. */
+  name?: string;
+  /** More attributes for this breaker's data. */
+  attributes?: Attributes;
+}
+
+/** cockatiel only: counting the calls it rejects, which it emits no event for. */
+export interface CockatielInstrumentOptions extends InstrumentOptions {
+  /**
+   * Wrap this policy's `execute` (reversibly, on the instance) to count calls
+   * rejected while open or isolated, and calls in flight. Default false:
+   * cockatiel then reports rejections only through its state.
+   */
+  countRejections?: boolean;
+}
+
+export interface AnomalyEvent {
+  breaker: string;
+  attributes: Attributes;
+  kind: AnomalyKind;
+  /** For kind 'resource': which resource. */
+  resource?: string;
+  direction: 'up' | 'down' | undefined;
+  /** z-score for detected anomalies; value / threshold for SLO breaches. */
+  score: number;
+  value: number;
+  /** The baseline (or the SLO, as mean) the value was held against. */
+  baseline: { mean: number; stddev: number };
+  timestampMillis: number;
+}
+
+export interface BreakerHealth {
+  status: HealthStatus;
+  /** Why, most severe first; empty when healthy. */
+  reasons: string[];
+  sinceMillis: number;
+}
+
+export interface HealthChangeEvent {
+  breaker: string;
+  attributes: Attributes;
+  previous: HealthStatus;
+  current: HealthStatus;
+  reasons: string[];
+  timestampMillis: number;
+}
+
+export interface PatternEvent {
+  breaker: string;
+  attributes: Attributes;
+  pattern: 'periodic' | 'flapping';
+  /** Whether the pattern started (true) or ended (false). */
+  active: boolean;
+  trips: TripPatternState;
+  timestampMillis: number;
+}
+
+/** A change of a breaker's state. */
+export interface Transition {
+  from: BreakerState;
+  to: BreakerState;
+  timestampMillis: number;
+}
+
+/** A breaker's state changes since it was attached. */
+export interface BreakerTransitions {
+  /** Entries into open, a failed half-open trial included. */
+  trips: number;
+  /** Entries into half-open. */
+  recoveryAttempts: number;
+  /** Half-open to closed: a trial that succeeded. */
+  recoveries: number;
+  /** The latest transitions (up to 32), oldest first. */
+  recent: Transition[];
+}
+
+/** A breaker's window, state and analysis, as of the last bucket close. */
+export interface BreakerSnapshot {
+  name: string;
+  attributes: Attributes;
+  state: BreakerState;
+  stateSinceMillis: number;
+  /** Seconds spent in each state since the breaker was attached. */
+  secondsInState: Record<BreakerState, number>;
+  transitions: BreakerTransitions;
+  window: {
+    millis: number;
+    calls: Record<CallOutcome, number>;
+    fallbacks: number;
+    /** Failed health checks (opossum `healthCheck()`), each of which opened the breaker. */
+    healthCheckFailures: number;
+    /** failure + timeout + capacity over calls that ran (rejected and ignored left out); NaN without calls. */
+    failureRate: number;
+    /**
+     * Of successful calls, in ms: exact count, mean, stddev, min, max;
+     * percentiles from sketches (≤ 1.1%) over the last 5/6 to 6/6 of the window.
+     */
+    latency: {
+      count: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      percentiles: Record<string, number>;
+    };
+    inFlight: number;
+  };
+  anomalies: {
+    kind: AnomalyKind;
+    resource?: string;
+    score: number;
+    active: boolean;
+  }[];
+  trends: { latency: Trend; errorRate: Trend };
+  trips: TripPatternState;
+  resources: Record<
+    string,
+    { value: number; mean: number; stddev: number; violated: boolean }
+  >;
+  health: BreakerHealth;
+}

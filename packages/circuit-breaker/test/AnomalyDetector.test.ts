@@ -1,0 +1,167 @@
+import { expect } from 'chai';
+import { AnomalyDetector } from '../src';
+
+/** Feeds values one a second from t = 0 and returns the last result. */
+function feed(detector: AnomalyDetector, values: number[], start = 0) {
+  let last;
+  values.forEach((v, i) => (last = detector.observe(v, (start + i) * 1000)));
+  return last!;
+}
+
+describe('AnomalyDetector', () => {
+  const noise = (n: number) =>
+    Array.from({ length: n }, (_, i) => 100 + ((i * 37) % 11) - 5);
+
+  it('scores nothing until the baseline holds minBaseline values', () => {
+    const detector = new AnomalyDetector();
+    const early = feed(detector, [100, 100, 100, 1000]);
+    expect(early).to.include({ ready: false, score: 0, anomalous: false });
+  });
+
+  it('scores against the baseline of earlier values and needs three in a row', () => {
+    const detector = new AnomalyDetector();
+    const baseline = feed(detector, noise(60));
+    expect(baseline.anomalous).to.equal(false);
+    const first = detector.observe(200, 60_000);
+    expect(first.ready).to.equal(true);
+    expect(first.score).to.be.above(10);
+    expect(first).to.include({ direction: 'up', streak: 1, anomalous: false });
+    expect(detector.observe(200, 61_000)).to.include({
+      streak: 2,
+      anomalous: false,
+    });
+    expect(detector.observe(200, 62_000)).to.include({
+      streak: 3,
+      anomalous: true,
+    });
+  });
+
+  it('restarts the streak when a value is back in line or turns the other way', () => {
+    const detector = new AnomalyDetector();
+    feed(detector, noise(60));
+    detector.observe(200, 60_000);
+    detector.observe(200, 61_000);
+    expect(detector.observe(100, 62_000)).to.include({
+      streak: 0,
+      anomalous: false,
+    });
+    detector.observe(200, 63_000);
+    expect(detector.observe(0, 64_000)).to.include({
+      direction: 'down',
+      streak: 1,
+    });
+  });
+
+  it('floors σ at a share of the mean, so a flat series is not alarmed by small steps', () => {
+    const detector = new AnomalyDetector();
+    feed(detector, new Array(30).fill(100));
+    const step = detector.observe(104, 30_000);
+    expect(step.stddev).to.equal(5);
+    expect(step.score).to.be.closeTo(0.8, 1e-12);
+    const absolute = new AnomalyDetector({
+      sigmaFloorRatio: 0,
+      sigmaFloor: 10,
+    });
+    feed(absolute, new Array(30).fill(100));
+    expect(absolute.observe(115, 30_000).score).to.be.closeTo(1.5, 1e-12);
+  });
+
+  it('counts only the direction it is told to', () => {
+    const detector = new AnomalyDetector({ direction: 'up', consecutive: 1 });
+    feed(detector, noise(20));
+    expect(detector.observe(0, 20_000)).to.include({
+      anomalous: false,
+      direction: undefined,
+    });
+    expect(detector.observe(1000, 21_000)).to.include({
+      anomalous: true,
+      direction: 'up',
+    });
+  });
+
+  it('follows a drifting level with an EWMA baseline', () => {
+    const detector = new AnomalyDetector({
+      baseline: 'ewma',
+      windowSize: 9,
+      consecutive: 1,
+    });
+    const drift = Array.from({ length: 100 }, (_, i) => 100 + i + (i % 2));
+    expect(feed(detector, drift).anomalous).to.equal(false);
+    expect(detector.observe(400, 100_000).anomalous).to.equal(true);
+    const windowed = new AnomalyDetector({ windowSize: 9, consecutive: 1 });
+    feed(windowed, drift);
+    expect(windowed.observe(205, 100_000).score).to.be.below(5);
+  });
+
+  it('drops and counts values that are not finite numbers', () => {
+    const detector = new AnomalyDetector();
+    for (const bad of [NaN, Infinity, -Infinity, '5', undefined]) {
+      expect(detector.observe(bad as number, 0)).to.include({
+        anomalous: false,
+        ready: false,
+      });
+    }
+    expect(detector.rejected).to.equal(5);
+    detector.reset();
+    expect(detector.observe(1, 0).ready).to.equal(false);
+  });
+
+  const invalid: [string, unknown, ErrorConstructor, RegExp][] = [
+    [
+      'a threshold of 0',
+      { threshold: 0 },
+      RangeError,
+      /AnomalyDetector: option 'threshold' must be a finite number > 0, got 0/,
+    ],
+    [
+      'a window of 1',
+      { windowSize: 1 },
+      RangeError,
+      /option 'windowSize' must be an integer ≥ 2 and ≤ 100000, got 1/,
+    ],
+    [
+      'a baseline larger than the window',
+      { windowSize: 5, minBaseline: 6 },
+      RangeError,
+      /option 'minBaseline' must be ≤ 'windowSize' \(5\), got 6/,
+    ],
+    [
+      'zero consecutive',
+      { consecutive: 0 },
+      RangeError,
+      /option 'consecutive' must be an integer ≥ 1/,
+    ],
+    [
+      'a negative floor',
+      { sigmaFloor: -1 },
+      RangeError,
+      /option 'sigmaFloor' must be a finite number ≥ 0, got -1/,
+    ],
+    [
+      'an unknown direction',
+      { direction: 'sideways' },
+      RangeError,
+      /option 'direction' must be one of 'up', 'down', 'both'/,
+    ],
+    [
+      'an unknown baseline',
+      { baseline: 'median' },
+      RangeError,
+      /option 'baseline' must be one of 'window', 'ewma'/,
+    ],
+    [
+      'a misspelt option',
+      { treshold: 3 },
+      TypeError,
+      /unknown option 'treshold'/,
+    ],
+  ];
+  for (const [name, options, type, message] of invalid) {
+    it(`throws for ${name}`, () => {
+      expect(() => new AnomalyDetector(options as never)).to.throw(
+        type,
+        message
+      );
+    });
+  }
+});

@@ -1,0 +1,67 @@
+import * as sinon from 'sinon';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { CircuitBreakerMetrics } from '../src';
+
+/** A fixed start time, 2026-11-23T00:00:00Z. */
+export const T0 = Date.UTC(2026, 10, 23);
+
+/**
+ * Fakes Date and the interval timers from T0: the collector's bucket timer
+ * then runs on clock.tick(). Timeouts stay real (the SDK's exporters use them).
+ */
+export function fakeTime(): sinon.SinonFakeTimers {
+  return sinon.useFakeTimers({
+    now: T0,
+    toFake: ['setInterval', 'clearInterval', 'Date'],
+  });
+}
+
+/**
+ * For a describe block: a fresh collector on its own MeterProvider and fake
+ * time (see {@link fakeTime}) for each test, disposed after it.
+ */
+export function collectorOnFakeTime(): {
+  clock: sinon.SinonFakeTimers;
+  collector: CircuitBreakerMetrics;
+} {
+  const context = {} as {
+    clock: sinon.SinonFakeTimers;
+    collector: CircuitBreakerMetrics;
+  };
+  beforeEach(() => {
+    context.clock = fakeTime();
+    context.collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+    });
+  });
+  afterEach(() => {
+    context.collector.dispose();
+    context.clock.restore();
+  });
+  return context;
+}
+
+/** A small seeded PRNG (Park–Miller) returning [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed % 2147483647 || 1;
+  return () => {
+    state = (state * 48271) % 2147483647;
+    return (state - 1) / 2147483646;
+  };
+}
+
+export const sleep = (millis: number) =>
+  new Promise(resolve => setTimeout(resolve, millis));
+
+/** Resolves once `check` holds, polling every 5 ms, or rejects after `timeoutMillis`. */
+export async function eventually(
+  check: () => boolean,
+  what: string,
+  timeoutMillis = 3000
+): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}

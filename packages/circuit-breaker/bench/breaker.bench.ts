@@ -1,0 +1,322 @@
+/**
+ * The cost of instrumenting breakers, in one process: opossum fire() and
+ * cockatiel execute() with and without this package, and the bucket-close
+ * cost (analysis and instruments) for 10 / 100 / 1000 breakers.
+ *
+ *   npm run bench:breaker         (from the repository root)
+ *
+ * A script, not a test: compare the ratios. Writes bench-results/breaker.json.
+ */
+import { metrics as metricsApi } from '@opentelemetry/api';
+import type { MeterProvider as MeterProviderApi } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import * as cockatiel from 'cockatiel';
+import {
+  median,
+  printTable,
+  retainedBytes,
+  writeResults,
+} from '@datapunk/bench-kit';
+import {
+  CallOutcome,
+  CircuitBreakerMetrics,
+  instrumentCockatiel,
+  instrumentOpossum,
+} from '../src';
+import type { OpossumLike } from '../src';
+import { fakeTime } from '../test/util';
+
+const ROUND_MILLIS = 2100;
+const ROUNDS = 7;
+const BREAKER_COUNTS = [10, 100, 1000];
+const CALLS_PER_BUCKET = 50;
+const SECONDS = 90;
+
+class SilentReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports -- opossum ships no types */
+const Opossum = require('opossum') as new (
+  action: (...args: unknown[]) => Promise<unknown>,
+  options?: Record<string, unknown>
+) => OpossumLike & { fire(): Promise<unknown>; shutdown(): void };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** What the protected call does: nothing, or one turn of the event loop (a stand-in for I/O). */
+const ACTIONS: Record<string, () => Promise<unknown>> = {
+  'empty action': async () => 1,
+  'one event-loop hop': () => new Promise(resolve => setImmediate(resolve)),
+};
+
+interface Contender {
+  name: string;
+  run(): Promise<number>;
+  close(): void;
+}
+
+/**
+ * ns per call of `call`, awaited one after another for at least ROUND_MILLIS
+ * so that each round takes its share of the collector's 1 s ticks (where the
+ * duration histogram, if on, is fed).
+ */
+async function time(call: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(ROUND_MILLIS) * 1_000_000n;
+  let calls = 0;
+  while (process.hrtime.bigint() < end) {
+    for (let i = 0; i < 1000; i++) await call();
+    calls += 1000;
+  }
+  return Number(process.hrtime.bigint() - start) / calls;
+}
+
+function opossum(
+  action: () => Promise<unknown>,
+  collector?: CircuitBreakerMetrics
+): Contender {
+  const breaker = new Opossum(action, { name: 'bench' });
+  if (collector) instrumentOpossum(breaker, { metrics: collector });
+  return {
+    name: '',
+    run: () => time(() => breaker.fire() as Promise<unknown>),
+    close: () => breaker.shutdown(),
+  };
+}
+
+/** With `listen` alone, no-op listeners: cockatiel times calls only when someone listens. */
+function cockatielPolicy(
+  action: () => Promise<unknown>,
+  collector?: CircuitBreakerMetrics,
+  countRejections = false,
+  listen = false
+): Contender {
+  const policy = cockatiel.circuitBreaker(cockatiel.handleAll, {
+    halfOpenAfter: 10_000,
+    breaker: new cockatiel.ConsecutiveBreaker(5),
+  });
+  if (listen) {
+    policy.onSuccess(() => undefined);
+    policy.onFailure(() => undefined);
+  }
+  const recorder = collector
+    ? instrumentCockatiel(policy, {
+        metrics: collector,
+        name: 'bench',
+        countRejections,
+      })
+    : undefined;
+  return {
+    name: '',
+    run: () => time(() => policy.execute(action)),
+    close: () => recorder?.dispose(),
+  };
+}
+
+interface OverheadRow {
+  library: string;
+  action: string;
+  variant: string;
+  nsPerCall: number;
+  overhead: number;
+  /** (slowest − fastest round) / median: how far apart rounds of the same variant land. */
+  spread: number;
+}
+
+/** Plain and instrumented side by side, rounds interleaved, each its own breaker. */
+async function overhead(): Promise<OverheadRow[]> {
+  const provider = new MeterProvider({ readers: [new SilentReader()] });
+  const collector = new CircuitBreakerMetrics({ meterProvider: provider });
+  const withDurations = new CircuitBreakerMetrics({
+    meterProvider: provider,
+    durationHistogram: true,
+  });
+  const rows: OverheadRow[] = [];
+  for (const [action, fn] of Object.entries(ACTIONS)) {
+    const groups: [string, [string, Contender][]][] = [
+      [
+        'opossum 10 fire()',
+        [
+          ['plain', opossum(fn)],
+          ['instrumented', opossum(fn, collector)],
+          ['instrumented + duration histogram', opossum(fn, withDurations)],
+        ],
+      ],
+      [
+        'cockatiel 4 execute()',
+        [
+          ['plain', cockatielPolicy(fn)],
+          [
+            "no-op listeners (cockatiel's own timing)",
+            cockatielPolicy(fn, undefined, false, true),
+          ],
+          ['instrumented', cockatielPolicy(fn, collector)],
+          [
+            'instrumented + countRejections',
+            cockatielPolicy(fn, collector, true),
+          ],
+        ],
+      ],
+    ];
+    for (const [library, contenders] of groups) {
+      const times = contenders.map(() => [] as number[]);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let k = 0; k < contenders.length; k++) {
+          const i = (k + round) % contenders.length;
+          times[i].push(await contenders[i][1].run());
+        }
+      }
+      const plain = median(times[0]);
+      contenders.forEach(([variant, contender], i) => {
+        const ns = median(times[i]);
+        rows.push({
+          library,
+          action,
+          variant,
+          nsPerCall: ns,
+          overhead: ns / plain - 1,
+          spread: (Math.max(...times[i]) - Math.min(...times[i])) / ns,
+        });
+        contender.close();
+      });
+    }
+  }
+  collector.dispose();
+  withDurations.dispose();
+  await provider.shutdown();
+  return rows;
+}
+
+/**
+ * ns per call of our own work, without a breaker library: what an adapter's
+ * listeners do for one call through the generic API (call start, outcome
+ * with latency). Synchronous, so no bucket closes in between.
+ */
+function recordPath(): number {
+  const collector = new CircuitBreakerMetrics({
+    meterProvider: metricsApi.getMeterProvider(),
+  });
+  const breaker = collector.register('bench');
+  const calls = 5_000_000;
+  const rounds: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) {
+      breaker.recordCallStart();
+      breaker.recordCall(CallOutcome.SUCCESS, 10 + (i & 31));
+    }
+    rounds.push(Number(process.hrtime.bigint() - start) / calls);
+  }
+  collector.dispose();
+  return median(rounds);
+}
+
+interface CloseRow {
+  breakers: number;
+  meter: string;
+  microsPerBreakerSecond: number;
+  /** Heap the collector holds per breaker with full windows (the SDK's series included with it). */
+  bytesPerBreaker: number;
+}
+
+/** Latencies spread log-uniformly over 1 ms – 1 s, the same sequence every run. */
+function latencies(count: number): Float64Array {
+  const values = new Float64Array(count);
+  let state = 1;
+  for (let i = 0; i < count; i++) {
+    state = (state * 48271) % 2147483647;
+    values[i] = Math.exp((state / 2147483647) * Math.log(1000));
+  }
+  return values;
+}
+const LATENCIES = latencies(CALLS_PER_BUCKET + SECONDS);
+
+/**
+ * The shared tick's cost: closing one bucket of every breaker (analysis,
+ * events, instruments), each with CALLS_PER_BUCKET calls a second, on fake
+ * time; with no-op instruments (the analysis) and with a real SDK.
+ */
+async function bucketClose(): Promise<CloseRow[]> {
+  const rows: CloseRow[] = [];
+  for (const [meter, provider] of [
+    ['no-op meter (analysis only)', metricsApi.getMeterProvider()],
+    ['SDK MeterProvider', new MeterProvider({ readers: [new SilentReader()] })],
+  ] as [string, MeterProviderApi][]) {
+    for (const durationHistogram of [false, true]) {
+      for (const count of BREAKER_COUNTS) {
+        const before = retainedBytes();
+        const clock = fakeTime();
+        const collector = new CircuitBreakerMetrics({
+          meterProvider: provider,
+          durationHistogram,
+        });
+        const breakers = Array.from({ length: count }, (_, i) =>
+          collector.register(`breaker-${i}`)
+        );
+        const ticks: number[] = [];
+        for (let second = 0; second < SECONDS; second++) {
+          for (const breaker of breakers) {
+            for (let c = 0; c < CALLS_PER_BUCKET; c++)
+              breaker.recordCall(CallOutcome.SUCCESS, LATENCIES[c + second]);
+          }
+          const start = process.hrtime.bigint();
+          clock.tick(1000);
+          // Past the first minute the windows are full: steady state.
+          if (second >= 60)
+            ticks.push(Number(process.hrtime.bigint() - start) / 1000);
+        }
+        rows.push({
+          breakers: count,
+          meter: durationHistogram ? `${meter} + duration histogram` : meter,
+          microsPerBreakerSecond: median(ticks) / count,
+          bytesPerBreaker: (retainedBytes() - before) / count,
+        });
+        collector.dispose();
+        clock.restore();
+      }
+    }
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Node ${process.version}; sequential calls for ${ROUND_MILLIS} ms per round, median of ${ROUNDS} interleaved rounds\n`
+  );
+  const calls = await overhead();
+  printTable(
+    ['library', 'action', 'variant', 'ns/call', 'overhead', 'round spread'],
+    calls.map(r => [
+      r.library,
+      r.action,
+      r.variant,
+      r.nsPerCall.toFixed(0),
+      r.variant === 'plain' ? '–' : `${(r.overhead * 100).toFixed(1)}%`,
+      `${(r.spread * 100).toFixed(1)}%`,
+    ])
+  );
+  const ownNs = recordPath();
+  console.log(
+    `\nour work per call alone (recordCallStart + recordCall with a latency): ${ownNs.toFixed(1)} ns`
+  );
+  const closes = await bucketClose();
+  console.log(
+    `\nbucket close, ${CALLS_PER_BUCKET} calls per breaker per second with latencies log-uniform over 1 ms–1 s, steady state (median of 30 ticks):\n`
+  );
+  printTable(
+    ['breakers', 'meter', 'µs per breaker per second', 'KB per breaker'],
+    closes.map(r => [
+      String(r.breakers),
+      r.meter,
+      r.microsPerBreakerSecond.toFixed(1),
+      (r.bytesPerBreaker / 1024).toFixed(1),
+    ])
+  );
+  writeResults('breaker', { calls, ownNsPerCall: ownNs, closes });
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -74,7 +74,10 @@ export class RetentionMetricReader extends MetricReader {
             }
           : { type: AggregationType.DEFAULT },
       aggregationTemporalitySelector: () => AggregationTemporality.DELTA,
-      cardinalitySelector: () => resolved.limits.maxSeriesPerMetric,
+      // The SDK applies its limit per delta cycle, to whichever sets come
+      // first, and would fold data of series we keep into its overflow; with
+      // twice ours, only a cycle with more new sets than that does.
+      cardinalitySelector: () => 2 * resolved.limits.maxSeriesPerMetric,
       metricProducers: resolved.metricProducers,
     });
     this._options = resolved;

@@ -19,7 +19,7 @@ describe('RetentionMetricReader limits', () => {
       temporality === AggregationTemporality.CUMULATIVE
         ? 'cumulative'
         : 'delta';
-    it(`holds maxSeriesPerMetric in ${name} export: 5 series over 10 cycles of 6 new sets, overflow exact`, async () => {
+    it(`holds maxSeriesPerMetric in ${name} export: 5 series over 10 cycles of 12 new sets, overflow exact`, async () => {
       h = harness(
         {
           collectionIntervalMillis: COLLECT,
@@ -32,7 +32,7 @@ describe('RetentionMetricReader limits', () => {
       let recorded = 0;
       const exported = new Map<string, number>();
       for (let cycle = 0; cycle < 10; cycle++) {
-        for (let k = 0; k < 6; k++) {
+        for (let k = 0; k < 12; k++) {
           const amount = cycle * 10 + k + 1;
           counter.add(amount, { customer: `c${cycle}-${k}` });
           recorded += amount;
@@ -65,15 +65,15 @@ describe('RetentionMetricReader limits', () => {
       expect(exported.get(JSON.stringify(OVERFLOW))).to.equal(
         recorded - realTotal
       );
-      // The SDK's own per-cycle limit (set to ours) folds 2 sets a cycle into one
-      // overflow point first; the reader folds the other 4 new sets of each later cycle.
+      // The SDK's own per-cycle limit (twice ours) folds 3 sets a cycle into one
+      // overflow point first; the reader folds the other new sets (5, then 9 a cycle).
       expect(
         selfCount(
           h.latest(),
           'datapunk.metrics.points.overflowed',
           'series_limit'
         )
-      ).to.equal(36);
+      ).to.equal(86);
       expect(
         selfCount(
           h.latest(),

@@ -272,7 +272,7 @@ describe('RetentionMetricReader options', () => {
     });
   }
 
-  it('asks the SDK for delta data, exponential histograms and its series limit', () => {
+  it('asks the SDK for delta data, exponential histograms and twice its series limit', () => {
     const reader = new RetentionMetricReader({
       maxBuckets: 300,
       limits: { maxSeriesPerMetric: 50 },
@@ -281,7 +281,7 @@ describe('RetentionMetricReader options', () => {
       expect(reader.selectAggregationTemporality(type)).to.equal(
         AggregationTemporality.DELTA
       );
-      expect(reader.selectCardinalityLimit(type)).to.equal(50);
+      expect(reader.selectCardinalityLimit(type)).to.equal(100);
     }
     expect(reader.selectAggregation(InstrumentType.HISTOGRAM)).to.deep.equal({
       type: AggregationType.EXPONENTIAL_HISTOGRAM,

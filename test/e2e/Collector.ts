@@ -38,9 +38,14 @@ export class Collector {
     return collector;
   }
 
+  /** The OTLP/HTTP base endpoint, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
   /** The OTLP/HTTP metrics endpoint. */
   get metricsUrl(): string {
-    return `http://127.0.0.1:${this.port}/v1/metrics`;
+    return `${this.endpoint}/v1/metrics`;
   }
 
   /** What the Collector printed, for failure messages. */

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { AssertionError, expect } from 'chai';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { CallOutcome } from '@datapunk/otel-circuit-breaker';
@@ -6,7 +5,8 @@ import {
   setupMetrics,
   OTLPSummaryMetricExporter,
 } from '@datapunk/otel-metrics';
-import { Collector, COLLECTOR_BINARY } from './Collector';
+import { Collector } from './Collector';
+import { requireCollector } from './requireCollector';
 import type { OtlpMetricsRequest } from './Collector';
 import {
   checkCounterTotals,
@@ -24,19 +24,6 @@ import {
 } from './otlp';
 import { MAX_SERIES_PER_METRIC, runWorkload } from './workload';
 import type { WorkloadResult } from './workload';
-
-/**
- * The Collector is built by test/collector/build.sh (run by `npm test`
- * before this suite). Without it (no Go on this machine) the suite is
- * skipped, except in CI, where that is a failure.
- */
-function requireCollector(context: Mocha.Context): void {
-  if (existsSync(COLLECTOR_BINARY)) return;
-  const why = `no Collector at ${COLLECTOR_BINARY}: run 'bash test/collector/build.sh' (needs Go)`;
-  if (process.env.CI === 'true') throw new Error(why);
-  console.warn(`    end-to-end suite skipped: ${why}`);
-  context.skip();
-}
 
 const sleep = (millis: number) =>
   new Promise(resolve => setTimeout(resolve, millis));

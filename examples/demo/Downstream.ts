@@ -1,0 +1,88 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { Metrics } from '@datapunk/otel-metrics';
+import type { FaultSchedule } from './FaultSchedule';
+
+/** Typical latency of each route, in ms. */
+const BASE_LATENCY_MILLIS: Record<string, number> = {
+  payments: 20,
+  inventory: 8,
+};
+
+/**
+ * A small HTTP service on localhost: GET /payments and /inventory answer
+ * after a lognormal delay, or fail with 500, as the fault schedule says at
+ * that moment. It reports its own requests through the Metrics facade.
+ */
+export class Downstream {
+  private readonly _server: Server;
+  private readonly _started = Date.now();
+
+  private constructor(
+    schedule: FaultSchedule,
+    random: () => number,
+    metrics: Metrics
+  ) {
+    const requests = metrics.counter('demo.downstream.requests', {
+      description: 'Requests the downstream answered, by route and status',
+      unit: '{request}',
+    });
+    const duration = metrics.timer('demo.downstream.duration', {
+      description: 'Time the downstream took to answer',
+    });
+    const inFlight = metrics.gauge('demo.downstream.in_flight', {
+      description: 'Requests being answered',
+      unit: '{request}',
+    });
+    let active = 0;
+    this._server = createServer((request, response) => {
+      const route = (request.url ?? '/').slice(1);
+      const base = BASE_LATENCY_MILLIS[route];
+      if (base === undefined) {
+        response.writeHead(404).end();
+        return;
+      }
+      const seconds = (Date.now() - this._started) / 1000;
+      const { latencyFactor, failureProbability } = schedule.behaviourAt(
+        route,
+        seconds
+      );
+      // Lognormal around the base (σ ≈ 0.25) by a sum of uniforms.
+      const normal = random() + random() + random() - 1.5;
+      const delay = base * latencyFactor * Math.exp(0.5 * normal);
+      const fails = random() < failureProbability;
+      const stop = duration.startTimer({ route });
+      inFlight.set(++active);
+      setTimeout(() => {
+        const status = fails ? 500 : 200;
+        response.writeHead(status).end(fails ? 'failed' : 'ok');
+        stop();
+        requests.add(1, { route, status });
+        inFlight.set(--active);
+      }, delay);
+    });
+  }
+
+  /** Starts listening on a free loopback port. */
+  static async start(
+    schedule: FaultSchedule,
+    random: () => number,
+    metrics: Metrics
+  ): Promise<Downstream> {
+    const downstream = new Downstream(schedule, random, metrics);
+    await new Promise<void>(listening =>
+      downstream._server.listen(0, '127.0.0.1', listening)
+    );
+    return downstream;
+  }
+
+  get url(): string {
+    const { port } = this._server.address() as { port: number };
+    return `http://127.0.0.1:${port}`;
+  }
+
+  close(): Promise<void> {
+    this._server.closeAllConnections();
+    return new Promise(closed => this._server.close(() => closed()));
+  }
+}

@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { Collector } from './Collector';
+import { latest, plain, received } from './otlp';
+import { requireCollector } from './requireCollector';
+
+const ROOT = resolve(__dirname, '../..');
+const DURATION_SECONDS = 40;
+
+describe('the main job (examples/demo) against a real Collector', function () {
+  this.timeout(120_000);
+  let collector: Collector | undefined;
+  let output: string;
+  let statePath: string;
+
+  before(async function () {
+    requireCollector(this);
+    collector = await Collector.start();
+    statePath = join(mkdtempSync(join(tmpdir(), 'datapunk-demo-')), 's.json');
+    const run = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'examples/demo/main.ts',
+        '--duration',
+        String(DURATION_SECONDS),
+        '--seed',
+        '7',
+        '--state',
+        statePath,
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TS_NODE_PROJECT: 'examples/tsconfig.json',
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        },
+      }
+    );
+    output = run.stdout;
+    await collector.stop();
+  });
+  after(() => collector?.stop());
+
+  it('prints the live view every second and a report that finds every injected fault', () => {
+    const blocks = output.match(/^ +\d+ s {3}injected now:/gm) ?? [];
+    expect(blocks).to.have.length(DURATION_SECONDS);
+    const faults = output
+      .split('Injected faults and what detected them:')[1]
+      .split('\n\n')[0]
+      .trim()
+      .split('\n');
+    expect(faults, output).to.have.length(3);
+    for (const line of faults) expect(line, output).to.match(/found after/);
+  });
+
+  it('exports the breakers and the downstream metrics to the Collector', () => {
+    const requests = collector!.requests();
+    const service = 'datapunk-demo';
+    const state = latest(requests, service, 'circuit_breaker.state');
+    const names = new Set(
+      state.metric.gauge!.dataPoints.map(
+        p => plain(p.attributes)['circuit_breaker.name']
+      )
+    );
+    expect([...names].sort()).to.deep.equal(['inventory', 'payments']);
+    const trips = received(requests, service, 'circuit_breaker.transitions');
+    expect(trips.length).to.be.above(0);
+    expect(
+      latest(requests, service, 'demo.downstream.duration').metric
+        .exponentialHistogram
+    ).to.not.equal(undefined);
+  });
+
+  it('persists its state to the file it names', () => {
+    expect(output).to.include(`State persisted to ${statePath}`);
+    const snapshot = JSON.parse(readFileSync(statePath, 'utf8')) as object;
+    expect(JSON.stringify(snapshot)).to.include('circuit_breaker.calls');
+  });
+});

@@ -22,7 +22,8 @@ export function finalReport(run: DemoRun): string {
     );
   }
   lines.push('', 'Every signal raised:');
-  for (const s of detections.signals)
+  const inOrder = [...detections.signals].sort((a, b) => a.seconds - b.seconds);
+  for (const s of inOrder)
     lines.push(
       `  ${s.seconds.toFixed(1).padStart(6)} s  ${s.breaker.padEnd(10)} ${s.what}`
     );

@@ -173,7 +173,7 @@ function optional(
   name: string,
   rule: { above: number; max?: number }
 ): number | undefined {
-  return reader.raw(name) === undefined
+  return reader.raw(name) == null
     ? undefined
     : reader.number(name, undefined, rule);
 }

@@ -4,7 +4,8 @@ import type { RangeRule } from './types';
  * Reads one options object for a constructor, applying defaults and throwing
  * errors that name the owner, the option's path and the rule broken:
  * `TypeError` for a wrong type or an unknown option (most often a typo),
- * `RangeError` for a value outside its rule.
+ * `RangeError` for a value outside its rule. `null` counts as absent (the
+ * default applies), as in JSON configuration.
  */
 export class OptionReader {
   private readonly _owner: string;

@@ -299,6 +299,8 @@ export class RetentionMetricReader extends MetricReader {
     try {
       restoreSnapshot(this._store, json, this._options);
     } catch (error) {
+      // Nothing of a malformed snapshot is kept, however far it got.
+      this._store.clear();
       this._store.stats.persistenceErrors.add('read');
       file.moveAside(`it could not be restored: ${(error as Error).message}`);
     }

@@ -14,6 +14,8 @@ export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({
   'otel.metric.overflow': true,
 });
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
 export interface AttributeLimits {
   maxAttributesPerSeries: number;
   maxAttributeValueLength: number;
@@ -44,6 +46,10 @@ export class AttributeLimiter {
   }
 
   limit(attributes: Attributes): LimitedAttributes {
+    // The SDK passes on whatever the caller gave: a string or number would
+    // break the WeakMap and mean nothing as attributes, so it counts as none.
+    if (typeof attributes !== 'object' || attributes === null)
+      return this.limit(NO_ATTRIBUTES);
     let limited = this._cache.get(attributes);
     if (limited === undefined) {
       limited = limitAttributes(attributes, this._limits);

@@ -374,7 +374,7 @@ function resolveSummary(
 function resolvePersistence(
   reader: OptionReader
 ): ResolvedPersistence | undefined {
-  if (reader.raw('persistence') === undefined) return undefined;
+  if (reader.raw('persistence') == null) return undefined;
   const persistence = reader.nested('persistence', [
     'path',
     'intervalMillis',

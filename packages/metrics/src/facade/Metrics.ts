@@ -64,8 +64,8 @@ type Instrument =
  * gives each percentile summaries); a timer records seconds.
  *
  * Every value is checked for its type (counters, histograms, summaries and
- * timers take non-negative finite numbers, gauges any finite number); a bad
- * one is never thrown on: it is dropped, counted in {@link rejected} and in
+ * timers take non-negative finite numbers, gauges any finite number; the
+ * attributes, absent or a plain object); a bad one is never thrown on: it is dropped, counted in {@link rejected} and in
  * the `datapunk.metrics.measurements.rejected` counter, and reported through
  * diag (rate-limited).
  */
@@ -106,7 +106,7 @@ export class Metrics {
       const counter = this._meter.createCounter(name, options);
       return {
         add: (value, attributes) =>
-          this._accept(MetricType.COUNTER, value, false) &&
+          this._accept(MetricType.COUNTER, value, false, attributes) &&
           counter.add(value, attributes),
       };
     });
@@ -118,7 +118,7 @@ export class Metrics {
       const gauge: Gauge = this._meter.createGauge(name, options);
       return {
         set: (value, attributes) =>
-          this._accept(MetricType.GAUGE, value, true) &&
+          this._accept(MetricType.GAUGE, value, true, attributes) &&
           gauge.record(value, attributes),
       };
     });
@@ -130,7 +130,7 @@ export class Metrics {
       const histogram = this._meter.createHistogram(name, options);
       return {
         record: (value, attributes) =>
-          this._accept(MetricType.HISTOGRAM, value, false) &&
+          this._accept(MetricType.HISTOGRAM, value, false, attributes) &&
           histogram.record(value, attributes),
       };
     });
@@ -142,7 +142,7 @@ export class Metrics {
       const histogram = this._meter.createHistogram(name, options);
       return {
         observe: (value, attributes) =>
-          this._accept(MetricType.SUMMARY, value, false) &&
+          this._accept(MetricType.SUMMARY, value, false, attributes) &&
           histogram.record(value, attributes),
       };
     });
@@ -156,7 +156,7 @@ export class Metrics {
         ...options,
       });
       const record = (seconds: number, attributes?: Attributes) => {
-        if (this._accept(MetricType.TIMER, seconds, false))
+        if (this._accept(MetricType.TIMER, seconds, false, attributes))
           histogram.record(seconds, attributes);
       };
       const startTimer = (attributes?: Attributes) => {
@@ -267,25 +267,40 @@ export class Metrics {
     return instrument;
   }
 
-  /** Whether a value suits the type; counts and reports it if not. */
+  /**
+   * Whether a value (and its attributes: absent, or a plain object) suits
+   * the type; counts and reports it if not. The SDK throws on some bad
+   * attributes (a gauge given null), so they never reach it.
+   */
   private _accept(
     type: MetricType,
     value: unknown,
-    negativeAllowed: boolean
+    negativeAllowed: boolean,
+    attributes: unknown
   ): boolean {
+    const attributesOk =
+      attributes === undefined ||
+      (typeof attributes === 'object' &&
+        attributes !== null &&
+        !Array.isArray(attributes));
     if (
       typeof value === 'number' &&
       value - value === 0 &&
-      (negativeAllowed || value >= 0)
+      (negativeAllowed || value >= 0) &&
+      attributesOk
     )
       return true;
-    const reason =
-      typeof value !== 'number'
-        ? 'not_a_number'
-        : value - value !== 0
-          ? 'not_finite'
-          : 'negative';
-    this._reject(type, reason, `${type} got ${describeValue(value)}`);
+    const [reason, got] = !attributesOk
+      ? ['invalid_attributes', attributes]
+      : [
+          typeof value !== 'number'
+            ? 'not_a_number'
+            : value - value !== 0
+              ? 'not_finite'
+              : 'negative',
+          value,
+        ];
+    this._reject(type, reason, `${type} got ${describeValue(got)}`);
     return false;
   }
 

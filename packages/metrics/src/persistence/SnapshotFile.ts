@@ -58,12 +58,14 @@ export class SnapshotFile {
       return undefined;
     }
     try {
-      return JSON.parse(text);
+      return JSON.parse(text, refusePrototypeObjects);
     } catch (error) {
       this._errors.add('read');
-      this.moveAside(
-        `it is not JSON (truncated or corrupt): ${(error as Error).message}`
-      );
+      const why =
+        error instanceof SyntaxError
+          ? 'it is not JSON (truncated or corrupt)'
+          : 'it is refused';
+      this.moveAside(`${why}: ${(error as Error).message}`);
       return undefined;
     }
   }
@@ -112,6 +114,18 @@ export class SnapshotFile {
       await unlink(temporary).catch(() => undefined);
     }
   }
+}
+
+/**
+ * A JSON.parse reviver refusing a `__proto__` key that holds an object: no
+ * snapshot we write has one (attribute values are primitives), and code that
+ * copied it by assignment would replace a prototype. A primitive one is a
+ * legitimate attribute key.
+ */
+function refusePrototypeObjects(key: string, value: unknown): unknown {
+  if (key === '__proto__' && typeof value === 'object' && value !== null)
+    throw new TypeError("a '__proto__' key holds an object");
+  return value;
 }
 
 /** Makes a rename durable; best effort (not every platform can open a directory). */

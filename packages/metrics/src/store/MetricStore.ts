@@ -63,6 +63,12 @@ export class MetricStore {
     this._overflowKey = this._limiter.limit(OVERFLOW_ATTRIBUTES).key;
   }
 
+  /** Forgets every stream, e.g. what a snapshot restored before it proved malformed. */
+  clear(): void {
+    this.streams.clear();
+    this._historyBytes = 0;
+  }
+
   get tiers(): readonly RetentionTier[] {
     return this._config.tiers;
   }

@@ -2,12 +2,14 @@ import {
   closeSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
+  unlinkSync,
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
 import type { ResolvedPersistence } from '../options';
 import type { Tally } from '../store/Tally';
@@ -40,6 +42,7 @@ export class SnapshotFile {
 
   /** The parsed snapshot, or undefined when there is none or it is unusable. */
   read(): unknown {
+    this._removeDeadTemporaries();
     let text: string;
     try {
       const { size } = statSync(this._path);
@@ -52,7 +55,10 @@ export class SnapshotFile {
       }
       text = readFileSync(this._path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // No file there (or no directory): nothing to restore or to protect;
+      // writes will report the path and retry.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       this._errors.add('read');
       this.moveAside(`it could not be read: ${(error as Error).message}`);
       return undefined;
@@ -91,6 +97,30 @@ export class SnapshotFile {
     }
   }
 
+  /**
+   * Deletes temporary files left by writers that died mid-write (killed or
+   * crashed: their process is gone), so crashes do not fill the disk.
+   */
+  private _removeDeadTemporaries(): void {
+    const directory = dirname(this._path);
+    const prefix = `${basename(this._path)}.tmp-`;
+    try {
+      for (const name of readdirSync(directory)) {
+        if (!name.startsWith(prefix)) continue;
+        const pid = Number(name.slice(prefix.length));
+        if (
+          pid > 0 &&
+          Number.isInteger(pid) &&
+          pid !== process.pid &&
+          !isAlive(pid)
+        )
+          unlinkSync(join(directory, name));
+      }
+    } catch {
+      // Best effort: a leftover costs disk space, not correctness.
+    }
+  }
+
   /** Replaces the snapshot atomically; reports and counts failures, never throws. */
   async write(text: string): Promise<void> {
     if (!this._writable) return;
@@ -126,6 +156,15 @@ function refusePrototypeObjects(key: string, value: unknown): unknown {
   if (key === '__proto__' && typeof value === 'object' && value !== null)
     throw new TypeError("a '__proto__' key holds an object");
   return value;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Makes a rename durable; best effort (not every platform can open a directory). */

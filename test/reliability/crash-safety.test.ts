@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { RetentionMetricReader } from '@datapunk/otel-metrics';
+import { countDiag } from './util';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- shared with the child
+const { TIERS } = require('./fixtures/persisting-options.cjs') as {
+  TIERS: { resolutionMillis: number; durationMillis: number }[];
+};
+
+const KILLS = 50;
+const CHILD = resolve(__dirname, 'fixtures/persisting-child.cjs');
+
+const sleep = (millis: number) =>
+  new Promise(resolveSleep => setTimeout(resolveSleep, millis));
+
+/** Starts the persisting child; resolves once it records, with its process. */
+function startChild(path: string) {
+  const child = spawn(process.execPath, [CHILD, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<typeof child>((started, fail) => {
+    child.stdout.once('data', () => started(child));
+    child.once('exit', code => fail(new Error(`child exited with ${code}`)));
+  });
+}
+
+/** The sum over every point of `name` in a collection. */
+function total({ scopeMetrics }: ResourceMetrics, name: string): number {
+  let sum = 0;
+  for (const scope of scopeMetrics)
+    for (const metric of scope.metrics)
+      if (metric.descriptor.name === name)
+        for (const point of metric.dataPoints) sum += point.value as number;
+  return sum;
+}
+
+/** A reader on a provider (so it can collect), persisting to `path`. */
+function readerOn(path: string, intervalMillis = 60_000) {
+  const reader = new RetentionMetricReader({
+    collectionIntervalMillis: 10,
+    tiers: TIERS,
+    persistence: { path, intervalMillis },
+  });
+  const provider = new MeterProvider({ readers: [reader] });
+  return { reader, provider };
+}
+
+/**
+ * Loads a copy of the snapshot the way a restarting service would, and
+ * returns the cumulative `requests` total it restored.
+ */
+async function load(path: string, copy: string): Promise<number> {
+  copyFileSync(path, copy);
+  const { reader, provider } = readerOn(copy);
+  const { resourceMetrics } = await reader.collect();
+  await provider.shutdown();
+  return total(resourceMetrics, 'requests');
+}
+
+describe('reliability: crash safety of the state file', function () {
+  this.timeout(300_000);
+
+  it(`SIGKILL at ${KILLS} random moments: the file on disk always loads`, async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'datapunk-crash-'));
+    const path = join(directory, 'state.json');
+    const checks = mkdtempSync(join(tmpdir(), 'datapunk-crash-check-'));
+    let previous = 0;
+    let grew = 0;
+    for (let kill = 0; kill < KILLS; kill++) {
+      const child = await startChild(path);
+      const exited = new Promise(done => child.once('exit', done));
+      await sleep(20 + Math.random() * 600);
+      child.kill('SIGKILL');
+      await exited;
+      expect(existsSync(path), `kill ${kill}: a snapshot exists`).to.equal(
+        true
+      );
+      JSON.parse(readFileSync(path, 'utf8'));
+      const requests = await load(path, join(checks, `check-${kill}.json`));
+      expect(requests, `kill ${kill}: requests restored`).to.be.above(0);
+      // Each child restored its predecessor's totals, so they only grow.
+      expect(requests, `kill ${kill}: nothing lost`).to.be.at.least(previous);
+      if (requests > previous) grew++;
+      previous = requests;
+    }
+    const leftovers = readdirSync(directory).filter(f => f !== 'state.json');
+    expect(
+      leftovers.filter(f => f.includes('.corrupt-')),
+      'files moved aside'
+    ).to.deep.equal([]);
+    // Temporary files of killed writers are removed by the next one.
+    expect(
+      leftovers.length,
+      `leftovers: ${leftovers.join(', ')}`
+    ).to.be.at.most(1);
+    // Kills land before and after writes alike (a kill mid-write leaves the
+    // previous snapshot): both must have happened for the test to mean much.
+    expect(grew, 'kills after which newer data was on disk').to.be.within(
+      5,
+      KILLS - 5
+    );
+    console.log(
+      `      ${KILLS} kills survived; ${grew} left a newer snapshot, the rest the previous one`
+    );
+  });
+
+  describe('a full disk or an unwritable path', () => {
+    let directory: string;
+    let diagLog: ReturnType<typeof countDiag>;
+    const escaped: unknown[] = [];
+    const onEscape = (error: unknown) => escaped.push(error);
+    beforeEach(() => {
+      directory = mkdtempSync(join(tmpdir(), 'datapunk-disk-'));
+      diagLog = countDiag();
+      process.on('unhandledRejection', onEscape);
+    });
+    afterEach(() => {
+      diagLog.stop();
+      process.off('unhandledRejection', onEscape);
+      expect(escaped, 'errors that escaped').to.deep.equal([]);
+    });
+
+    async function persistenceErrors(reader: RetentionMetricReader) {
+      const { resourceMetrics } = await reader.collect();
+      return total(resourceMetrics, 'datapunk.metrics.persistence.errors');
+    }
+
+    it('ENOSPC (writes into /dev/full): reported and retried, never thrown; data kept', async () => {
+      const path = join(directory, 'state.json');
+      const { reader, provider } = readerOn(path, 20);
+      // The writer's temporary file leads to /dev/full: the kernel answers ENOSPC.
+      const temporary = `${path}.tmp-${process.pid}`;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        if (!existsSync(temporary)) symlinkSync('/dev/full', temporary);
+        await sleep(30);
+      }
+      expect(await persistenceErrors(reader)).to.be.at.least(3);
+      expect(
+        diagLog.lines.some(l => /ENOSPC|no space/i.test(l)),
+        diagLog.lines.join('\n')
+      ).to.equal(true);
+      // Space again: the next write lands.
+      await sleep(60);
+      expect(existsSync(path), 'written once the disk has room').to.equal(true);
+      await provider.shutdown();
+    });
+
+    it('an unwritable path: reported (rate-limited) and retried until it works', async () => {
+      const blocker = join(directory, 'not-a-directory');
+      writeFileSync(blocker, '');
+      const path = join(blocker, 'state.json');
+      const { reader, provider } = readerOn(path, 5);
+      await sleep(300);
+      const errors = await persistenceErrors(reader);
+      expect(errors, 'failed writes').to.be.at.least(20);
+      expect(
+        diagLog.lines.length,
+        'diag lines for all those failures'
+      ).to.be.at.most(5);
+      rmSync(blocker);
+      mkdirSync(blocker);
+      await sleep(50);
+      expect(existsSync(path), 'written once the path works').to.equal(true);
+      await provider.shutdown();
+    });
+  });
+});

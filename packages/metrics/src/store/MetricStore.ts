@@ -372,7 +372,7 @@ export class MetricStore {
     const limited = this._limiter.limit(attributes);
     if (limited.droppedKeys > 0) this.stats.trimmedAttributes.add('keys');
     if (limited.truncatedValues > 0) this.stats.trimmedAttributes.add('values');
-    // The SDK folds sets past its own per-collection limit (set to ours) into
+    // The SDK folds sets past its own per-collection limit (twice ours) into
     // an overflow point; those join the reader's overflow series.
     const isOverflow = limited.key === this._overflowKey;
     if (isOverflow) this.stats.overflowedPoints.add('sdk_cardinality_limit');
@@ -384,14 +384,17 @@ export class MetricStore {
       stream.live.size >= this._config.limits.maxSeriesPerMetric - 1
     ) {
       if (!isOverflow) this.stats.overflowedPoints.add('series_limit');
-      return (
-        stream.live.get(this._overflowKey) ??
-        this.createSeries(
-          stream,
-          this._overflowKey,
-          OVERFLOW_ATTRIBUTES,
-          nowMillis
-        )
+      const overflow = stream.live.get(this._overflowKey);
+      if (overflow !== undefined) return overflow;
+      this._config.diag.warn(
+        'series_limit',
+        `metric '${stream.descriptor.name}' reached its series limit (maxSeriesPerMetric ${this._config.limits.maxSeriesPerMetric}): further attribute sets fold into its overflow series`
+      );
+      return this.createSeries(
+        stream,
+        this._overflowKey,
+        OVERFLOW_ATTRIBUTES,
+        nowMillis
       );
     }
     return this.createSeries(

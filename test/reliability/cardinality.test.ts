@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { runFixture } from './util';
+
+interface AttackResult {
+  sets: number;
+  heapBefore: number;
+  heapAfter: number;
+  maxSeries: number;
+  maxMetrics: number;
+  counterTotal: number;
+  counterOverflow: number;
+  counterKept: number;
+  histogramCount: number;
+  histogramOverflowCount: number;
+  retainedBytes: { history: number; live: number };
+  diagLines: number;
+}
+
+/** The reader's defaults (packages/metrics/README.md). */
+const MAX_SERIES_PER_METRIC = 2000;
+const MAX_METRICS = 1000;
+const MB = 2 ** 20;
+
+describe('reliability: cardinality attack', function () {
+  this.timeout(300_000);
+
+  it('1,000,000 distinct attribute sets cost at most 1.5× the memory of the limit’s worth; totals exact', async () => {
+    // The bound comes from the limits: an attack can make the reader hold at
+    // most maxSeriesPerMetric series per metric, so its heap should match
+    // that many honest sets (what the SDK keeps per cycle is freed by GC).
+    const honest = await runFixture<AttackResult>('cardinality-attack', [
+      String(MAX_SERIES_PER_METRIC),
+    ]);
+    const attack = await runFixture<AttackResult>('cardinality-attack');
+    const grew = (r: AttackResult) => r.heapAfter - r.heapBefore;
+    const bound = 1.5 * grew(honest);
+    console.log(
+      `      heap after GC: +${(grew(attack) / MB).toFixed(1)} MB for 1M sets, bound ${(bound / MB).toFixed(1)} MB ` +
+        `(1.5 × +${(grew(honest) / MB).toFixed(1)} MB for ${MAX_SERIES_PER_METRIC} sets); peak ${(attack.heapAfter / MB).toFixed(1)} MB`
+    );
+    expect(grew(attack), 'heap growth').to.be.at.most(bound);
+
+    expect(attack.maxSeries, 'series of any exported metric').to.be.at.most(
+      MAX_SERIES_PER_METRIC
+    );
+    expect(attack.maxMetrics).to.be.at.most(MAX_METRICS);
+    expect(attack.counterTotal, 'counter total').to.equal(attack.sets);
+    expect(attack.counterKept, 'kept series, one each').to.equal(
+      MAX_SERIES_PER_METRIC - 1
+    );
+    expect(attack.counterOverflow, 'folded into the overflow series').to.equal(
+      attack.sets - attack.counterKept
+    );
+    expect(attack.histogramCount, 'histogram count').to.equal(attack.sets);
+    expect(attack.histogramOverflowCount).to.equal(
+      attack.sets - (MAX_SERIES_PER_METRIC - 1)
+    );
+    expect(attack.diagLines, 'diag lines').to.be.within(1, 5);
+  });
+});

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import {
-  CircuitBreakerMetrics,
-  CallOutcome,
-} from '@datapunk/otel-circuit-breaker';
+import type { CallOutcome } from '@datapunk/otel-circuit-breaker';
+import { CircuitBreakerMetrics } from '@datapunk/otel-circuit-breaker';
 import { RetentionMetricReader, setupMetrics } from '@datapunk/otel-metrics';
 import { countDiag } from './util';
 

@@ -9,6 +9,7 @@ export default tseslint.config(
       '**/build/**',
       '**/node_modules/**',
       '**/bench-results/**',
+      '.cache/**',
       'scratch/**',
       '.nx/**',
     ],

@@ -372,8 +372,10 @@ describe('reliability: hostile input (fast-check)', function () {
     afterEach(() => clock.restore());
 
     /** Listeners that throw on every event: they must not reach the breaker or the caller. */
+    let listenerCalls = 0;
     function throwingListeners(metrics: CircuitBreakerMetrics): void {
       const boom = () => {
+        listenerCalls++;
         throw new Error('listener failed');
       };
       metrics.onAnomaly(boom);
@@ -464,6 +466,7 @@ describe('reliability: hostile input (fast-check)', function () {
         }),
         { numRuns: RUNS }
       );
+      expect(listenerCalls, 'throwing listeners called').to.be.above(0);
     });
 
     it('cockatiel: random calls, isolation, disposal mid-run; counts match what callers saw', async () => {

@@ -24,9 +24,7 @@ import {
 } from './otlp';
 import { MAX_SERIES_PER_METRIC, runWorkload } from './workload';
 import type { WorkloadResult } from './workload';
-
-const sleep = (millis: number) =>
-  new Promise(resolve => setTimeout(resolve, millis));
+import { sleep } from '../util';
 
 describe('end to end: OTLP/HTTP into a real OpenTelemetry Collector', function () {
   this.timeout(120_000);

@@ -18,6 +18,7 @@ import {
 } from '@datapunk/otel-metrics';
 import type { OTLPHttpProtocol } from '@datapunk/otel-metrics';
 import { RunningStats } from '@datapunk/otel-sketch';
+import { sleep } from '../util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- opossum ships no types
 const CircuitBreaker = require('opossum') as new (
@@ -57,9 +58,6 @@ function seededRandom(seed: number): () => number {
     return (state - 1) / 2147483646;
   };
 }
-
-const sleep = (millis: number) =>
-  new Promise(resolve => setTimeout(resolve, millis));
 
 /**
  * A program using all three packages, exporting to `url` every 200 ms:

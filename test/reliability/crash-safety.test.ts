@@ -17,6 +17,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { RetentionMetricReader } from '@datapunk/otel-metrics';
 import { countDiag } from './util';
+import { sleep } from '../util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- shared with the child
 const { TIERS } = require('./fixtures/persisting-options.cjs') as {
@@ -25,9 +26,6 @@ const { TIERS } = require('./fixtures/persisting-options.cjs') as {
 
 const KILLS = 50;
 const CHILD = resolve(__dirname, 'fixtures/persisting-child.cjs');
-
-const sleep = (millis: number) =>
-  new Promise(resolveSleep => setTimeout(resolveSleep, millis));
 
 /** Starts the persisting child; resolves once it records, with its process. */
 function startChild(path: string) {

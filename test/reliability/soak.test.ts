@@ -22,8 +22,8 @@ describe('reliability: soak', function () {
 
   it('two minutes of churn: heap flat after warm-up, no handles pile up, prompt clean shutdown', async () => {
     const soak = await runFixture<SoakResult>('soak', ['120']);
-    // The lowest of the first and of the last samples: a sample can catch a
-    // snapshot or an export in flight (a few MB that are not retained).
+    // The lowest of the first and of the last samples: a sample can still
+    // catch an export in flight.
     const heaps = soak.samples.map(s => s.heap);
     const first = atStart(heaps);
     const last = atEnd(heaps);
@@ -42,8 +42,8 @@ describe('reliability: soak', function () {
       s => s.resources.filter(r => r === 'Timeout').length
     );
     const resources = soak.samples.map(s => s.resources.length);
-    expect(atEnd(timers), 'timers').to.equal(atStart(timers));
-    expect(atEnd(resources), 'resources').to.equal(atStart(resources));
+    expect(atEnd(timers), 'timers').to.be.at.most(atStart(timers));
+    expect(atEnd(resources), 'resources').to.be.at.most(atStart(resources));
     for (const sample of soak.samples)
       expect(
         sample.resources.length,

@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { RetentionMetricReader } from '@datapunk/otel-metrics';
-import { countDiag } from './util';
+import { countDiag, totalOf } from './util';
 import { sleep } from '../util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- shared with the child
@@ -36,16 +35,6 @@ function startChild(path: string) {
     child.stdout.once('data', () => started(child));
     child.once('exit', code => fail(new Error(`child exited with ${code}`)));
   });
-}
-
-/** The sum over every point of `name` in a collection. */
-function total({ scopeMetrics }: ResourceMetrics, name: string): number {
-  let sum = 0;
-  for (const scope of scopeMetrics)
-    for (const metric of scope.metrics)
-      if (metric.descriptor.name === name)
-        for (const point of metric.dataPoints) sum += point.value as number;
-  return sum;
 }
 
 /** A reader on a provider (so it can collect), persisting to `path`. */
@@ -68,7 +57,7 @@ async function load(path: string, copy: string): Promise<number> {
   const { reader, provider } = readerOn(copy);
   const { resourceMetrics } = await reader.collect();
   await provider.shutdown();
-  return total(resourceMetrics, 'requests');
+  return totalOf(resourceMetrics, 'requests');
 }
 
 describe('reliability: crash safety of the state file', function () {
@@ -135,7 +124,7 @@ describe('reliability: crash safety of the state file', function () {
 
     async function persistenceErrors(reader: RetentionMetricReader) {
       const { resourceMetrics } = await reader.collect();
-      return total(resourceMetrics, 'datapunk.metrics.persistence.errors');
+      return totalOf(resourceMetrics, 'datapunk.metrics.persistence.errors');
     }
 
     it('ENOSPC (writes into /dev/full): reported and retried, never thrown; data kept', async () => {

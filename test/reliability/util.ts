@@ -16,7 +16,11 @@ export class CollectingReader extends MetricReader {
   }
 }
 
-function totalOf(resourceMetrics: ResourceMetrics, name: string): number {
+/** The sum of every point of `name` (a sum metric) in a collection. */
+export function totalOf(
+  resourceMetrics: ResourceMetrics,
+  name: string
+): number {
   let total = 0;
   for (const scope of resourceMetrics.scopeMetrics)
     for (const metric of scope.metrics)

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,7 +40,12 @@ export class Collector {
   /** Starts a Collector on a free loopback port. */
   static async start(): Promise<Collector> {
     const collector = new Collector(await freePort());
-    await collector.restart();
+    try {
+      await collector.restart();
+    } catch (error) {
+      await collector.dispose();
+      throw error;
+    }
     return collector;
   }
 
@@ -92,6 +103,12 @@ export class Collector {
     const exited = new Promise(done => child.once('exit', done));
     child.kill('SIGTERM');
     await exited;
+  }
+
+  /** Stops it and removes its configuration and output files. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this._dir, { recursive: true, force: true });
   }
 
   /** Every OTLP request received so far, in order, over all starts. */

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Collector } from './Collector';
@@ -46,7 +46,10 @@ describe('the main job (examples/demo) against a real Collector', function () {
     output = run.stdout;
     await collector.stop();
   });
-  after(() => collector?.stop());
+  after(async () => {
+    await collector?.dispose();
+    if (statePath) rmSync(dirname(statePath), { recursive: true });
+  });
 
   it('prints the live view every second and a report that finds every injected fault', () => {
     const blocks = output.match(/^ +\d+ s {3}injected now:/gm) ?? [];

@@ -44,7 +44,7 @@ describe('end to end: OTLP/HTTP into a real OpenTelemetry Collector', function (
         await collector.stop();
         requests = collector.requests();
       });
-      after(() => collector?.stop());
+      after(() => collector?.dispose());
 
       it('arrives with its resource, on every export', () => {
         const own = received(requests, run.service, 'e2e.requests');
@@ -226,7 +226,7 @@ describe('end to end: OTLP/HTTP into a real OpenTelemetry Collector', function (
 
   describe('the Collector stopped mid-run and restarted', () => {
     let collector: Collector | undefined;
-    after(() => collector?.stop());
+    after(() => collector?.dispose());
 
     it('nothing crashes, nothing is lost: cumulative totals exact after the restart', async () => {
       const escaped: unknown[] = [];

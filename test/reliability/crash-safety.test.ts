@@ -104,6 +104,9 @@ describe('reliability: crash safety of the state file', function () {
     console.log(
       `      ${KILLS} kills survived; ${grew} left a newer snapshot, the rest the previous one`
     );
+    // Kept when an assertion fails above, for a look at what was on disk.
+    rmSync(directory, { recursive: true });
+    rmSync(checks, { recursive: true });
   });
 
   describe('a full disk or an unwritable path', () => {
@@ -117,6 +120,7 @@ describe('reliability: crash safety of the state file', function () {
       process.on('unhandledRejection', onEscape);
     });
     afterEach(() => {
+      rmSync(directory, { recursive: true, force: true });
       diagLog.stop();
       process.off('unhandledRejection', onEscape);
       expect(escaped, 'errors that escaped').to.deep.equal([]);

@@ -1,4 +1,10 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -531,7 +537,11 @@ describe('reliability: hostile input (fast-check)', function () {
   });
 
   describe('state files', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'datapunk-hostile-'));
+    let directory: string;
+    before(() => {
+      directory = mkdtempSync(join(tmpdir(), 'datapunk-hostile-'));
+    });
+    after(() => rmSync(directory, { recursive: true }));
 
     /** A real snapshot of a reader that saw one counter and one histogram. */
     async function realSnapshot(path: string): Promise<string> {
@@ -543,7 +553,6 @@ describe('reliability: hostile input (fast-check)', function () {
       setup.metrics.counter('orders').add(5, { shop: 'north' });
       setup.metrics.histogram('size').record(12.5);
       await setup.shutdown();
-      const { readFileSync } = await import('node:fs');
       return readFileSync(path, 'utf8');
     }
 

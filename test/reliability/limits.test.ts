@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -46,6 +46,7 @@ describe('reliability: limits on untrusted sizes', () => {
     ).to.have.length(1);
     expect(diagLog.lines.join('\n')).to.match(/over maxFileBytes \(4096\)/);
     await reader.shutdown();
+    rmSync(directory, { recursive: true });
   });
 
   it('diag: 100,000 bad measurements and 100,000 bad breaker reports write a handful of lines', async () => {

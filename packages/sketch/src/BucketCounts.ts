@@ -1,3 +1,5 @@
+import type { ByteWriter } from './ByteWriter';
+
 /**
  * Counts of a contiguous range of bucket indexes in one growable typed array.
  * Growth keeps slack on the side it grew towards, so a range that creeps
@@ -59,6 +61,11 @@ export class BucketCounts {
    * at most `capacity` buckets in all (the caller keeps the span within it).
    */
   growToInclude(index: number, capacity: number): void {
+    if (this.isEmpty && this._counts.length > 0) {
+      // An emptied array (see clear) is reused: centre it on the index.
+      this._base = index - (this._counts.length >> 1);
+      return;
+    }
     const lo = this.isEmpty ? index : Math.min(index, this._start);
     const hi = this.isEmpty ? index : Math.max(index, this._end);
     const span = hi - lo + 1;
@@ -79,6 +86,42 @@ export class BucketCounts {
     this._base = base;
   }
 
+  /** Empties the counts, keeping the allocation for reuse. */
+  clear(): void {
+    if (!this.isEmpty)
+      this._counts.fill(
+        0,
+        this._start - this._base,
+        this._end - this._base + 1
+      );
+    this._start = 0;
+    this._end = -1;
+  }
+
+  /**
+   * The non-empty buckets, lowest first, each as its gap from the previous
+   * one (the first from `start`) and its count: one byte
+   * `gap << 4 | count − 1` when the gap is ≤ 7 and the count ≤ 16, which is
+   * most buckets of most data; otherwise the byte 128, then both as varints.
+   * The reader stops at `end`, the last non-empty bucket.
+   */
+  writeNonZero(writer: ByteWriter): void {
+    let previous = this._start;
+    for (let index = this._start; index <= this._end; index++) {
+      const count = this._counts[index - this._base];
+      if (count === 0) continue;
+      const gap = index - previous;
+      if (gap <= 7 && count <= 16) {
+        writer.writeByte((gap << 4) | (count - 1));
+      } else {
+        writer.writeByte(ESCAPE);
+        writer.writeVarint(gap);
+        writer.writeVarint(count);
+      }
+      previous = index;
+    }
+  }
+
   /** Merges each bucket i into bucket i >> change. */
   downscale(change: number): void {
     if (this.isEmpty || change === 0) return;
@@ -97,27 +140,10 @@ export class BucketCounts {
   /** Counts from `start` to `end` inclusive, as OpenTelemetry's bucketCounts. */
   toArray(): number[] {
     if (this.isEmpty) return [];
-    return Array.from(
-      this._counts.subarray(
-        this._start - this._base,
-        this._end - this._base + 1
-      )
-    );
-  }
-
-  /** Buckets `offset + i` holding `counts[i]`; zeros at either end are dropped. */
-  static fromArray(offset: number, counts: readonly number[]): BucketCounts {
-    const buckets = new BucketCounts();
-    let first = 0;
-    let last = counts.length - 1;
-    while (first <= last && counts[first] === 0) first++;
-    while (last >= first && counts[last] === 0) last--;
-    if (first <= last) {
-      buckets._counts = Float64Array.from(counts.slice(first, last + 1));
-      buckets._base = buckets._start = offset + first;
-      buckets._end = offset + last;
-    }
-    return buckets;
+    const counts = new Array<number>(this._end - this._start + 1);
+    const from = this._start - this._base;
+    for (let i = 0; i < counts.length; i++) counts[i] = this._counts[from + i];
+    return counts;
   }
 
   clone(): BucketCounts {
@@ -131,5 +157,7 @@ export class BucketCounts {
 }
 
 const EMPTY = new Float64Array(0);
+/** In {@link BucketCounts.writeNonZero}: gap and count follow as varints. */
+export const ESCAPE = 128;
 /** The smallest array worth allocating: 16 buckets = 128 bytes. */
 const MIN_ALLOCATION = 16;

@@ -1,3 +1,6 @@
+import type { ByteReader } from './ByteReader';
+import type { ByteWriter } from './ByteWriter';
+
 /**
  * The exact sum of doubles. `value` is that sum correctly rounded, so it is
  * the same double whatever order values and merges arrive in.
@@ -82,6 +85,40 @@ export class ExactSum {
     if (other._hi - other._hi !== 0) return; // saturated: hi is all there is
     this.add(other._mid);
     for (let i = 0; i < other._tailLength; i++) this.add(other._tail[i]);
+  }
+
+  /** Back to 0, keeping the tail's storage. */
+  clear(): void {
+    this._hi = 0;
+    this._mid = 0;
+    this._tailLength = 0;
+  }
+
+  /**
+   * The state in binary: the tail's length and whether mid is non-zero (one
+   * varint: most sums have neither), hi, then mid and the tail if any.
+   */
+  writeTo(writer: ByteWriter): void {
+    const hasMid = this._mid !== 0;
+    writer.writeVarint((this._tailLength << 1) | (hasMid ? 1 : 0));
+    writer.writeFloat64(this._hi);
+    if (hasMid) writer.writeFloat64(this._mid);
+    for (let i = 0; i < this._tailLength; i++)
+      writer.writeFloat64(this._tail[i]);
+  }
+
+  /** Adds a sum written by {@link writeTo}; as exact as merge(). */
+  mergeFrom(reader: ByteReader): void {
+    const header = reader.readVarint();
+    const hi = reader.readFloat64();
+    const mid = header & 1 ? reader.readFloat64() : 0;
+    const saturated = hi - hi !== 0;
+    this.add(hi);
+    if (!saturated) this.add(mid);
+    for (let i = 0; i < header >> 1; i++) {
+      const part = reader.readFloat64();
+      if (!saturated) this.add(part);
+    }
   }
 
   clone(): ExactSum {

@@ -1,6 +1,8 @@
 import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
-import { BucketCounts } from './BucketCounts';
+import { BucketCounts, ESCAPE } from './BucketCounts';
+import type { ByteReader } from './ByteReader';
+import type { ByteWriter } from './ByteWriter';
 import { ExactSum } from './ExactSum';
 import type {
   BucketSpan,
@@ -8,8 +10,8 @@ import type {
   ExponentialSketchJSON,
   ExponentialSketchOptions,
 } from './types';
-import { parsePoint, parseSumParts } from './parsePoint';
-import type { ParsedPoint } from './parsePoint';
+import { isEmpty, parsePoint, parseSumParts } from './parsePoint';
+import type { ParsedPoint, ParsedSpan } from './parsePoint';
 import {
   describe,
   isRecordable,
@@ -114,16 +116,23 @@ export class ExponentialSketch {
     if (this._count === 0) return NaN;
     const mean = this.mean;
     let squares = this._zeroCount * mean * mean;
-    const addBuckets = (buckets: BucketCounts, sign: 1 | -1) => {
+    for (const [buckets, sign] of [
+      [this._positive, 1],
+      [this._negative, -1],
+    ] as const) {
+      if (buckets.isEmpty) continue;
+      // Midpoints grow by the base from bucket to bucket: one exp per sign.
+      const base = this._mapping.midpoint(1) / this._mapping.midpoint(0);
+      let midpoint = this._mapping.midpoint(buckets.start);
       for (let index = buckets.start; index <= buckets.end; index++) {
         const count = buckets.at(index);
-        if (count === 0) continue;
-        const value = this._clamp(sign * this._mapping.midpoint(index));
-        squares += count * (value - mean) ** 2;
+        if (count !== 0) {
+          const value = this._clamp(sign * midpoint);
+          squares += count * (value - mean) ** 2;
+        }
+        midpoint *= base;
       }
-    };
-    addBuckets(this._positive, 1);
-    addBuckets(this._negative, -1);
+    }
     return Math.sqrt(squares / this._count);
   }
 
@@ -194,15 +203,18 @@ export class ExponentialSketch {
       );
     }
     if (other === this) other = other.clone();
-    if (!other._positive.isEmpty || !other._negative.isEmpty) {
-      const scale = Math.min(this.scale, other.scale);
-      const change = Math.max(
-        this._changeToFit(this._positive, other._positive, other.scale, scale),
-        this._changeToFit(this._negative, other._negative, other.scale, scale)
+    const positive = other._positive;
+    const negative = other._negative;
+    if (!positive.isEmpty || !negative.isEmpty) {
+      const shift = this._makeRoom(
+        other.scale,
+        positive.start,
+        positive.end,
+        negative.start,
+        negative.end
       );
-      this._downscaleTo(scale - change);
-      this._addBuckets(this._positive, other._positive, other.scale);
-      this._addBuckets(this._negative, other._negative, other.scale);
+      this._addBuckets(this._positive, positive, shift);
+      this._addBuckets(this._negative, negative, shift);
     }
     this._zeroCount += other._zeroCount;
     this._count += other._count;
@@ -210,6 +222,121 @@ export class ExponentialSketch {
     if (other._min < this._min) this._min = other._min;
     if (other._max > this._max) this._max = other._max;
     this._rejected += other._rejected;
+  }
+
+  /**
+   * Adds the data of an OpenTelemetry exponential histogram point, e.g. one
+   * exported by `@opentelemetry/sdk-metrics`, straight from its arrays: the
+   * same result as merging {@link fromExponentialHistogram}'s sketch, with
+   * nothing allocated for it.
+   * @throws {TypeError|RangeError} naming the field, if the point is
+   *   malformed; the sketch is then unchanged.
+   */
+  mergeExponentialHistogram(point: ExponentialHistogramPoint): void {
+    this._mergeParsed(
+      parsePoint(
+        'ExponentialSketch.mergeExponentialHistogram',
+        point,
+        undefined,
+        false
+      )
+    );
+  }
+
+  /** Empties the sketch, keeping its allocations for reuse. */
+  clear(): void {
+    this._positive.clear();
+    this._negative.clear();
+    this._mapping = getMapping(this._maxScale);
+    this._zeroCount = 0;
+    this._count = 0;
+    this._sum.clear();
+    this._min = Infinity;
+    this._max = -Infinity;
+    this._rejected = 0;
+  }
+
+  /**
+   * Writes the sketch in a compact binary form (non-empty buckets only, as
+   * varints) for storage inside a process; {@link mergeFrom} reads it back
+   * exactly. Options are not written: the reader supplies its own.
+   */
+  writeTo(writer: ByteWriter): void {
+    writer.writeSignedVarint(this.scale);
+    writer.writeVarint(this._count);
+    writer.writeVarint(this._zeroCount);
+    writer.writeVarint(this._rejected);
+    if (this._count > 0) {
+      writer.writeFloat64(this._min);
+      writer.writeFloat64(this._max);
+    }
+    this._sum.writeTo(writer);
+    // Each sign's range (span + 1, 0 when empty) before any bucket, so the
+    // reader can make room for both first; then the buckets.
+    for (const buckets of [this._positive, this._negative]) {
+      if (buckets.isEmpty) {
+        writer.writeVarint(0);
+      } else {
+        writer.writeVarint(buckets.end - buckets.start + 1);
+        writer.writeSignedVarint(buckets.start);
+      }
+    }
+    this._positive.writeNonZero(writer);
+    this._negative.writeNonZero(writer);
+  }
+
+  /**
+   * Adds a sketch written by {@link writeTo}, as merge() would add the
+   * sketch itself, without making one.
+   */
+  mergeFrom(reader: ByteReader): void {
+    const scale = reader.readSignedVarint();
+    const count = reader.readVarint();
+    const zeroCount = reader.readVarint();
+    const rejected = reader.readVarint();
+    let min = Infinity;
+    let max = -Infinity;
+    if (count > 0) {
+      min = reader.readFloat64();
+      max = reader.readFloat64();
+    }
+    this._sum.mergeFrom(reader);
+    const positiveSpan = reader.readVarint();
+    const positiveLow = positiveSpan > 0 ? reader.readSignedVarint() : 0;
+    const negativeSpan = reader.readVarint();
+    const negativeLow = negativeSpan > 0 ? reader.readSignedVarint() : 0;
+    const positiveHigh = positiveLow + positiveSpan - 1;
+    const negativeHigh = negativeLow + negativeSpan - 1;
+    if (positiveSpan + negativeSpan > 0) {
+      const shift = this._makeRoom(
+        scale,
+        positiveLow,
+        positiveHigh,
+        negativeLow,
+        negativeHigh
+      );
+      if (positiveSpan > 0)
+        this._addWritten(
+          reader,
+          this._positive,
+          positiveLow,
+          positiveHigh,
+          shift
+        );
+      if (negativeSpan > 0)
+        this._addWritten(
+          reader,
+          this._negative,
+          negativeLow,
+          negativeHigh,
+          shift
+        );
+    }
+    this._zeroCount += zeroCount;
+    this._count += count;
+    if (min < this._min) this._min = min;
+    if (max > this._max) this._max = max;
+    this._rejected += rejected;
   }
 
   /**
@@ -236,13 +363,14 @@ export class ExponentialSketch {
     order.sort((a, b) => qs[a] - qs[b]);
     let next = 0;
     let seen = 0;
-    const answer = (value: number) => {
-      while (
-        next < order.length &&
-        seen > qs[order[next]] * (this._count - 1)
-      ) {
+    /** Answers the ranks now passed with the bucket's value (sign × midpoint). */
+    const answer = (sign: number, index: number) => {
+      const last = this._count - 1;
+      if (next === order.length || !(seen > qs[order[next]] * last)) return;
+      const value =
+        sign === 0 ? 0 : this._clamp(sign * this._mapping.midpoint(index));
+      while (next < order.length && seen > qs[order[next]] * last)
         results[order[next++]] = value;
-      }
     };
     const negative = this._negative;
     for (
@@ -251,10 +379,10 @@ export class ExponentialSketch {
       index--
     ) {
       seen += negative.at(index);
-      answer(this._clamp(-this._mapping.midpoint(index)));
+      answer(-1, index);
     }
     seen += this._zeroCount;
-    answer(0);
+    answer(0, 0);
     const positive = this._positive;
     for (
       let index = positive.start;
@@ -262,7 +390,7 @@ export class ExponentialSketch {
       index++
     ) {
       seen += positive.at(index);
-      answer(this._clamp(this._mapping.midpoint(index)));
+      answer(1, index);
     }
     while (next < order.length) results[order[next++]] = this._max;
     return results;
@@ -336,12 +464,19 @@ export class ExponentialSketch {
       parseSumParts(owner, record.sum),
       true
     );
-    if (sketch._changeToRestore(point) !== 0) {
+    const fits = (span: ParsedSpan) =>
+      isEmpty(span) ||
+      scaleChange(span.low, span.high, sketch._maxBuckets) === 0;
+    if (
+      point.mapping.scale > sketch._maxScale ||
+      !fits(point.positive) ||
+      !fits(point.negative)
+    ) {
       throw new RangeError(
         `${owner}: 'scale' and the bucket spans must fit 'maxScale' and 'maxBuckets'`
       );
     }
-    sketch._restore(point);
+    sketch._mergeParsed(point);
     sketch._rejected = requireInteger(
       owner,
       'rejected',
@@ -382,7 +517,7 @@ export class ExponentialSketch {
     options?: ExponentialSketchOptions
   ): ExponentialSketch {
     const sketch = new ExponentialSketch(options);
-    sketch._restore(
+    sketch._mergeParsed(
       parsePoint(
         'ExponentialSketch.fromExponentialHistogram',
         point,
@@ -430,17 +565,51 @@ export class ExponentialSketch {
     this._mapping = getMapping(scale);
   }
 
-  /** How far below `scale` both ranges together need to go to fit. */
+  /**
+   * Downscales so that buckets recorded at `theirScale`, spanning [low, high]
+   * of each sign (low > high: none), fit beside ours; returns the shift that
+   * maps their indexes onto ours.
+   */
+  private _makeRoom(
+    theirScale: number,
+    positiveLow: number,
+    positiveHigh: number,
+    negativeLow: number,
+    negativeHigh: number
+  ): number {
+    const scale = Math.min(this.scale, theirScale);
+    const change = Math.max(
+      this._changeToFit(
+        this._positive,
+        positiveLow,
+        positiveHigh,
+        theirScale,
+        scale
+      ),
+      this._changeToFit(
+        this._negative,
+        negativeLow,
+        negativeHigh,
+        theirScale,
+        scale
+      )
+    );
+    this._downscaleTo(scale - change);
+    return theirScale - this.scale;
+  }
+
+  /** How far below `scale` our range and theirs together need to go to fit. */
   private _changeToFit(
     ours: BucketCounts,
-    theirs: BucketCounts,
+    theirLow: number,
+    theirHigh: number,
     theirScale: number,
     scale: number
   ): number {
-    if (theirs.isEmpty) return 0;
+    if (theirLow > theirHigh) return 0;
     const theirShift = theirScale - scale;
-    let low = theirs.start >> theirShift;
-    let high = theirs.end >> theirShift;
+    let low = theirLow >> theirShift;
+    let high = theirHigh >> theirShift;
     if (!ours.isEmpty) {
       const ourShift = this.scale - scale;
       low = Math.min(low, ours.start >> ourShift);
@@ -449,21 +618,74 @@ export class ExponentialSketch {
     return scaleChange(low, high, this._maxBuckets);
   }
 
-  /** Adds buckets recorded at `theirScale` (≥ ours) into ours. */
+  /** Adds to one bucket, growing the range (which the caller made room for). */
+  private _add(buckets: BucketCounts, index: number, count: number): void {
+    if (!buckets.tryIncrement(index, count)) {
+      buckets.growToInclude(index, this._maxBuckets);
+      buckets.tryIncrement(index, count);
+    }
+  }
+
   private _addBuckets(
     ours: BucketCounts,
     theirs: BucketCounts,
-    theirScale: number
+    shift: number
   ): void {
-    const shift = theirScale - this.scale;
     for (let index = theirs.start; index <= theirs.end; index++) {
       const count = theirs.at(index);
-      if (count === 0) continue;
-      const target = index >> shift;
-      if (!ours.tryIncrement(target, count)) {
-        ours.growToInclude(target, this._maxBuckets);
-        ours.tryIncrement(target, count);
+      if (count !== 0) this._add(ours, index >> shift, count);
+    }
+  }
+
+  /** Adds the buckets BucketCounts.writeNonZero wrote, from `low` through `high`. */
+  private _addWritten(
+    reader: ByteReader,
+    ours: BucketCounts,
+    low: number,
+    high: number,
+    shift: number
+  ): void {
+    let index = low;
+    do {
+      const byte = reader.readByte();
+      let count: number;
+      if (byte === ESCAPE) {
+        index += reader.readVarint();
+        count = reader.readVarint();
+      } else {
+        index += byte >> 4;
+        count = (byte & 15) + 1;
       }
+      this._add(ours, index >> shift, count);
+    } while (index < high);
+  }
+
+  /** Adds a validated point, downscaling as merge() would. */
+  private _mergeParsed(point: ParsedPoint): void {
+    const { positive, negative } = point;
+    if (!isEmpty(positive) || !isEmpty(negative)) {
+      const shift = this._makeRoom(
+        point.mapping.scale,
+        positive.low,
+        positive.high,
+        negative.low,
+        negative.high
+      );
+      this._addSpan(this._positive, positive, shift);
+      this._addSpan(this._negative, negative, shift);
+    }
+    this._zeroCount += point.zeroCount;
+    this._count += point.count;
+    if (typeof point.sum === 'number') this._sum.add(point.sum);
+    else this._sum.merge(point.sum);
+    if (point.min < this._min) this._min = point.min;
+    if (point.max > this._max) this._max = point.max;
+  }
+
+  private _addSpan(ours: BucketCounts, span: ParsedSpan, shift: number): void {
+    for (let index = span.low; index <= span.high; index++) {
+      const count = span.counts[index - span.offset];
+      if (count !== 0) this._add(ours, index >> shift, count);
     }
   }
 
@@ -473,34 +695,6 @@ export class ExponentialSketch {
       : value > this._max
         ? this._max
         : value;
-  }
-
-  /** How far a parsed point must be downscaled to fit this sketch's options. */
-  private _changeToRestore(point: ParsedPoint): number {
-    const fit = (buckets: BucketCounts) =>
-      buckets.isEmpty
-        ? 0
-        : scaleChange(buckets.start, buckets.end, this._maxBuckets);
-    return Math.max(
-      point.mapping.scale - this._maxScale,
-      fit(point.positive),
-      fit(point.negative)
-    );
-  }
-
-  /** Replaces this (empty) sketch's data with a validated point's. */
-  private _restore(point: ParsedPoint): void {
-    const change = this._changeToRestore(point);
-    this._positive = point.positive;
-    this._negative = point.negative;
-    this._zeroCount = point.zeroCount;
-    this._count = point.count;
-    this._sum = point.sum;
-    this._min = point.min;
-    this._max = point.max;
-    if (point.positive.isEmpty && point.negative.isEmpty) return;
-    this._mapping = point.mapping;
-    this._downscaleTo(point.mapping.scale - change);
   }
 }
 

@@ -1,3 +1,5 @@
+import type { ByteReader } from './ByteReader';
+import type { ByteWriter } from './ByteWriter';
 import type { RunningStatsJSON } from './types';
 import {
   describe,
@@ -86,14 +88,59 @@ export class RunningStats {
     }
     this._rejected += other._rejected;
     if (other._count === 0) return;
-    const total = this._count + other._count;
-    const delta = other._mean - this._mean;
-    this._m2 +=
-      other._m2 + delta * delta * ((this._count / total) * other._count);
-    this._mean += delta * (other._count / total);
+    this._combine(other._count, other._mean, other._m2, other._min, other._max);
+  }
+
+  /** Chan et al.'s parallel update with another set's statistics. */
+  private _combine(
+    count: number,
+    mean: number,
+    m2: number,
+    min: number,
+    max: number
+  ): void {
+    const total = this._count + count;
+    const delta = mean - this._mean;
+    this._m2 += m2 + delta * delta * ((this._count / total) * count);
+    this._mean += delta * (count / total);
     this._count = total;
-    if (other._min < this._min) this._min = other._min;
-    if (other._max > this._max) this._max = other._max;
+    if (min < this._min) this._min = min;
+    if (max > this._max) this._max = max;
+  }
+
+  /** Empties the statistics, for reuse. */
+  clear(): void {
+    this._count = 0;
+    this._mean = 0;
+    this._m2 = 0;
+    this._min = Infinity;
+    this._max = -Infinity;
+    this._rejected = 0;
+  }
+
+  /** Writes the statistics in binary; {@link mergeFrom} reads them back exactly. */
+  writeTo(writer: ByteWriter): void {
+    writer.writeVarint(this._count);
+    writer.writeVarint(this._rejected);
+    if (this._count === 0) return;
+    writer.writeFloat64(this._mean);
+    writer.writeFloat64(this._m2);
+    writer.writeFloat64(this._min);
+    writer.writeFloat64(this._max);
+  }
+
+  /** Adds statistics written by {@link writeTo}, as merge() would. */
+  mergeFrom(reader: ByteReader): void {
+    const count = reader.readVarint();
+    this._rejected += reader.readVarint();
+    if (count === 0) return;
+    this._combine(
+      count,
+      reader.readFloat64(),
+      reader.readFloat64(),
+      reader.readFloat64(),
+      reader.readFloat64()
+    );
   }
 
   /** An independent copy. */

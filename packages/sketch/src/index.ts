@@ -1,3 +1,5 @@
+export { ByteReader } from './ByteReader';
+export { ByteWriter } from './ByteWriter';
 export { ExponentialSketch } from './ExponentialSketch';
 export { RunningStats } from './RunningStats';
 export { SlidingWindow } from './SlidingWindow';

@@ -1,6 +1,5 @@
 import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
-import { BucketCounts } from './BucketCounts';
 import { ExactSum } from './ExactSum';
 import {
   describe,
@@ -19,17 +18,31 @@ const BOUNDARY_SLACK = 1e-12;
 /** How far sum / count may stray outside [min, max]: float sums drift. */
 const MEAN_SLACK = 1e-6;
 
+/**
+ * Validated bucket counts of one sign, read in place (nothing is copied):
+ * bucket `offset + i` holds `counts[i]`; `low` and `high` are the lowest and
+ * highest non-empty indexes (low > high when all are empty).
+ */
+export interface ParsedSpan {
+  offset: number;
+  counts: readonly number[];
+  low: number;
+  high: number;
+  total: number;
+}
+
 /** A point-shaped record whose fields hold together. */
 export interface ParsedPoint {
   mapping: Base2Mapping;
   zeroCount: number;
   count: number;
-  positive: BucketCounts;
-  negative: BucketCounts;
+  positive: ParsedSpan;
+  negative: ParsedSpan;
   /** Infinity / -Infinity when count is 0. */
   min: number;
   max: number;
-  sum: ExactSum;
+  /** The exact sum: the point's one sum, or exact parts (given, or estimated). */
+  sum: number | ExactSum;
 }
 
 /** An occupied bucket at the edge of the data; null means zero is the edge. */
@@ -71,15 +84,15 @@ export function parsePoint(
     );
   }
 
-  const lowest: Edge = !negative.buckets.isEmpty
-    ? { sign: -1, index: negative.buckets.end }
-    : zeroCount === 0 && !positive.buckets.isEmpty
-      ? { sign: 1, index: positive.buckets.start }
+  const lowest: Edge = !isEmpty(negative)
+    ? { sign: -1, index: negative.high }
+    : zeroCount === 0 && !isEmpty(positive)
+      ? { sign: 1, index: positive.low }
       : null;
-  const highest: Edge = !positive.buckets.isEmpty
-    ? { sign: 1, index: positive.buckets.end }
-    : zeroCount === 0 && !negative.buckets.isEmpty
-      ? { sign: -1, index: negative.buckets.start }
+  const highest: Edge = !isEmpty(positive)
+    ? { sign: 1, index: positive.high }
+    : zeroCount === 0 && !isEmpty(negative)
+      ? { sign: -1, index: negative.low }
       : null;
   let min = Infinity;
   let max = -Infinity;
@@ -99,21 +112,25 @@ export function parsePoint(
     }
   }
 
-  const sum = new ExactSum();
-  if (sumParts !== undefined) {
-    for (const part of sumParts) sum.add(part);
-  } else if (record.sum !== undefined) {
-    sum.add(requireFiniteNumber(owner, 'sum', record.sum));
+  let sum: number | ExactSum;
+  if (sumParts === undefined && record.sum !== undefined) {
+    sum = requireFiniteNumber(owner, 'sum', record.sum);
   } else {
-    addMidpoints(sum, positive.buckets, mapping, 1);
-    addMidpoints(sum, negative.buckets, mapping, -1);
+    sum = new ExactSum();
+    if (sumParts !== undefined) {
+      for (const part of sumParts) sum.add(part);
+    } else {
+      addMidpoints(sum, positive, mapping, 1);
+      addMidpoints(sum, negative, mapping, -1);
+    }
   }
-  if (count === 0 && sum.value !== 0) {
+  const sumValue = typeof sum === 'number' ? sum : sum.value;
+  if (count === 0 && sumValue !== 0) {
     throw new RangeError(
-      `${owner}: 'sum' must be 0 when 'count' is 0, got ${sum.value}`
+      `${owner}: 'sum' must be 0 when 'count' is 0, got ${sumValue}`
     );
   }
-  const mean = sum.value / count;
+  const mean = sumValue / count;
   const slack = MEAN_SLACK * Math.max(Math.abs(min), Math.abs(max));
   if (
     count > 0 &&
@@ -128,8 +145,8 @@ export function parsePoint(
     mapping,
     zeroCount,
     count,
-    positive: positive.buckets,
-    negative: negative.buckets,
+    positive,
+    negative,
     min,
     max,
     sum,
@@ -155,12 +172,17 @@ function requireCount(owner: string, name: string, value: unknown): number {
   return requireInteger(owner, name, value, 0, Number.MAX_SAFE_INTEGER);
 }
 
+/** Whether a span has no non-empty bucket. */
+export function isEmpty(span: ParsedSpan): boolean {
+  return span.low > span.high;
+}
+
 function parseSpan(
   owner: string,
   name: string,
   value: unknown,
   mapping: Base2Mapping
-): { buckets: BucketCounts; total: number } {
+): ParsedSpan {
   const span = requireRecord(owner, name, value);
   const counts = span.bucketCounts;
   if (!Array.isArray(counts) || counts.length > MAX_SPAN_LENGTH) {
@@ -176,13 +198,24 @@ function parseSpan(
     mapping.maxIndex - Math.max(0, counts.length - 1)
   );
   let total = 0;
+  let low = 0;
+  let high = -1;
   for (let i = 0; i < counts.length; i++) {
-    total += requireCount(owner, `${name}.bucketCounts[${i}]`, counts[i]);
+    const count: unknown = counts[i];
+    // The common case inline; requireCount only to name what is wrong.
+    if (
+      !(typeof count === 'number' && count >= 0 && Number.isSafeInteger(count))
+    )
+      requireCount(owner, `${name}.bucketCounts[${i}]`, count);
+    if (count === 0) continue;
+    if (high < low) low = offset + i;
+    high = offset + i;
+    total += count as number;
   }
   if (!Number.isSafeInteger(total)) {
     throw new RangeError(`${owner}: '${name}.bucketCounts' add up past 2^53`);
   }
-  return { buckets: BucketCounts.fromArray(offset, counts), total };
+  return { offset, counts, low, high, total };
 }
 
 function requireInEdgeBucket(
@@ -229,12 +262,12 @@ function outerBound(
 
 function addMidpoints(
   sum: ExactSum,
-  buckets: BucketCounts,
+  span: ParsedSpan,
   mapping: Base2Mapping,
   sign: 1 | -1
 ): void {
-  for (let index = buckets.start; index <= buckets.end; index++) {
-    const count = buckets.at(index);
+  for (let index = span.low; index <= span.high; index++) {
+    const count = span.counts[index - span.offset];
     if (count > 0) sum.addProduct(sign * mapping.midpoint(index), count);
   }
 }

@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import * as sinon from 'sinon';
+import { SlicedTask, yieldToEventLoop } from '../src';
+
+/** The real clock, whatever fake timers a test installs later. */
+const realNow = performance.now.bind(performance);
+
+/** A generator of `steps` steps, each busy for `micros` µs of real time. */
+function* busyWork(steps: number, micros: number, log: string[] = []) {
+  for (let i = 0; i < steps; i++) {
+    const until = realNow() + micros / 1000;
+    while (realNow() < until);
+    log.push('step');
+    yield;
+  }
+  return steps;
+}
+
+describe('SlicedTask', () => {
+  it('yields to the event loop between slices of about its budget', async () => {
+    const log: string[] = [];
+    let turns = 0;
+    let longestMillis = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestMillis = Math.max(longestMillis, now - last);
+      last = now;
+      turns++;
+      log.push('host');
+    }, 0);
+    try {
+      // 100 ms of work in steps of 0.5 ms, slices of 4 ms.
+      const result = await new SlicedTask(busyWork(200, 500, log), 4).run();
+      expect(result).to.equal(200);
+    } finally {
+      clearInterval(ticker);
+    }
+    // The host ran between slices, never waiting for the whole 100 ms.
+    expect(turns).to.be.at.least(10);
+    expect(longestMillis).to.be.below(60);
+    expect(log.indexOf('host')).to.be.below(log.lastIndexOf('step'));
+  });
+
+  it('finishes synchronously what is left, and run() then resolves with the result', async () => {
+    const task = new SlicedTask(busyWork(50, 200), 1);
+    const running = task.run();
+    await yieldToEventLoop();
+    expect(task.done).to.equal(false);
+    expect(task.finish()).to.equal(50);
+    expect(task.done).to.equal(true);
+    expect(await running).to.equal(50);
+  });
+
+  it('passes an error of the work to every caller', async () => {
+    function* failing(): Generator<void, number> {
+      yield;
+      throw new Error('broken step');
+    }
+    const task = new SlicedTask(failing());
+    const running = task.run();
+    expect(() => task.finish()).to.throw('broken step');
+    let caught: unknown;
+    await running.catch(error => (caught = error));
+    expect(String(caught)).to.match(/broken step/);
+  });
+
+  it('keeps yielding on the real loop when fake timers are installed after it loaded', async () => {
+    const clock = sinon.useFakeTimers();
+    try {
+      // setImmediate and performance are fake now; the work must still end.
+      expect(await new SlicedTask(busyWork(20, 2000), 1).run()).to.equal(20);
+    } finally {
+      clock.restore();
+    }
+  });
+});

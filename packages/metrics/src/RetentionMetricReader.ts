@@ -12,7 +12,7 @@ import type {
   PushMetricExporter,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { RateLimitedDiag } from '@datapunk/otel-common';
+import { RateLimitedDiag, SlicedTask } from '@datapunk/otel-common';
 import { buildResourceMetrics } from './export/buildResourceMetrics';
 import type { SummaryMode } from './export/buildResourceMetrics';
 import { acceptsSummaryPoints } from './export/SummaryMetricData';
@@ -99,6 +99,7 @@ export class RetentionMetricReader extends MetricReader {
           maxScale: resolved.maxScale,
         },
         quantiles: resolved.summary?.quantiles ?? DEFAULTS.quantiles,
+        summaries: resolved.summary !== undefined,
       },
       temporalityOf: (kind, isMonotonic) =>
         temporalityFor(resolved.exporter, kind, isMonotonic),
@@ -122,15 +123,19 @@ export class RetentionMetricReader extends MetricReader {
   override async collect(
     options?: MetricCollectOptions
   ): Promise<CollectionResult> {
-    const errors = await this._run(() => this._collect(options?.timeoutMillis));
-    return { resourceMetrics: this._build(false), errors };
+    return this._run(async () => {
+      const errors = await this._collect(options?.timeoutMillis);
+      const resourceMetrics = await this._store.run(this._build(false));
+      return { resourceMetrics, errors };
+    });
   }
 
   /**
    * Statistics of `metricName` over retained history: the matching series
    * (all, or those whose attributes include `options.attributes`) merged,
    * each moment taken from the finest tier that still holds it. Data is as
-   * of the last collection. Undefined for a metric the reader does not hold.
+   * of the last collection (one under way is finished first). Undefined for
+   * a metric the reader does not hold.
    * @throws {TypeError|RangeError} for invalid arguments.
    */
   query(
@@ -236,11 +241,8 @@ export class RetentionMetricReader extends MetricReader {
   private async _collect(timeoutMillis?: number): Promise<unknown[]> {
     const { resourceMetrics, errors } = await super.collect({ timeoutMillis });
     const now = Date.now();
-    const store = this._store;
-    store.fold(resourceMetrics, now);
-    store.expire(now);
-    store.rollUp(now);
-    store.enforceBudget();
+    await this._store.run(this._store.fold(resourceMetrics, now));
+    await this._store.run(this._store.maintain(now));
     for (const error of errors)
       this._diag.warn(
         'collect_error',
@@ -250,35 +252,32 @@ export class RetentionMetricReader extends MetricReader {
   }
 
   /**
-   * Collects, then exports. Delta data goes in flight first: it is dropped
-   * when the export succeeds and merged back when it fails, so a dead
-   * collector loses nothing (cumulative data needs no such care).
+   * Collects, then exports. The store's export cycle puts delta data in
+   * flight first, drops it when the export succeeds and merges it back when
+   * it fails, so a dead collector loses nothing (cumulative data needs no
+   * such care).
    */
   private async _export(): Promise<void> {
     const exporter = this._options.exporter!;
+    const store = this._store;
     await this._collect(this._options.exportTimeoutMillis);
-    const metrics = this._build(true);
-    const result = await exportWithTimeout(
-      exporter,
-      metrics,
-      this._options.exportTimeoutMillis
-    );
-    const succeeded = result.code === ExportResultCode.SUCCESS;
-    for (const stream of this._store.streams.values()) {
-      for (const series of stream.live.values()) {
-        const inFlight = series.inFlight;
-        if (inFlight === undefined) continue;
-        series.inFlight = undefined;
-        if (!succeeded) {
-          inFlight.merge(series.live!);
-          series.live = inFlight;
-          series.pendingSinceMillis = series.inFlightSinceMillis;
-        }
-      }
+    const cycle = await store.run(store.beginExport(Date.now()));
+    let result: ExportResult = { code: ExportResultCode.FAILED };
+    try {
+      const metrics = await store.run(this._build(true, cycle.nowMillis));
+      result = await exportWithTimeout(
+        exporter,
+        metrics,
+        this._options.exportTimeoutMillis
+      );
+    } finally {
+      await store.run(
+        store.endExport(cycle, result.code === ExportResultCode.SUCCESS)
+      );
     }
-    if (!succeeded) {
+    if (result.code !== ExportResultCode.SUCCESS) {
       const timedOut = result.error instanceof ExportTimeout;
-      this._store.stats.exportFailures.add(timedOut ? 'timeout' : 'error');
+      store.stats.exportFailures.add(timedOut ? 'timeout' : 'error');
       this._diag.warn(
         'export',
         `export failed, data kept for the next one: ${String(result.error ?? 'unknown error')}`
@@ -288,31 +287,41 @@ export class RetentionMetricReader extends MetricReader {
 
   private async _persist(): Promise<void> {
     if (this._snapshotFile === undefined) return;
-    await this._snapshotFile.write(
-      JSON.stringify(takeSnapshot(this._store, this._options, Date.now()))
+    const chunks = await this._store.run(
+      takeSnapshot(this._store, this._options, Date.now())
     );
+    await this._snapshotFile.write(chunks);
   }
 
+  /**
+   * Restores the snapshot at construction, in one block: the file is read
+   * and parsed in one anyway, and the data is there when the constructor
+   * returns. Nothing of a malformed snapshot is kept, however far it got.
+   */
   private _restore(file: SnapshotFile): void {
     const json = file.read();
     if (json === undefined) return;
     try {
-      restoreSnapshot(this._store, json, this._options);
+      new SlicedTask(
+        restoreSnapshot(this._store, json, this._options)
+      ).finish();
     } catch (error) {
-      // Nothing of a malformed snapshot is kept, however far it got.
       this._store.clear();
       this._store.stats.persistenceErrors.add('read');
       file.moveAside(`it could not be restored: ${(error as Error).message}`);
     }
   }
 
-  private _build(commitDeltas: boolean): ResourceMetrics {
+  private _build(
+    duringExport: boolean,
+    nowMillis = Date.now()
+  ): Generator<void, ResourceMetrics, undefined> {
     return buildResourceMetrics(this._store, {
-      nowMillis: Date.now(),
+      nowMillis,
       startMillis: this._startMillis,
       summary: this._options.summary,
       summaryMode: this._summaryMode,
-      commitDeltas,
+      duringExport,
       selfScope: SELF_SCOPE,
     });
   }

@@ -43,7 +43,7 @@ class ScriptedExporter implements PushMetricExporter {
   }
 }
 
-const sumOf = (metrics: ResourceMetrics, name: string) =>
+const totalOf = (metrics: ResourceMetrics, name: string) =>
   points(metrics, name).reduce((total, p) => total + p.value, 0);
 
 describe('RetentionMetricReader lifecycle', () => {
@@ -80,52 +80,109 @@ describe('RetentionMetricReader lifecycle', () => {
     expect(points(h.latest(), 'orders')[0].value).to.equal(3);
   });
 
+  /**
+   * Six export cycles, 10 s apart, against a collector answering as
+   * scripted; cycle c adds c to `orders` and the c values 10c … 10c + c − 1
+   * to `latency`. Returns the exports that succeeded, oldest first.
+   */
+  async function throughOutage(
+    temporality: AggregationTemporality,
+    answers: ScriptedExporter['answers']
+  ): Promise<{ sent: ResourceMetrics[]; exporter: ScriptedExporter }> {
+    clock = fakeClock();
+    const exporter = new ScriptedExporter(temporality);
+    exporter.answers = answers;
+    const reader = new RetentionMetricReader({
+      exporter,
+      collectionIntervalMillis: 10_000,
+      exportIntervalMillis: 10_000,
+      exportTimeoutMillis: 5000,
+    });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('test');
+    const orders = meter.createCounter('orders');
+    const latency = meter.createHistogram('latency');
+    const sent: ResourceMetrics[] = [];
+    const cycles = answers.length; // the exporter takes answers off the list
+    for (let cycle = 1; cycle <= cycles; cycle++) {
+      orders.add(cycle);
+      for (let v = 0; v < cycle; v++) latency.record(cycle * 10 + v);
+      const answer = exporter.answers[0];
+      const before = exporter.received.length;
+      await clock.tickAsync(10_000);
+      if (answer === 'hang') await clock.tickAsync(5000);
+      if (answer === 'ok') sent.push(exporter.received[before]);
+    }
+    await provider.shutdown();
+    return { sent, exporter };
+  }
+
+  // What cycles c … d recorded, by the formulas of throughOutage.
+  const ordersOf = (cycles: number[]) => cycles.reduce((a, c) => a + c, 0);
+  const latencyOf = (cycles: number[]) => ({
+    count: ordersOf(cycles),
+    sum: cycles.reduce((a, c) => a + 10 * c * c + (c * (c - 1)) / 2, 0),
+  });
+  const histogram = (metrics: ResourceMetrics) =>
+    points<{ count: number; sum: number }>(metrics, 'latency')[0].value;
+
   for (const temporality of [
     AggregationTemporality.DELTA,
     AggregationTemporality.CUMULATIVE,
   ]) {
     const name =
       temporality === AggregationTemporality.DELTA ? 'delta' : 'cumulative';
-    it(`loses nothing while the collector is down (${name})`, async () => {
-      clock = fakeClock();
-      const exporter = new ScriptedExporter(temporality);
-      exporter.answers = ['ok', 'fail', 'fail', 'hang', 'ok', 'ok'];
-      const reader = new RetentionMetricReader({
-        exporter,
-        collectionIntervalMillis: 10_000,
-        exportIntervalMillis: 10_000,
-        exportTimeoutMillis: 5000,
-      });
-      const provider = new MeterProvider({ readers: [reader] });
-      const counter = provider.getMeter('test').createCounter('orders');
-      const succeeded: ResourceMetrics[] = [];
-      let total = 0;
-      for (let cycle = 1; cycle <= 6; cycle++) {
-        counter.add(cycle);
-        total += cycle;
-        const before = exporter.received.length;
-        const answer = exporter.answers[0];
-        await clock.tickAsync(10_000);
-        if (answer === 'hang') await clock.tickAsync(5000);
-        if (answer === 'ok') succeeded.push(exporter.received[before]);
-      }
+    it(`loses nothing while the collector is down: errors and a timeout (${name})`, async () => {
+      const { sent, exporter } = await throughOutage(temporality, [
+        'ok',
+        'fail',
+        'fail',
+        'hang',
+        'ok',
+        'ok',
+      ]);
+      const all = [1, 2, 3, 4, 5, 6];
+      const last = sent[sent.length - 1];
       const exported =
         temporality === AggregationTemporality.DELTA
-          ? succeeded.reduce(
-              (sum, metrics) => sum + sumOf(metrics, 'orders'),
-              0
-            )
-          : sumOf(succeeded[succeeded.length - 1], 'orders');
-      expect(exported).to.equal(total);
-      const last = succeeded[succeeded.length - 1];
+          ? sent.reduce((sum, metrics) => sum + totalOf(metrics, 'orders'), 0)
+          : totalOf(last, 'orders');
+      expect(exported).to.equal(ordersOf(all));
       expect(
         selfCount(last, 'datapunk.metrics.export.failures', 'error')
       ).to.equal(2);
       expect(
         selfCount(last, 'datapunk.metrics.export.failures', 'timeout')
       ).to.equal(1);
-      await provider.shutdown();
       expect(exporter.shutdowns).to.equal(1);
+    });
+
+    it(`exports what was recorded during an outage exactly once when the collector is back (${name})`, async () => {
+      const { sent } = await throughOutage(temporality, [
+        'ok',
+        'fail',
+        'fail',
+        'fail',
+        'ok',
+        'ok',
+      ]);
+      const [first, afterOutage, last] = sent;
+      if (temporality === AggregationTemporality.DELTA) {
+        // Each export carries what no successful export carried before…
+        expect(totalOf(first, 'orders')).to.equal(ordersOf([1]));
+        expect(totalOf(afterOutage, 'orders')).to.equal(ordersOf([2, 3, 4, 5]));
+        expect(totalOf(last, 'orders')).to.equal(ordersOf([6]));
+        expect(histogram(afterOutage)).to.deep.include(latencyOf([2, 3, 4, 5]));
+        // …and its points start where the last successful ones ended.
+        expect(points(afterOutage, 'orders')[0].startTime).to.deep.equal(
+          points(first, 'orders')[0].endTime
+        );
+      } else {
+        expect(totalOf(afterOutage, 'orders')).to.equal(
+          ordersOf([1, 2, 3, 4, 5])
+        );
+        expect(histogram(last)).to.deep.include(latencyOf([1, 2, 3, 4, 5, 6]));
+      }
     });
   }
 
@@ -141,7 +198,7 @@ describe('RetentionMetricReader lifecycle', () => {
     const provider = new MeterProvider({ readers: [reader] });
     provider.getMeter('test').createCounter('orders').add(4);
     await clock.tickAsync(20_000);
-    expect(sumOf(exporter.received[0], 'orders')).to.equal(4);
+    expect(totalOf(exporter.received[0], 'orders')).to.equal(4);
     await provider.shutdown();
   });
 

@@ -12,15 +12,19 @@ import { join } from 'node:path';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { DiagLogger } from '@opentelemetry/api';
 import * as sinon from 'sinon';
-import { harness, pointWith, points, selfCount } from './util';
-import type { Harness } from './util';
+import type { RetentionMetricReaderOptions } from '../src';
+import { pointWith, points, realTimeSetUp, selfCount, until } from './util';
+import type { Setup } from './util';
 
-const COLLECT = 10_000;
-
+/**
+ * Real time and real files throughout: snapshots are written at shutdown
+ * (or on a short real interval), exports happen on forceFlush. No fake
+ * clock has to guess how long a disk takes.
+ */
 describe('RetentionMetricReader persistence', () => {
   let directory: string;
   let path: string;
-  let h: Harness | undefined;
+  let running: Setup | undefined;
   let logged: sinon.SinonStub;
 
   beforeEach(() => {
@@ -37,27 +41,34 @@ describe('RetentionMetricReader persistence', () => {
     diag.setLogger(logger, DiagLogLevel.WARN);
   });
   afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    diag.disable();
-    rmSync(directory, { recursive: true, force: true });
+    try {
+      await running?.provider.shutdown();
+    } finally {
+      running = undefined;
+      diag.disable();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
-  const options = () => ({
-    collectionIntervalMillis: COLLECT,
-    exportIntervalMillis: COLLECT,
-    persistence: { path, intervalMillis: COLLECT },
+  /** Timers that never fire during a test: work happens on flush and shutdown. */
+  const options = (
+    persistence: RetentionMetricReaderOptions['persistence'] = { path }
+  ): RetentionMetricReaderOptions => ({
+    collectionIntervalMillis: 3_600_000,
+    exportIntervalMillis: 3_600_000,
+    persistence,
   });
+
+  function start(given: RetentionMetricReaderOptions = options()): Setup {
+    running = realTimeSetUp(given);
+    return running;
+  }
 
   /** A reader that records, is shut down (so it writes a snapshot), and is gone. */
-  async function runAndStop(
-    record: (h: Harness) => void,
-    seconds = COLLECT
-  ): Promise<void> {
-    const first = harness(options());
+  async function runAndStop(record: (setup: Setup) => void): Promise<void> {
+    const first = realTimeSetUp(options());
     record(first);
-    await first.tick(seconds);
-    await first.close();
+    await first.provider.shutdown();
   }
 
   it('restores what it had: cumulative totals go on, history stays queryable', async () => {
@@ -67,9 +78,9 @@ describe('RetentionMetricReader persistence', () => {
     });
     expect(existsSync(path)).to.equal(true);
 
-    h = harness(options());
+    const h = start();
     h.meter.createCounter('orders').add(3, { shop: 'a' });
-    await h.tick(COLLECT);
+    await h.reader.forceFlush();
     const order = pointWith(h.latest(), 'orders', { shop: 'a' })!;
     expect(order.value).to.equal(10);
     expect(
@@ -132,9 +143,9 @@ describe('RetentionMetricReader persistence', () => {
   for (const [name, content, reason] of unusable) {
     it(`moves ${name} aside, reports it and starts clean`, async () => {
       writeFileSync(path, content);
-      h = harness(options());
+      const h = start();
       h.meter.createCounter('fresh').add(1);
-      await h.tick(COLLECT);
+      await h.reader.forceFlush();
       expect(points(h.latest(), 'fresh')[0].value).to.equal(1);
       const aside = readdirSync(directory).filter(f =>
         f.startsWith('metrics.json.corrupt-')
@@ -149,49 +160,52 @@ describe('RetentionMetricReader persistence', () => {
         selfCount(h.latest(), 'datapunk.metrics.persistence.errors', 'read')
       ).to.equal(1);
       // A new good snapshot replaces it, never the file moved aside.
-      await h!.until(() => existsSync(path), 'a new snapshot');
+      await h.provider.shutdown();
       expect(JSON.parse(readFileSync(path, 'utf8')).format).to.equal(
         'datapunk.metrics.snapshot'
       );
+      expect(readFileSync(join(directory, aside[0]), 'utf8')).to.equal(content);
     });
   }
 
-  it('refuses a file larger than maxFileBytes', async () => {
+  it('refuses a file larger than maxFileBytes', () => {
     writeFileSync(path, ' '.repeat(4096));
-    h = harness({ ...options(), persistence: { path, maxFileBytes: 1024 } });
+    start(options({ path, maxFileBytes: 1024 }));
     expect(
       logged.calledWithMatch(/is 4096 bytes, over maxFileBytes \(1024\)/)
     ).to.equal(true);
   });
 
-  it('loads the last complete snapshot when a write was interrupted midway', async () => {
+  it('loads the last complete snapshot when a write was interrupted, and removes the dead writer’s file', async () => {
     await runAndStop(({ meter }) => meter.createCounter('orders').add(5));
-    // A crash between writing the temporary file and renaming it leaves both.
-    writeFileSync(`${path}.tmp-12345`, '{"format":"datapunk.metrics.snap');
-    h = harness(options());
-    await h.tick(COLLECT);
+    // A crash between writing the temporary file and renaming it leaves
+    // both; pid 2^22 + 1 is above Linux's pid_max, so that writer is dead.
+    const dead = `${path}.tmp-${2 ** 22 + 1}`;
+    writeFileSync(dead, '{"format":"datapunk.metrics.snap');
+    const h = start();
+    expect(existsSync(dead)).to.equal(false);
+    await h.reader.forceFlush();
     expect(points(h.latest(), 'orders')[0].value).to.equal(5);
     expect(logged.called).to.equal(false);
   });
 
   it('reports and retries a snapshot it cannot write, without throwing', async () => {
     const missing = join(directory, 'no-such-dir', 'metrics.json');
-    h = harness({
-      ...options(),
-      persistence: { path: missing, intervalMillis: COLLECT },
-    });
+    const h = start(options({ path: missing, intervalMillis: 20 }));
     h.meter.createCounter('orders').add(1);
-    await h.tick(3 * COLLECT);
-    // collect() runs after every snapshot write queued before it has finished.
-    const { resourceMetrics } = await h.settle(h.reader.collect());
-    expect(
-      selfCount(resourceMetrics, 'datapunk.metrics.persistence.errors', 'write')
-    ).to.equal(3);
+    const writeErrors = async () =>
+      selfCount(
+        (await h.reader.collect()).resourceMetrics,
+        'datapunk.metrics.persistence.errors',
+        'write'
+      );
+    await until(async () => (await writeErrors()) >= 3, 'three failed writes');
     expect(
       logged.calledWithMatch(
         /could not write snapshot .*no-such-dir.*, will retry/
       )
     ).to.equal(true);
+    await h.reader.forceFlush();
     expect(points(h.latest(), 'orders')[0].value).to.equal(1);
   });
 });

@@ -104,7 +104,7 @@ describe('RetentionMetricReader retention', () => {
   });
 
   it('keeps history within maxRetainedBytes, dropping the oldest points first', async () => {
-    const budget = 20_000;
+    const budget = 2_000;
     h = harness({
       collectionIntervalMillis: 1000,
       exportIntervalMillis: 10_000,

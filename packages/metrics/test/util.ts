@@ -31,43 +31,43 @@ export function fakeClock(): sinon.SinonFakeTimers {
   });
 }
 
-export interface Harness {
+/** A real MeterProvider with a RetentionMetricReader and an in-memory exporter. */
+export interface Setup {
   reader: RetentionMetricReader;
   exporter: InMemoryMetricExporter;
   provider: MeterProvider;
   meter: Meter;
-  clock: sinon.SinonFakeTimers;
   /** Everything exported so far, oldest first. */
   exports(): ResourceMetrics[];
   /** The latest export. */
   latest(): ResourceMetrics;
+}
+
+export interface Harness extends Setup {
+  clock: sinon.SinonFakeTimers;
   /** Advances fake time, letting timers and promises run. */
   tick(millis: number): Promise<void>;
   /**
    * Waits for `promise` while fake time runs in small steps (the SDK's
-   * in-memory exporter answers through setTimeout).
+   * in-memory exporter answers through setTimeout); throws if it has not
+   * settled after 5 s of real time.
    */
   settle<T>(promise: Promise<T>): Promise<T>;
-  /**
-   * Waits for real I/O (file writes, sockets), which fake timers do not
-   * drive: polls `check` between turns of the event loop, advancing fake
-   * time by 1 ms each turn (a zero-delay timeout made during a tick is due
-   * 1 ms later), up to ~2 s of real time.
-   */
-  until(check: () => boolean, what?: string): Promise<void>;
+  /** Shuts the provider down; restores the real clock whatever happens. */
   close(): Promise<void>;
 }
 
-/**
- * A real MeterProvider with a RetentionMetricReader exporting to the SDK's
- * InMemoryMetricExporter, on fake timers starting at T0.
- */
-export function harness(
-  options: RetentionMetricReaderOptions = {},
-  temporality = AggregationTemporality.CUMULATIVE,
-  views?: ViewOptions[]
-): Harness {
-  const clock = fakeClock();
+/** Real timers, whatever a test fakes later. */
+const realSetTimeout = setTimeout;
+
+/** How long a harness waits for something, in real time. */
+const PATIENCE_MILLIS = 5000;
+
+function setUp(
+  options: RetentionMetricReaderOptions,
+  temporality: AggregationTemporality,
+  views: ViewOptions[] | undefined
+): Setup {
   const exporter = new InMemoryMetricExporter(temporality);
   const reader = new RetentionMetricReader({ exporter, ...options });
   const provider = new MeterProvider({ readers: [reader], views });
@@ -76,34 +76,68 @@ export function harness(
     exporter,
     provider,
     meter: provider.getMeter('test'),
-    clock,
     exports: () => exporter.getMetrics(),
     latest: () => {
       const all = exporter.getMetrics();
       if (all.length === 0) throw new Error('nothing exported yet');
       return all[all.length - 1];
     },
-    tick: async millis => {
-      await clock.tickAsync(millis);
-    },
-    settle: promise => settle(clock, promise),
-    until: async (check, what = 'the condition') => {
-      const deadline = performance.now() + 2000;
-      while (!check()) {
-        if (performance.now() > deadline)
-          throw new Error(`timed out waiting for ${what}`);
-        await clock.tickAsync(1);
-        await new Promise(resolve => setImmediate(resolve));
-      }
-    },
-    close: async () => {
-      try {
-        await settle(clock, provider.shutdown());
-      } finally {
-        clock.restore();
-      }
-    },
   };
+}
+
+/**
+ * A real MeterProvider with a RetentionMetricReader exporting to the SDK's
+ * InMemoryMetricExporter, on fake timers starting at T0. For tests of real
+ * I/O, use {@link realTimeSetUp}: fake time cannot wait for a disk.
+ */
+export function harness(
+  options: RetentionMetricReaderOptions = {},
+  temporality = AggregationTemporality.CUMULATIVE,
+  views?: ViewOptions[]
+): Harness {
+  const clock = fakeClock();
+  try {
+    const setup = setUp(options, temporality, views);
+    return {
+      ...setup,
+      clock,
+      tick: async millis => {
+        await clock.tickAsync(millis);
+      },
+      settle: promise => settle(clock, promise),
+      close: async () => {
+        try {
+          await settle(clock, setup.provider.shutdown());
+        } finally {
+          clock.restore();
+        }
+      },
+    };
+  } catch (error) {
+    clock.restore();
+    throw error;
+  }
+}
+
+/** The same on real time: for tests of file I/O. */
+export function realTimeSetUp(
+  options: RetentionMetricReaderOptions = {},
+  temporality = AggregationTemporality.CUMULATIVE
+): Setup {
+  return setUp(options, temporality, undefined);
+}
+
+/** Polls `check` on real time until it holds; throws after 5 s. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what = 'the condition'
+): Promise<void> {
+  const deadline = performance.now() + PATIENCE_MILLIS;
+  while (!(await check())) {
+    if (performance.now() > deadline)
+      throw new Error(`timed out waiting for ${what}`);
+    await new Promise(resolve => realSetTimeout(resolve, 5));
+  }
 }
 
 async function settle<T>(
@@ -114,8 +148,14 @@ async function settle<T>(
   const watched = promise.finally(() => {
     settled = true;
   });
-  for (let steps = 0; !settled && steps < 10_000; steps++)
+  const deadline = performance.now() + PATIENCE_MILLIS;
+  while (!settled) {
+    if (performance.now() > deadline) {
+      watched.catch(() => undefined);
+      throw new Error('did not settle within 5 s of real time');
+    }
     await clock.tickAsync(10);
+  }
   return watched;
 }
 

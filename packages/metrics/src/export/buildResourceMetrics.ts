@@ -6,6 +6,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type {
   DataPoint,
+  ExponentialHistogram,
   GaugeMetricData,
   MetricData,
   MetricDescriptor,
@@ -13,9 +14,8 @@ import type {
   ScopeMetrics,
   SumMetricData,
 } from '@opentelemetry/sdk-metrics';
-import type { ExponentialSketch } from '@datapunk/otel-sketch';
 import type { ResolvedSummary } from '../options';
-import type { HistogramAggregate } from '../store/HistogramAggregate';
+import { HistogramAggregate } from '../store/HistogramAggregate';
 import type { MetricStore } from '../store/MetricStore';
 import type { MetricStream, Scope } from '../store/MetricStream';
 import type { Series } from '../store/Series';
@@ -33,26 +33,40 @@ export interface BuildContext {
   startMillis: number;
   summary: ResolvedSummary | undefined;
   summaryMode: SummaryMode;
-  /**
-   * Delta streams: move each pending value into `inFlight` and start a new
-   * one, so data folded during the export is not lost or sent twice.
-   */
-  commitDeltas: boolean;
+  /** Whether this is an export's build (delta streams carry what is in flight) or a preview. */
+  duringExport: boolean;
   /** The reader's own scope, for its self-observability metrics. */
   selfScope: Scope;
+}
+
+/** One series' summary of its sliding window. */
+interface WindowSummary {
+  series: Series;
+  /** The series' start, shared by its summary points. */
+  startTime: HrTime;
+  count: number;
+  mean: number;
+  stddev: number;
+  /** At 0, the configured quantiles, and 1. */
+  quantiles: number[];
+  /** Count and sum since the series started, as Summary points carry them. */
+  totals: { count: number; sum: number };
 }
 
 /**
  * The store as OTLP-shaped metrics: one point per live series in the
  * temporality its exporter asked for, percentile summaries of histograms,
- * and the reader's own metrics.
+ * and the reader's own metrics. A pure read of the store, one series per
+ * step, for the reader to run in slices.
  */
-export function buildResourceMetrics(
+export function* buildResourceMetrics(
   store: MetricStore,
   context: BuildContext
-): ResourceMetrics {
+): Generator<void, ResourceMetrics, undefined> {
   const byScope = new Map<string, ScopeMetrics>();
   const endTime = hrTime(context.nowMillis);
+  const summarize =
+    context.summary !== undefined && context.summaryMode !== 'none';
   for (const stream of store.streams.values()) {
     const scopeKey = `${stream.scope.name}\u0000${stream.scope.version ?? ''}\u0000${stream.scope.schemaUrl ?? ''}`;
     let scopeMetrics = byScope.get(scopeKey);
@@ -60,21 +74,34 @@ export function buildResourceMetrics(
       scopeMetrics = { scope: stream.scope, metrics: [] };
       byScope.set(scopeKey, scopeMetrics);
     }
-    const series = [...stream.live.values()].filter(
-      s => s.live !== undefined && !s.live.isEmpty
-    );
-    if (series.length === 0) continue;
-    if (
-      stream.kind === MetricKind.HISTOGRAM &&
-      context.summary &&
-      context.summaryMode !== 'none'
-    ) {
+    const points: DataPoint<number | ExponentialHistogram>[] = [];
+    const summaries: WindowSummary[] = [];
+    // The window is merged here per series; the store's scratches belong to folds.
+    const scratch = stream.summarized ? stream.createAggregate() : undefined;
+    for (const series of stream.live.values()) {
+      const exported = series.exportedValue(stream, context.duringExport);
+      if (exported !== undefined) {
+        points.push({
+          attributes: series.attributes,
+          startTime: hrTime(exported.startMillis),
+          endTime,
+          value: exported.value.toPointValue(),
+        });
+      }
+      if (summarize && scratch instanceof HistogramAggregate) {
+        const summary = summarizeWindow(stream, series, scratch, context);
+        if (summary) summaries.push(summary);
+      }
+      yield;
+    }
+    if (summaries.length > 0) {
       // The SDK's MetricData has no Summary; exporters that take one check dataPointType.
       scopeMetrics.metrics.push(
-        ...(summaryMetrics(stream, series, context, endTime) as MetricData[])
+        ...(summaryMetrics(stream, summaries, context, endTime) as MetricData[])
       );
     }
-    scopeMetrics.metrics.push(streamMetric(stream, series, context, endTime));
+    if (points.length > 0)
+      scopeMetrics.metrics.push(streamMetric(stream, points));
   }
   const scopeMetrics = [...byScope.values()].filter(s => s.metrics.length > 0);
   scopeMetrics.push({
@@ -87,33 +114,12 @@ export function buildResourceMetrics(
 /** The stream's own metric: a sum, gauge or exponential histogram. */
 function streamMetric(
   stream: MetricStream,
-  series: Series[],
-  context: BuildContext,
-  endTime: HrTime
+  dataPoints: DataPoint<number | ExponentialHistogram>[]
 ): MetricData {
-  const { descriptor, temporality } = stream;
-  const points = series.map(s => {
-    const startMillis = stream.exportsDelta
-      ? s.pendingSinceMillis
-      : s.startMillis;
-    const value = s.live!;
-    if (stream.exportsDelta && context.commitDeltas) {
-      s.inFlight = value;
-      s.inFlightSinceMillis = s.pendingSinceMillis;
-      s.live = stream.createAggregate();
-      s.pendingSinceMillis = context.nowMillis;
-    }
-    return {
-      attributes: s.attributes,
-      startTime: hrTime(startMillis),
-      endTime,
-      value,
-    };
-  });
   const metric = {
-    descriptor,
-    aggregationTemporality: temporality,
-    dataPoints: points.map(p => ({ ...p, value: p.value.toPointValue() })),
+    descriptor: stream.descriptor,
+    aggregationTemporality: stream.temporality,
+    dataPoints,
   };
   switch (stream.kind) {
     case MetricKind.SUM:
@@ -135,28 +141,44 @@ function streamMetric(
   }
 }
 
+/** A series' window merged in `scratch`, summarized; undefined when it is empty. */
+function summarizeWindow(
+  stream: MetricStream,
+  series: Series,
+  scratch: HistogramAggregate,
+  context: BuildContext
+): WindowSummary | undefined {
+  const summary = context.summary!;
+  scratch.clear();
+  series.mergeWindowInto(scratch, context.nowMillis, {
+    slotMillis: summary.windowMillis / summary.slots,
+    slots: summary.slots,
+  });
+  const window = scratch.sketch;
+  if (window.count === 0) return undefined;
+  return {
+    series,
+    startTime: hrTime(series.startMillis),
+    count: window.count,
+    mean: window.mean,
+    stddev: window.stddev,
+    quantiles: window.quantiles([0, ...summary.quantiles, 1]),
+    totals: series.totals(stream),
+  };
+}
+
 /**
  * `<name>.summary` (a Summary, or a gauge with a `quantile` attribute) and
  * `<name>.summary.{count,mean,stddev}` gauges, over the sliding window.
  */
 function summaryMetrics(
   stream: MetricStream,
-  series: Series[],
+  windows: WindowSummary[],
   context: BuildContext,
   endTime: HrTime
 ): (MetricData | SummaryMetricData)[] {
   const summary = context.summary!;
   const quantiles = [0, ...summary.quantiles, 1];
-  const windows = series
-    .filter(s => s.window !== undefined)
-    .map(s => {
-      s.window!.rotate(context.nowMillis - 1);
-      const window = s.window!.merged();
-      return { series: s, window, quantiles: window.quantiles(quantiles) };
-    })
-    .filter(({ window }) => window.count > 0);
-  if (windows.length === 0) return [];
-
   const { name, unit } = stream.descriptor;
   const over = `over the last ${summary.windowMillis / 1000} s`;
   const base = (suffix: string, description: string, metricUnit = unit) => ({
@@ -168,22 +190,19 @@ function summaryMetrics(
     } satisfies MetricDescriptor,
     aggregationTemporality: AggregationTemporality.CUMULATIVE as const,
   });
-  const point = (w: (typeof windows)[number], attributes: Attributes) => ({
-    attributes,
-    startTime: hrTime(w.series.startMillis),
-    endTime,
-  });
   const gauge = (
     suffix: string,
     description: string,
-    value: (w: ExponentialSketch) => number,
+    value: (w: WindowSummary) => number,
     metricUnit?: string
   ): GaugeMetricData => ({
     ...base(suffix, description, metricUnit),
     dataPointType: DataPointType.GAUGE,
     dataPoints: windows.map(w => ({
-      ...point(w, w.series.attributes),
-      value: value(w.window),
+      attributes: w.series.attributes,
+      startTime: w.startTime,
+      endTime,
+      value: value(w),
     })),
   });
   const quantileBase = base('', 'Quantiles (0 = min, 1 = max)');
@@ -201,9 +220,12 @@ function summaryMetrics(
           dataPointType: SUMMARY_DATA_POINT_TYPE,
           dataPoints: windows.map(
             (w): DataPoint<SummaryValue> => ({
-              ...point(w, w.series.attributes),
+              attributes: w.series.attributes,
+              startTime: w.startTime,
+              endTime,
               value: {
-                ...cumulativeTotals(stream, w.series),
+                count: w.totals.count,
+                sum: w.totals.sum,
                 quantileValues: quantiles.map((quantile, i) => ({
                   quantile,
                   value: w.quantiles[i],
@@ -217,23 +239,14 @@ function summaryMetrics(
           dataPointType: DataPointType.GAUGE,
           dataPoints: windows.flatMap(w =>
             quantiles.map((quantile, i) => ({
-              ...point(w, { ...w.series.attributes, quantile }),
+              attributes: { ...w.series.attributes, quantile },
+              startTime: w.startTime,
+              endTime,
               value: w.quantiles[i],
             }))
           ),
         },
   ];
-}
-
-/** Count and sum since the series started, as Summary points carry them. */
-function cumulativeTotals(
-  stream: MetricStream,
-  series: Series
-): { count: number; sum: number } {
-  const pending = (series.live as HistogramAggregate).sketch;
-  if (!stream.exportsDelta) return { count: pending.count, sum: pending.sum };
-  const totals = series.deltaTotals!;
-  return { count: totals.count, sum: totals.sum };
 }
 
 /** The reader's own metrics, cumulative since it started. */
@@ -277,15 +290,13 @@ function selfMetrics(
       value,
     })),
   });
-  let activeSeries = 0;
-  for (const stream of store.streams.values()) activeSeries += stream.live.size;
   const { stats } = store;
   return [
     gauge(
       'datapunk.metrics.series.active',
       'Series exported now, across all metrics',
       '{series}',
-      [[{}, activeSeries]]
+      [[{}, store.liveSeries]]
     ),
     gauge(
       'datapunk.metrics.retained.bytes',
@@ -293,7 +304,7 @@ function selfMetrics(
       'By',
       [
         [{ part: 'history' }, store.historyBytes],
-        [{ part: 'live' }, store.liveBytes()],
+        [{ part: 'live' }, store.liveBytes],
       ]
     ),
     counter(

@@ -121,14 +121,17 @@ export class SnapshotFile {
     }
   }
 
-  /** Replaces the snapshot atomically; reports and counts failures, never throws. */
-  async write(text: string): Promise<void> {
+  /**
+   * Replaces the snapshot atomically with the text of `chunks`, written one
+   * after another; reports and counts failures, never throws.
+   */
+  async write(chunks: readonly string[]): Promise<void> {
     if (!this._writable) return;
     const temporary = `${this._path}.tmp-${process.pid}`;
     try {
       const handle = await open(temporary, 'w');
       try {
-        await handle.writeFile(text, 'utf8');
+        for (const chunk of chunks) await handle.write(chunk, null, 'utf8');
         await handle.sync();
       } finally {
         await handle.close();

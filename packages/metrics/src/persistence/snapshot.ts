@@ -3,6 +3,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ResolvedOptions } from '../options';
 import type { Aggregate } from '../store/Aggregate';
 import type { MetricStore } from '../store/MetricStore';
+import type { MetricStream } from '../store/MetricStream';
 import type { Series } from '../store/Series';
 import { MetricKind } from '../types';
 
@@ -13,53 +14,68 @@ const MAX_POINTS_PER_TIER = 100_000;
 
 type Json = Record<string, unknown>;
 
-/** The store as a versioned JSON-ready object: live state and history of every series. */
-export function takeSnapshot(
+/** Text is written in chunks of about this many characters. */
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * The store as versioned JSON text, in chunks: live state and history of
+ * every series, one series per step, for the reader to run in slices.
+ */
+export function* takeSnapshot(
   store: MetricStore,
   options: ResolvedOptions,
   nowMillis: number
-): Json {
-  const metrics = [...store.streams.values()].map(stream => ({
-    scope: { ...stream.scope },
-    descriptor: {
-      name: stream.descriptor.name,
-      description: stream.descriptor.description,
-      unit: stream.descriptor.unit,
-      valueType: stream.descriptor.valueType,
-    },
-    kind: stream.kind,
-    monotonic: stream.isMonotonic,
-    series: [...stream.allSeries()].map(series => seriesJson(series)),
-  }));
-  return {
-    format: FORMAT,
-    version: VERSION,
-    savedAtMillis: nowMillis,
-    tiers: options.tiers.map(t => [t.resolutionMillis, t.durationMillis]),
-    metrics,
-  };
+): Generator<void, string[], undefined> {
+  const chunks: string[] = [];
+  let text = `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMillis":${nowMillis},"tiers":${JSON.stringify(
+    options.tiers.map(t => [t.resolutionMillis, t.durationMillis])
+  )},"metrics":[`;
+  let firstMetric = true;
+  for (const stream of store.streams.values()) {
+    const head = JSON.stringify({
+      scope: { ...stream.scope },
+      descriptor: {
+        name: stream.descriptor.name,
+        description: stream.descriptor.description,
+        unit: stream.descriptor.unit,
+        valueType: stream.descriptor.valueType,
+      },
+      kind: stream.kind,
+      monotonic: stream.isMonotonic,
+    });
+    // The metric's fields, then its series: `{…,"series":[…]}`.
+    text += `${firstMetric ? '' : ','}${head.slice(0, -1)},"series":[`;
+    firstMetric = false;
+    let firstSeries = true;
+    for (const series of stream.allSeries()) {
+      text +=
+        (firstSeries ? '' : ',') + JSON.stringify(seriesJson(stream, series));
+      firstSeries = false;
+      if (text.length >= CHUNK_CHARS) {
+        chunks.push(text);
+        text = '';
+      }
+      yield;
+    }
+    text += ']}';
+  }
+  chunks.push(text + ']}');
+  return chunks;
 }
 
-function seriesJson(series: Series): Json {
-  // Data still in flight is saved with the pending data: sent at least once.
-  let live = series.live;
-  if (live && series.inFlight) {
-    live = series.inFlight.clone();
-    live.merge(series.live!);
-  }
+function seriesJson(stream: MetricStream, series: Series): Json {
+  const state = series.state(stream);
   return {
     attributes: series.attributes,
-    startMillis: series.startMillis,
-    lastUpdateMillis: series.lastUpdateMillis,
-    pendingSinceMillis: series.inFlight
-      ? series.inFlightSinceMillis
-      : series.pendingSinceMillis,
-    live: live?.toJSON() ?? null,
-    ...(series.deltaTotals
-      ? { deltaTotals: [series.deltaTotals.count, series.deltaTotals.sum] }
+    startMillis: state.startMillis,
+    lastUpdateMillis: state.lastUpdateMillis,
+    pendingSinceMillis: state.pendingSinceMillis,
+    live: state.live?.toJSON() ?? null,
+    ...(state.totals
+      ? { deltaTotals: [state.totals.count, state.totals.sum] }
       : {}),
-    history: series.tiers.map(points =>
-      points.map(p => [p.startMillis, p.value.toJSON()])
+    history: state.history.map(points =>
+      points.map(([start, value]) => [start, value.toJSON()])
     ),
   };
 }
@@ -71,11 +87,11 @@ function seriesJson(series: Series): Json {
  *   malformed snapshot; the store may then hold part of it, so the caller
  *   must discard the store.
  */
-export function restoreSnapshot(
+export function* restoreSnapshot(
   store: MetricStore,
   json: unknown,
   options: ResolvedOptions
-): void {
+): Generator<void, void, undefined> {
   const root = record(json, 'snapshot');
   if (root.format !== FORMAT)
     throw new TypeError(
@@ -93,7 +109,7 @@ export function restoreSnapshot(
       options.tiers.map(t => [t.resolutionMillis, t.durationMillis])
     );
   for (const [m, metric] of list(root.metrics, 'metrics').entries()) {
-    restoreMetric(
+    yield* restoreMetric(
       store,
       record(metric, `metrics[${m}]`),
       `metrics[${m}]`,
@@ -102,12 +118,12 @@ export function restoreSnapshot(
   }
 }
 
-function restoreMetric(
+function* restoreMetric(
   store: MetricStore,
   metric: Json,
   path: string,
   sameTiers: boolean
-): void {
+): Generator<void, void, undefined> {
   const scope = record(metric.scope, `${path}.scope`);
   const descriptor = record(metric.descriptor, `${path}.descriptor`);
   const kind = metric.kind;
@@ -188,13 +204,14 @@ function restoreMetric(
           `${at}.pendingSinceMillis`
         ),
         live,
-        deltaTotals: totals && {
+        totals: totals && {
           count: finite(totals[0], `${at}.deltaTotals[0]`),
           sum: finite(totals[1], `${at}.deltaTotals[1]`),
         },
         history,
       }
     );
+    yield;
   }
 }
 

@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
+import type { Aggregate } from '../store/Aggregate';
 import { GaugeAggregate } from '../store/GaugeAggregate';
 import { HistogramAggregate } from '../store/HistogramAggregate';
 import type { MetricStore } from '../store/MetricStore';
-import type { TierPoint } from '../store/Series';
 import { SumAggregate } from '../store/SumAggregate';
 import { MetricKind } from '../types';
 import type {
@@ -34,6 +34,7 @@ export function queryStore(
     throw new TypeError(`${OWNER}: 'metricName' must be a non-empty string`);
   }
   const { from, to, filter } = readOptions(options, nowMillis);
+  store.settle();
   const streams = [...store.streams.values()].filter(
     s => s.descriptor.name === metricName
   );
@@ -44,37 +45,42 @@ export function queryStore(
       `${OWNER}: '${metricName}' is recorded as more than one kind (${streams.map(s => s.kind).join(', ')})`
     );
   }
-  const points: { point: TierPoint; resolution: number }[] = [];
+  const merged = streams[0].createAggregate();
+  // Gauges merge oldest first, so `last` is the latest observation; sums and
+  // histograms merge exactly in any order.
+  const ordered: { start: number; value: Aggregate }[] | undefined =
+    kind === MetricKind.GAUGE ? [] : undefined;
   let series = 0;
+  let found = 0;
+  let coveredFrom = Infinity;
+  let coveredTo = -Infinity;
+  let resolutionMillis = 0;
   for (const stream of streams) {
     for (const s of stream.allSeries()) {
       if (!matches(s.attributes, filter)) continue;
       series++;
-      store.tiers.forEach(({ resolutionMillis }, i) => {
-        for (const point of s.tiers[i]) {
-          if (
-            point.startMillis < to &&
-            point.startMillis + resolutionMillis > from
-          ) {
-            points.push({ point, resolution: resolutionMillis });
+      store.tiers.forEach(({ resolutionMillis: resolution }, tier) => {
+        s.forEachPoint(tier, (start, reader) => {
+          if (start >= to || start + resolution <= from) return;
+          found++;
+          coveredFrom = Math.min(coveredFrom, start);
+          coveredTo = Math.max(coveredTo, start + resolution);
+          resolutionMillis = Math.max(resolutionMillis, resolution);
+          if (ordered === undefined) {
+            merged.mergeFrom(reader);
+          } else {
+            const value = stream.createAggregate();
+            value.mergeFrom(reader);
+            ordered.push({ start, value });
           }
-        }
+        });
       });
     }
   }
-  // Oldest first, so a gauge's `last` is the latest observation.
-  points.sort((a, b) => a.point.startMillis - b.point.startMillis);
-  const merged = streams[0].createAggregate();
-  let coveredFrom = Infinity;
-  let coveredTo = -Infinity;
-  let resolutionMillis = 0;
-  for (const { point, resolution } of points) {
-    merged.merge(point.value);
-    coveredFrom = Math.min(coveredFrom, point.startMillis);
-    coveredTo = Math.max(coveredTo, point.startMillis + resolution);
-    resolutionMillis = Math.max(resolutionMillis, resolution);
-  }
-  if (points.length === 0) {
+  ordered
+    ?.sort((a, b) => a.start - b.start)
+    .forEach(({ value }) => merged.merge(value));
+  if (found === 0) {
     coveredFrom = Number.isFinite(from) ? from : to;
     coveredTo = to;
   }

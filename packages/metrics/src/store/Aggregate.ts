@@ -1,4 +1,5 @@
 import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
+import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
 import type { MetricKind, QueryResult } from '../types';
 
 /**
@@ -14,7 +15,12 @@ export interface Aggregate {
   readonly retainedBytes: number;
   /** Adds another aggregate of the same kind, covering later or equal time. */
   merge(later: Aggregate): void;
-  clone(): Aggregate;
+  /** Empties it, keeping its allocations for reuse. */
+  clear(): void;
+  /** The compact binary form that packed history is kept in. */
+  writeTo(writer: ByteWriter): void;
+  /** Adds one written by {@link writeTo}, covering later or equal time: the same as merge(). */
+  mergeFrom(reader: ByteReader): void;
   /** The value of an exported data point: a number, or an exponential histogram. */
   toPointValue(): number | ExponentialHistogram;
   /** The fields of a query result this kind can answer. */

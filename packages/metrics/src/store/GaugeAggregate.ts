@@ -1,4 +1,5 @@
 import { RunningStats } from '@datapunk/otel-sketch';
+import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
@@ -36,10 +37,21 @@ export class GaugeAggregate implements Aggregate {
     this._stats.merge(other._stats);
   }
 
-  clone(): GaugeAggregate {
-    const copy = new GaugeAggregate(this._stats.clone());
-    copy.last = this.last;
-    return copy;
+  clear(): void {
+    this.last = NaN;
+    this._stats.clear();
+  }
+
+  writeTo(writer: ByteWriter): void {
+    writer.writeFloat64(this.last);
+    this._stats.writeTo(writer);
+  }
+
+  mergeFrom(reader: ByteReader): void {
+    const last = reader.readFloat64();
+    const before = this._stats.count;
+    this._stats.mergeFrom(reader);
+    if (this._stats.count > before) this.last = last;
   }
 
   /** The statistics, for custom query statistics. */

@@ -1,9 +1,15 @@
 import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
-import { ExponentialSketch } from '@datapunk/otel-sketch';
-import type { ExponentialSketchOptions } from '@datapunk/otel-sketch';
+import {
+  ByteReader,
+  ByteWriter,
+  ExponentialSketch,
+} from '@datapunk/otel-sketch';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
+
+/** Carries another form of histogram into a sketch (JS is single-threaded). */
+const transfer = new ByteWriter();
 
 /** A distribution over some time, in an exponential sketch. */
 export class HistogramAggregate implements Aggregate {
@@ -25,25 +31,28 @@ export class HistogramAggregate implements Aggregate {
     return AGGREGATE_OVERHEAD_BYTES + this.sketch.retainedBytes;
   }
 
-  /**
-   * Adds an SDK exponential histogram point.
-   * @throws {TypeError|RangeError} if the point is malformed.
-   */
-  addPoint(
-    point: ExponentialHistogram,
-    options: ExponentialSketchOptions
-  ): void {
-    this.sketch.merge(
-      ExponentialSketch.fromExponentialHistogram(point, options)
-    );
-  }
-
   merge(later: Aggregate): void {
-    this.sketch.merge((later as HistogramAggregate).sketch);
+    if (later instanceof HistogramAggregate) {
+      this.sketch.merge(later.sketch);
+      return;
+    }
+    // Another form of histogram (a packed one): through its binary form.
+    if (later.isEmpty) return;
+    transfer.truncate(0);
+    later.writeTo(transfer);
+    this.sketch.mergeFrom(new ByteReader(transfer.bytes));
   }
 
-  clone(): HistogramAggregate {
-    return new HistogramAggregate(this.sketch.clone(), this._quantiles);
+  clear(): void {
+    this.sketch.clear();
+  }
+
+  writeTo(writer: ByteWriter): void {
+    this.sketch.writeTo(writer);
+  }
+
+  mergeFrom(reader: ByteReader): void {
+    this.sketch.mergeFrom(reader);
   }
 
   toPointValue(): ExponentialHistogram {

@@ -4,32 +4,19 @@ import type {
   MetricData,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { ExponentialSketch, SlidingWindow } from '@datapunk/otel-sketch';
+import { SlicedTask } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
 import { AttributeLimiter, OVERFLOW_ATTRIBUTES } from '../attributes';
 import type { ResolvedLimits, ResolvedSummary } from '../options';
-import { MetricKind } from '../types';
+import type { MetricKind } from '../types';
 import type { RetentionTier } from '../types';
-import type { Aggregate } from './Aggregate';
-import { HistogramAggregate } from './HistogramAggregate';
 import type { AggregateFactory, Scope } from './MetricStream';
 import { MetricStream, kindOf } from './MetricStream';
 import { Series } from './Series';
+import type { SeriesLayout, SeriesState } from './Series';
 import { StoreStats } from './Tally';
 
 export type Resource = ResourceMetrics['resource'];
-
-/** A series as a snapshot saved it. */
-export interface RestoredSeries {
-  startMillis: number;
-  lastUpdateMillis: number;
-  pendingSinceMillis: number;
-  /** Undefined for a series that had expired: history only. */
-  live: Aggregate | undefined;
-  deltaTotals: { count: number; sum: number } | undefined;
-  /** Per tier, [startMillis, value] oldest first. */
-  history: [number, Aggregate][][];
-}
 
 export interface StoreConfig {
   tiers: readonly RetentionTier[];
@@ -43,30 +30,63 @@ export interface StoreConfig {
 }
 
 /**
+ * The delta series one export carries: moved in flight by
+ * {@link MetricStore.beginExport}, settled by {@link MetricStore.endExport}.
+ */
+export interface ExportCycle {
+  readonly nowMillis: number;
+  readonly inFlight: readonly Series[];
+}
+
+/** Work that changes the store, as generators the reader runs in slices. */
+type Work<T = void> = Generator<void, T, undefined>;
+
+/**
  * Every metric stream the reader keeps, with the retention rules: folding
  * deltas in under the limits, expiring idle series, rolling history into
- * coarser tiers and keeping it within the memory budget.
+ * coarser tiers, keeping it within the memory budget, and the export cycle
+ * (what is in flight, what goes back after a failure).
+ *
+ * Everything proportional to the number of series is a generator that
+ * yields between series: the reader runs it in slices of a few ms. A
+ * synchronous reader of the store (a query) calls {@link settle} first, so
+ * it never sees half of a collection.
  */
 export class MetricStore {
   readonly streams = new Map<string, MetricStream>();
   readonly stats = new StoreStats();
+  readonly layout: SeriesLayout;
   /** The SDK's resource, from the latest collection. */
   resource: Resource | undefined;
   private readonly _config: StoreConfig;
   private readonly _limiter: AttributeLimiter;
   private readonly _overflowKey: string;
   private _historyBytes = 0;
+  private _liveBytes = 0;
+  private _liveSeries = 0;
+  /** Work on the store under way, which a query finishes first. */
+  private _running: SlicedTask<unknown> | undefined;
 
   constructor(config: StoreConfig) {
     this._config = config;
     this._limiter = new AttributeLimiter(config.limits);
     this._overflowKey = this._limiter.limit(OVERFLOW_ATTRIBUTES).key;
+    const summary = config.summary;
+    this.layout = {
+      tiers: config.tiers,
+      window: summary && {
+        slotMillis: summary.windowMillis / summary.slots,
+        slots: summary.slots,
+      },
+    };
   }
 
   /** Forgets every stream, e.g. what a snapshot restored before it proved malformed. */
   clear(): void {
     this.streams.clear();
     this._historyBytes = 0;
+    this._liveBytes = 0;
+    this._liveSeries = 0;
   }
 
   get tiers(): readonly RetentionTier[] {
@@ -78,24 +98,34 @@ export class MetricStore {
     return this._historyBytes;
   }
 
-  /**
-   * Estimated bytes of live state: exported values and summary windows (each
-   * window counted as its current slot's size times its slots).
-   */
-  liveBytes(): number {
-    let bytes = 0;
-    for (const stream of this.streams.values()) {
-      for (const series of stream.live.values()) {
-        bytes += series.live?.retainedBytes ?? 0;
-        const window = series.window;
-        if (window) bytes += window.current.retainedBytes * window.slots;
-      }
+  /** Estimated bytes of live state (values, windows), as of the last maintenance. */
+  get liveBytes(): number {
+    return this._liveBytes;
+  }
+
+  /** Series exported now, across all metrics. */
+  get liveSeries(): number {
+    return this._liveSeries;
+  }
+
+  /** Runs `work` in slices; a query meanwhile finishes it first. */
+  async run<T>(work: Work<T>): Promise<T> {
+    const task = new SlicedTask(work);
+    this._running = task;
+    try {
+      return await task.run();
+    } finally {
+      if (this._running === task) this._running = undefined;
     }
-    return bytes;
+  }
+
+  /** Finishes, in one block, work on the store that is under way. */
+  settle(): void {
+    this._running?.finish();
   }
 
   /** Folds one collection of SDK deltas in, as of `nowMillis`. */
-  fold(resourceMetrics: ResourceMetrics, nowMillis: number): void {
+  *fold(resourceMetrics: ResourceMetrics, nowMillis: number): Work {
     this.resource = resourceMetrics.resource;
     for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
       for (const metric of metrics) {
@@ -103,93 +133,72 @@ export class MetricStore {
         if (stream === undefined) continue;
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           this._foldPoint(stream, point, nowMillis);
+          yield;
         }
       }
     }
   }
 
   /**
-   * Frees the live state of series not updated for the TTL (a delta still
-   * waiting for a successful export keeps its series), and drops streams
-   * left with nothing.
+   * The retention rules, one series at a time: expires series not updated
+   * for the TTL (a delta still waiting for a successful export keeps its
+   * series), slides summary windows, rolls history up and ages it out; then
+   * keeps history within the memory budget.
    */
-  expire(nowMillis: number): void {
+  *maintain(nowMillis: number): Work {
     const ttl = this._config.seriesTtlMillis;
+    let liveBytes = 0;
+    let liveSeries = 0;
     for (const [key, stream] of this.streams) {
       for (const series of stream.live.values()) {
-        const pending =
-          stream.exportsDelta &&
-          (series.live?.isEmpty === false || series.inFlight !== undefined);
-        if (nowMillis - series.lastUpdateMillis < ttl || pending) continue;
-        stream.live.delete(series.key);
-        series.retire();
-        this.stats.evictedSeries.add('ttl');
-        if (series.hasHistory) stream.retired.push(series);
+        const pending = stream.exportsDelta && series.hasUnconfirmedData;
+        if (nowMillis - series.lastUpdateMillis >= ttl && !pending) {
+          stream.live.delete(series.key);
+          series.expire();
+          this.stats.evictedSeries.add('ttl');
+          if (series.hasHistory) stream.retired.push(series);
+        }
+        this._maintainSeries(stream, series, nowMillis);
+        if (series.isLive) {
+          liveBytes += series.liveBytes;
+          liveSeries++;
+        }
+        yield;
       }
+      for (const series of stream.retired) {
+        this._maintainSeries(stream, series, nowMillis);
+        yield;
+      }
+      stream.retired = stream.retired.filter(series => series.hasHistory);
       if (stream.live.size === 0 && stream.retired.length === 0)
         this.streams.delete(key);
     }
+    this._liveBytes = liveBytes;
+    this._liveSeries = liveSeries;
+    yield* this._enforceBudget();
+  }
+
+  /** Moves every delta series' pending data in flight, for one export. */
+  *beginExport(nowMillis: number): Work<ExportCycle> {
+    const inFlight: Series[] = [];
+    for (const stream of this.streams.values()) {
+      if (!stream.exportsDelta) continue;
+      for (const series of stream.live.values()) {
+        if (series.beginExport(nowMillis)) inFlight.push(series);
+        yield;
+      }
+    }
+    return { nowMillis, inFlight };
   }
 
   /**
-   * Moves points older than their tier's duration into the next tier,
-   * merged by kind (sums add, gauges keep last and statistics, histograms
-   * merge sketches); drops them after the last tier.
+   * Ends an export: what was in flight is dropped when it was sent, or merged
+   * back into the pending data when it was not, to go with the next export.
    */
-  rollUp(nowMillis: number): void {
-    const tiers = this._config.tiers;
-    for (const stream of this.streams.values()) {
-      for (const series of stream.allSeries()) {
-        tiers.forEach((tier, i) => {
-          const points = series.tiers[i];
-          while (
-            points.length > 0 &&
-            points[0].startMillis + tier.resolutionMillis <=
-              nowMillis - tier.durationMillis
-          ) {
-            const point = points.shift()!;
-            this._historyBytes -= point.value.retainedBytes;
-            const next = tiers[i + 1];
-            if (next === undefined) {
-              this.stats.evictedPoints.add('age');
-              continue;
-            }
-            const start =
-              Math.floor(point.startMillis / next.resolutionMillis) *
-              next.resolutionMillis;
-            this._addToTier(series, i + 1, start, point.value, false);
-          }
-        });
-      }
-      stream.retired = stream.retired.filter(series => series.hasHistory);
-    }
-  }
-
-  /** Drops the oldest history points, all series alike, until within the budget. */
-  enforceBudget(): void {
-    const budget = this._config.limits.maxRetainedBytes;
-    while (this._historyBytes > budget) {
-      let oldest = Infinity;
-      for (const stream of this.streams.values()) {
-        for (const series of stream.allSeries()) {
-          for (const points of series.tiers) {
-            if (points.length > 0 && points[0].startMillis < oldest)
-              oldest = points[0].startMillis;
-          }
-        }
-      }
-      if (oldest === Infinity) return;
-      for (const stream of this.streams.values()) {
-        for (const series of stream.allSeries()) {
-          for (const points of series.tiers) {
-            while (points.length > 0 && points[0].startMillis === oldest) {
-              this._historyBytes -= points.shift()!.value.retainedBytes;
-              this.stats.evictedPoints.add('budget');
-            }
-          }
-        }
-        stream.retired = stream.retired.filter(series => series.hasHistory);
-      }
+  *endExport(cycle: ExportCycle, succeeded: boolean): Work {
+    for (const series of cycle.inFlight) {
+      series.endExport(succeeded);
+      yield;
     }
   }
 
@@ -224,37 +233,6 @@ export class MetricStore {
     return stream;
   }
 
-  /** A new live series, with its summary window for histograms. */
-  createSeries(
-    stream: MetricStream,
-    key: string,
-    attributes: Series['attributes'],
-    nowMillis: number
-  ): Series {
-    const series = new Series(
-      key,
-      attributes,
-      nowMillis,
-      this._config.tiers.length
-    );
-    series.live = stream.createAggregate();
-    const summary = this._config.summary;
-    if (summary && stream.kind === MetricKind.HISTOGRAM) {
-      const options = this._config.factory.sketch;
-      series.window = new SlidingWindow({
-        slots: summary.slots,
-        slotMillis: summary.windowMillis / summary.slots,
-        create: () => new ExponentialSketch(options),
-      });
-      series.window.rotate(nowMillis - 1);
-    }
-    if (stream.exportsDelta && stream.kind === MetricKind.HISTOGRAM) {
-      series.deltaTotals = { count: 0, sum: 0 };
-    }
-    stream.live.set(key, series);
-    return series;
-  }
-
   /**
    * Brings back a series from a snapshot, through the same attribute and
    * series limits as new data (a series over the limit joins the overflow).
@@ -263,38 +241,79 @@ export class MetricStore {
   restoreSeries(
     stream: MetricStream,
     attributes: Series['attributes'],
-    restored: RestoredSeries
+    saved: SeriesState
   ): void {
     let series: Series;
-    if (restored.live === undefined) {
+    if (saved.live === undefined) {
       const limited = this._limiter.limit(attributes);
       series = new Series(
         limited.key,
         limited.attributes,
-        restored.startMillis,
-        this._config.tiers.length
+        saved.startMillis,
+        this.layout,
+        false
       );
+      series.expire();
       stream.retired.push(series);
     } else {
-      series = this._seriesFor(stream, attributes, restored.startMillis);
-      series.live!.merge(restored.live);
-      series.pendingSinceMillis = Math.min(
-        series.pendingSinceMillis,
-        restored.pendingSinceMillis
-      );
-      if (series.deltaTotals && restored.deltaTotals) {
-        series.deltaTotals.count += restored.deltaTotals.count;
-        series.deltaTotals.sum += restored.deltaTotals.sum;
+      series = this._seriesFor(stream, attributes, saved.startMillis);
+    }
+    const before = series.historyBytes;
+    series.restore(stream, saved);
+    this._historyBytes += series.historyBytes - before;
+  }
+
+  private _maintainSeries(
+    stream: MetricStream,
+    series: Series,
+    nowMillis: number
+  ): void {
+    const before = series.historyBytes;
+    series.maintain(stream, nowMillis, this.layout, this.stats);
+    this._historyBytes += series.historyBytes - before;
+  }
+
+  /** Drops the oldest history points, all series alike, until within the budget. */
+  private *_enforceBudget(): Work {
+    const budget = this._config.limits.maxRetainedBytes;
+    while (this._historyBytes > budget) {
+      // The newest start time to drop through: the oldest points, in order of
+      // age, until what they hold brings the total within the budget.
+      const bytesByStart = new Map<number, number>();
+      for (const series of this._allSeries()) {
+        for (let tier = 0; tier < this.tiers.length; tier++) {
+          series.forEachPoint(tier, (start, _reader, bytes) =>
+            bytesByStart.set(start, (bytesByStart.get(start) ?? 0) + bytes)
+          );
+        }
+        yield;
+      }
+      if (bytesByStart.size === 0) return;
+      const starts = [...bytesByStart.keys()].sort((a, b) => a - b);
+      // Logs give back their spare capacity as they drop points, so freeing
+      // the points' own bytes is about enough; the loop checks again.
+      let excess = this._historyBytes - budget;
+      let cutoff = starts[0];
+      for (const start of starts) {
+        cutoff = start;
+        excess -= bytesByStart.get(start)!;
+        if (excess <= 0) break;
+      }
+      for (const [, stream] of this.streams) {
+        for (const series of stream.allSeries()) {
+          const before = series.historyBytes;
+          const dropped = series.dropHistoryThrough(cutoff);
+          this._historyBytes += series.historyBytes - before;
+          this.stats.evictedPoints.add('budget', dropped);
+          yield;
+        }
+        stream.retired = stream.retired.filter(series => series.hasHistory);
       }
     }
-    series.lastUpdateMillis = Math.max(
-      series.lastUpdateMillis,
-      restored.lastUpdateMillis
-    );
-    restored.history.forEach((points, tier) => {
-      for (const [startMillis, value] of points)
-        this._addToTier(series, tier, startMillis, value, false);
-    });
+  }
+
+  private *_allSeries(): IterableIterator<Series> {
+    for (const stream of this.streams.values()) yield* stream.allSeries();
   }
 
   private _streamFor(
@@ -330,9 +349,9 @@ export class MetricStore {
     point: DataPoint<unknown>,
     nowMillis: number
   ): void {
-    let delta: Aggregate;
+    let delta;
     try {
-      delta = stream.aggregateOf(point);
+      delta = stream.parse(point);
     } catch (error) {
       this.stats.droppedPoints.add('invalid_point');
       this._config.diag.warn(
@@ -342,26 +361,9 @@ export class MetricStore {
       return;
     }
     const series = this._seriesFor(stream, point.attributes, nowMillis);
-    // Data collected now happened before now: place it in the slot it ends in.
-    const at = nowMillis - 1;
-    series.live!.merge(delta);
-    series.lastUpdateMillis = nowMillis;
-    if (delta instanceof HistogramAggregate) {
-      if (series.window) {
-        series.window.rotate(at);
-        series.window.current.merge(delta.sketch);
-      }
-      if (series.deltaTotals) {
-        series.deltaTotals.count += delta.sketch.count;
-        series.deltaTotals.sum += delta.sketch.sum;
-      }
-    }
-    const tier = this._config.tiers[0];
-    if (tier !== undefined) {
-      const start =
-        Math.floor(at / tier.resolutionMillis) * tier.resolutionMillis;
-      this._addToTier(series, 0, start, delta, true);
-    }
+    const before = series.historyBytes;
+    series.absorb(stream, delta, nowMillis, this.layout);
+    this._historyBytes += series.historyBytes - before;
   }
 
   private _seriesFor(
@@ -390,14 +392,14 @@ export class MetricStore {
         'series_limit',
         `metric '${stream.descriptor.name}' reached its series limit (maxSeriesPerMetric ${this._config.limits.maxSeriesPerMetric}): further attribute sets fold into its overflow series`
       );
-      return this.createSeries(
+      return this._createSeries(
         stream,
         this._overflowKey,
         OVERFLOW_ATTRIBUTES,
         nowMillis
       );
     }
-    return this.createSeries(
+    return this._createSeries(
       stream,
       limited.key,
       limited.attributes,
@@ -405,24 +407,21 @@ export class MetricStore {
     );
   }
 
-  private _addToTier(
-    series: Series,
-    tier: number,
-    startMillis: number,
-    value: Aggregate,
-    copy: boolean
-  ): void {
-    const points = series.tiers[tier];
-    const last = points[points.length - 1];
-    // A clock that stepped back still lands in the newest point: order holds.
-    if (last !== undefined && last.startMillis >= startMillis) {
-      this._historyBytes -= last.value.retainedBytes;
-      last.value.merge(value);
-      this._historyBytes += last.value.retainedBytes;
-      return;
-    }
-    const point = { startMillis, value: copy ? value.clone() : value };
-    points.push(point);
-    this._historyBytes += point.value.retainedBytes;
+  private _createSeries(
+    stream: MetricStream,
+    key: string,
+    attributes: Series['attributes'],
+    nowMillis: number
+  ): Series {
+    const series = new Series(
+      key,
+      attributes,
+      nowMillis,
+      this.layout,
+      stream.summarized && this.layout.window !== undefined
+    );
+    stream.live.set(key, series);
+    this._liveSeries++;
+    return series;
   }
 }

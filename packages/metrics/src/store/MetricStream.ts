@@ -13,6 +13,7 @@ import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { GaugeAggregate } from './GaugeAggregate';
 import { HistogramAggregate } from './HistogramAggregate';
+import { PackedHistogramAggregate } from './PackedHistogramAggregate';
 import { SumAggregate } from './SumAggregate';
 import type { Series } from './Series';
 
@@ -23,6 +24,8 @@ export interface AggregateFactory {
   /** Options of every histogram sketch. */
   sketch: { maxBuckets: number; maxScale: number };
   quantiles: readonly number[];
+  /** Whether histograms keep a summary window. */
+  summaries: boolean;
 }
 
 /** One metric of one instrumentation scope, and its series. */
@@ -38,6 +41,12 @@ export class MetricStream {
   readonly live = new Map<string, Series>();
   /** Expired series that still hold history. */
   retired: Series[] = [];
+  /** Holds a collected delta, or a coarser point being formed; reused. */
+  readonly foldScratch: Aggregate;
+  /** Where packed points are merged; reused. */
+  readonly mergeScratch: Aggregate;
+  /** Where packed live histograms are unpacked; reused. */
+  private readonly _packScratch: HistogramAggregate | undefined;
   private readonly _factory: AggregateFactory;
 
   constructor(
@@ -59,11 +68,35 @@ export class MetricStream {
         ? AggregationTemporality.CUMULATIVE
         : temporality;
     this._factory = factory;
+    this.foldScratch = this.createAggregate();
+    this.mergeScratch = this.createAggregate();
+    this._packScratch =
+      kind === MetricKind.HISTOGRAM
+        ? (this.createAggregate() as HistogramAggregate)
+        : undefined;
+  }
+
+  /**
+   * An empty aggregate for a series' live value: histograms packed (see
+   * PackedHistogramAggregate), other kinds as they are.
+   */
+  createLiveAggregate(): Aggregate {
+    return this._packScratch
+      ? new PackedHistogramAggregate(
+          this._packScratch,
+          () => this.createAggregate() as HistogramAggregate
+        )
+      : this.createAggregate();
   }
 
   /** Whether live values are deltas since the last export. */
   get exportsDelta(): boolean {
     return this.temporality === AggregationTemporality.DELTA;
+  }
+
+  /** Whether its series keep a summary window. */
+  get summarized(): boolean {
+    return this.kind === MetricKind.HISTOGRAM && this._factory.summaries;
   }
 
   /** Every series with live state or history. */
@@ -87,15 +120,16 @@ export class MetricStream {
   }
 
   /**
-   * The aggregate of one SDK data point.
+   * One SDK data point's value as an aggregate, in {@link foldScratch}:
+   * valid until the scratch is used again.
    * @throws {TypeError|RangeError} if the point's value is malformed.
    */
-  aggregateOf(point: DataPoint<unknown>): Aggregate {
-    const aggregate = this.createAggregate();
+  parse(point: DataPoint<unknown>): Aggregate {
+    const aggregate = this.foldScratch;
+    aggregate.clear();
     if (aggregate instanceof HistogramAggregate) {
-      aggregate.addPoint(
-        point.value as ExponentialHistogram,
-        this._factory.sketch
+      aggregate.sketch.mergeExponentialHistogram(
+        point.value as ExponentialHistogram
       );
       return aggregate;
     }

@@ -1,3 +1,4 @@
+import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
@@ -26,11 +27,18 @@ export class SumAggregate implements Aggregate {
     if (!other._empty) this.add(other.total);
   }
 
-  clone(): SumAggregate {
-    const copy = new SumAggregate();
-    copy.total = this.total;
-    copy._empty = this._empty;
-    return copy;
+  clear(): void {
+    this.total = 0;
+    this._empty = true;
+  }
+
+  writeTo(writer: ByteWriter): void {
+    writer.writeByte(this._empty ? 0 : 1);
+    if (!this._empty) writer.writeFloat64(this.total);
+  }
+
+  mergeFrom(reader: ByteReader): void {
+    if (reader.readByte() === 1) this.add(reader.readFloat64());
   }
 
   toPointValue(): number {

@@ -7,11 +7,19 @@ interface SoakResult {
   exports: number;
   samples: { seconds: number; heap: number; resources: string[] }[];
   shutdownMillis: number;
+  maxStallMillis: number;
+  meanDelayMillis: number;
   snapshotMetrics: number;
   resourcesAtExit: string[];
 }
 
 const MB = 2 ** 20;
+/**
+ * Far above what the reader does here (a few ms of sliced work at a time,
+ * tens of ms on a loaded CI machine): only a block of work proportional to
+ * the data, the bug this guards against, gets near it.
+ */
+const ABSURD_STALL_MILLIS = 1000;
 /** Samples compared at each end: a leak raises the floor of the heap. */
 const ENDS = 5;
 const atStart = (values: number[]) => Math.min(...values.slice(0, ENDS));
@@ -31,7 +39,11 @@ describe('reliability: soak', function () {
       `      ${(soak.records / soak.seconds / 1000).toFixed(0)}k records/s, ${soak.exports} exports; ` +
         `heap after GC ${(first / MB).toFixed(1)} → ${(last / MB).toFixed(1)} MB ` +
         `(${(100 * (last / first - 1)).toFixed(1)}%, lowest of ${ENDS} samples at each end; all: ${heaps.map(h => (h / MB).toFixed(1)).join(' ')}); ` +
-        `shutdown ${soak.shutdownMillis.toFixed(0)} ms`
+        `shutdown ${soak.shutdownMillis.toFixed(0)} ms; ` +
+        `event loop: longest stall ${soak.maxStallMillis.toFixed(0)} ms, mean delay ${soak.meanDelayMillis.toFixed(2)} ms`
+    );
+    expect(soak.maxStallMillis, 'longest event-loop stall').to.be.below(
+      ABSURD_STALL_MILLIS
     );
     expect(heaps.length, 'samples after warm-up').to.be.at.least(3 * ENDS);
     expect(last, 'heap growth after warm-up').to.be.at.most(1.1 * first);

@@ -1,103 +1,33 @@
 /**
- * The reader against the SDK's PeriodicExportingMetricReader, in one process:
- * record cost, collect+export time and heap at 1k / 10k / 100k series, and
- * heap per histogram series under default retention.
+ * The reader against the SDK's PeriodicExportingMetricReader, in one run:
+ * record cost; at 2k, 10k and 100k histogram series (each reader in its own
+ * process) the longest event-loop stall and mean loop delay while a workload
+ * records, CPU per collect+export and heap per series; and heap per
+ * histogram series under default retention after 70 simulated minutes.
  *
  *   npm run bench:metrics         (from the repository root)
  *
  * A script, not a test: compare the ratios. Writes bench-results/metrics.json.
  */
+import { execFileSync } from 'node:child_process';
 import type { Attributes } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ExportResult } from '@opentelemetry/core';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
-  AggregationTemporality,
-  AggregationType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import type {
-  AggregationOption,
-  MetricReader,
-  PushMetricExporter,
-  ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import { median, retainedBytes, writeResults } from '@datapunk/bench-kit';
+  median,
+  printTable,
+  retainedBytes,
+  writeResults,
+} from '@datapunk/bench-kit';
 import { RetentionMetricReader } from '../src';
 import { fakeClock } from '../test/util';
+import type { ScaleResult } from './scale';
+import { SETUPS } from './setups';
 
 const RECORDS = 1_000_000;
 const ROUNDS = 7;
-const SERIES_COUNTS = [1_000, 10_000, 100_000];
+const SERIES_COUNTS = [2_000, 10_000, 100_000];
 const RETENTION_SERIES = 1_000;
 const RETENTION_MINUTES = 70;
-
-/** Accepts everything at once: measures the reader, not a network. */
-class NullExporter implements PushMetricExporter {
-  private readonly _aggregation: AggregationOption;
-  constructor(
-    aggregation: AggregationOption = { type: AggregationType.DEFAULT }
-  ) {
-    this._aggregation = aggregation;
-  }
-  export(
-    _metrics: ResourceMetrics,
-    done: (result: ExportResult) => void
-  ): void {
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  selectAggregation(): AggregationOption {
-    return this._aggregation;
-  }
-  selectAggregationTemporality(): AggregationTemporality {
-    return AggregationTemporality.CUMULATIVE;
-  }
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
-
-const EXPONENTIAL: AggregationOption = {
-  type: AggregationType.EXPONENTIAL_HISTOGRAM,
-  options: { maxSize: 520 },
-};
-
-interface Setup {
-  name: string;
-  reader(seriesLimit: number): MetricReader;
-}
-
-const SETUPS: Setup[] = [
-  {
-    name: 'RetentionMetricReader (defaults)',
-    reader: limit =>
-      new RetentionMetricReader({
-        exporter: new NullExporter(),
-        // No timer fires during a measurement: flushes are explicit.
-        collectionIntervalMillis: 600_000,
-        exportIntervalMillis: 600_000,
-        seriesTtlMillis: 3_600_000,
-        limits: { maxSeriesPerMetric: limit, maxRetainedBytes: 2 ** 40 },
-      }),
-  },
-  {
-    name: 'PeriodicExportingMetricReader (explicit buckets)',
-    reader: limit =>
-      new PeriodicExportingMetricReader({
-        exporter: new NullExporter(),
-        exportIntervalMillis: 3_600_000,
-        cardinalityLimits: { histogram: limit },
-      }),
-  },
-  {
-    name: 'PeriodicExportingMetricReader (exponential, 520)',
-    reader: limit =>
-      new PeriodicExportingMetricReader({
-        exporter: new NullExporter(EXPONENTIAL),
-        exportIntervalMillis: 3_600_000,
-        cardinalityLimits: { histogram: limit },
-      }),
-  },
-];
 
 /** ns per Histogram.record(v, 4 attributes), each setup in its own provider. */
 async function recordCost(): Promise<Record<string, number>> {
@@ -112,7 +42,17 @@ async function recordCost(): Promise<Record<string, number>> {
     (_, i) => 1 + ((i * 7919) % 1000) / 10
   );
   const providers = SETUPS.map(
-    setup => new MeterProvider({ readers: [setup.reader(2000)] })
+    setup =>
+      new MeterProvider({
+        // No timer fires during a measurement.
+        readers: [
+          setup.reader({
+            seriesLimit: 2000,
+            collectMillis: 600_000,
+            exportMillis: 600_000,
+          }),
+        ],
+      })
   );
   const histograms = providers.map(p =>
     p.getMeter('bench').createHistogram('latency', { unit: 'ms' })
@@ -133,52 +73,24 @@ async function recordCost(): Promise<Record<string, number>> {
   );
 }
 
-interface ScaleRow {
-  setup: string;
-  series: number;
-  firstFlushMillis: number;
-  steadyFlushMillis: number;
-  heapBytes: number;
-}
-
-/** Collect+export time and retained heap with `series` histogram series of one value each. */
-async function scale(setup: Setup, series: number): Promise<ScaleRow> {
-  const attributes = Array.from({ length: series }, (_, i) => ({
-    'customer.id': `c-${i}`,
-  }));
-  const before = retainedBytes();
-  const reader = setup.reader(series + 1);
-  const provider = new MeterProvider({ readers: [reader] });
-  const histogram = provider
-    .getMeter('bench')
-    .createHistogram('latency', { unit: 'ms' });
-  for (let i = 0; i < series; i++)
-    histogram.record(1 + (i % 100), attributes[i]);
-  let start = performance.now();
-  await reader.forceFlush();
-  const firstFlushMillis = performance.now() - start;
-  for (let i = 0; i < series; i++)
-    histogram.record(2 + (i % 100), attributes[i]);
-  start = performance.now();
-  await reader.forceFlush();
-  const steadyFlushMillis = performance.now() - start;
-  const heapBytes = retainedBytes() - before;
-  await provider.shutdown();
-  return {
-    setup: setup.name,
-    series,
-    firstFlushMillis,
-    steadyFlushMillis,
-    heapBytes,
-  };
+/** Runs bench/scale.js for one setup and size in a fresh process. */
+function scale(setup: string, series: number): ScaleResult {
+  const output = execFileSync(
+    process.execPath,
+    ['--expose-gc', `${__dirname}/scale.js`, setup, String(series)],
+    { encoding: 'utf8', maxBuffer: 1 << 20 }
+  );
+  return JSON.parse(output.trim().split('\n').pop()!) as ScaleResult;
 }
 
 /**
  * Heap per histogram series after 70 minutes (fake time) of 20 values per
- * series per 10-s collection, with the default retention (10 s for 10 min,
- * 1 min for 1 h, 5-minute summary window); and the reader's own estimate.
+ * series per 10-s collection: with the reader's default retention (10 s for
+ * 10 min, 1 min for 1 h, 5-minute summary window), and with the SDK's
+ * collection alone (what the SDK itself holds per series on this workload);
+ * and the reader's own estimate.
  */
-async function retentionHeap(): Promise<{
+async function retentionHeap(setup: 'ours' | 'floor'): Promise<{
   measuredBytesPerSeries: number;
   estimatedBytesPerSeries: number;
 }> {
@@ -188,9 +100,16 @@ async function retentionHeap(): Promise<{
       'customer.id': `c-${i}`,
     }));
     const before = retainedBytes();
-    const reader = new RetentionMetricReader({
-      limits: { maxSeriesPerMetric: RETENTION_SERIES + 1 },
-    });
+    const reader =
+      setup === 'ours'
+        ? new RetentionMetricReader({
+            limits: { maxSeriesPerMetric: RETENTION_SERIES + 1 },
+          })
+        : SETUPS.find(s => s.name.startsWith('SDK'))!.reader({
+            seriesLimit: RETENTION_SERIES + 1,
+            collectMillis: 10_000,
+            exportMillis: 60_000,
+          });
     const provider = new MeterProvider({ readers: [reader] });
     const histogram = provider
       .getMeter('bench')
@@ -207,6 +126,9 @@ async function retentionHeap(): Promise<{
         }
       }
       await clock.tickAsync(10_000);
+      // The collection runs in real-time slices: let it end before time moves.
+      for (let turn = 0; turn < 50; turn++)
+        await new Promise(resolve => setImmediate(resolve));
     }
     const measured = (retainedBytes() - before) / RETENTION_SERIES;
     const { resourceMetrics } = await reader.collect();
@@ -238,39 +160,72 @@ async function main(): Promise<void> {
     );
   }
 
-  const rows: ScaleRow[] = [];
-  for (const series of SERIES_COUNTS) {
-    for (const setup of SETUPS.slice(0, 2))
-      rows.push(await scale(setup, series));
-  }
   console.log(
-    '\nforceFlush (collect + export) with one value per histogram series'
+    '\nAt scale: one histogram, 4 attributes per series, 20,000 records/s spread over all series for 13 s,' +
+      '\ncollection every 2 s (ours), export every 4 s; then CPU of forceFlush() after one value per series' +
+      ' (median of 3), heap after GC per series\n'
+  );
+  const rows: ScaleResult[] = [];
+  for (const series of SERIES_COUNTS) {
+    for (const setup of SETUPS) rows.push(scale(setup.name, series));
+  }
+  printTable(
+    [
+      'series',
+      'reader',
+      'longest stall ms',
+      'mean delay ms',
+      'CPU ms per collect+export',
+      'heap B/series',
+    ],
+    rows.map(r => [
+      String(r.series),
+      r.setup,
+      r.maxStallMillis.toFixed(1),
+      r.meanDelayMillis.toFixed(2),
+      r.cpuMillisPerFlush.toFixed(1),
+      r.heapBytesPerSeries.toFixed(0),
+    ])
   );
   console.log(
-    '  series   setup                                               first ms  steady ms   heap MB   heap B/series'
+    '\nRetentionMetricReader / PeriodicExportingMetricReader with explicit buckets | with exponential buckets:'
   );
-  for (const row of rows) {
-    console.log(
-      `  ${String(row.series).padStart(6)}   ${row.setup.padEnd(52)} ${row.firstFlushMillis.toFixed(1).padStart(8)} ${row.steadyFlushMillis.toFixed(1).padStart(10)} ${(row.heapBytes / 2 ** 20).toFixed(1).padStart(9)} ${(row.heapBytes / row.series).toFixed(0).padStart(15)}`
-    );
-  }
-  console.log('  ratios, ours / PeriodicExportingMetricReader:');
-  for (const series of SERIES_COUNTS) {
-    const [a, b] = rows.filter(r => r.series === series);
-    console.log(
-      `    ${String(series).padStart(6)} series: steady flush ${(a.steadyFlushMillis / b.steadyFlushMillis).toFixed(2)}×, heap ${(a.heapBytes / b.heapBytes).toFixed(2)}×`
-    );
-  }
+  printTable(
+    ['series', 'longest stall', 'CPU per collect+export', 'heap per series'],
+    SERIES_COUNTS.map(series => {
+      const row = (name: string) =>
+        rows.find(r => r.series === series && r.setup.startsWith(name))!;
+      const ours = row('RetentionMetricReader');
+      const explicit = row('PeriodicExportingMetricReader (explicit');
+      const exponential = row('PeriodicExportingMetricReader (exponential');
+      const ratio = (f: (r: ScaleResult) => number) =>
+        `${(f(ours) / f(explicit)).toFixed(2)}× | ${(f(ours) / f(exponential)).toFixed(2)}×`;
+      return [
+        String(series),
+        ratio(r => r.maxStallMillis),
+        ratio(r => r.cpuMillisPerFlush),
+        ratio(r => r.heapBytesPerSeries),
+      ];
+    })
+  );
 
-  const retention = await retentionHeap();
+  const retention = await retentionHeap('ours');
+  const sdk = await retentionHeap('floor');
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   console.log(
     `\nheap per histogram series, default retention, ${RETENTION_MINUTES} min of 2 values/s:`
   );
   console.log(
-    `  measured ${(retention.measuredBytesPerSeries / 1024).toFixed(1)} KB; the reader's estimate ${(retention.estimatedBytesPerSeries / 1024).toFixed(1)} KB`
+    `  measured ${kb(retention.measuredBytesPerSeries)}, of which the SDK's own collection ${kb(sdk.measuredBytesPerSeries)} ` +
+      `and the reader ${kb(retention.measuredBytesPerSeries - sdk.measuredBytesPerSeries)}; the reader's estimate ${kb(retention.estimatedBytesPerSeries)}`
   );
 
-  writeResults('metrics', { recordNanos: record, scale: rows, retention });
+  writeResults('metrics', {
+    recordNanos: record,
+    scale: rows,
+    retention,
+    retentionSdkOnly: sdk,
+  });
 }
 
 main().catch(error => {

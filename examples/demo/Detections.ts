@@ -1,4 +1,5 @@
 import type {
+  AnomalyEndEvent,
   AnomalyEvent,
   CircuitBreakerMetrics,
   PatternEvent,
@@ -14,6 +15,15 @@ export interface Signal {
   evidenceOf: FaultKind[];
 }
 
+/** An anomaly episode, seconds into the run; `toSeconds` unset while it lasts. */
+export interface EpisodeRecord {
+  breaker: string;
+  kind: string;
+  fromSeconds: number;
+  toSeconds?: number;
+  reason?: 'cleared' | 'accepted';
+}
+
 /** Seconds after a fault ends during which its after-effects are not false alarms. */
 const AFTERMATH_SECONDS = 10;
 
@@ -23,6 +33,9 @@ const AFTERMATH_SECONDS = 10;
  */
 export class Detections {
   readonly signals: Signal[] = [];
+  readonly episodes: EpisodeRecord[] = [];
+  /** Each breaker's health status, second by second (index = seconds into the run). */
+  readonly health = new Map<string, string[]>();
   private readonly _seenTrips = new Map<string, number>();
   private readonly _metrics: CircuitBreakerMetrics;
   private readonly _startedMillis: number;
@@ -31,7 +44,37 @@ export class Detections {
     this._metrics = metrics;
     this._startedMillis = startedMillis;
     metrics.onAnomaly(e => this._onAnomaly(e));
+    metrics.onAnomalyEnd(e => this._onAnomalyEnd(e));
     metrics.onPattern(e => this._onPattern(e));
+  }
+
+  /** Samples every breaker's health; called every second. */
+  pollHealth(seconds: number): void {
+    for (const name of this._metrics.breakers) {
+      const statuses = this.health.get(name) ?? [];
+      statuses[seconds] = this._metrics.getHealth(name)!.status;
+      this.health.set(name, statuses);
+    }
+  }
+
+  /**
+   * How much of a fault the breaker read as not healthy: of all of it, and
+   * of what remained after it was first flagged.
+   */
+  coverageOf(fault: Fault): { all: number; afterFirstFlag: number } {
+    const statuses = (this.health.get(fault.route) ?? []).slice(
+      Math.ceil(fault.fromSeconds),
+      Math.floor(fault.toSeconds)
+    );
+    const flagged = (s: string | undefined) =>
+      s !== undefined && s !== 'healthy';
+    const first = statuses.findIndex(flagged);
+    const share = (part: (string | undefined)[]) =>
+      part.length === 0 ? 0 : part.filter(flagged).length / part.length;
+    return {
+      all: share(statuses),
+      afterFirstFlag: first < 0 ? 0 : share(statuses.slice(first)),
+    };
   }
 
   /** The newest signal of `breaker`, if any. */
@@ -88,6 +131,11 @@ export class Detections {
     const arrow =
       e.direction === 'up' ? '↑' : e.direction === 'down' ? '↓' : '';
     const rising = e.direction !== 'down';
+    this.episodes.push({
+      breaker: e.breaker,
+      kind: kindOf(e),
+      fromSeconds: this._seconds(e.startMillis),
+    });
     this.signals.push({
       breaker: e.breaker,
       seconds: this._seconds(e.timestampMillis),
@@ -102,6 +150,20 @@ export class Detections {
     });
   }
 
+  private _onAnomalyEnd(e: AnomalyEndEvent): void {
+    const kind = kindOf(e);
+    const open = this.episodes.find(
+      episode =>
+        episode.breaker === e.breaker &&
+        episode.kind === kind &&
+        episode.toSeconds === undefined
+    );
+    if (open) {
+      open.toSeconds = this._seconds(e.endMillis);
+      open.reason = e.reason;
+    }
+  }
+
   private _onPattern(e: PatternEvent): void {
     this.signals.push({
       breaker: e.breaker,
@@ -114,4 +176,9 @@ export class Detections {
   private _seconds(millis: number): number {
     return (millis - this._startedMillis) / 1000;
   }
+}
+
+/** An anomaly's kind, with its resource for resources: 'resource in_flight'. */
+function kindOf(e: { kind: string; resource?: string }): string {
+  return e.resource ? `${e.kind} ${e.resource}` : e.kind;
 }

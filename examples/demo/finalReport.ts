@@ -13,13 +13,31 @@ export function finalReport(run: DemoRun): string {
   for (const fault of schedule.faults) {
     const found = detections.detectionOf(fault);
     const when = `${fault.fromSeconds}–${fault.toSeconds} s`;
+    const coverage = detections.coverageOf(fault);
+    const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
     lines.push(
       `  ${when.padEnd(13)} ${fault.description.padEnd(38)} ${
         found
           ? `found after ${(found.seconds - fault.fromSeconds).toFixed(1)} s: ${found.what}`
           : 'MISSED'
-      }`
+      }`,
+      `  ${''.padEnd(13)} not healthy for ${percent(coverage.all)} of it, ${percent(coverage.afterFirstFlag)} from the first flag on`
     );
+    const episodes = detections.episodes.filter(
+      e =>
+        e.breaker === fault.route &&
+        e.fromSeconds < fault.toSeconds + 2 &&
+        (e.toSeconds ?? Infinity) > fault.fromSeconds
+    );
+    for (const e of episodes) {
+      const end =
+        e.toSeconds === undefined
+          ? 'still open at the end'
+          : `${e.toSeconds.toFixed(1)} s (${e.reason}), lasted ${(e.toSeconds - e.fromSeconds).toFixed(1)} s`;
+      lines.push(
+        `  ${''.padEnd(13)} episode ${e.kind}: ${e.fromSeconds.toFixed(1)} s → ${end}`
+      );
+    }
   }
   lines.push('', 'Every signal raised:');
   const inOrder = [...detections.signals].sort((a, b) => a.seconds - b.seconds);

@@ -166,6 +166,7 @@ async function main(): Promise<void> {
     const tick = setInterval(() => {
       second++;
       detections.pollTrips();
+      detections.pollHealth(second);
       view.render(second);
       if (second >= durationSeconds) {
         clearInterval(tick);

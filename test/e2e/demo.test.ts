@@ -54,13 +54,21 @@ describe('the main job (examples/demo) against a real Collector', function () {
   it('prints the live view every second and a report that finds every injected fault', () => {
     const blocks = output.match(/^ +\d+ s {3}injected now:/gm) ?? [];
     expect(blocks).to.have.length(DURATION_SECONDS);
-    const faults = output
+    const report = output
       .split('Injected faults and what detected them:')[1]
       .split('\n\n')[0]
       .trim()
       .split('\n');
+    const faults = report.filter(line => /^\d/.test(line.trim()));
     expect(faults, output).to.have.length(3);
     for (const line of faults) expect(line, output).to.match(/found after/);
+    // Once flagged, a fault reads non-healthy until it ends.
+    const held = report
+      .map(line => line.match(/(\d+)% from the first flag on/))
+      .filter(match => match !== null)
+      .map(match => Number(match[1]));
+    expect(held, output).to.have.length(3);
+    for (const share of held) expect(share, output).to.be.at.least(90);
   });
 
   it('exports the breakers and the downstream metrics to the Collector', () => {

@@ -1,39 +1,29 @@
 import type { Attributes } from '@opentelemetry/api';
-import {
-  ExponentialSketch,
-  RunningStats,
-  SlidingWindow,
-} from '@datapunk/otel-sketch';
+import type { ExponentialSketch } from '@datapunk/otel-sketch';
 import {
   BreakerAnalyzer,
   IN_FLIGHT,
   MAX_RESOURCES,
 } from './analyzer/BreakerAnalyzer';
 import type { AnalysisChanges } from './analyzer/BreakerAnalyzer';
+import type { EndedAnomaly } from './analyzer/AnomalyStatus';
 import type { ResolvedOptions } from './options';
-import { TransitionLog } from './TransitionLog';
-import { BreakerState, CallOutcome } from './types';
+import { toSnapshot } from './snapshot';
+import { StateTimeline } from './StateTimeline';
+import type { BreakerState, CallOutcome } from './types';
 import type { BreakerHealth, BreakerSnapshot } from './types';
-
-/** Outcome → slot in the per-bucket counters. */
-export const OUTCOMES: readonly CallOutcome[] = Object.values(CallOutcome);
-const OUTCOME_INDEX: Readonly<Record<string, number>> = Object.fromEntries(
-  OUTCOMES.map((o, i) => [o, i])
-);
-const SUCCESS = OUTCOME_INDEX[CallOutcome.SUCCESS];
-const FAILURE = OUTCOME_INDEX[CallOutcome.FAILURE];
-const TIMEOUT = OUTCOME_INDEX[CallOutcome.TIMEOUT];
-const CAPACITY = OUTCOME_INDEX[CallOutcome.CAPACITY];
-/** Per-bucket tallies: the outcomes, then what is counted apart from them. */
-const FALLBACK = OUTCOMES.length;
-const HEALTH_CHECK_FAILED = OUTCOMES.length + 1;
-const TALLIES = OUTCOMES.length + 2;
-export const STATES: readonly BreakerState[] = Object.values(BreakerState);
-const STATE_SET = new Set<string>(STATES);
-/** Sub-windows the rolling latency percentiles are kept in: they cover the last 5/6 to 6/6 of the window. */
-const PERCENTILE_SLOTS = 6;
-/** Percentile sketches: scale ≤ 5, every percentile within 1.083%. */
-const SKETCH_OPTIONS = { maxScale: 5 };
+import { BucketRing } from './window/BucketRing';
+import { CurrentBucket } from './window/CurrentBucket';
+import { AnalysisInterval } from './window/AnalysisInterval';
+import { LatencyPercentiles } from './window/LatencyPercentiles';
+import {
+  FALLBACK,
+  HEALTH_CHECK_FAILED,
+  OUTCOMES,
+  OUTCOME_INDEX,
+  SUCCESS,
+  callsOf,
+} from './window/tallies';
 
 /** What the library attached to a breaker can say about its current state. */
 export type StateProbe = () => BreakerState | undefined;
@@ -78,10 +68,9 @@ export interface ClosedBucket {
 }
 
 /**
- * One breaker's data: the current bucket written by each call (a few
- * counters, a sketch and running stats: no clock read, no allocation), a
- * ring of closed buckets forming the window, the state timeline, and its
- * analysis. Memory is bounded by the window.
+ * One breaker: the bucket being filled by each call, the window of closed
+ * buckets, rolling percentiles, the state timeline and the analysis, put
+ * together at every bucket close. Memory is bounded by the window.
  */
 export class Breaker implements BreakerRecorder {
   readonly name: string;
@@ -96,33 +85,11 @@ export class Breaker implements BreakerRecorder {
   private readonly _probe: StateProbe | undefined;
   private readonly _detach: (() => void)[] = [];
   private _disposed = false;
-
-  // The current bucket. Latencies per outcome (made on first use); the
-  // analysis and the rolling percentiles look at successful calls only: a
-  // timeout's duration is the timeout, and failures count in the error rate.
-  private _tallies = new Float64Array(TALLIES);
-  private _latencies: (ExponentialSketch | undefined)[] = new Array(
-    OUTCOMES.length
-  ).fill(undefined);
-  private _latencyStats = new RunningStats();
-  private _inFlight = 0;
-  private _inFlightMax = 0;
-  private _resources = new Map<string, number>();
-
-  // The window: closed buckets, oldest overwritten first.
-  private readonly _slots: number;
-  private readonly _ringTallies: Float64Array;
-  private readonly _ringStats: (RunningStats | undefined)[];
-  private readonly _totals = new Float64Array(TALLIES);
-  private _next = 0;
-  private readonly _percentiles: SlidingWindow<ExponentialSketch>;
-
-  // The state timeline.
-  private _state: BreakerState;
-  private _stateSince: number;
-  private readonly _millisInState = new Float64Array(STATES.length);
-  private readonly _transitions = new TransitionLog();
-
+  private readonly _bucket = new CurrentBucket();
+  private readonly _ring: BucketRing;
+  private readonly _percentiles: LatencyPercentiles;
+  private readonly _timeline: StateTimeline;
+  private readonly _interval: AnalysisInterval;
   private readonly _analyzer: BreakerAnalyzer;
 
   constructor(
@@ -144,20 +111,14 @@ export class Breaker implements BreakerRecorder {
     this._onStateChange = hooks.onStateChange;
     this._onDispose = hooks.onDispose;
     this._probe = hooks.probe;
-    this._slots = options.windowMillis / options.bucketMillis;
-    this._ringTallies = new Float64Array(this._slots * TALLIES);
-    this._ringStats = new Array<RunningStats | undefined>(this._slots).fill(
-      undefined
-    );
-    this._percentiles = new SlidingWindow({
-      slots: PERCENTILE_SLOTS,
-      slotMillis: options.windowMillis / PERCENTILE_SLOTS,
-      create: () => new ExponentialSketch(SKETCH_OPTIONS),
-    });
     const now = Date.now();
-    this._percentiles.rotate(now);
-    this._state = state;
-    this._stateSince = now;
+    this._ring = new BucketRing(options.windowMillis / options.bucketMillis);
+    this._percentiles = new LatencyPercentiles(options.windowMillis, now);
+    this._timeline = new StateTimeline(state, now);
+    this._interval = new AnalysisInterval(
+      options.minCallsPerBucket,
+      options.windowMillis / options.bucketMillis
+    );
     this._analyzer = new BreakerAnalyzer(options, now);
   }
 
@@ -166,7 +127,7 @@ export class Breaker implements BreakerRecorder {
   }
 
   get state(): BreakerState {
-    return this._state;
+    return this._timeline.state;
   }
 
   get health(): BreakerHealth {
@@ -174,7 +135,12 @@ export class Breaker implements BreakerRecorder {
   }
 
   get inFlight(): number {
-    return this._inFlight;
+    return this._bucket.inFlight;
+  }
+
+  /** The analyzer's current view, for the instruments. */
+  get analysis(): BreakerAnalyzer {
+    return this._analyzer;
   }
 
   /** Runs `detach` when this breaker is disposed (adapters remove their listeners). */
@@ -184,8 +150,7 @@ export class Breaker implements BreakerRecorder {
 
   recordCallStart(): void {
     if (this._disposed) return this._afterDispose('recordCallStart');
-    if (++this._inFlight > this._inFlightMax)
-      this._inFlightMax = this._inFlight;
+    this._bucket.callStarted();
   }
 
   recordCall(outcome: CallOutcome, durationMillis?: number): void {
@@ -202,50 +167,43 @@ export class Breaker implements BreakerRecorder {
 
   /** The hot path, for adapters: outcome by slot, latency (ms) when known. */
   recordOutcome(index: number, durationMillis: number | undefined): void {
-    this._tallies[index]++;
-    if (this._inFlight > 0) this._inFlight--;
-    if (durationMillis === undefined) return;
     if (
-      typeof durationMillis === 'number' &&
-      durationMillis >= 0 &&
-      durationMillis < Infinity
+      durationMillis === undefined ||
+      (typeof durationMillis === 'number' &&
+        durationMillis >= 0 &&
+        durationMillis < Infinity)
     ) {
-      (this._latencies[index] ??= new ExponentialSketch(SKETCH_OPTIONS)).record(
-        durationMillis
-      );
-      if (index === SUCCESS) this._latencyStats.record(durationMillis);
-    } else {
-      this._reject(
-        'invalid_latency',
-        `latency ${String(durationMillis)} of ${this.name} is not a finite duration ≥ 0`
-      );
+      this._bucket.callEnded(index, durationMillis);
+      return;
     }
+    // The call still counts by outcome; only its duration is dropped.
+    this._bucket.callEnded(index, undefined);
+    this._reject(
+      'invalid_latency',
+      `latency ${String(durationMillis)} of ${this.name} is not a finite duration ≥ 0`
+    );
   }
 
   recordFallback(): void {
     if (this._disposed) return this._afterDispose('recordFallback');
-    this._tallies[FALLBACK]++;
+    this._bucket.count(FALLBACK);
   }
 
   recordHealthCheckFailure(): void {
     if (this._disposed) return this._afterDispose('recordHealthCheckFailure');
-    this._tallies[HEALTH_CHECK_FAILED]++;
+    this._bucket.count(HEALTH_CHECK_FAILED);
   }
 
   recordStateChange(state: BreakerState): void {
     if (this._disposed) return this._afterDispose('recordStateChange');
-    if (!STATE_SET.has(state)) {
+    if (!StateTimeline.isState(state)) {
       return this._reject(
         'unknown_state',
         `'${String(state)}' is not a breaker state of ${this.name}`
       );
     }
-    if (state === this._state) return;
     const now = Date.now();
-    this._millisInState[STATES.indexOf(this._state)] += now - this._stateSince;
-    this._transitions.record(this._state, state, now);
-    this._state = state;
-    this._stateSince = now;
+    if (!this._timeline.enter(state, now)) return;
     this._analyzer.recordTransition(state, now);
     this._onStateChange(this, state);
   }
@@ -266,15 +224,15 @@ export class Breaker implements BreakerRecorder {
     }
     // One of the resources watched is the calls in flight.
     if (
-      !this._resources.has(name) &&
-      this._resources.size >= MAX_RESOURCES - 1
+      !this._bucket.hasResource(name) &&
+      this._bucket.resourceCount >= MAX_RESOURCES - 1
     ) {
       return this._reject(
         'too_many_resources',
         `${this.name} reports more than ${MAX_RESOURCES - 1} resources`
       );
     }
-    this._resources.set(name, value);
+    this._bucket.resource(name, value);
   }
 
   dispose(): void {
@@ -285,165 +243,82 @@ export class Breaker implements BreakerRecorder {
   }
 
   /**
-   * Ends the current bucket at `nowMillis`: moves it into the window, updates
-   * the percentiles, reconciles the state with the library and analyzes.
+   * Ends the current bucket at `nowMillis`: reconciles the state with the
+   * library, moves the bucket into the window and the percentiles, and
+   * analyzes it.
    */
   closeBucket(nowMillis: number): ClosedBucket {
     const probed = this._probe?.();
-    if (probed !== undefined && probed !== this._state)
-      this.recordStateChange(probed);
-
-    const tallies = this._tallies;
-    const outcomes = tallies.subarray(0, OUTCOMES.length);
-    const latencies = this._latencies;
-    const stats = this._latencyStats;
-    const slot = this._next;
-    const offset = slot * TALLIES;
-    for (let i = 0; i < TALLIES; i++) {
-      this._totals[i] += tallies[i] - this._ringTallies[offset + i];
-      this._ringTallies[offset + i] = tallies[i];
-    }
-    this._ringStats[slot] = stats.count > 0 ? stats : undefined;
-    this._next = (slot + 1) % this._slots;
-    const succeeded = latencies[SUCCESS];
-    this._percentiles.rotate(nowMillis - 1);
-    if (succeeded) this._percentiles.current.merge(succeeded);
-
-    const resources = this._resources;
-    resources.set(IN_FLIGHT, this._inFlightMax);
-    const ranCalls =
-      outcomes[SUCCESS] +
-      outcomes[FAILURE] +
-      outcomes[TIMEOUT] +
-      outcomes[CAPACITY];
-    const window = this._windowRates();
+    if (probed !== undefined) this.recordStateChange(probed);
+    const bucket = this._bucket.take();
+    this._ring.push(bucket.tallies, bucket.latencyStats);
+    const succeeded = bucket.latencies[SUCCESS];
+    this._percentiles.add(succeeded, nowMillis);
+    bucket.resources.set(IN_FLIGHT, bucket.inFlightMax);
+    const calls = callsOf(bucket.tallies);
     const changes = this._analyzer.analyze(
       {
-        ranCalls,
-        failedCalls: outcomes[FAILURE] + outcomes[TIMEOUT] + outcomes[CAPACITY],
-        latencyCount: stats.count,
-        latencyMean: stats.mean,
-        latencyP99: succeeded ? succeeded.quantile(0.99) : NaN,
-        resources,
+        ...this._interval.add(
+          calls.ranCalls,
+          calls.failedCalls,
+          bucket.latencyStats,
+          succeeded
+        ),
+        resources: bucket.resources,
       },
-      window,
-      this._state,
+      {
+        ...this._ring.calls(),
+        // The window's p99 only matters to a latency SLO; merging sketches is not free.
+        latencyP99:
+          this._options.latencySloMillis === undefined
+            ? NaN
+            : this._percentiles.quantiles([0.99])[0],
+      },
+      this._timeline.state,
       nowMillis
     );
-
-    this._tallies = new Float64Array(TALLIES);
-    this._latencies = new Array(OUTCOMES.length).fill(undefined);
-    this._latencyStats = new RunningStats();
-    this._inFlightMax = this._inFlight;
-    this._resources = new Map();
     return {
-      outcomes,
-      fallbacks: tallies[FALLBACK],
-      healthCheckFailures: tallies[HEALTH_CHECK_FAILED],
-      latencies,
+      outcomes: bucket.tallies.subarray(0, OUTCOMES.length),
+      fallbacks: bucket.tallies[FALLBACK],
+      healthCheckFailures: bucket.tallies[HEALTH_CHECK_FAILED],
+      latencies: bucket.latencies,
       changes,
     };
   }
 
+  /** Ends every anomaly episode under way as accepted: their levels are normal now. */
+  acceptNewNormal(nowMillis: number): EndedAnomaly[] {
+    return this._analyzer.acceptAll(nowMillis);
+  }
+
   /** Window latency percentiles (ms), in the order of options.quantiles. */
   windowPercentiles(): number[] {
-    return this._percentiles.merged().quantiles(this._options.quantiles);
+    return this._percentiles.quantiles(this._options.quantiles);
   }
 
   /** Window failure rate, NaN without calls that ran. */
   failureRate(): number {
-    return this._windowCalls().failureRate;
+    return this._ring.calls().failureRate;
   }
 
   secondsInState(nowMillis: number): Record<BreakerState, number> {
-    const seconds = {} as Record<BreakerState, number>;
-    STATES.forEach((state, i) => {
-      const current = state === this._state ? nowMillis - this._stateSince : 0;
-      seconds[state] = (this._millisInState[i] + current) / 1000;
-    });
-    return seconds;
+    return this._timeline.secondsInState(nowMillis);
   }
 
   snapshot(nowMillis: number): BreakerSnapshot {
-    const latency = new RunningStats();
-    for (const stats of this._ringStats) if (stats) latency.merge(stats);
-    const percentiles: Record<string, number> = {};
-    const values = this.windowPercentiles();
-    this._options.quantiles.forEach(
-      (q, i) => (percentiles[`p${+(q * 100).toFixed(6)}`] = values[i])
-    );
-    const calls = {} as Record<CallOutcome, number>;
-    OUTCOMES.forEach((outcome, i) => (calls[outcome] = this._totals[i]));
-    return {
-      name: this.name,
-      attributes: this.attributes,
-      state: this._state,
-      stateSinceMillis: this._stateSince,
-      secondsInState: this.secondsInState(nowMillis),
-      transitions: this._transitions.history(),
-      window: {
-        millis: this._options.windowMillis,
-        calls,
-        fallbacks: this._totals[FALLBACK],
-        healthCheckFailures: this._totals[HEALTH_CHECK_FAILED],
-        failureRate: this.failureRate(),
-        latency: {
-          count: latency.count,
-          mean: latency.mean,
-          stddev: latency.stddev,
-          min: latency.min,
-          max: latency.max,
-          percentiles,
-        },
-        inFlight: this._inFlight,
+    return toSnapshot(
+      {
+        name: this.name,
+        attributes: this.attributes,
+        options: this._options,
+        timeline: this._timeline,
+        ring: this._ring,
+        percentiles: this.windowPercentiles(),
+        inFlight: this._bucket.inFlight,
+        analyzer: this._analyzer,
       },
-      anomalies: this._analyzer.anomalies.map(
-        ({ kind, resource, score, active }) => ({
-          kind,
-          resource,
-          score,
-          active,
-        })
-      ),
-      trends: this._analyzer.trends(),
-      trips: this._analyzer.trips,
-      resources: this._analyzer.resources(),
-      health: this._analyzer.health,
-    };
-  }
-
-  /** The analyzer's current view, for the instruments. */
-  get analysis(): BreakerAnalyzer {
-    return this._analyzer;
-  }
-
-  private _windowCalls(): {
-    ranCalls: number;
-    failedCalls: number;
-    failureRate: number;
-  } {
-    const t = this._totals;
-    const ran = t[SUCCESS] + t[FAILURE] + t[TIMEOUT] + t[CAPACITY];
-    const failed = t[FAILURE] + t[TIMEOUT] + t[CAPACITY];
-    return {
-      ranCalls: ran,
-      failedCalls: failed,
-      failureRate: ran > 0 ? failed / ran : NaN,
-    };
-  }
-
-  /** The window's p99 only matters to a latency SLO; merging six sketches a second is not free. */
-  private _windowRates(): {
-    ranCalls: number;
-    failedCalls: number;
-    failureRate: number;
-    latencyP99: number;
-  } {
-    const p99 =
-      this._options.latencySloMillis === undefined
-        ? NaN
-        : this._percentiles.merged().quantile(0.99);
-    return { ...this._windowCalls(), latencyP99: p99 };
+      nowMillis
+    );
   }
 
   private _afterDispose(method: string): void {
@@ -454,4 +329,4 @@ export class Breaker implements BreakerRecorder {
   }
 }
 
-export { OUTCOME_INDEX };
+export { OUTCOMES, OUTCOME_INDEX };

@@ -9,7 +9,8 @@ import type {
   Observable,
 } from '@opentelemetry/api';
 import type { Breaker, ClosedBucket } from './Breaker';
-import { OUTCOMES, STATES } from './Breaker';
+import { OUTCOMES } from './Breaker';
+import { STATES } from './StateTimeline';
 import type { ResolvedOptions } from './options';
 import * as semconv from './semconv';
 import type { AnomalyKind, BreakerState, HealthStatus } from './types';
@@ -178,6 +179,12 @@ export class BreakerInstruments {
         'Latest z-score of each watched signal',
         '1'
       ),
+      anomalyActive: gauge(
+        semconv.METRIC_ANOMALY_ACTIVE,
+        'Whether an anomaly episode of each watched signal is under way (1) or not (0)',
+        '1',
+        int
+      ),
       health: gauge(
         semconv.METRIC_HEALTH,
         'Whether the breaker is in each health status (1) or not (0)',
@@ -231,10 +238,10 @@ export class BreakerInstruments {
         attributes.base
       );
     this._replayDurations(closed, attributes);
-    for (const onset of closed.changes.onsets) {
+    for (const started of closed.changes.started) {
       this._anomalies.add(
         1,
-        attributes.with(semconv.ATTR_ANOMALY_KIND, onset.kind)
+        attributes.with(semconv.ATTR_ANOMALY_KIND, started.kind)
       );
     }
   }
@@ -304,13 +311,11 @@ export class BreakerInstruments {
         result.observe(o.health, status === health ? 1 : 0, attrs);
       const analysis = breaker.analysis;
       for (const anomaly of analysis.anomalies) {
-        if (SCORED.includes(anomaly.kind) && Number.isFinite(anomaly.score)) {
-          result.observe(
-            o.anomalyScore,
-            anomaly.score,
-            attributes.with(semconv.ATTR_ANOMALY_KIND, anomaly.kind)
-          );
-        }
+        const kind = attributes.with(semconv.ATTR_ANOMALY_KIND, anomaly.kind);
+        if (anomaly.kind !== 'resource')
+          result.observe(o.anomalyActive, anomaly.active ? 1 : 0, kind);
+        if (SCORED.includes(anomaly.kind) && Number.isFinite(anomaly.score))
+          result.observe(o.anomalyScore, anomaly.score, kind);
       }
       const { latency, errorRate } = analysis.trends();
       result.observe(

@@ -3,6 +3,7 @@ import {
   EventEmitter,
   OptionReader,
   RateLimitedDiag,
+  SlicedTask,
 } from '@datapunk/otel-common';
 import type { Event } from '@datapunk/otel-common';
 import { Breaker } from './Breaker';
@@ -11,7 +12,9 @@ import { BreakerInstruments } from './BreakerInstruments';
 import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
 import { BreakerState } from './types';
+import type { EndedAnomaly } from './analyzer/AnomalyStatus';
 import type {
+  AnomalyEndEvent,
   AnomalyEvent,
   BreakerHealth,
   BreakerSnapshot,
@@ -46,6 +49,10 @@ export class CircuitBreakerMetrics {
     'onAnomaly',
     this._diag
   );
+  private readonly _anomalyEnd = new EventEmitter<AnomalyEndEvent>(
+    'onAnomalyEnd',
+    this._diag
+  );
   private readonly _healthChange = new EventEmitter<HealthChangeEvent>(
     'onHealthChange',
     this._diag
@@ -56,11 +63,15 @@ export class CircuitBreakerMetrics {
   );
   private _instruments: BreakerInstruments;
   private _timer: ReturnType<typeof setInterval> | undefined;
+  /** The bucket closes of the last tick, while they run. */
+  private _closing: SlicedTask<void> | undefined;
   private _rejectedInputs = 0;
   private _disposed = false;
 
-  /** An anomaly started: latency, error rate, an SLO breach or a resource over its baseline. */
+  /** An anomaly episode started: latency, error rate, an SLO breach or a resource over its baseline. */
   readonly onAnomaly: Event<AnomalyEvent> = this._anomaly.event;
+  /** An anomaly episode ended: back within bounds, or its level accepted as the new normal. */
+  readonly onAnomalyEnd: Event<AnomalyEndEvent> = this._anomalyEnd.event;
   /** A breaker's health status changed. */
   readonly onHealthChange: Event<HealthChangeEvent> = this._healthChange.event;
   /** Periodic tripping or flapping started or ended. */
@@ -156,6 +167,21 @@ export class CircuitBreakerMetrics {
     return this._find(name, attributes)?.snapshot(Date.now());
   }
 
+  /**
+   * Someone decided that a breaker's current levels are normal: every
+   * anomaly episode under way ends as accepted (an onAnomalyEnd event with
+   * reason 'accepted'), and its baseline starts over from the new level.
+   * Returns how many ended; 0 for an unknown breaker.
+   */
+  acceptNewNormal(name: string, attributes?: Attributes): number {
+    const breaker = this._find(name, attributes);
+    if (breaker === undefined) return 0;
+    const now = Date.now();
+    const ended = breaker.acceptNewNormal(now);
+    this._emitEnded(breaker, ended, now);
+    return ended.length;
+  }
+
   /** Sends the instruments to another MeterProvider from now on. */
   setMeterProvider(meterProvider: MeterProvider): void {
     this._instruments.dispose();
@@ -224,38 +250,61 @@ export class CircuitBreakerMetrics {
     this._timer = undefined;
   }
 
-  /** The shared tick: every breaker's bucket closes at the same time. */
+  /**
+   * The shared tick: every breaker's bucket closes at the same time, a few
+   * ms of breakers at a time (a large fleet never blocks the loop for long;
+   * a few dozen close at once, within the tick). Closes the last tick left
+   * unfinished are finished first: under fake timers ticked in a loop, with
+   * no turn of the event loop between ticks, nothing is skipped.
+   */
   private _closeBuckets(): void {
+    this._closing?.finish();
     const now = Date.now();
-    for (const breaker of [...this._breakers.values()]) {
-      try {
-        const closed = breaker.closeBucket(now);
-        this._instruments.flush(breaker, closed);
-        this._emit(breaker, closed, now);
-      } catch (error) {
-        this._diag.error(
-          'tick',
-          `closing the bucket of '${breaker.name}' failed: ${String(error)}`
-        );
+    const breakers = [...this._breakers.values()];
+    const closeAll = function* (this: CircuitBreakerMetrics) {
+      for (const breaker of breakers) {
+        if (!breaker.disposed) this._closeBucket(breaker, now);
+        yield;
       }
+    };
+    this._closing = new SlicedTask(closeAll.call(this));
+    this._closing
+      .run()
+      .catch(error =>
+        this._diag.error('tick', `closing buckets failed: ${String(error)}`)
+      );
+  }
+
+  private _closeBucket(breaker: Breaker, now: number): void {
+    try {
+      const closed = breaker.closeBucket(now);
+      this._instruments.flush(breaker, closed);
+      this._emit(breaker, closed, now);
+    } catch (error) {
+      this._diag.error(
+        'tick',
+        `closing the bucket of '${breaker.name}' failed: ${String(error)}`
+      );
     }
   }
 
   private _emit(breaker: Breaker, closed: ClosedBucket, now: number): void {
     const { name, attributes } = breaker;
-    for (const onset of closed.changes.onsets) {
+    for (const started of closed.changes.started) {
       this._anomaly.emit({
         breaker: name,
         attributes,
-        kind: onset.kind,
-        resource: onset.resource,
-        direction: onset.direction,
-        score: onset.score,
-        value: onset.value,
-        baseline: { mean: onset.mean, stddev: onset.stddev },
+        kind: started.kind,
+        resource: started.resource,
+        direction: started.direction,
+        score: started.score,
+        value: started.value,
+        baseline: { mean: started.mean, stddev: started.stddev },
+        startMillis: started.episode?.startMillis ?? now,
         timestampMillis: now,
       });
     }
+    this._emitEnded(breaker, closed.changes.ended, now);
     for (const { pattern, active } of closed.changes.patterns) {
       this._pattern.emit({
         breaker: name,
@@ -274,6 +323,28 @@ export class CircuitBreakerMetrics {
         previous: health.previous,
         current: health.current.status,
         reasons: health.current.reasons,
+        timestampMillis: now,
+      });
+    }
+  }
+
+  private _emitEnded(
+    breaker: Breaker,
+    ended: readonly EndedAnomaly[],
+    now: number
+  ): void {
+    for (const { kind, resource, episode } of ended) {
+      this._anomalyEnd.emit({
+        breaker: breaker.name,
+        attributes: breaker.attributes,
+        kind,
+        resource,
+        direction: episode.direction,
+        reason: episode.endReason,
+        startMillis: episode.startMillis,
+        endMillis: episode.endMillis,
+        durationMillis: episode.endMillis - episode.startMillis,
+        peakScore: episode.peakScore,
         timestampMillis: now,
       });
     }

@@ -14,10 +14,12 @@ export type {
   AnomalyDetectorOptions,
   AnomalyResult,
 } from './analyzer/AnomalyDetector';
+export type { Episode, EpisodePhase } from './analyzer/EpisodeTracker';
 export type { Trend } from './analyzer/TrendEstimator';
 export type { TripPatternState } from './analyzer/TripPatterns';
 export { BreakerState, CallOutcome } from './types';
 export type {
+  AnomalyEndEvent,
   AnomalyEvent,
   AnomalyKind,
   BreakerHealth,

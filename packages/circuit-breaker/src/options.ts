@@ -20,6 +20,8 @@ export interface ResolvedOptions extends TripPatternOptions {
   trendWindowMillis: number;
   consecutiveBuckets: number;
   minCallsPerBucket: number;
+  clearAfterBuckets: number;
+  acceptAfterMillis: number;
   errorRateSlo: number | undefined;
   latencySloMillis: number | undefined;
 }
@@ -42,6 +44,8 @@ export function resolveOptions(
     'trendWindowMillis',
     'consecutiveBuckets',
     'minCallsPerBucket',
+    'clearAfterBuckets',
+    'acceptAfterMillis',
     'errorRateSlo',
     'latencySloMillis',
     'periodicMinIntervals',
@@ -135,6 +139,14 @@ export function resolveOptions(
       max: windowMillis / bucketMillis,
     }),
     minCallsPerBucket: reader.integer('minCallsPerBucket', 5, { min: 1 }),
+    clearAfterBuckets: reader.integer('clearAfterBuckets', 5, {
+      min: 1,
+      max: windowMillis / bucketMillis,
+    }),
+    acceptAfterMillis: reader.number('acceptAfterMillis', 3_600_000, {
+      min: 0,
+      infinite: true,
+    }),
     errorRateSlo: optional(reader, 'errorRateSlo', { above: 0, max: 1 }),
     latencySloMillis: optional(reader, 'latencySloMillis', { above: 0 }),
     periodicMinIntervals: reader.integer('periodicMinIntervals', 5, {

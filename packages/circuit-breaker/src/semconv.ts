@@ -26,6 +26,7 @@ export const METRIC_LATENCY = 'circuit_breaker.latency';
 export const METRIC_IN_FLIGHT = 'circuit_breaker.in_flight';
 export const METRIC_ANOMALIES = 'circuit_breaker.anomalies';
 export const METRIC_ANOMALY_SCORE = 'circuit_breaker.anomaly.score';
+export const METRIC_ANOMALY_ACTIVE = 'circuit_breaker.anomaly.active';
 export const METRIC_HEALTH = 'circuit_breaker.health';
 export const METRIC_TREND_SLOPE = 'circuit_breaker.trend.slope';
 export const METRIC_TRIP_PERIOD = 'circuit_breaker.trips.period';

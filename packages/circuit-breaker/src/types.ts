@@ -66,6 +66,16 @@ export interface CircuitBreakerMetricsOptions {
   consecutiveBuckets?: number;
   /** Calls a bucket needs for its latency and error rate to be judged. Default 5. */
   minCallsPerBucket?: number;
+  /** Buckets in a row back within bounds that end an anomaly episode (hysteresis). Default 5. */
+  clearAfterBuckets?: number;
+  /**
+   * An anomaly episode this old ends as accepted: its level becomes the new
+   * normal (an onAnomalyEnd event with reason 'accepted'). Default 3600000
+   * (an hour: longer than most incidents, short enough that a deliberate
+   * change stops reading as one within the hour). 0 accepts a new level at
+   * the next bucket; Infinity never does (see acceptNewNormal()).
+   */
+  acceptAfterMillis?: number;
   /** Window error rate (0–1) above which a breaker is degraded; off by default. */
   errorRateSlo?: number;
   /** Window p99 latency (ms) above which a breaker is degraded; off by default. */
@@ -100,6 +110,7 @@ export interface CockatielInstrumentOptions extends InstrumentOptions {
   countRejections?: boolean;
 }
 
+/** An anomaly episode started. */
 export interface AnomalyEvent {
   breaker: string;
   attributes: Attributes;
@@ -110,8 +121,27 @@ export interface AnomalyEvent {
   /** z-score for detected anomalies; value / threshold for SLO breaches. */
   score: number;
   value: number;
-  /** The baseline (or the SLO, as mean) the value was held against. */
+  /** The baseline (or the SLO, as mean) the value was held against; frozen for the episode. */
   baseline: { mean: number; stddev: number };
+  /** When the episode started: the first out-of-line bucket of the streak that raised it. */
+  startMillis: number;
+  timestampMillis: number;
+}
+
+/** An anomaly episode ended: back within bounds, or its level accepted as the new normal. */
+export interface AnomalyEndEvent {
+  breaker: string;
+  attributes: Attributes;
+  kind: AnomalyKind;
+  resource?: string;
+  direction: 'up' | 'down';
+  /** 'cleared': back within bounds for clearAfterBuckets; 'accepted': its level is the new normal. */
+  reason: 'cleared' | 'accepted';
+  startMillis: number;
+  endMillis: number;
+  durationMillis: number;
+  /** The score of largest magnitude during the episode. */
+  peakScore: number;
   timestampMillis: number;
 }
 
@@ -196,6 +226,12 @@ export interface BreakerSnapshot {
     resource?: string;
     score: number;
     active: boolean;
+    /** The episode under way. */
+    episode?: {
+      direction: 'up' | 'down';
+      startMillis: number;
+      peakScore: number;
+    };
   }[];
   trends: { latency: Trend; errorRate: Trend };
   trips: TripPatternState;

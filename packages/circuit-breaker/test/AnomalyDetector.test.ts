@@ -30,10 +30,10 @@ describe('AnomalyDetector', () => {
       streak: 2,
       anomalous: false,
     });
-    expect(detector.observe(200, 62_000)).to.include({
-      streak: 3,
-      anomalous: true,
-    });
+    const raised = detector.observe(200, 62_000);
+    expect(raised).to.include({ anomalous: true, phase: 'start' });
+    // The episode starts with the first out-of-line value of the streak.
+    expect(raised.episode).to.include({ direction: 'up', startMillis: 60_000 });
   });
 
   it('restarts the streak when a value is back in line or turns the other way', () => {
@@ -147,7 +147,25 @@ describe('AnomalyDetector', () => {
       'an unknown baseline',
       { baseline: 'median' },
       RangeError,
-      /option 'baseline' must be one of 'window', 'ewma'/,
+      /option 'baseline' must be one of 'robust', 'window', 'ewma'/,
+    ],
+    [
+      'a negative acceptance period',
+      { acceptAfterMillis: -1 },
+      RangeError,
+      /option 'acceptAfterMillis' must be a number \(Infinity allowed\) ≥ 0, got -1/,
+    ],
+    [
+      'zero clearAfter',
+      { clearAfter: 0 },
+      RangeError,
+      /option 'clearAfter' must be an integer ≥ 1/,
+    ],
+    [
+      'an unknown transform',
+      { transform: 'sqrt' },
+      RangeError,
+      /option 'transform' must be one of 'none', 'log'/,
     ],
     [
       'a misspelt option',

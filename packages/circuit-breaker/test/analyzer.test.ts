@@ -1,29 +1,18 @@
 import { expect } from 'chai';
 import type * as sinon from 'sinon';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BreakerState, CallOutcome, CircuitBreakerMetrics } from '../src';
+import { BreakerState, CircuitBreakerMetrics } from '../src';
 import type {
+  AnomalyEndEvent,
   AnomalyEvent,
   BreakerRecorder,
   CircuitBreakerMetricsOptions,
   HealthChangeEvent,
   PatternEvent,
 } from '../src';
+import { STEADY, oneSecondOf } from './traffic';
+import type { Traffic } from './traffic';
 import { T0, fakeTime, seededRandom } from './util';
-
-interface Traffic {
-  callsPerSecond: number;
-  medianMillis: number;
-  /** σ of log latency. */
-  spread: number;
-  errorRate: number;
-}
-const STEADY: Traffic = {
-  callsPerSecond: 50,
-  medianMillis: 20,
-  spread: 0.3,
-  errorRate: 0.01,
-};
 
 /** A collector with one hand-reported breaker, on fake time, recording its events. */
 function setup(options: CircuitBreakerMetricsOptions = {}) {
@@ -33,27 +22,18 @@ function setup(options: CircuitBreakerMetricsOptions = {}) {
     ...options,
   });
   const anomalies: AnomalyEvent[] = [];
+  const ends: AnomalyEndEvent[] = [];
   const patterns: PatternEvent[] = [];
   const health: HealthChangeEvent[] = [];
   collector.onAnomaly(e => anomalies.push(e));
+  collector.onAnomalyEnd(e => ends.push(e));
   collector.onPattern(e => patterns.push(e));
   collector.onHealthChange(e => health.push(e));
   const breaker = collector.register('svc');
   const random = seededRandom(42);
   /** One second of lognormal latencies and random errors, then the bucket closes. */
   const second = (traffic: Traffic = STEADY) => {
-    for (let i = 0; i < traffic.callsPerSecond; i++) {
-      const z =
-        Math.sqrt(-2 * Math.log(1 - random())) *
-        Math.cos(2 * Math.PI * random());
-      const millis = traffic.medianMillis * Math.exp(traffic.spread * z);
-      breaker.recordCall(
-        random() < traffic.errorRate
-          ? CallOutcome.FAILURE
-          : CallOutcome.SUCCESS,
-        millis
-      );
-    }
+    oneSecondOf(traffic, breaker, random);
     clock.tick(1000);
   };
   const close = () => {
@@ -65,6 +45,7 @@ function setup(options: CircuitBreakerMetricsOptions = {}) {
     collector,
     breaker,
     anomalies,
+    ends,
     patterns,
     health,
     second,
@@ -298,6 +279,142 @@ describe('the analyzer', () => {
       ['flapping', true],
       ['flapping', false],
     ]);
+  });
+
+  /**
+   * Runs `warmUp` seconds of STEADY, `faultSeconds` of `fault`, then
+   * `afterSeconds` of STEADY; returns each second's health status.
+   */
+  function incident(
+    fault: Traffic,
+    faultSeconds: number,
+    warmUp = 600,
+    afterSeconds = 120
+  ): { during: string[]; after: string[]; faultStart: number } {
+    for (let s = 0; s < warmUp; s++) context.second();
+    const faultStart = Date.now();
+    const status = () => context.collector.getHealth('svc')!.status;
+    const during: string[] = [];
+    for (let s = 0; s < faultSeconds; s++) {
+      context.second(fault);
+      during.push(status());
+    }
+    const after: string[] = [];
+    for (let s = 0; s < afterSeconds; s++) {
+      context.second();
+      after.push(status());
+    }
+    return { during, after, faultStart };
+  }
+
+  it('holds a latency episode for the whole of a 30-minute fault, and clears it soon after', () => {
+    context = setup();
+    const fault = 1800;
+    const { during, after, faultStart } = incident(
+      { ...STEADY, medianMillis: 40 },
+      fault
+    );
+    const flagged = during.filter(h => h !== 'healthy').length;
+    expect(flagged / fault).to.be.at.least(0.99);
+    const healthyAgain = after.indexOf('healthy');
+    expect(healthyAgain).to.be.within(0, 60);
+    const latency = context.ends.filter(e => e.kind === 'latency');
+    expect(latency).to.have.length(1);
+    expect(latency[0].reason).to.equal('cleared');
+    expect(latency[0].startMillis - faultStart).to.be.within(0, 3000);
+    expect(latency[0].durationMillis).to.be.within(
+      fault * 1000,
+      (fault + 60) * 1000
+    );
+    expect(latency[0].peakScore).to.be.above(2);
+    // One episode, not one every few seconds.
+    expect(context.anomalies.filter(e => e.kind === 'latency')).to.have.length(
+      1
+    );
+  });
+
+  it('holds an error-rate episode for a sustained 1% → 20% fault against the rate from before it', () => {
+    context = setup();
+    const { during, after } = incident({ ...STEADY, errorRate: 0.2 }, 600);
+    expect(
+      during.filter(h => h !== 'healthy').length / during.length
+    ).to.be.at.least(0.99);
+    expect(after.indexOf('healthy')).to.be.within(0, 60);
+    const started = context.anomalies.filter(e => e.kind === 'error_rate');
+    expect(started).to.have.length(1);
+    expect(started[0].baseline.mean).to.be.closeTo(0.01, 0.006);
+  });
+
+  it('accepts a lasting new level after acceptAfterMillis, with an event of its own', () => {
+    context = setup({ acceptAfterMillis: 300_000 });
+    const { during } = incident({ ...STEADY, medianMillis: 40 }, 900);
+    const accepted = context.ends.find(e => e.kind === 'latency');
+    expect(accepted, 'an end event').not.to.equal(undefined);
+    expect(accepted!.reason).to.equal('accepted');
+    expect(accepted!.durationMillis).to.be.within(300_000, 302_000);
+    // Degraded until then, healthy after: 40 ms is the new normal.
+    expect(during.slice(10, 295).every(h => h !== 'healthy')).to.equal(true);
+    expect(during.slice(320).every(h => h === 'healthy')).to.equal(true);
+  });
+
+  it('ends every episode of a breaker on acceptNewNormal()', () => {
+    context = setup({ acceptAfterMillis: Infinity });
+    incident({ ...STEADY, medianMillis: 100 }, 60, 600, 0);
+    expect(context.collector.getHealth('svc')!.status).to.equal('degraded');
+    expect(context.collector.acceptNewNormal('svc')).to.be.at.least(1);
+    expect(context.ends.map(e => e.reason)).to.include('accepted');
+    for (let s = 0; s < 10; s++)
+      context.second({ ...STEADY, medianMillis: 100 });
+    // No anomaly is held any more (the trend still says latency rose).
+    const reasons = context.collector.getHealth('svc')!.reasons.join('; ');
+    expect(reasons).not.to.match(/anomaly/);
+    expect(reasons).to.match(/latency rising/);
+    expect(context.collector.acceptNewNormal('nobody')).to.equal(0);
+  });
+
+  it('judges low traffic by joining buckets until they hold enough calls', () => {
+    context = setup();
+    const slow = { ...STEADY, callsPerSecond: 3 };
+    for (let s = 0; s < 600; s++) context.second(slow);
+    expect(context.collector.getHealth('svc')!.status).to.equal('healthy');
+    for (let s = 0; s < 60; s++) context.second({ ...slow, medianMillis: 60 });
+    expect(context.anomalies.map(e => e.kind)).to.include('latency');
+  });
+
+  it("keeps the demo's faults non-healthy from their first flag to their end", () => {
+    // The demo's story at its traffic: 15 s of warm-up, then a 5× slowdown,
+    // 60% failures, and flapping (all failing / all fine every 3 s, the
+    // breaker open while failing), each 12 s, with normal traffic between.
+    context = setup();
+    const demo = { ...STEADY, callsPerSecond: 20, errorRate: 0.005 };
+    const faults: [string, (s: number) => Traffic][] = [
+      ['slow', () => ({ ...demo, medianMillis: 100 })],
+      ['fail', () => ({ ...demo, errorRate: 0.6 })],
+      [
+        'flap',
+        s => ({ ...demo, errorRate: Math.floor(s / 3) % 2 === 0 ? 1 : 0.005 }),
+      ],
+    ];
+    for (let s = 0; s < 15; s++) context.second(demo);
+    for (const [name, traffic] of faults) {
+      const statuses: string[] = [];
+      for (let s = 0; s < 12; s++) {
+        const failing = name === 'flap' && traffic(s).errorRate === 1;
+        context.breaker.recordStateChange(
+          failing ? BreakerState.OPEN : BreakerState.CLOSED
+        );
+        context.second(traffic(s));
+        statuses.push(context.collector.getHealth('svc')!.status);
+      }
+      const first = statuses.findIndex(s => s !== 'healthy');
+      expect(first, `${name} flagged`).to.be.within(0, 4);
+      expect(
+        statuses.slice(first).every(s => s !== 'healthy'),
+        `${name}: ${statuses.join(' ')}`
+      ).to.equal(true);
+      context.breaker.recordStateChange(BreakerState.CLOSED);
+      for (let s = 0; s < 60; s++) context.second(demo);
+    }
   });
 
   it('tells health from state, anomalies and data', () => {

@@ -67,7 +67,8 @@ export class OptionReader {
     if (value === undefined) this.failType(name, 'given (a number)', value);
     if (typeof value !== 'number') this.failType(name, 'a number', value);
     if (
-      !Number.isFinite(value) ||
+      Number.isNaN(value) ||
+      (!Number.isFinite(value) && !(rule.infinite && value === Infinity)) ||
       !satisfies(value, rule) ||
       (rule.integer && !Number.isInteger(value))
     ) {
@@ -215,7 +216,11 @@ function satisfies(value: number, rule: RangeRule): boolean {
 }
 
 function describeRule(rule: RangeRule): string {
-  const kind = rule.integer ? 'an integer' : 'a finite number';
+  const kind = rule.integer
+    ? 'an integer'
+    : rule.infinite
+      ? 'a number (Infinity allowed)'
+      : 'a finite number';
   const bounds = [
     rule.min !== undefined ? `≥ ${rule.min}` : '',
     rule.above !== undefined ? `> ${rule.above}` : '',

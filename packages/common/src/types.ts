@@ -7,4 +7,6 @@ export interface RangeRule {
   /** Inclusive upper bound. */
   max?: number;
   integer?: boolean;
+  /** Infinity is allowed too (for "never"), when within the bounds. */
+  infinite?: boolean;
 }

@@ -1,76 +1,105 @@
 import { OptionReader } from '@datapunk/otel-common';
-import { Streak } from './Streak';
+import type { Baseline } from './Baseline';
+import { EpisodeTracker } from './EpisodeTracker';
+import type { Direction, Episode, EpisodePhase } from './EpisodeTracker';
+import { EwmaBaseline } from './EwmaBaseline';
+import { WindowBaseline } from './WindowBaseline';
 
 /** Options of {@link AnomalyDetector}; the analyzer uses the same defaults. */
 export interface AnomalyDetectorOptions {
-  /** |z| at or above which an observation is out of line. Default 2.0 (standard deviations). */
+  /** |score| at or above which an observation is out of line. Default 2.0 (standard deviations). */
   threshold?: number;
-  /** Observations in the rolling baseline. Default 60 (one minute of 1 s buckets). */
+  /** Normal observations the baseline is learned from. Default 60 (one minute of 1 s buckets). */
   windowSize?: number;
   /** Baseline observations needed before anything is scored. Default 10. */
   minBaseline?: number;
-  /** Out-of-line observations in a row, in one direction, before it is an anomaly. Default 3. */
+  /** Out-of-line observations in a row, in one direction, that raise an anomaly. Default 3. */
   consecutive?: number;
-  /** σ is at least this share of |mean| (flat or quantised series). Default 0.05. */
+  /** Observations in a row back within bounds that end an anomaly. Default 5. */
+  clearAfter?: number;
+  /**
+   * An anomaly lasting this long ends as accepted: its level becomes the
+   * new normal. Default 3600000 (an hour); 0 accepts a new level at the
+   * next observation, Infinity never (see accept()).
+   */
+  acceptAfterMillis?: number;
+  /** σ is at least this share of |centre| (flat or quantised series); under 'log', ln(1 + it). Default 0.05. */
   sigmaFloorRatio?: number;
-  /** σ is at least this, in the values' unit. Default 0. */
+  /** σ is at least this, in the values' unit (after the transform). Default 0. */
   sigmaFloor?: number;
   /** Which deviations count: 'up', 'down' or 'both'. Default 'both'. */
-  direction?: 'up' | 'down' | 'both';
+  direction?: Direction | 'both';
   /**
-   * 'window': mean and σ of the last windowSize observations (default);
-   * 'ewma': exponentially weighted mean and deviation with α = 2 / (windowSize + 1),
-   * O(1) memory, quicker to follow a drifting level.
+   * 'robust': median and MAD of the last windowSize normal observations
+   * (default); 'window': their mean and σ; 'ewma': exponentially weighted
+   * mean and deviation with α = 2 / (windowSize + 1), O(1) memory.
    */
-  baseline?: 'window' | 'ewma';
+  baseline?: 'robust' | 'window' | 'ewma';
+  /**
+   * 'log' scores ln(value), for positive, skewed data such as latency: a
+   * doubling is the same step at 2 ms and at 2 s (values ≤ 0 are rejected).
+   * Default 'none'.
+   */
+  transform?: 'none' | 'log';
 }
 
 /** What one observation means against the baseline before it. */
 export interface AnomalyResult {
-  /** Out of line for `consecutive` observations in a row, in one direction. */
+  /** Whether an anomaly episode is under way after this observation. */
   anomalous: boolean;
-  /** z = (value − mean) / σ against the baseline; 0 until the baseline is ready or for a rejected value. */
+  /**
+   * (value − centre) / σ against the baseline, after the transform: grows
+   * with how far out of line the value is, for ranking or a threshold of
+   * one's own. 0 until the baseline is ready, or for a rejected value.
+   */
   score: number;
-  direction: 'up' | 'down' | undefined;
-  /** Baseline mean and the σ used (after the floors). */
+  /** The direction of this observation, when out of line. */
+  direction: Direction | undefined;
+  /** The baseline's centre and σ, back in the values' unit (σ by the delta method under 'log'). */
   mean: number;
   stddev: number;
-  /** Out-of-line observations in a row so far, in `direction`. */
+  /** Out-of-line observations in a row so far, before an episode starts. */
   streak: number;
   /** Whether the baseline had minBaseline observations. */
   ready: boolean;
   value: number;
   timestampMillis: number;
+  /** 'start' when this observation raised an episode, 'end' when it ended one. */
+  phase: EpisodePhase;
+  /** The episode under way, or the one this observation ended. */
+  episode: Episode | undefined;
 }
 
 const OWNER = 'AnomalyDetector';
 
 /**
- * A streaming z-score detector over a rolling baseline, built to keep false
- * alarms rare on stationary data: a plain |z| ≥ 2 check fires on ~4.6% of
- * Gaussian observations (about 164 an hour at one a second). Requiring
- * `consecutive` (3) out-of-line observations in one direction, a floor on σ,
- * and a minimum baseline brings that to about 0.09 an hour, while a real
- * shift of the level is found after `consecutive` observations.
+ * A streaming anomaly detector with episodes. Each observation is scored
+ * against a baseline of earlier *normal* observations (robust by default:
+ * median and MAD). `consecutive` (3) out-of-line scores in a row raise an
+ * episode; while it lasts the baseline is frozen, so the anomaly is held as
+ * long as the values stay out of line, however long that is; it clears
+ * after `clearAfter` observations back within bounds (hysteresis), or is
+ * accepted as the new normal after `acceptAfterMillis` (or by
+ * {@link accept}), which re-learns the baseline from the episode's values.
  *
- * Each observation is scored against the baseline of those before it, then
- * joins it; a lasting shift therefore becomes the new normal after about a
- * window. Never throws on input: a non-finite value is not scored and is
- * counted in {@link rejected}.
+ * Observations of a streak that raises nothing join the baseline once the
+ * streak breaks, so the baseline is not biased by their exclusion. A σ
+ * floor (a share of the centre) keeps flat and quantised series from
+ * alarming on small steps. Never throws on input: a non-finite value (or
+ * ≤ 0 under 'log') is not scored and is counted in {@link rejected}.
  */
 export class AnomalyDetector {
   private readonly _minBaseline: number;
   private readonly _sigmaFloorRatio: number;
   private readonly _sigmaFloor: number;
-  private readonly _streak: Streak;
-  private readonly _baselineKind: 'window' | 'ewma';
-  private readonly _window: Float64Array;
-  private readonly _alpha: number;
-  /** EWMA state. */
-  private _ewmaMean = 0;
-  private _ewmaVariance = 0;
-  private _size = 0;
-  private _next = 0;
+  private readonly _log: boolean;
+  private readonly _baseline: Baseline;
+  private readonly _tracker: EpisodeTracker;
+  private readonly _windowSize: number;
+  /** Values of a streak, held back from the baseline until it breaks. */
+  private _held: number[] = [];
+  /** The latest values of the episode under way, to re-learn from if accepted. */
+  private _episodeValues: number[] = [];
   private _rejected = 0;
 
   /** @throws {TypeError|RangeError} naming the option and the rule. */
@@ -80,19 +109,22 @@ export class AnomalyDetector {
       'windowSize',
       'minBaseline',
       'consecutive',
+      'clearAfter',
+      'acceptAfterMillis',
       'sigmaFloorRatio',
       'sigmaFloor',
       'direction',
       'baseline',
+      'transform',
     ]);
     const threshold = reader.number('threshold', 2.0, { above: 0 });
-    const windowSize = reader.integer('windowSize', 60, {
+    this._windowSize = reader.integer('windowSize', 60, {
       min: 2,
       max: 100_000,
     });
     this._minBaseline = reader.integer(
       'minBaseline',
-      Math.min(10, windowSize),
+      Math.min(10, this._windowSize),
       { min: 2 }
     );
     reader.ordered(
@@ -100,116 +132,178 @@ export class AnomalyDetector {
       this._minBaseline,
       '≤',
       'windowSize',
-      windowSize
+      this._windowSize
     );
-    const consecutive = reader.integer('consecutive', 3, { min: 1, max: 1000 });
+    this._tracker = new EpisodeTracker({
+      threshold,
+      consecutive: reader.integer('consecutive', 3, { min: 1, max: 1000 }),
+      clearAfter: reader.integer('clearAfter', 5, { min: 1, max: 1000 }),
+      acceptAfterMillis: reader.number('acceptAfterMillis', 3_600_000, {
+        min: 0,
+        infinite: true,
+      }),
+      counted: reader.oneOf('direction', ['up', 'down', 'both'], 'both'),
+    });
     this._sigmaFloorRatio = reader.number('sigmaFloorRatio', 0.05, { min: 0 });
     this._sigmaFloor = reader.number('sigmaFloor', 0, { min: 0 });
-    this._streak = new Streak(
-      threshold,
-      consecutive,
-      reader.oneOf('direction', ['up', 'down', 'both'], 'both')
+    const kind = reader.oneOf(
+      'baseline',
+      ['robust', 'window', 'ewma'],
+      'robust'
     );
-    this._baselineKind = reader.oneOf('baseline', ['window', 'ewma'], 'window');
-    this._window = new Float64Array(
-      this._baselineKind === 'window' ? windowSize : 0
-    );
-    this._alpha = 2 / (windowSize + 1);
+    this._baseline =
+      kind === 'ewma'
+        ? new EwmaBaseline(this._windowSize)
+        : new WindowBaseline(
+            this._windowSize,
+            kind === 'robust' ? 'robust' : 'mean'
+          );
+    this._log = reader.oneOf('transform', ['none', 'log'], 'none') === 'log';
   }
 
-  /** Values not scored because they were not finite numbers. */
+  /** Values not scored: not finite numbers, or ≤ 0 under 'log'. */
   get rejected(): number {
     return this._rejected;
   }
 
-  /** Scores `value` against the baseline, then adds it to the baseline. */
+  /** The episode under way, if any. */
+  get episode(): Episode | undefined {
+    return this._tracker.active;
+  }
+
+  /** Scores `value` against the baseline, then learns from it if it is normal. */
   observe(value: number, timestampMillis: number): AnomalyResult {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
+    const x =
+      typeof value !== 'number' || !Number.isFinite(value)
+        ? NaN
+        : this._log
+          ? value > 0
+            ? Math.log(value)
+            : NaN
+          : value;
+    if (Number.isNaN(x)) {
       this._rejected++;
-      return {
-        anomalous: false,
-        score: 0,
-        direction: undefined,
-        mean: NaN,
-        stddev: NaN,
-        streak: 0,
-        ready: false,
-        value,
-        timestampMillis,
-      };
+      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
+        phase: undefined,
+      });
     }
-    const ready = this._size >= this._minBaseline;
-    let mean = NaN;
-    let stddev = NaN;
-    let score = 0;
-    if (ready) {
-      [mean, stddev] = this._baseline();
-      stddev = Math.max(
-        stddev,
-        this._sigmaFloorRatio * Math.abs(mean),
-        this._sigmaFloor
-      );
-      const deviation = value - mean;
-      score =
-        stddev > 0
-          ? deviation / stddev
-          : deviation === 0
-            ? 0
-            : Math.sign(deviation) * Infinity;
+    const baseline = this._baseline;
+    const ready = baseline.size >= this._minBaseline;
+    if (!ready) {
+      baseline.add(x);
+      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
+        phase: undefined,
+      });
     }
-    const { direction, length, anomalous } = this._streak.update(score);
-    this._push(value);
-    return {
-      anomalous,
+    const center = baseline.center();
+    // On a log scale a share of the level is a constant step: ln(1 + ratio).
+    const relativeFloor = this._log
+      ? Math.log1p(this._sigmaFloorRatio)
+      : this._sigmaFloorRatio * Math.abs(center);
+    const sigma = Math.max(
+      baseline.spread(center),
+      relativeFloor,
+      this._sigmaFloor
+    );
+    const deviation = x - center;
+    const score =
+      sigma > 0
+        ? deviation / sigma
+        : deviation === 0
+          ? 0
+          : Math.sign(deviation) * Infinity;
+    const change = this._tracker.update(score, timestampMillis);
+    this._learn(x, change.phase, change.ended);
+    return this._result(
+      value,
+      timestampMillis,
+      true,
       score,
-      direction,
+      center,
+      sigma,
+      change
+    );
+  }
+
+  /**
+   * Ends the episode under way as accepted: its level is normal from now,
+   * and the baseline is re-learned from its values. Returns that episode.
+   */
+  accept(timestampMillis: number): Episode | undefined {
+    const ended = this._tracker.accept(timestampMillis);
+    if (ended) this._relearn();
+    return ended;
+  }
+
+  /** Forgets the baseline and any episode. */
+  reset(): void {
+    this._baseline.replaceWith([]);
+    this._tracker.reset();
+    this._held = [];
+    this._episodeValues = [];
+  }
+
+  private _learn(
+    x: number,
+    phase: EpisodePhase,
+    ended: Episode | undefined
+  ): void {
+    const tracker = this._tracker;
+    if (phase === 'start') {
+      // The streak that raised it is the episode's first stretch.
+      this._episodeValues = [...this._held, x];
+      this._held = [];
+    } else if (tracker.active) {
+      this._episodeValues.push(x);
+      if (this._episodeValues.length > this._windowSize)
+        this._episodeValues.shift();
+    } else if (phase === 'end') {
+      this._episodeValues.push(x);
+      if (ended?.endReason === 'accepted') this._relearn();
+      else this._episodeValues = [];
+    } else if (tracker.holding) {
+      // A new streak (the other way) lets the previous one go.
+      if (tracker.streak === 1) this._release();
+      this._held.push(x);
+    } else {
+      this._release();
+      this._baseline.add(x);
+    }
+  }
+
+  private _release(): void {
+    for (const held of this._held) this._baseline.add(held);
+    this._held = [];
+  }
+
+  private _relearn(): void {
+    this._baseline.replaceWith(this._episodeValues);
+    this._episodeValues = [];
+    this._held = [];
+  }
+
+  private _result(
+    value: number,
+    timestampMillis: number,
+    ready: boolean,
+    score: number,
+    center: number,
+    sigma: number,
+    change: { phase: EpisodePhase; ended?: Episode }
+  ): AnomalyResult {
+    const mean = this._log ? Math.exp(center) : center;
+    return {
+      anomalous: this._tracker.active !== undefined,
+      score,
+      direction: this._tracker.outOfLine(score),
       mean,
-      stddev,
-      streak: length,
+      stddev: this._log ? mean * sigma : sigma,
+      streak: this._tracker.streak,
       ready,
       value,
       timestampMillis,
+      phase: change.phase,
+      episode: change.ended ?? this._tracker.active,
     };
-  }
-
-  /** Forgets the baseline and the streak. */
-  reset(): void {
-    this._size = 0;
-    this._next = 0;
-    this._ewmaMean = 0;
-    this._ewmaVariance = 0;
-    this._streak.reset();
-  }
-
-  private _push(value: number): void {
-    if (this._baselineKind === 'ewma') {
-      if (this._size === 0) {
-        this._ewmaMean = value;
-      } else {
-        const deviation = value - this._ewmaMean;
-        this._ewmaMean += this._alpha * deviation;
-        this._ewmaVariance =
-          (1 - this._alpha) *
-          (this._ewmaVariance + this._alpha * deviation * deviation);
-      }
-      this._size++;
-      return;
-    }
-    this._window[this._next] = value;
-    this._next = (this._next + 1) % this._window.length;
-    if (this._size < this._window.length) this._size++;
-  }
-
-  /** Mean and population σ of the baseline (the window's by two passes, O(window)). */
-  private _baseline(): [number, number] {
-    if (this._baselineKind === 'ewma')
-      return [this._ewmaMean, Math.sqrt(this._ewmaVariance)];
-    const n = this._size;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += this._window[i];
-    const mean = sum / n;
-    let squares = 0;
-    for (let i = 0; i < n; i++) squares += (this._window[i] - mean) ** 2;
-    return [mean, Math.sqrt(squares / n)];
   }
 }

@@ -3,7 +3,10 @@ import { BreakerState } from '../types';
 import type { AnomalyKind, BreakerHealth, HealthStatus } from '../types';
 import { AnomalyDetector } from './AnomalyDetector';
 import type { AnomalyResult } from './AnomalyDetector';
-import { Streak } from './Streak';
+import type { AnomalyStatus, EndedAnomaly } from './AnomalyStatus';
+import { ErrorRateDetector } from './ErrorRateDetector';
+import type { Episode, EpisodeRules } from './EpisodeTracker';
+import { assessHealth } from './HealthAssessor';
 import { TrendEstimator } from './TrendEstimator';
 import type { Trend } from './TrendEstimator';
 import { TripPatterns } from './TripPatterns';
@@ -15,7 +18,7 @@ export interface BucketInput {
   ranCalls: number;
   /** failure + timeout + capacity. */
   failedCalls: number;
-  /** Latencies recorded, their mean and p99 (ms); NaN when none. */
+  /** Latencies of successful calls, their mean and p99 (ms); NaN when none. */
   latencyCount: number;
   latencyMean: number;
   latencyP99: number;
@@ -31,52 +34,43 @@ export interface WindowInput {
   latencyP99: number;
 }
 
-/** An anomaly as the analyzer tracks it. */
-export interface AnomalyStatus {
-  kind: AnomalyKind;
-  resource?: string;
-  score: number;
-  active: boolean;
-  direction: 'up' | 'down' | undefined;
-  value: number;
-  mean: number;
-  stddev: number;
-}
-
 /** What changed at this close, for events. */
 export interface AnalysisChanges {
-  /** Anomalies that became active now. */
-  onsets: AnomalyStatus[];
+  /** Episodes that started now. */
+  started: AnomalyStatus[];
+  /** Episodes that ended now: cleared, or accepted as the new normal. */
+  ended: EndedAnomaly[];
   patterns: PatternChange[];
   health: { previous: HealthStatus; current: BreakerHealth } | undefined;
 }
 
 /** Resources watched per breaker; more are ignored (and reported by the caller). */
 export const MAX_RESOURCES = 16;
-/** Calls the window must hold before a bucket's errors are judged against it. */
-const ERROR_BASELINE_CALLS = 50;
 /** Calls in flight are a count: one more call is not an anomaly. */
 const IN_FLIGHT_SIGMA_FLOOR = 1;
 export const IN_FLIGHT = 'in_flight';
+/** The p99 detector's threshold, as a multiple of anomalyThreshold. */
+const P99_THRESHOLD_RATIO = 1.5;
+/** Latency below a microsecond is a microsecond: its logarithm stays finite. */
+const LATENCY_FLOOR_MILLIS = 0.001;
 /** A latency trend matters from a 10% change over the trend window. */
 const LATENCY_MATERIALITY = { relative: 0.1, absolute: 0 };
 /** An error-rate trend matters from 10% of its level, and at least 1 point of rate. */
 const ERROR_MATERIALITY = { relative: 0.1, absolute: 0.01 };
-/** A window failure rate this high makes a breaker unhealthy even while closed. */
-const UNHEALTHY_FAILURE_RATE = 0.5;
 
 /**
- * The analysis of one breaker, run at every bucket close: z-score anomalies
- * of latency (mean and p99) and error rate with persistence and a minimum
- * volume per bucket, SLO breaches, trends over the trend window, trip
- * patterns, EWMA baselines of resources, and the health that follows.
- * Pure logic: time comes in with each call.
+ * The analysis of one breaker, run at every bucket close: anomaly episodes
+ * of latency (mean and p99, on a log scale), error rate (binomial) and
+ * resources, each against a baseline that does not learn from the anomaly
+ * it flags; SLO breaches; trends over the trend window; trip patterns; and
+ * the health that follows. Pure logic: time comes in with each call.
  */
 export class BreakerAnalyzer {
   private readonly _options: ResolvedOptions;
+  private readonly _rules: EpisodeRules;
   private readonly _latency: AnomalyDetector;
   private readonly _latencyP99: AnomalyDetector;
-  private readonly _errorRate: Streak;
+  private readonly _errorRate: ErrorRateDetector;
   private readonly _resources = new Map<string, AnomalyDetector>();
   private readonly _latencyTrend: TrendEstimator;
   private readonly _errorTrend: TrendEstimator;
@@ -84,21 +78,26 @@ export class BreakerAnalyzer {
   private readonly _anomalies = new Map<string, AnomalyStatus>();
   private _tripState: TripPatternState;
   private _health: BreakerHealth;
+  private _ready = false;
 
   constructor(options: ResolvedOptions, nowMillis: number) {
     this._options = options;
-    const detector = {
+    const windowSize = options.windowMillis / options.bucketMillis;
+    this._rules = {
       threshold: options.anomalyThreshold,
-      windowSize: options.windowMillis / options.bucketMillis,
       consecutive: options.consecutiveBuckets,
+      clearAfter: options.clearAfterBuckets,
+      acceptAfterMillis: options.acceptAfterMillis,
+      counted: 'both',
     };
-    this._latency = new AnomalyDetector(detector);
-    this._latencyP99 = new AnomalyDetector(detector);
-    this._errorRate = new Streak(
-      options.anomalyThreshold,
-      options.consecutiveBuckets,
-      'both'
-    );
+    this._latency = this._detector({ transform: 'log', baseline: 'window' });
+    // An interval's p99 of a few dozen calls is nearly its maximum: heavy
+    // tailed even on a log scale, so it must stray further to count.
+    this._latencyP99 = this._detector({
+      transform: 'log',
+      threshold: P99_THRESHOLD_RATIO * options.anomalyThreshold,
+    });
+    this._errorRate = new ErrorRateDetector(windowSize, this._rules);
     const trendBuckets = options.trendWindowMillis / options.bucketMillis;
     this._latencyTrend = new TrendEstimator(trendBuckets, LATENCY_MATERIALITY);
     this._errorTrend = new TrendEstimator(trendBuckets, ERROR_MATERIALITY);
@@ -130,7 +129,7 @@ export class BreakerAnalyzer {
     };
   }
 
-  /** Resource baselines: latest value, EWMA mean and deviation, violation. */
+  /** Resource baselines: latest value, baseline mean and deviation, violation. */
   resources(): Record<
     string,
     { value: number; mean: number; stddev: number; violated: boolean }
@@ -158,34 +157,65 @@ export class BreakerAnalyzer {
     if (to === BreakerState.OPEN) this._trips.recordTrip(atMillis);
   }
 
+  /**
+   * Ends every episode under way as accepted: their levels are normal from
+   * now, and their baselines start over from them. Returns what ended.
+   */
+  acceptAll(nowMillis: number): EndedAnomaly[] {
+    const ended: EndedAnomaly[] = [];
+    const end = (
+      kind: AnomalyKind,
+      resource: string | undefined,
+      episode: Episode | undefined
+    ) => {
+      const key = resource === undefined ? kind : `${kind}:${resource}`;
+      const status = this._anomalies.get(key);
+      if (episode === undefined || status === undefined) return;
+      status.active = false;
+      status.episode = undefined;
+      ended.push({ kind, resource, episode: episode as Required<Episode> });
+    };
+    end('latency', undefined, this._latency.accept(nowMillis));
+    end('latency_p99', undefined, this._latencyP99.accept(nowMillis));
+    end('error_rate', undefined, this._errorRate.accept(nowMillis));
+    for (const [name, detector] of this._resources)
+      end('resource', name, detector.accept(nowMillis));
+    return ended;
+  }
+
   analyze(
     bucket: BucketInput,
     window: WindowInput,
     state: BreakerState,
     nowMillis: number
   ): AnalysisChanges {
-    const onsets: AnomalyStatus[] = [];
+    const changes: AnalysisChanges = {
+      started: [],
+      ended: [],
+      patterns: [],
+      health: undefined,
+    };
     const options = this._options;
-    const enough = bucket.latencyCount >= options.minCallsPerBucket;
-    if (enough) {
+    if (bucket.latencyCount >= options.minCallsPerBucket) {
+      const mean = Math.max(bucket.latencyMean, LATENCY_FLOOR_MILLIS);
+      const p99 = Math.max(bucket.latencyP99, LATENCY_FLOOR_MILLIS);
       this._track(
         'latency',
         undefined,
-        this._latency.observe(bucket.latencyMean, nowMillis),
-        onsets
+        this._latency.observe(mean, nowMillis),
+        changes
       );
       this._track(
         'latency_p99',
         undefined,
-        this._latencyP99.observe(bucket.latencyP99, nowMillis),
-        onsets
+        this._latencyP99.observe(p99, nowMillis),
+        changes
       );
       this._latencyTrend.add(nowMillis, bucket.latencyMean);
     }
     if (bucket.ranCalls >= options.minCallsPerBucket) {
-      const rate = bucket.failedCalls / bucket.ranCalls;
-      this._scoreErrors(bucket, window, nowMillis, onsets);
-      this._errorTrend.add(nowMillis, rate);
+      this._scoreErrors(bucket, nowMillis, changes);
+      this._errorTrend.add(nowMillis, bucket.failedCalls / bucket.ranCalls);
     }
     const trendStart = nowMillis - options.trendWindowMillis;
     this._latencyTrend.dropBefore(trendStart);
@@ -194,215 +224,178 @@ export class BreakerAnalyzer {
       let detector = this._resources.get(name);
       if (detector === undefined) {
         if (this._resources.size >= MAX_RESOURCES) continue;
-        detector = new AnomalyDetector({
-          threshold: options.anomalyThreshold,
-          windowSize: options.windowMillis / options.bucketMillis,
-          consecutive: options.consecutiveBuckets,
+        detector = this._detector({
           direction: 'up',
           baseline: 'ewma',
           sigmaFloor: name === IN_FLIGHT ? IN_FLIGHT_SIGMA_FLOOR : 0,
         });
         this._resources.set(name, detector);
       }
-      this._track('resource', name, detector.observe(value, nowMillis), onsets);
+      this._track(
+        'resource',
+        name,
+        detector.observe(value, nowMillis),
+        changes
+      );
     }
     const enoughWindow = window.ranCalls >= options.minCallsPerBucket;
     this._slo(
       'error_rate_slo',
       enoughWindow ? window.failureRate : NaN,
       options.errorRateSlo,
-      onsets
+      nowMillis,
+      changes
     );
     this._slo(
       'latency_slo',
       window.latencyP99,
       options.latencySloMillis,
-      onsets
+      nowMillis,
+      changes
     );
 
     const { state: trips, changes: patterns } = this._trips.evaluate(nowMillis);
     this._tripState = trips;
+    changes.patterns = patterns;
     const previous = this._health.status;
-    const health = this._assess(state, window, nowMillis);
+    const health = assessHealth({
+      state,
+      window,
+      anomalies: this._anomalies.values(),
+      trips,
+      trends: this.trends(),
+      ready: this._ready,
+      minCalls: options.minCallsPerBucket,
+      nowMillis,
+    });
     const changed = health.status !== previous;
     this._health = changed
       ? health
       : { ...health, sinceMillis: this._health.sinceMillis };
-    return {
-      onsets,
-      patterns,
-      health: changed ? { previous, current: this._health } : undefined,
-    };
+    if (changed) changes.health = { previous, current: this._health };
+    return changes;
+  }
+
+  private _detector(
+    options: ConstructorParameters<typeof AnomalyDetector>[0]
+  ): AnomalyDetector {
+    const rules = this._rules;
+    return new AnomalyDetector({
+      threshold: rules.threshold,
+      windowSize: this._options.windowMillis / this._options.bucketMillis,
+      consecutive: rules.consecutive,
+      clearAfter: rules.clearAfter,
+      acceptAfterMillis: rules.acceptAfterMillis,
+      ...options,
+    });
   }
 
   private _track(
     kind: AnomalyKind,
     resource: string | undefined,
     result: AnomalyResult,
-    onsets: AnomalyStatus[]
+    changes: AnalysisChanges
   ): void {
-    const key = resource === undefined ? kind : `${kind}:${resource}`;
-    const was = this._anomalies.get(key)?.active ?? false;
-    const status: AnomalyStatus = {
-      kind,
-      resource,
+    if (result.ready && kind !== 'resource') this._ready = true;
+    this._record(kind, resource, changes, {
       score: result.score,
-      active: result.anomalous,
       direction: result.direction,
       value: result.value,
       mean: result.mean,
       stddev: result.stddev,
-    };
-    this._anomalies.set(key, status);
-    if (status.active && !was) onsets.push(status);
+      phase: result.phase,
+      episode: result.episode,
+    });
   }
 
-  /**
-   * Errors are counts, not Gaussian: one failed call among ten is a 10%
-   * bucket, yet common at a 1% rate. The score is a binomial z of the
-   * bucket's failures against the rest of the window's rate, with a
-   * continuity correction and a Jeffreys-style prior (a clean window does
-   * not make one error infinitely unlikely).
-   */
   private _scoreErrors(
     bucket: BucketInput,
-    window: WindowInput,
     nowMillis: number,
-    onsets: AnomalyStatus[]
+    changes: AnalysisChanges
   ): void {
-    const baselineCalls = window.ranCalls - bucket.ranCalls;
-    if (baselineCalls < ERROR_BASELINE_CALLS) return;
-    const rate =
-      (window.failedCalls - bucket.failedCalls + 0.5) / (baselineCalls + 1);
-    const n = bucket.ranCalls;
-    const k = bucket.failedCalls;
-    const expected = n * rate;
-    const stddev = Math.sqrt(n * rate * (1 - rate));
-    const excess = k - expected;
-    const corrected = Math.sign(excess) * Math.max(0, Math.abs(excess) - 0.5);
-    const score = corrected / stddev;
-    const { direction, length, anomalous } = this._errorRate.update(score);
-    this._track(
-      'error_rate',
-      undefined,
-      {
-        anomalous,
-        score,
-        direction,
-        mean: rate,
-        stddev: stddev / n,
-        streak: length,
-        ready: true,
-        value: k / n,
-        timestampMillis: nowMillis,
-      },
-      onsets
+    const result = this._errorRate.observe(
+      bucket.ranCalls,
+      bucket.failedCalls,
+      nowMillis
     );
+    if (result === undefined) return;
+    this._ready = true;
+    this._record('error_rate', undefined, changes, {
+      score: result.score,
+      direction:
+        Math.abs(result.score) >= this._rules.threshold
+          ? result.score > 0
+            ? 'up'
+            : 'down'
+          : undefined,
+      value: result.rate,
+      mean: result.baselineRate,
+      stddev: result.stddev,
+      phase: result.phase,
+      episode: result.episode,
+    });
   }
 
+  /** An SLO breach is an episode from the close that crosses the SLO to the one back under it. */
   private _slo(
     kind: AnomalyKind,
     value: number,
     slo: number | undefined,
-    onsets: AnomalyStatus[]
+    nowMillis: number,
+    changes: AnalysisChanges
   ): void {
     if (slo === undefined) return;
-    const was = this._anomalies.get(kind)?.active ?? false;
-    const active = Number.isFinite(value) && value > slo;
-    const status: AnomalyStatus = {
-      kind,
+    const previous = this._anomalies.get(kind)?.episode;
+    const breached = Number.isFinite(value) && value > slo;
+    let episode = previous;
+    let phase: 'start' | 'end' | undefined;
+    if (breached && !previous) {
+      episode = { direction: 'up', startMillis: nowMillis, peakScore: 0 };
+      phase = 'start';
+    } else if (!breached && previous) {
+      episode = { ...previous, endMillis: nowMillis, endReason: 'cleared' };
+      phase = 'end';
+    }
+    if (breached && episode)
+      episode.peakScore = Math.max(episode.peakScore, value / slo);
+    this._record(kind, undefined, changes, {
       score: value / slo,
-      active,
-      direction: active ? 'up' : undefined,
+      direction: breached ? 'up' : undefined,
       value,
       mean: slo,
       stddev: 0,
+      phase,
+      episode,
+    });
+  }
+
+  private _record(
+    kind: AnomalyKind,
+    resource: string | undefined,
+    changes: AnalysisChanges,
+    observed: Omit<AnomalyStatus, 'kind' | 'resource' | 'active'> & {
+      phase: 'start' | 'end' | undefined;
+    }
+  ): void {
+    const { phase, ...fields } = observed;
+    const ended = phase === 'end';
+    const status: AnomalyStatus = {
+      kind,
+      resource,
+      ...fields,
+      active: fields.episode !== undefined && !ended,
+      episode: ended ? undefined : fields.episode,
     };
-    this._anomalies.set(kind, status);
-    if (active && !was) onsets.push(status);
-  }
-
-  /** unhealthy > degraded > unknown > healthy, with every reason that applies. */
-  private _assess(
-    state: BreakerState,
-    window: WindowInput,
-    nowMillis: number
-  ): BreakerHealth {
-    const unhealthy: string[] = [];
-    const degraded: string[] = [];
-    if (state === BreakerState.OPEN) unhealthy.push('open');
-    if (state === BreakerState.ISOLATED) unhealthy.push('isolated (held open)');
-    if (
-      window.ranCalls >= this._options.minCallsPerBucket &&
-      window.failureRate >= UNHEALTHY_FAILURE_RATE
-    ) {
-      unhealthy.push(
-        `failure rate ${percent(window.failureRate)} in the window`
-      );
-    }
-    if (state === BreakerState.HALF_OPEN) degraded.push('half-open (probing)');
-    if (state === BreakerState.DISABLED)
-      degraded.push('disabled (calls unguarded)');
-    for (const anomaly of this._anomalies.values()) {
-      if (anomaly.active && anomaly.direction !== 'down')
-        degraded.push(describeAnomaly(anomaly));
-    }
-    if (this._tripState.flapping)
-      degraded.push(
-        `flapping (${this._tripState.transitionsInWindow} transitions)`
-      );
-    if (this._tripState.periodic) {
-      degraded.push(
-        `tripping every ${(this._tripState.periodMillis / 1000).toFixed(1)} s`
-      );
-    }
-    const { latency, errorRate } = this.trends();
-    if (latency.direction === 'rising')
-      degraded.push(
-        `latency rising ${(latency.slopePerSecond * 60).toFixed(2)} ms/min`
-      );
-    if (errorRate.direction === 'rising')
-      degraded.push(
-        `error rate rising ${percent(errorRate.slopePerSecond * 60)}/min`
-      );
-    let status: HealthStatus;
-    let reasons: string[];
-    if (unhealthy.length > 0) {
-      status = 'unhealthy';
-      reasons = [...unhealthy, ...degraded];
-    } else if (degraded.length > 0) {
-      status = 'degraded';
-      reasons = degraded;
-    } else if (!this._latencyReady()) {
-      status = 'unknown';
-      reasons = ['not enough data yet'];
-    } else {
-      status = 'healthy';
-      reasons = [];
-    }
-    return { status, reasons, sinceMillis: nowMillis };
-  }
-
-  private _latencyReady(): boolean {
-    const latency = this._anomalies.get('latency');
-    const errors = this._anomalies.get('error_rate');
-    return Number.isFinite(latency?.mean) || Number.isFinite(errors?.mean);
-  }
-}
-
-function percent(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
-}
-
-function describeAnomaly(anomaly: AnomalyStatus): string {
-  switch (anomaly.kind) {
-    case 'error_rate_slo':
-      return `failure rate ${percent(anomaly.value)} over its SLO ${percent(anomaly.mean)}`;
-    case 'latency_slo':
-      return `p99 latency ${anomaly.value.toFixed(1)} ms over its SLO ${anomaly.mean} ms`;
-    case 'resource':
-      return `${anomaly.resource} above its baseline (z=${anomaly.score.toFixed(1)})`;
-    default:
-      return `${anomaly.kind.replace('_', ' ')} anomaly (z=${anomaly.score.toFixed(1)})`;
+    this._anomalies.set(
+      resource === undefined ? kind : `${kind}:${resource}`,
+      status
+    );
+    if (phase === 'start') changes.started.push(status);
+    if (ended && fields.episode)
+      changes.ended.push({
+        kind,
+        resource,
+        episode: fields.episode as Required<Episode>,
+      });
   }
 }

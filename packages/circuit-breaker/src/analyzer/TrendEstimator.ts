@@ -43,6 +43,8 @@ export class TrendEstimator {
   private _size = 0;
   private _next = 0;
   private readonly _materiality: Materiality;
+  /** The trend of the samples as they are; recomputed after a change. */
+  private _trend: Trend | undefined;
 
   constructor(capacity: number, materiality: Materiality) {
     this._times = new Float64Array(capacity);
@@ -56,6 +58,7 @@ export class TrendEstimator {
     this._values[this._next] = value;
     this._next = (this._next + 1) % this._times.length;
     if (this._size < this._times.length) this._size++;
+    this._trend = undefined;
   }
 
   /** Drops samples older than `cutoffMillis` (the window moved past them). */
@@ -66,10 +69,15 @@ export class TrendEstimator {
       const oldest = (this._next - this._size + capacity) % capacity;
       if (this._times[oldest] >= cutoff) return;
       this._size--;
+      this._trend = undefined;
     }
   }
 
   trend(): Trend {
+    return (this._trend ??= this._fit());
+  }
+
+  private _fit(): Trend {
     const n = this._size;
     if (n < MIN_SAMPLES) return flat(n);
     const capacity = this._times.length;

@@ -1,0 +1,28 @@
+import type { AnomalyKind } from '../types';
+import type { Direction, Episode } from './EpisodeTracker';
+
+/** One watched signal as of the last bucket close. */
+export interface AnomalyStatus {
+  kind: AnomalyKind;
+  /** For kind 'resource': which resource. */
+  resource?: string;
+  /** The latest score: z against the baseline, or value / SLO for a breach. */
+  score: number;
+  /** Whether an episode is under way. */
+  active: boolean;
+  /** The latest observation's direction, when out of line. */
+  direction: Direction | undefined;
+  value: number;
+  /** The baseline (or the SLO) the value was held against. */
+  mean: number;
+  stddev: number;
+  /** The episode under way, if any. */
+  episode: Episode | undefined;
+}
+
+/** An episode that ended at this close, with the signal it was about. */
+export interface EndedAnomaly {
+  kind: AnomalyKind;
+  resource?: string;
+  episode: Required<Episode>;
+}

@@ -128,17 +128,7 @@ export class CircuitBreakerMetrics {
         `must be at most ${MAX_NAME_LENGTH} characters long`,
         text
       );
-    if (
-      typeof attributes !== 'object' ||
-      attributes === null ||
-      Array.isArray(attributes)
-    ) {
-      reader.failType(
-        'attributes',
-        'an object of attribute values',
-        attributes
-      );
-    }
+    reader.object('attributes', {}, 'an object of attribute values');
     if (this._disposed)
       throw new Error('CircuitBreakerMetrics: register() after dispose()');
     const merged = { ...this._options.attributes, ...attributes };

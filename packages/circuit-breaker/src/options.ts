@@ -113,14 +113,11 @@ export function resolveOptions(
   ) {
     reader.failType('meterProvider', 'a MeterProvider', provider);
   }
-  const attributes = reader.raw('attributes') ?? {};
-  if (
-    typeof attributes !== 'object' ||
-    attributes === null ||
-    Array.isArray(attributes)
-  ) {
-    reader.failType('attributes', 'an object of attribute values', attributes);
-  }
+  const attributes = reader.object(
+    'attributes',
+    {},
+    'an object of attribute values'
+  );
   return {
     meterProvider:
       (provider as MeterProvider | undefined) ?? metrics.getMeterProvider(),

@@ -1,10 +1,18 @@
 export { EventEmitter } from './EventEmitter';
 export type { Event, IDisposable } from './EventEmitter';
-export { OptionReader, describeValue } from './OptionReader';
+export {
+  OptionReader,
+  checkArray,
+  checkNumber,
+  checkRecord,
+  checkString,
+  describeValue,
+  isPlainObject,
+} from './validation';
 export { RateLimitedDiag } from './RateLimitedDiag';
 export {
   DEFAULT_SLICE_MILLIS,
   SlicedTask,
   yieldToEventLoop,
 } from './SlicedTask';
-export type { RangeRule } from './types';
+export type { RangeRule } from './validation';

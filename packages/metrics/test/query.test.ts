@@ -176,15 +176,15 @@ describe('RetentionMetricReader queries and roll-ups', () => {
       h.reader.query('work', { fromMillis: 5, toMillis: 5 })
     ).to.throw(
       RangeError,
-      /'fromMillis' \(5\) must be before 'toMillis' \(5\)/
+      /RetentionMetricReader\.query: option 'fromMillis' must be < 'toMillis' \(5\), got 5/
     );
     expect(() => h.reader.query('work', { toMillis: NaN })).to.throw(
-      TypeError,
-      /'toMillis' must be a time in epoch milliseconds, got NaN/
+      RangeError,
+      /option 'toMillis' must be a finite number, got NaN/
     );
     expect(() => h.reader.query('work', { attributes: 'x' as never })).to.throw(
       TypeError,
-      /'attributes' must be an object/
+      /option 'attributes' must be an object of attribute values/
     );
   });
 });

@@ -13,13 +13,11 @@ import type {
 import { isEmpty, parsePoint, parseSumParts } from './parsePoint';
 import type { ParsedPoint, ParsedSpan } from './parsePoint';
 import {
-  describe,
-  isRecordable,
-  rejectUnknownKeys,
-  requireInteger,
-  requireRecord,
-  requireVersioned,
-} from './validate';
+  OptionReader,
+  checkNumber,
+  describeValue,
+} from '@datapunk/otel-common/validation';
+import { isRecordable, requireVersioned } from './validate';
 
 const DEFAULT_MAX_BUCKETS = 520;
 const MIN_BUCKETS = 2;
@@ -61,24 +59,15 @@ export class ExponentialSketch {
    * @throws {RangeError} if an option is outside its range.
    */
   constructor(options: ExponentialSketchOptions = {}) {
-    const owner = 'ExponentialSketch';
-    const record = requireRecord(owner, 'options', options);
-    rejectUnknownKeys(owner, record, OPTION_KEYS);
-    const { maxBuckets = DEFAULT_MAX_BUCKETS, maxScale = MAX_SCALE } = options;
-    this._maxBuckets = requireInteger(
-      owner,
-      'maxBuckets',
-      maxBuckets,
-      MIN_BUCKETS,
-      MAX_BUCKETS
-    );
-    this._maxScale = requireInteger(
-      owner,
-      'maxScale',
-      maxScale,
-      MIN_SCALE,
-      MAX_SCALE
-    );
+    const reader = new OptionReader('ExponentialSketch', options, OPTION_KEYS);
+    this._maxBuckets = reader.integer('maxBuckets', DEFAULT_MAX_BUCKETS, {
+      min: MIN_BUCKETS,
+      max: MAX_BUCKETS,
+    });
+    this._maxScale = reader.integer('maxScale', MAX_SCALE, {
+      min: MIN_SCALE,
+      max: MAX_SCALE,
+    });
     this._mapping = getMapping(this._maxScale);
   }
 
@@ -199,7 +188,7 @@ export class ExponentialSketch {
   merge(other: ExponentialSketch): void {
     if (!(other instanceof ExponentialSketch)) {
       throw new TypeError(
-        `ExponentialSketch.merge: expected an ExponentialSketch, got ${describe(other)}`
+        `ExponentialSketch.merge: expected an ExponentialSketch, got ${describeValue(other)}`
       );
     }
     if (other === this) other = other.clone();
@@ -443,20 +432,16 @@ export class ExponentialSketch {
     const owner = 'ExponentialSketch.fromJSON';
     const record = requireVersioned(owner, json, JSON_VERSION);
     const sketch = new ExponentialSketch({
-      maxBuckets: requireInteger(
-        owner,
-        'maxBuckets',
-        record.maxBuckets,
-        MIN_BUCKETS,
-        MAX_BUCKETS
-      ),
-      maxScale: requireInteger(
-        owner,
-        'maxScale',
-        record.maxScale,
-        MIN_SCALE,
-        MAX_SCALE
-      ),
+      maxBuckets: checkNumber(owner, "'maxBuckets'", record.maxBuckets, {
+        integer: true,
+        min: MIN_BUCKETS,
+        max: MAX_BUCKETS,
+      }),
+      maxScale: checkNumber(owner, "'maxScale'", record.maxScale, {
+        integer: true,
+        min: MIN_SCALE,
+        max: MAX_SCALE,
+      }),
     });
     const point = parsePoint(
       owner,
@@ -477,13 +462,11 @@ export class ExponentialSketch {
       );
     }
     sketch._mergeParsed(point);
-    sketch._rejected = requireInteger(
-      owner,
-      'rejected',
-      record.rejected,
-      0,
-      Number.MAX_SAFE_INTEGER
-    );
+    sketch._rejected = checkNumber(owner, "'rejected'", record.rejected, {
+      integer: true,
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    });
     return sketch;
   }
 

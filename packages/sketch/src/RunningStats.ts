@@ -1,13 +1,8 @@
+import { checkNumber, describeValue } from '@datapunk/otel-common/validation';
 import type { ByteReader } from './ByteReader';
 import type { ByteWriter } from './ByteWriter';
 import type { RunningStatsJSON } from './types';
-import {
-  describe,
-  isRecordable,
-  requireFiniteNumber,
-  requireInteger,
-  requireVersioned,
-} from './validate';
+import { isRecordable, requireVersioned } from './validate';
 
 const JSON_VERSION = 1;
 
@@ -83,7 +78,7 @@ export class RunningStats {
   merge(other: RunningStats): void {
     if (!(other instanceof RunningStats)) {
       throw new TypeError(
-        `RunningStats.merge: expected a RunningStats, got ${describe(other)}`
+        `RunningStats.merge: expected a RunningStats, got ${describeValue(other)}`
       );
     }
     this._rejected += other._rejected;
@@ -170,25 +165,21 @@ export class RunningStats {
     const owner = 'RunningStats.fromJSON';
     const record = requireVersioned(owner, json, JSON_VERSION);
     const stats = new RunningStats();
-    stats._count = requireInteger(
-      owner,
-      'count',
-      record.count,
-      0,
-      Number.MAX_SAFE_INTEGER
-    );
-    stats._rejected = requireInteger(
-      owner,
-      'rejected',
-      record.rejected,
-      0,
-      Number.MAX_SAFE_INTEGER
-    );
+    stats._count = checkNumber(owner, "'count'", record.count, {
+      integer: true,
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    });
+    stats._rejected = checkNumber(owner, "'rejected'", record.rejected, {
+      integer: true,
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    });
     if (stats._count === 0) return stats;
-    stats._mean = requireFiniteNumber(owner, 'mean', record.mean);
-    stats._m2 = requireFiniteNumber(owner, 'm2', record.m2);
-    stats._min = requireFiniteNumber(owner, 'min', record.min);
-    stats._max = requireFiniteNumber(owner, 'max', record.max);
+    stats._mean = checkNumber(owner, "'mean'", record.mean);
+    stats._m2 = checkNumber(owner, "'m2'", record.m2);
+    stats._min = checkNumber(owner, "'min'", record.min);
+    stats._max = checkNumber(owner, "'max'", record.max);
     if (
       !(
         stats._min <= stats._mean &&

@@ -1,10 +1,5 @@
+import { OptionReader, checkNumber } from '@datapunk/otel-common/validation';
 import type { Mergeable, SlidingWindowOptions } from './types';
-import {
-  rejectUnknownKeys,
-  requireFiniteNumber,
-  requireInteger,
-  requireRecord,
-} from './validate';
 
 const OPTION_KEYS = ['slots', 'slotMillis', 'create'] as const;
 const MAX_SLOTS = 100_000;
@@ -30,23 +25,17 @@ export class SlidingWindow<T extends Mergeable<T>> {
    * @throws {RangeError} if `slots` or `slotMillis` is out of range.
    */
   constructor(options: SlidingWindowOptions<T>) {
-    const owner = 'SlidingWindow';
-    const record = requireRecord(owner, 'options', options);
-    rejectUnknownKeys(owner, record, OPTION_KEYS);
-    const slots = requireInteger(owner, 'slots', options.slots, 1, MAX_SLOTS);
-    this._slotMillis = requireFiniteNumber(
-      owner,
-      'slotMillis',
-      options.slotMillis
-    );
-    if (this._slotMillis <= 0) {
-      throw new RangeError(
-        `${owner}: 'slotMillis' must be > 0, got ${this._slotMillis}`
-      );
-    }
+    const reader = new OptionReader('SlidingWindow', options, OPTION_KEYS);
+    const slots = reader.integer('slots', undefined, {
+      min: 1,
+      max: MAX_SLOTS,
+    });
+    this._slotMillis = reader.number('slotMillis', undefined, { above: 0 });
     if (typeof options.create !== 'function') {
-      throw new TypeError(
-        `${owner}: 'create' must be a function returning an empty aggregate`
+      reader.failType(
+        'create',
+        'a function returning an empty aggregate',
+        options.create
       );
     }
     this._create = options.create;
@@ -98,13 +87,11 @@ export class SlidingWindow<T extends Mergeable<T>> {
    * @throws {RangeError} if lastSlots is not an integer in [1, slots].
    */
   merged(lastSlots: number = this._slots.length): T {
-    requireInteger(
-      'SlidingWindow.merged',
-      'lastSlots',
-      lastSlots,
-      1,
-      this._slots.length
-    );
+    checkNumber('SlidingWindow.merged', "'lastSlots'", lastSlots, {
+      integer: true,
+      min: 1,
+      max: this._slots.length,
+    });
     const result = this._create();
     const size = this._slots.length;
     for (let i = lastSlots - 1; i >= 0; i--) {

@@ -1,12 +1,11 @@
+import {
+  checkNumber,
+  checkRecord,
+  describeValue,
+} from '@datapunk/otel-common/validation';
 import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
 import { ExactSum } from './ExactSum';
-import {
-  describe,
-  requireFiniteNumber,
-  requireInteger,
-  requireRecord,
-} from './validate';
 
 /** Longest bucket array accepted from outside, whatever the options. */
 export const MAX_SPAN_LENGTH = 16384;
@@ -64,14 +63,12 @@ export function parsePoint(
   sumParts: readonly number[] | undefined,
   requireMinMax: boolean
 ): ParsedPoint {
-  const record = requireRecord(owner, 'point', value);
-  const scale = requireInteger(
-    owner,
-    'scale',
-    record.scale,
-    MIN_SCALE,
-    MAX_SCALE
-  );
+  const record = checkRecord(owner, "'point'", value);
+  const scale = checkNumber(owner, "'scale'", record.scale, {
+    integer: true,
+    min: MIN_SCALE,
+    max: MAX_SCALE,
+  });
   const mapping = getMapping(scale);
   const zeroCount = requireCount(owner, 'zeroCount', record.zeroCount);
   const count = requireCount(owner, 'count', record.count);
@@ -105,8 +102,8 @@ export function parsePoint(
       min = outerBound(mapping, lowest, -1);
       max = outerBound(mapping, highest, 1);
     } else {
-      min = requireFiniteNumber(owner, 'min', record.min);
-      max = requireFiniteNumber(owner, 'max', record.max);
+      min = checkNumber(owner, "'min'", record.min);
+      max = checkNumber(owner, "'max'", record.max);
       requireInEdgeBucket(owner, 'min', min, lowest, mapping);
       requireInEdgeBucket(owner, 'max', max, highest, mapping);
     }
@@ -114,7 +111,7 @@ export function parsePoint(
 
   let sum: number | ExactSum;
   if (sumParts === undefined && record.sum !== undefined) {
-    sum = requireFiniteNumber(owner, 'sum', record.sum);
+    sum = checkNumber(owner, "'sum'", record.sum);
   } else {
     sum = new ExactSum();
     if (sumParts !== undefined) {
@@ -160,16 +157,20 @@ export function parseSumParts(owner: string, value: unknown): number[] {
   }
   if (!Array.isArray(value) || value.length > 64) {
     throw new TypeError(
-      `${owner}: 'sum' must be an array of at most 64 finite numbers or a saturated sum string, got ${describe(value)}`
+      `${owner}: 'sum' must be an array of at most 64 finite numbers or a saturated sum string, got ${describeValue(value)}`
     );
   }
   return value.map((part: unknown, i) =>
-    requireFiniteNumber(owner, `sum[${i}]`, part)
+    checkNumber(owner, `'sum[${i}]'`, part)
   );
 }
 
 function requireCount(owner: string, name: string, value: unknown): number {
-  return requireInteger(owner, name, value, 0, Number.MAX_SAFE_INTEGER);
+  return checkNumber(owner, `'${name}'`, value, {
+    integer: true,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  });
 }
 
 /** Whether a span has no non-empty bucket. */
@@ -183,20 +184,18 @@ function parseSpan(
   value: unknown,
   mapping: Base2Mapping
 ): ParsedSpan {
-  const span = requireRecord(owner, name, value);
+  const span = checkRecord(owner, `'${name}'`, value);
   const counts = span.bucketCounts;
   if (!Array.isArray(counts) || counts.length > MAX_SPAN_LENGTH) {
     throw new TypeError(
-      `${owner}: '${name}.bucketCounts' must be an array of at most ${MAX_SPAN_LENGTH} counts, got ${describe(counts)}`
+      `${owner}: '${name}.bucketCounts' must be an array of at most ${MAX_SPAN_LENGTH} counts, got ${describeValue(counts)}`
     );
   }
-  const offset = requireInteger(
-    owner,
-    `${name}.offset`,
-    span.offset,
-    mapping.minIndex,
-    mapping.maxIndex - Math.max(0, counts.length - 1)
-  );
+  const offset = checkNumber(owner, `'${name}.offset'`, span.offset, {
+    integer: true,
+    min: mapping.minIndex,
+    max: mapping.maxIndex - Math.max(0, counts.length - 1),
+  });
   let total = 0;
   let low = 0;
   let high = -1;

@@ -82,7 +82,7 @@ describe('ExponentialSketch JSON', () => {
         'another version',
         j => ({ ...j, version: 2 }),
         RangeError,
-        /'version' must be 1, got number 2/,
+        /'version' must be 1, got 2/,
       ],
       [
         'no version',
@@ -94,7 +94,7 @@ describe('ExponentialSketch JSON', () => {
         'maxBuckets 1',
         j => ({ ...j, maxBuckets: 1 }),
         RangeError,
-        /'maxBuckets' must be an integer from 2 to 16384, got 1/,
+        /'maxBuckets' must be an integer ≥ 2 and ≤ 16384, got 1/,
       ],
       [
         'maxScale as text',
@@ -106,7 +106,7 @@ describe('ExponentialSketch JSON', () => {
         'scale past 20',
         j => ({ ...j, scale: 21 }),
         RangeError,
-        /'scale' must be an integer from -10 to 20/,
+        /'scale' must be an integer ≥ -10 and ≤ 20/,
       ],
       [
         'scale above maxScale',
@@ -130,7 +130,7 @@ describe('ExponentialSketch JSON', () => {
         'negative zeroCount',
         j => ({ ...j, zeroCount: -1 }),
         RangeError,
-        /'zeroCount' must be an integer from 0/,
+        /'zeroCount' must be an integer ≥ 0/,
       ],
       [
         'fractional bucket count',
@@ -211,7 +211,7 @@ describe('ExponentialSketch JSON', () => {
         'negative rejected',
         j => ({ ...j, rejected: -1 }),
         RangeError,
-        /'rejected' must be an integer from 0/,
+        /'rejected' must be an integer ≥ 0/,
       ],
     ];
     for (const [name, tamper, type, message] of cases) {

@@ -93,17 +93,20 @@ describe('SlidingWindow', () => {
       () => new SlidingWindow({ slots: 0, slotMillis: 1, create })
     ).to.throw(
       RangeError,
-      /SlidingWindow: 'slots' must be an integer from 1 to 100000, got 0/
+      /SlidingWindow: option 'slots' must be an integer ≥ 1 and ≤ 100000, got 0/
     );
     expect(
       () => new SlidingWindow({ slots: 2, slotMillis: 0, create })
-    ).to.throw(RangeError, /'slotMillis' must be > 0, got 0/);
+    ).to.throw(
+      RangeError,
+      /option 'slotMillis' must be a finite number > 0, got 0/
+    );
     expect(
       () => new SlidingWindow({ slots: 2, slotMillis: NaN, create })
-    ).to.throw(RangeError, /'slotMillis' must be finite/);
+    ).to.throw(RangeError, /option 'slotMillis' must be a finite number > 0/);
     expect(
       () => new SlidingWindow({ slots: 2, slotMillis: 1, create: 5 } as never)
-    ).to.throw(TypeError, /'create' must be a function/);
+    ).to.throw(TypeError, /option 'create' must be a function/);
     expect(
       () =>
         new SlidingWindow({
@@ -115,7 +118,7 @@ describe('SlidingWindow', () => {
     ).to.throw(TypeError, /unknown option 'extra'/);
     expect(() => window(3).merged(4)).to.throw(
       RangeError,
-      /SlidingWindow\.merged: 'lastSlots' must be an integer from 1 to 3, got 4/
+      /SlidingWindow\.merged: 'lastSlots' must be an integer ≥ 1 and ≤ 3, got 4/
     );
   });
 });

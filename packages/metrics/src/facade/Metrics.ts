@@ -6,7 +6,11 @@ import type {
   Histogram,
   Meter,
 } from '@opentelemetry/api';
-import { RateLimitedDiag, describeValue } from '@datapunk/otel-common';
+import {
+  RateLimitedDiag,
+  describeValue,
+  isPlainObject,
+} from '@datapunk/otel-common';
 import { MetricType } from './MetricType';
 
 /** OpenTelemetry's instrument name syntax. */
@@ -278,11 +282,7 @@ export class Metrics {
     negativeAllowed: boolean,
     attributes: unknown
   ): boolean {
-    const attributesOk =
-      attributes === undefined ||
-      (typeof attributes === 'object' &&
-        attributes !== null &&
-        !Array.isArray(attributes));
+    const attributesOk = attributes === undefined || isPlainObject(attributes);
     if (
       typeof value === 'number' &&
       value - value === 0 &&

@@ -1,4 +1,10 @@
 import { ValueType } from '@opentelemetry/api';
+import {
+  checkArray,
+  checkNumber,
+  checkRecord,
+  checkString,
+} from '@datapunk/otel-common';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ResolvedOptions } from '../options';
 import type { Aggregate } from '../store/Aggregate';
@@ -215,35 +221,22 @@ function* restoreMetric(
   }
 }
 
+const OWNER = 'snapshot';
+
 function record(value: unknown, path: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`'${path}' must be an object`);
-  }
-  return value as Json;
+  return checkRecord(OWNER, `'${path}'`, value);
 }
 
 function list(value: unknown, path: string, max = Infinity): unknown[] {
-  if (!Array.isArray(value) || value.length > max) {
-    throw new TypeError(
-      `'${path}' must be an array${max < Infinity ? ` of at most ${max}` : ''}`
-    );
-  }
-  return value;
+  return checkArray(OWNER, `'${path}'`, value, max);
 }
 
 function finite(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    throw new TypeError(`'${path}' must be a finite number`);
-  return value;
+  return checkNumber(OWNER, `'${path}'`, value);
 }
 
 function text(value: unknown, path: string, emptyAllowed = false): string {
-  if (typeof value !== 'string' || (!emptyAllowed && value.length === 0)) {
-    throw new TypeError(
-      `'${path}' must be a ${emptyAllowed ? '' : 'non-empty '}string`
-    );
-  }
-  return value;
+  return checkString(OWNER, `'${path}'`, value, emptyAllowed);
 }
 
 function optionalText(value: unknown, path: string): string | undefined {

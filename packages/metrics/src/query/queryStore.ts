@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { OptionReader } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
 import type { Aggregate } from '../store/Aggregate';
 import { GaugeAggregate } from '../store/GaugeAggregate';
@@ -118,43 +119,23 @@ function readOptions(
   options: QueryOptions,
   nowMillis: number
 ): { from: number; to: number; filter: Attributes } {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${OWNER}: 'options' must be an object`);
-  }
-  const {
-    attributes = {},
-    fromMillis = -Infinity,
-    toMillis = nowMillis,
-  } = options;
-  if (
-    typeof attributes !== 'object' ||
-    attributes === null ||
-    Array.isArray(attributes)
-  ) {
-    throw new TypeError(
-      `${OWNER}: 'attributes' must be an object of attribute values`
-    );
-  }
-  for (const [name, value] of [
-    ['fromMillis', fromMillis],
-    ['toMillis', toMillis],
-  ] as const) {
-    if (
-      typeof value !== 'number' ||
-      Number.isNaN(value) ||
-      value === Infinity
-    ) {
-      throw new TypeError(
-        `${OWNER}: '${name}' must be a time in epoch milliseconds, got ${String(value)}`
-      );
-    }
-  }
-  if (fromMillis >= toMillis) {
-    throw new RangeError(
-      `${OWNER}: 'fromMillis' (${fromMillis}) must be before 'toMillis' (${toMillis})`
-    );
-  }
-  return { from: fromMillis, to: toMillis, filter: attributes };
+  const reader = new OptionReader(OWNER, options, [
+    'attributes',
+    'fromMillis',
+    'toMillis',
+  ]);
+  const filter = reader.object(
+    'attributes',
+    {},
+    'an object of attribute values'
+  ) as Attributes;
+  const from =
+    reader.raw('fromMillis') == null
+      ? -Infinity
+      : reader.number('fromMillis', undefined);
+  const to = reader.number('toMillis', nowMillis);
+  reader.ordered('fromMillis', from, '<', 'toMillis', to);
+  return { from, to, filter };
 }
 
 /** Whether `attributes` include every entry of `filter` (arrays compared by value). */

@@ -1,3 +1,4 @@
+import { checkRecord } from '@datapunk/otel-common';
 import { RunningStats } from '@datapunk/otel-sketch';
 import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
 import { MetricKind } from '../types';
@@ -85,10 +86,7 @@ export class GaugeAggregate implements Aggregate {
 
   /** @throws {TypeError|RangeError} if `json` is malformed. */
   static fromJSON(json: unknown, field: string): GaugeAggregate {
-    if (typeof json !== 'object' || json === null) {
-      throw new TypeError(`'${field}' must be an object`);
-    }
-    const { last, stats } = json as { last?: unknown; stats?: unknown };
+    const { last, stats } = checkRecord('snapshot', `'${field}'`, json);
     const aggregate = new GaugeAggregate(RunningStats.fromJSON(stats));
     if (!aggregate.isEmpty) {
       if (typeof last !== 'number' || !Number.isFinite(last)) {

@@ -6,6 +6,8 @@ export interface RangeRule {
   above?: number;
   /** Inclusive upper bound. */
   max?: number;
+  /** Exclusive upper bound. */
+  below?: number;
   integer?: boolean;
   /** Infinity is allowed too (for "never"), when within the bounds. */
   infinite?: boolean;

@@ -1,4 +1,13 @@
-import type { RangeRule } from './types';
+import type { RangeRule } from './RangeRule';
+import {
+  checkNumber,
+  isPlainObject,
+  satisfies,
+  checkRecord,
+  fail,
+  failType,
+  rejectUnknownKeys,
+} from './checks';
 
 /**
  * Reads one options object for a constructor, applying defaults and throwing
@@ -28,23 +37,17 @@ export class OptionReader {
       this._options = {};
       return;
     }
-    if (
-      typeof options !== 'object' ||
-      options === null ||
-      Array.isArray(options)
-    ) {
-      throw new TypeError(
-        `${owner}: ${path ? `option '${path}'` : 'options'} must be an object, got ${describeValue(options)}`
-      );
-    }
-    this._options = options as Record<string, unknown>;
-    for (const key of Object.keys(this._options)) {
-      if (!known.includes(key)) {
-        throw new TypeError(
-          `${owner}: unknown option '${this.pathOf(key)}' (known: ${known.join(', ')})`
-        );
-      }
-    }
+    this._options = checkRecord(
+      owner,
+      path ? `option '${path}'` : 'options',
+      options
+    );
+    rejectUnknownKeys(
+      owner,
+      this._options,
+      known,
+      key => `option '${this.pathOf(key)}'`
+    );
   }
 
   /** The full dotted name of an option, for messages. */
@@ -65,16 +68,7 @@ export class OptionReader {
   ): number {
     const value = this._options[name] ?? fallback;
     if (value === undefined) this.failType(name, 'given (a number)', value);
-    if (typeof value !== 'number') this.failType(name, 'a number', value);
-    if (
-      Number.isNaN(value) ||
-      (!Number.isFinite(value) && !(rule.infinite && value === Infinity)) ||
-      !satisfies(value, rule) ||
-      (rule.integer && !Number.isInteger(value))
-    ) {
-      this.fail(name, `must be ${describeRule(rule)}`, value);
-    }
-    return value;
+    return checkNumber(this._owner, this._field(name), value, rule);
   }
 
   /** An integer within `rule`, or `fallback` when absent (required without one). */
@@ -121,13 +115,13 @@ export class OptionReader {
   numberList(
     name: string,
     fallback: readonly number[],
-    rule: RangeRule & { below?: number; minLength?: number; maxLength: number }
+    rule: RangeRule & { minLength?: number; maxLength: number }
   ): number[] {
     const value: unknown = this._options[name] ?? fallback;
-    const { minLength = 0, maxLength, below, ...range } = rule;
+    const { minLength = 0, maxLength, ...range } = rule;
     const bounds = [
       range.above !== undefined ? `> ${range.above}` : '',
-      below !== undefined ? `< ${below}` : '',
+      range.below !== undefined ? `< ${range.below}` : '',
     ]
       .filter(Boolean)
       .join(' and ');
@@ -143,15 +137,22 @@ export class OptionReader {
       );
     }
     for (const entry of value as unknown[]) {
-      if (
-        typeof entry !== 'number' ||
-        !satisfies(entry, range) ||
-        !(below === undefined || entry < below)
-      ) {
+      if (typeof entry !== 'number' || !satisfies(entry, range)) {
         this.fail(name, `must hold numbers ${bounds}`, entry);
       }
     }
     return [...new Set(value as number[])].sort((a, b) => a - b);
+  }
+
+  /** A plain object (e.g. attributes), or `fallback` when absent. */
+  object(
+    name: string,
+    fallback: Record<string, unknown>,
+    expected = 'an object'
+  ): Record<string, unknown> {
+    const value = this._options[name] ?? fallback;
+    if (!isPlainObject(value)) this.failType(name, expected, value);
+    return value;
   }
 
   /** A nested options object, read with its own known names. */
@@ -171,7 +172,7 @@ export class OptionReader {
   ordered(
     name: string,
     value: number,
-    relation: '≥' | '>' | '≤',
+    relation: '≥' | '>' | '≤' | '<',
     otherName: string,
     otherValue: number,
     why = ''
@@ -181,7 +182,9 @@ export class OptionReader {
         ? value >= otherValue
         : relation === '>'
           ? value > otherValue
-          : value <= otherValue;
+          : relation === '≤'
+            ? value <= otherValue
+            : value < otherValue;
     if (!holds) {
       this.fail(
         name,
@@ -192,57 +195,16 @@ export class OptionReader {
   }
 
   /** Throws a RangeError: option `name` (got `value`) `rule`. */
-  fail(name: string, rule: string, value?: unknown): never {
-    const got = arguments.length > 2 ? `, got ${describeValue(value)}` : '';
-    throw new RangeError(
-      `${this._owner}: option '${this.pathOf(name)}' ${rule}${got}`
-    );
+  fail(name: string, rule: string, ...value: [unknown?]): never {
+    return fail(this._owner, this._field(name), rule, ...value);
   }
 
   /** Throws a TypeError: option `name` must be `expected`. */
   failType(name: string, expected: string, value: unknown): never {
-    throw new TypeError(
-      `${this._owner}: option '${this.pathOf(name)}' must be ${expected}, got ${describeValue(value)}`
-    );
+    return failType(this._owner, this._field(name), expected, value);
   }
-}
 
-function satisfies(value: number, rule: RangeRule): boolean {
-  return (
-    (rule.min === undefined || value >= rule.min) &&
-    (rule.max === undefined || value <= rule.max) &&
-    (rule.above === undefined || value > rule.above)
-  );
-}
-
-function describeRule(rule: RangeRule): string {
-  const kind = rule.integer
-    ? 'an integer'
-    : rule.infinite
-      ? 'a number (Infinity allowed)'
-      : 'a finite number';
-  const bounds = [
-    rule.min !== undefined ? `≥ ${rule.min}` : '',
-    rule.above !== undefined ? `> ${rule.above}` : '',
-    rule.max !== undefined ? `≤ ${rule.max}` : '',
-  ].filter(Boolean);
-  return bounds.length > 0 ? `${kind} ${bounds.join(' and ')}` : kind;
-}
-
-/** A short, safe description of any value for an error message. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  switch (typeof value) {
-    case 'string':
-      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-    case 'object':
-      return 'an object';
-    case 'function':
-      return 'a function';
-    case 'bigint':
-      return `the bigint ${value}`;
-    default:
-      return String(value);
+  private _field(name: string): string {
+    return `option '${this.pathOf(name)}'`;
   }
 }

@@ -16,7 +16,7 @@ const snapshot = join(
   'metrics.json'
 );
 
-const { metrics, reader, shutdown } = setupMetrics({
+const { instruments, reader, shutdown } = setupMetrics({
   serviceName: 'example-shop',
   collectionIntervalMillis: 1000,
   exportIntervalMillis: 5000,
@@ -26,13 +26,13 @@ const { metrics, reader, shutdown } = setupMetrics({
   ],
   persistence: { path: snapshot, intervalMillis: 5000 },
 });
-const requests = metrics.counter('http.server.requests', {
+const requests = instruments.counter('http.server.requests', {
   description: 'Requests handled',
 });
-const duration = metrics.timer('http.server.duration', {
+const duration = instruments.timer('http.server.duration', {
   description: 'Request duration',
 });
-const active = metrics.gauge('http.server.active', {
+const active = instruments.gauge('http.server.active', {
   description: 'Requests in progress',
 });
 

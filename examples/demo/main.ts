@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const downstream = await Downstream.start(
     schedule,
     seededRandom(seed),
-    telemetry.metrics
+    telemetry.instruments
   );
   const startedMillis = Date.now();
 

@@ -30,6 +30,7 @@ const previousLine = {
   '@opentelemetry/otlp-exporter-base': '0.223.0',
   '@opentelemetry/otlp-transformer': '0.223.0',
   '@opentelemetry/instrumentation': '0.223.0',
+  '@opentelemetry/exporter-prometheus': '0.223.0',
 };
 for (const file of ['package.json', ...fs.readdirSync('packages').map(p => `packages/${p}/package.json`)]) {
   const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));

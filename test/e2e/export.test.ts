@@ -256,8 +256,12 @@ describe('end to end: OTLP/HTTP into a real OpenTelemetry Collector', function (
           exportIntervalMillis: 200,
           exportTimeoutMillis: 200,
         });
-        const orders = setup.metrics.counter('e2e.orders', { unit: '{order}' });
-        const sizes = setup.metrics.histogram('e2e.order.size', { unit: 'By' });
+        const orders = setup.instruments.counter('e2e.orders', {
+          unit: '{order}',
+        });
+        const sizes = setup.instruments.histogram('e2e.order.size', {
+          unit: 'By',
+        });
         let total = 0;
         const sizesRecorded: number[] = [];
         const load = async (millis: number) => {

@@ -94,16 +94,16 @@ export async function runWorkload(
     seriesTtlMillis: SERIES_TTL_MILLIS,
     limits: { maxSeriesPerMetric: MAX_SERIES_PER_METRIC },
   });
-  const { metrics } = setup;
-  const requests = metrics.counter('e2e.requests', { unit: '{request}' });
-  const tenantRequests = metrics.counter('e2e.tenant.requests', {
+  const { instruments } = setup;
+  const requests = instruments.counter('e2e.requests', { unit: '{request}' });
+  const tenantRequests = instruments.counter('e2e.tenant.requests', {
     unit: '{request}',
   });
-  const ephemeral = metrics.counter('e2e.ephemeral', { unit: '{event}' });
-  const latency = metrics.histogram('e2e.latency', { unit: 'ms' });
-  const payload = metrics.summary('e2e.payload', { unit: 'By' });
-  const job = metrics.timer('e2e.job.duration');
-  const queueDepth = metrics.gauge('e2e.queue.depth', { unit: '{item}' });
+  const ephemeral = instruments.counter('e2e.ephemeral', { unit: '{event}' });
+  const latency = instruments.histogram('e2e.latency', { unit: 'ms' });
+  const payload = instruments.summary('e2e.payload', { unit: 'By' });
+  const job = instruments.timer('e2e.job.duration');
+  const queueDepth = instruments.gauge('e2e.queue.depth', { unit: '{item}' });
 
   const add = <K>(map: Map<K, number>, k: K, n: number) =>
     map.set(k, (map.get(k) ?? 0) + n);

@@ -292,7 +292,7 @@ describe('reliability: hostile input (fast-check)', function () {
             exporter: 'none',
             limits: { maxAttributeValueLength: 64 },
           });
-          const m = setup.metrics;
+          const m = setup.instruments;
           const instruments = {
             counter: (v: number, a: never) => m.counter('c').add(v, a),
             histogram: (v: number, a: never) => m.histogram('h').record(v, a),
@@ -550,8 +550,8 @@ describe('reliability: hostile input (fast-check)', function () {
         exporter: 'none',
         persistence: { path },
       });
-      setup.metrics.counter('orders').add(5, { shop: 'north' });
-      setup.metrics.histogram('size').record(12.5);
+      setup.instruments.counter('orders').add(5, { shop: 'north' });
+      setup.instruments.histogram('size').record(12.5);
       await setup.shutdown();
       return readFileSync(path, 'utf8');
     }

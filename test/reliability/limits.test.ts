@@ -51,7 +51,7 @@ describe('reliability: limits on untrusted sizes', () => {
 
   it('diag: 100,000 bad measurements and 100,000 bad breaker reports write a handful of lines', async () => {
     const setup = setupMetrics({ global: false, exporter: 'none' });
-    const counter = setup.metrics.counter('c');
+    const counter = setup.instruments.counter('c');
     const breakers = new CircuitBreakerMetrics({
       meterProvider: setup.meterProvider,
     });
@@ -60,7 +60,7 @@ describe('reliability: limits on untrusted sizes', () => {
       counter.add(i % 2 ? NaN : -1);
       breaker.recordCall('bogus' as CallOutcome, -5);
     }
-    expect(setup.metrics.rejected).to.equal(100_000);
+    expect(setup.instruments.rejected).to.equal(100_000);
     expect(breakers.rejectedInputs).to.equal(100_000);
     expect(diagLog.lines.length, diagLog.lines.join('\n')).to.be.within(1, 6);
     breakers.dispose();

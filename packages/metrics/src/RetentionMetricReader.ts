@@ -89,6 +89,7 @@ export class RetentionMetricReader extends MetricReader {
           : 'gauges'
         : summaryExport;
     this._store = new MetricStore({
+      startMillis: this._startMillis,
       tiers: resolved.tiers,
       limits: resolved.limits,
       seriesTtlMillis: resolved.seriesTtlMillis,
@@ -150,6 +151,20 @@ export class RetentionMetricReader extends MetricReader {
       this._statistics,
       this._diag
     );
+  }
+
+  /**
+   * {@link query}, after collecting from the SDK first: the answer includes
+   * everything recorded before the call (query() alone answers as of the
+   * last collection, up to collectionIntervalMillis old).
+   * @throws {TypeError|RangeError} (as a rejection) for invalid arguments.
+   */
+  async collectAndQuery(
+    metricName: string,
+    options: QueryOptions = {}
+  ): Promise<QueryResult | undefined> {
+    await this._run(() => this._collect());
+    return this.query(metricName, options);
   }
 
   /**

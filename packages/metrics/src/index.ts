@@ -13,6 +13,7 @@ export type {
   SummaryMetricData,
   SummaryValue,
 } from './export/SummaryMetricData';
+export { PrometheusScrapeServer } from './export/PrometheusScrapeServer';
 export { createAttributeLimitProcessor } from './attributes';
 export type { AttributeLimits } from './attributes';
 export { Metrics } from './facade/Metrics';

@@ -97,16 +97,23 @@ export function resolveOptions(
     'metricProducers',
   ]);
   const positive = { min: 1 };
+  // Each default adapts to the other when only one is given (collecting
+  // every 10 s, but no less often than exporting); given together they must fit.
+  const exportGiven =
+    reader.raw('exportIntervalMillis') == null
+      ? undefined
+      : reader.integer('exportIntervalMillis', undefined, positive);
   const collectionIntervalMillis = reader.integer(
     'collectionIntervalMillis',
-    DEFAULTS.collectionIntervalMillis,
+    Math.min(
+      DEFAULTS.collectionIntervalMillis,
+      exportGiven ?? DEFAULTS.collectionIntervalMillis
+    ),
     positive
   );
-  const exportIntervalMillis = reader.integer(
-    'exportIntervalMillis',
-    Math.max(DEFAULTS.exportIntervalMillis, collectionIntervalMillis),
-    positive
-  );
+  const exportIntervalMillis =
+    exportGiven ??
+    Math.max(DEFAULTS.exportIntervalMillis, collectionIntervalMillis);
   reader.ordered(
     'exportIntervalMillis',
     exportIntervalMillis,

@@ -1,4 +1,4 @@
-import { metrics as metricsApi } from '@opentelemetry/api';
+import { diag, metrics as metricsApi } from '@opentelemetry/api';
 import type { Attributes } from '@opentelemetry/api';
 import {
   defaultResource,
@@ -15,12 +15,25 @@ import type {
   ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { OptionReader } from '@datapunk/otel-common';
+import { FanOutExporter } from './export/FanOutExporter';
 import { OTLPSummaryMetricExporter } from './export/OTLPSummaryMetricExporter';
+import {
+  DEFAULT_PROMETHEUS_HOST,
+  DEFAULT_PROMETHEUS_PORT,
+  PrometheusScrapeServer,
+} from './export/PrometheusScrapeServer';
 import { Metrics } from './facade/Metrics';
 import { RetentionMetricReader } from './RetentionMetricReader';
 import type { RetentionMetricReaderOptions } from './types';
 
-export type ExporterChoice = 'otlp' | 'console' | 'none';
+export type ExporterChoice = 'otlp' | 'console' | 'prometheus' | 'none';
+const CHOICES: readonly ExporterChoice[] = [
+  'otlp',
+  'console',
+  'prometheus',
+  'none',
+];
+const OWNER = 'setupMetrics';
 
 export interface SetupMetricsOptions
   extends Omit<RetentionMetricReaderOptions, 'exporter'> {
@@ -29,48 +42,78 @@ export interface SetupMetricsOptions
   /** More resource attributes (OTEL_RESOURCE_ATTRIBUTES is read as well). */
   resourceAttributes?: Attributes;
   /**
-   * Where metrics go. Default: OTEL_METRICS_EXPORTER (otlp, console or
-   * none); unset, 'otlp' when OTEL_EXPORTER_OTLP_ENDPOINT or
-   * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, otherwise 'none' (data stays
-   * in the reader, for queries and snapshots).
+   * Where metrics go: one or more of 'otlp', 'console', 'prometheus'
+   * (a scrape endpoint) and 'none', or an exporter. Default: the
+   * comma-separated OTEL_METRICS_EXPORTER (unknown names are reported and
+   * skipped, as the SDK does); unset, 'otlp' when OTEL_EXPORTER_OTLP_ENDPOINT
+   * or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, otherwise 'none' (data
+   * stays in the reader, for queries and snapshots).
    */
-  exporter?: ExporterChoice | PushMetricExporter;
+  exporter?: ExporterChoice | ExporterChoice[] | PushMetricExporter;
+  /**
+   * Where 'prometheus' listens. Default OTEL_EXPORTER_PROMETHEUS_HOST and
+   * OTEL_EXPORTER_PROMETHEUS_PORT, else localhost:9464 (path /metrics).
+   */
+  prometheus?: { host?: string; port?: number };
   /** Views for the MeterProvider. */
   views?: ViewOptions[];
   /** Register the provider as the global MeterProvider. Default true. */
   global?: boolean;
-  /** The meter the returned facade uses. Default 'app'. */
+  /** The meter the returned instruments use. Default 'app'. */
   meterName?: string;
 }
 
 export interface MetricsSetup {
   meterProvider: MeterProvider;
   reader: RetentionMetricReader;
-  /** The five metric types on the meter `meterName`. */
-  metrics: Metrics;
+  /** The five metric types (counter, gauge, histogram, summary, timer) on the meter `meterName`. */
+  instruments: Metrics;
+  /** With 'prometheus': the scrape endpoint. */
+  prometheus: PrometheusScrapeServer | undefined;
   /** Flushes and stops everything (the reader exports and persists one last time). */
   shutdown(): Promise<void>;
 }
 
 /**
- * A MeterProvider with a {@link RetentionMetricReader} exporting over
- * OTLP/HTTP (JSON or protobuf, with real Summary points) as configured by
- * the standard OTEL_* environment variables.
- * @throws {TypeError|RangeError} naming the option or variable, for invalid configuration.
+ * A MeterProvider with a {@link RetentionMetricReader} exporting as the
+ * standard OTEL_* environment variables say, the SDK's conventions:
+ * OTEL_METRICS_EXPORTER (otlp, console, prometheus, none, comma-separated),
+ * OTEL_METRIC_EXPORT_INTERVAL and OTEL_METRIC_EXPORT_TIMEOUT (when the
+ * options do not give them), OTEL_EXPORTER_OTLP_* (OTLP/HTTP, JSON or
+ * protobuf, with real Summary points), OTEL_EXPORTER_PROMETHEUS_HOST/PORT,
+ * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. A variable with a value it
+ * cannot use is reported through diag and ignored.
+ * @throws {TypeError|RangeError} naming the option, for invalid options.
  */
 export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   const {
     serviceName,
     resourceAttributes,
     exporter,
+    prometheus: prometheusOptions,
     views,
     global = true,
     meterName = 'app',
     ...readerOptions
   } = options;
+  const choices = exporterChoices(exporter);
+  const pushExporters = choices.flatMap((choice): PushMetricExporter[] =>
+    choice === 'otlp'
+      ? [new OTLPSummaryMetricExporter()]
+      : choice === 'console'
+        ? [new ConsoleMetricExporter()]
+        : []
+  );
   const reader = new RetentionMetricReader({
+    exportIntervalMillis: fromEnv('OTEL_METRIC_EXPORT_INTERVAL'),
+    exportTimeoutMillis: fromEnv('OTEL_METRIC_EXPORT_TIMEOUT'),
     ...readerOptions,
-    exporter: resolveExporter(exporter),
+    exporter:
+      typeof exporter === 'object' && !Array.isArray(exporter)
+        ? exporter
+        : pushExporters.length > 1
+          ? new FanOutExporter(pushExporters)
+          : pushExporters[0],
   });
   let resource = defaultResource().merge(
     detectResources({ detectors: [envDetector] })
@@ -86,40 +129,93 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
     readers: [reader],
     views,
   });
+  const prometheus = choices.includes('prometheus')
+    ? new PrometheusScrapeServer(
+        reader,
+        prometheusOptions?.host ??
+          process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
+          DEFAULT_PROMETHEUS_HOST,
+        prometheusOptions?.port ??
+          fromEnv('OTEL_EXPORTER_PROMETHEUS_PORT', true) ??
+          DEFAULT_PROMETHEUS_PORT
+      )
+    : undefined;
   if (global) metricsApi.setGlobalMeterProvider(meterProvider);
   return {
     meterProvider,
     reader,
-    metrics: new Metrics(meterProvider.getMeter(meterName)),
+    instruments: new Metrics(meterProvider.getMeter(meterName)),
+    prometheus,
     async shutdown() {
       await meterProvider.shutdown();
+      await prometheus?.close();
       if (global) metricsApi.disable();
     },
   };
 }
 
-function resolveExporter(
-  given: ExporterChoice | PushMetricExporter | undefined
-): PushMetricExporter | undefined {
-  if (typeof given === 'object') return given;
-  const env = process.env;
-  const hasEndpoint = Boolean(
-    env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
-  );
-  const source = given !== undefined ? 'exporter' : 'OTEL_METRICS_EXPORTER';
-  const value =
-    given ??
-    env.OTEL_METRICS_EXPORTER?.split(',')[0]?.trim() ??
-    (hasEndpoint ? 'otlp' : 'none');
-  const choice = new OptionReader('setupMetrics', { [source]: value }, [
-    source,
-  ]).oneOf<ExporterChoice>(source, ['otlp', 'console', 'none'], 'none');
-  switch (choice) {
-    case 'otlp':
-      return new OTLPSummaryMetricExporter();
-    case 'console':
-      return new ConsoleMetricExporter();
-    case 'none':
-      return undefined;
+/**
+ * The exporters asked for: the option (checked: a bad one throws), else
+ * OTEL_METRICS_EXPORTER (a bad name is reported and skipped), else otlp when
+ * an OTLP endpoint is set. 'none' with others means none, as in the SDK.
+ */
+function exporterChoices(
+  given: SetupMetricsOptions['exporter']
+): ExporterChoice[] {
+  if (typeof given === 'object' && !Array.isArray(given)) return [];
+  let choices: string[];
+  if (given !== undefined) {
+    const reader = new OptionReader(OWNER, { exporter: given }, ['exporter']);
+    choices = Array.isArray(given) ? given : [given];
+    for (const choice of choices) {
+      if (!CHOICES.includes(choice as ExporterChoice))
+        reader.fail(
+          'exporter',
+          `must be one of ${CHOICES.map(c => `'${c}'`).join(', ')} (or a list of them)`,
+          choice
+        );
+    }
+  } else {
+    const env = process.env;
+    const list = env.OTEL_METRICS_EXPORTER?.trim();
+    if (!list) {
+      const endpoint =
+        env.OTEL_EXPORTER_OTLP_ENDPOINT ||
+        env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
+      return endpoint ? ['otlp'] : [];
+    }
+    choices = list
+      .split(',')
+      .map(name => name.trim().toLowerCase())
+      .filter(name => {
+        const known = CHOICES.includes(name as ExporterChoice);
+        if (!known)
+          diag.warn(
+            `${OWNER}: OTEL_METRICS_EXPORTER names an exporter it does not know, '${name}' (known: ${CHOICES.join(', ')}); it is skipped`
+          );
+        return known;
+      });
   }
+  const unique = [...new Set(choices)] as ExporterChoice[];
+  if (unique.includes('none')) {
+    if (unique.length > 1)
+      diag.warn(
+        `${OWNER}: exporter 'none' given with others (${unique.join(', ')}): nothing is exported`
+      );
+    return [];
+  }
+  return unique;
+}
+
+/** A positive integer from an environment variable; undefined (reported) if it is not one. */
+function fromEnv(name: string, port = false): number | undefined {
+  const text = process.env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (Number.isInteger(value) && value > 0 && (!port || value < 65536))
+    return value;
+  diag.warn(
+    `${OWNER}: ${name}=${JSON.stringify(text)} is not ${port ? 'a port' : 'a positive integer of milliseconds'}; it is ignored`
+  );
+  return undefined;
 }

@@ -64,7 +64,7 @@ export interface PersistenceOptions {
 export interface RetentionMetricReaderOptions {
   /** Where to export; without one the reader only retains (for query() and persistence). */
   exporter?: PushMetricExporter;
-  /** How often to collect deltas from the SDK: the store's time resolution. Default 10000. */
+  /** How often to collect deltas from the SDK: the store's time resolution. Default 10000, or the export interval if shorter. */
   collectionIntervalMillis?: number;
   /** How often to export; ≥ collectionIntervalMillis. Default 60000. */
   exportIntervalMillis?: number;

@@ -5,6 +5,7 @@ import {
   InstrumentType,
 } from '@opentelemetry/sdk-metrics';
 import { RetentionMetricReader } from '../src';
+import { harness, points } from './util';
 import type { RetentionMetricReaderOptions } from '../src';
 import { VERSION } from '../src';
 import { readFileSync } from 'node:fs';
@@ -290,6 +291,18 @@ describe('RetentionMetricReader options', () => {
     expect(reader.selectAggregation(InstrumentType.COUNTER)).to.deep.equal({
       type: AggregationType.DEFAULT,
     });
+  });
+
+  it('collects as often as it exports when only a shorter export interval is given', async () => {
+    // The SDK's PeriodicExportingMetricReader takes this option alone too.
+    const h = harness({ exportIntervalMillis: 5000 });
+    try {
+      h.meter.createCounter('orders').add(2);
+      await h.tick(5000);
+      expect(points(h.latest(), 'orders')[0].value).to.equal(2);
+    } finally {
+      await h.close();
+    }
   });
 
   it('adapts the summary defaults to a long collection interval', () => {

@@ -164,6 +164,44 @@ describe('RetentionMetricReader queries and roll-ups', () => {
     expect(h.reader.query('c')!.resolutionMillis).to.equal(15_000);
   });
 
+  it('answers with what was recorded just before, when asked to collect first', async () => {
+    // Collections every 10 s (the default): query() alone lags behind.
+    h = harness({ exportIntervalMillis: 60_000 });
+    h.meter.createCounter('orders').add(4);
+    expect(h.reader.query('orders')).to.equal(undefined);
+    const fresh = await h.settle(h.reader.collectAndQuery('orders'));
+    expect(fresh).to.include({ sum: 4 });
+    expect(h.reader.query('orders')).to.include({ sum: 4 });
+  });
+
+  for (const seconds of [3, 6, 25]) {
+    it(`gives the true rate of a counter ${seconds} s old, over the time its data covers`, async () => {
+      // Collections every second, history in 10 s points: a counter that
+      // starts at 7 s is in the middle of its first point.
+      h = harness({
+        collectionIntervalMillis: 1000,
+        exportIntervalMillis: 60_000,
+      });
+      const hits = h.meter.createCounter('hits');
+      await h.tick(7000);
+      // 10 a second: one every 100 ms.
+      const timer = setInterval(() => hits.add(1), 100);
+      try {
+        await h.tick(seconds * 1000);
+      } finally {
+        clearInterval(timer);
+      }
+      const result = (await h.settle(h.reader.collectAndQuery('hits')))!;
+      expect(result.sum).to.equal(seconds * 10);
+      expect(result.toMillis - result.fromMillis).to.equal(seconds * 1000);
+      expect(result.rate).to.be.closeTo(10, 1e-9);
+      // Half a second on, before the next collection: nothing is known of
+      // that half second, so it is not in the range either.
+      await h.tick(500);
+      expect(h.reader.query('hits')!.rate).to.be.closeTo(10, 1e-9);
+    });
+  }
+
   it('answers undefined for an unknown metric and throws for bad arguments', async () => {
     h = harness(OPTIONS);
     await countUpTo(1);

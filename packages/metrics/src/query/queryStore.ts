@@ -64,7 +64,8 @@ export function queryStore(
         s.forEachPoint(tier, (start, reader) => {
           if (start >= to || start + resolution <= from) return;
           found++;
-          coveredFrom = Math.min(coveredFrom, start);
+          // A series' first point holds nothing from before the series began.
+          coveredFrom = Math.min(coveredFrom, Math.max(start, s.startMillis));
           coveredTo = Math.max(coveredTo, start + resolution);
           resolutionMillis = Math.max(resolutionMillis, resolution);
           if (ordered === undefined) {
@@ -85,7 +86,13 @@ export function queryStore(
     coveredFrom = Number.isFinite(from) ? from : to;
     coveredTo = to;
   }
-  coveredTo = Math.min(coveredTo, nowMillis);
+  // Nothing is known past the latest collection.
+  const collected = store.lastCollectionMillis;
+  coveredTo = Math.min(
+    coveredTo,
+    nowMillis,
+    Number.isNaN(collected) ? Infinity : collected
+  );
   const result: QueryResult = {
     kind,
     series,

@@ -19,6 +19,8 @@ import { StoreStats } from './Tally';
 export type Resource = ResourceMetrics['resource'];
 
 export interface StoreConfig {
+  /** When the reader started: nothing it keeps is older. */
+  startMillis: number;
   tiers: readonly RetentionTier[];
   limits: ResolvedLimits;
   seriesTtlMillis: number;
@@ -64,6 +66,7 @@ export class MetricStore {
   private _historyBytes = 0;
   private _liveBytes = 0;
   private _liveSeries = 0;
+  private _lastCollectionMillis = NaN;
   /** Work on the store under way, which a query finishes first. */
   private _running: SlicedTask<unknown> | undefined;
 
@@ -103,6 +106,11 @@ export class MetricStore {
     return this._liveBytes;
   }
 
+  /** When the latest collection was folded in: what the data covers up to. NaN before one. */
+  get lastCollectionMillis(): number {
+    return this._lastCollectionMillis;
+  }
+
   /** Series exported now, across all metrics. */
   get liveSeries(): number {
     return this._liveSeries;
@@ -127,12 +135,18 @@ export class MetricStore {
   /** Folds one collection of SDK deltas in, as of `nowMillis`. */
   *fold(resourceMetrics: ResourceMetrics, nowMillis: number): Work {
     this.resource = resourceMetrics.resource;
+    // A series new in this collection has data since the previous one: it
+    // had none then.
+    const since = Number.isNaN(this._lastCollectionMillis)
+      ? this._config.startMillis
+      : this._lastCollectionMillis;
+    this._lastCollectionMillis = nowMillis;
     for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
       for (const metric of metrics) {
         const stream = this._streamFor(scope, metric);
         if (stream === undefined) continue;
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-          this._foldPoint(stream, point, nowMillis);
+          this._foldPoint(stream, point, since, nowMillis);
           yield;
         }
       }
@@ -347,6 +361,7 @@ export class MetricStore {
   private _foldPoint(
     stream: MetricStream,
     point: DataPoint<unknown>,
+    sinceMillis: number,
     nowMillis: number
   ): void {
     let delta;
@@ -360,7 +375,7 @@ export class MetricStore {
       );
       return;
     }
-    const series = this._seriesFor(stream, point.attributes, nowMillis);
+    const series = this._seriesFor(stream, point.attributes, sinceMillis);
     const before = series.historyBytes;
     series.absorb(stream, delta, nowMillis, this.layout);
     this._historyBytes += series.historyBytes - before;

@@ -96,7 +96,8 @@ function loadSerializer(): Serializer {
     module = require('@opentelemetry/exporter-prometheus');
   } catch (error) {
     throw new Error(
-      `the prometheus exporter needs the package @opentelemetry/exporter-prometheus (0.223.x or 0.301.x): ${(error as Error).message}`
+      'the prometheus exporter needs the package @opentelemetry/exporter-prometheus (0.223.x or 0.301.x)',
+      { cause: error }
     );
   }
   return new module.PrometheusSerializer();

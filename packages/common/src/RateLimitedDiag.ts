@@ -13,6 +13,7 @@ export class RateLimitedDiag {
   private readonly _prefix: string;
   private readonly _intervalMillis: number;
   private readonly _logger: () => DiagLogger;
+  private readonly _reportError: ((error: Error) => void) | undefined;
   private readonly _lastReport = new Map<
     string,
     { at: number; suppressed: number }
@@ -22,15 +23,20 @@ export class RateLimitedDiag {
    * @param prefix         put before every message, e.g. the component name.
    * @param intervalMillis quiet time per key after a report; default 60 s.
    * @param logger         where to report; OpenTelemetry's global `diag` by default.
+   * @param reportError    where errors go instead of the logger, e.g. the
+   *   SDK's `globalErrorHandler`, so background failures reach the handler a
+   *   user set, as the SDK's own do.
    */
   constructor(
     prefix: string,
     intervalMillis = 60_000,
-    logger: () => DiagLogger = () => diag
+    logger: () => DiagLogger = () => diag,
+    reportError?: (error: Error) => void
   ) {
     this._prefix = prefix;
     this._intervalMillis = intervalMillis;
     this._logger = logger;
+    this._reportError = reportError;
   }
 
   error(key: string, message: string): void {
@@ -59,6 +65,9 @@ export class RateLimitedDiag {
     const suppressed = last?.suppressed ?? 0;
     this._lastReport.set(key, { at: now, suppressed: 0 });
     const note = suppressed > 0 ? ` (${suppressed} similar suppressed)` : '';
-    this._logger()[level](`${this._prefix}: ${message}${note}`);
+    const text = `${this._prefix}: ${message}${note}`;
+    if (level === 'error' && this._reportError)
+      this._reportError(new Error(text));
+    else this._logger()[level](text);
   }
 }

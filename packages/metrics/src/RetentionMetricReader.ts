@@ -1,4 +1,4 @@
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, globalErrorHandler } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
@@ -51,7 +51,13 @@ const SELF_SCOPE = { name: '@datapunk/otel-metrics', version: VERSION };
 export class RetentionMetricReader extends MetricReader {
   private readonly _options: ResolvedOptions;
   private readonly _store: MetricStore;
-  private readonly _diag = new RateLimitedDiag('RetentionMetricReader');
+  /** Background failures go to the SDK's globalErrorHandler, as its own do. */
+  private readonly _diag = new RateLimitedDiag(
+    'RetentionMetricReader',
+    undefined,
+    undefined,
+    globalErrorHandler
+  );
   private readonly _summaryMode: SummaryMode;
   private readonly _statistics = new Map<string, Statistic>();
   private readonly _snapshotFile: SnapshotFile | undefined;
@@ -235,7 +241,7 @@ export class RetentionMetricReader extends MetricReader {
           `the final collection failed: ${String(error)}`
         );
       }
-      await this._persist();
+      await this._persist(true);
     });
     await this._options.exporter?.shutdown();
   }
@@ -293,19 +299,19 @@ export class RetentionMetricReader extends MetricReader {
     if (result.code !== ExportResultCode.SUCCESS) {
       const timedOut = result.error instanceof ExportTimeout;
       store.stats.exportFailures.add(timedOut ? 'timeout' : 'error');
-      this._diag.warn(
+      this._diag.error(
         'export',
         `export failed, data kept for the next one: ${String(result.error ?? 'unknown error')}`
       );
     }
   }
 
-  private async _persist(): Promise<void> {
+  private async _persist(final = false): Promise<void> {
     if (this._snapshotFile === undefined) return;
     const chunks = await this._store.run(
       takeSnapshot(this._store, this._options, Date.now())
     );
-    await this._snapshotFile.write(chunks);
+    await this._snapshotFile.write(chunks, final);
   }
 
   /**

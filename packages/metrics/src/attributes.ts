@@ -16,10 +16,15 @@ export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
+/** Limits on each attribute set; the reader's `limits` take the same names. */
 export interface AttributeLimits {
-  maxAttributesPerSeries: number;
-  maxAttributeValueLength: number;
+  /** Attributes kept per set: the first N keys in sorted order. Default 32. */
+  maxAttributesPerSeries?: number;
+  /** Longest string value kept, in UTF-16 units; longer ones are cut. Default 1024. */
+  maxAttributeValueLength?: number;
 }
+
+type ResolvedAttributeLimits = Required<AttributeLimits>;
 
 /** An attribute set after the limits, with its series key. */
 export interface LimitedAttributes {
@@ -38,10 +43,10 @@ export interface LimitedAttributes {
  * object, so a set the SDK hands over again costs one WeakMap lookup.
  */
 export class AttributeLimiter {
-  private readonly _limits: AttributeLimits;
+  private readonly _limits: ResolvedAttributeLimits;
   private readonly _cache = new WeakMap<Attributes, LimitedAttributes>();
 
-  constructor(limits: AttributeLimits) {
+  constructor(limits: ResolvedAttributeLimits) {
     this._limits = limits;
   }
 
@@ -61,7 +66,7 @@ export class AttributeLimiter {
 
 function limitAttributes(
   attributes: Attributes,
-  limits: AttributeLimits
+  limits: ResolvedAttributeLimits
 ): LimitedAttributes {
   const keys = Object.keys(attributes).sort();
   const kept = keys.slice(0, limits.maxAttributesPerSeries);
@@ -105,13 +110,13 @@ function truncate(value: AttributeValue, maxLength: number): AttributeValue {
  * @throws {TypeError|RangeError} for invalid limits.
  */
 export function createAttributeLimitProcessor(
-  limits: Partial<AttributeLimits> = {}
+  limits: AttributeLimits = {}
 ): IAttributesProcessor {
   const reader = new OptionReader('createAttributeLimitProcessor', limits, [
     'maxAttributesPerSeries',
     'maxAttributeValueLength',
   ]);
-  const resolved: AttributeLimits = {
+  const resolved: ResolvedAttributeLimits = {
     maxAttributesPerSeries: reader.integer(
       'maxAttributesPerSeries',
       DEFAULTS.maxAttributesPerSeries,

@@ -32,7 +32,6 @@ export type {
   MetricsSetup,
   SetupMetricsOptions,
 } from './setupMetrics';
-export { MetricKind } from './types';
 export type {
   PersistenceOptions,
   QueryOptions,

@@ -53,7 +53,7 @@ export interface SummaryOptions {
 
 /** Snapshots of the store on disk, restored at start. */
 export interface PersistenceOptions {
-  /** The snapshot file; its directory must exist. */
+  /** The snapshot file; its directory is made if it is missing. */
   path: string;
   /** How often to write a snapshot. Default 60000. */
   intervalMillis?: number;
@@ -100,7 +100,7 @@ export interface QueryOptions {
   toMillis?: number;
 }
 
-/** The kind of data a metric holds. */
+/** The kind of data a metric holds (internal; results carry its string). */
 export enum MetricKind {
   SUM = 'sum',
   GAUGE = 'gauge',
@@ -114,7 +114,8 @@ export enum MetricKind {
  * all but `last` and `rate`.
  */
 export interface QueryResult {
-  kind: MetricKind;
+  /** What the metric holds: 'sum' (counters), 'gauge' or 'histogram' (histograms, summaries, timers). */
+  kind: `${MetricKind}`;
   /** Series that matched. */
   series: number;
   /** The range actually covered by the points used. */
@@ -141,7 +142,7 @@ export interface QueryResult {
 
 /** What a custom statistic sees: the merged data of a query. */
 export interface StatisticInput {
-  kind: MetricKind;
+  kind: `${MetricKind}`;
   /** Histograms: every matching value. */
   sketch?: ExponentialSketch;
   /** Gauges: every observed value. */

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { ExportResultCode } from '@opentelemetry/core';
+import {
+  ExportResultCode,
+  loggingErrorHandler,
+  setGlobalErrorHandler,
+} from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
@@ -185,6 +189,30 @@ describe('RetentionMetricReader lifecycle', () => {
       }
     });
   }
+
+  it("reports a failed export to the SDK's global error handler, as the SDK does", async () => {
+    const errors: Error[] = [];
+    setGlobalErrorHandler(error => errors.push(error as Error));
+    try {
+      clock = fakeClock();
+      const exporter = new ScriptedExporter(AggregationTemporality.CUMULATIVE);
+      exporter.answers = ['fail'];
+      const reader = new RetentionMetricReader({
+        exporter,
+        collectionIntervalMillis: 10_000,
+        exportIntervalMillis: 10_000,
+      });
+      const provider = new MeterProvider({ readers: [reader] });
+      provider.getMeter('test').createCounter('orders').add(1);
+      await clock.tickAsync(10_000);
+      await provider.shutdown();
+    } finally {
+      setGlobalErrorHandler(loggingErrorHandler());
+    }
+    expect(errors.map(e => e.message)).to.deep.equal([
+      'RetentionMetricReader: export failed, data kept for the next one: Error: collector down',
+    ]);
+  });
 
   it('survives an exporter that throws', async () => {
     clock = fakeClock();

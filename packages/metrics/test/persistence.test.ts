@@ -189,8 +189,22 @@ describe('RetentionMetricReader persistence', () => {
     expect(logged.called).to.equal(false);
   });
 
+  it('makes the directory of a snapshot path that does not exist yet', async () => {
+    const nested = join(directory, 'var', 'lib', 'checkout', 'metrics.json');
+    const h = start(options({ path: nested }));
+    h.meter.createCounter('orders').add(2);
+    await h.provider.shutdown();
+    running = undefined;
+    expect(JSON.parse(readFileSync(nested, 'utf8')).format).to.equal(
+      'datapunk.metrics.snapshot'
+    );
+    expect(logged.called).to.equal(false);
+  });
+
   it('reports and retries a snapshot it cannot write, without throwing', async () => {
-    const missing = join(directory, 'no-such-dir', 'metrics.json');
+    // A path under a regular file: no directory can be made there.
+    writeFileSync(join(directory, 'a-file'), '');
+    const missing = join(directory, 'a-file', 'metrics.json');
     const h = start(options({ path: missing, intervalMillis: 20 }));
     h.meter.createCounter('orders').add(1);
     const writeErrors = async () =>
@@ -201,11 +215,19 @@ describe('RetentionMetricReader persistence', () => {
       );
     await until(async () => (await writeErrors()) >= 3, 'three failed writes');
     expect(
-      logged.calledWithMatch(
-        /could not write snapshot .*no-such-dir.*, will retry/
-      )
+      logged.calledWithMatch(/could not write snapshot .*a-file.*, will retry/)
     ).to.equal(true);
     await h.reader.forceFlush();
     expect(points(h.latest(), 'orders')[0].value).to.equal(1);
+    // The last attempt, at shutdown, says it is the last.
+    logged.resetHistory();
+    await h.provider.shutdown();
+    running = undefined;
+    expect(
+      logged.calledWithMatch(
+        /could not write the final snapshot .*a-file.* at shutdown/
+      )
+    ).to.equal(true);
+    expect(logged.calledWithMatch(/will retry/)).to.equal(false);
   });
 });

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { globalErrorHandler } from '@opentelemetry/core';
 import { RateLimitedDiag } from '@datapunk/otel-common';
 import type { RetentionMetricReader } from '../RetentionMetricReader';
 import { withExplicitHistograms } from './explicitHistograms';
@@ -26,7 +27,13 @@ interface Serializer {
 export class PrometheusScrapeServer {
   private readonly _server: Server;
   private readonly _serializer: Serializer;
-  private readonly _diag = new RateLimitedDiag('PrometheusScrapeServer');
+  /** Background failures go to the SDK's globalErrorHandler, as its own do. */
+  private readonly _diag = new RateLimitedDiag(
+    'PrometheusScrapeServer',
+    undefined,
+    undefined,
+    globalErrorHandler
+  );
   private readonly _listening: Promise<void>;
 
   /** @throws {Error} naming the package, when @opentelemetry/exporter-prometheus is not installed. */

@@ -8,7 +8,7 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
 import type { ResolvedPersistence } from '../options';
@@ -123,12 +123,14 @@ export class SnapshotFile {
 
   /**
    * Replaces the snapshot atomically with the text of `chunks`, written one
-   * after another; reports and counts failures, never throws.
+   * after another, making its directory if it is missing; reports and counts
+   * failures (saying whether another attempt will come), never throws.
    */
-  async write(chunks: readonly string[]): Promise<void> {
+  async write(chunks: readonly string[], final = false): Promise<void> {
     if (!this._writable) return;
     const temporary = `${this._path}.tmp-${process.pid}`;
     try {
+      await mkdir(dirname(this._path), { recursive: true });
       const handle = await open(temporary, 'w');
       try {
         for (const chunk of chunks) await handle.write(chunk, null, 'utf8');
@@ -141,8 +143,10 @@ export class SnapshotFile {
     } catch (error) {
       this._errors.add('write');
       this._diag.error(
-        'snapshot_write',
-        `could not write snapshot ${this._path}, will retry: ${(error as Error).message}`
+        final ? 'snapshot_final' : 'snapshot_write',
+        final
+          ? `could not write the final snapshot ${this._path} at shutdown: ${(error as Error).message}`
+          : `could not write snapshot ${this._path}, will retry: ${(error as Error).message}`
       );
       await unlink(temporary).catch(() => undefined);
     }

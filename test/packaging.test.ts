@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { expect } from 'chai';
+
+const ROOT = resolve(__dirname, '..');
+const PACKAGES = ['sketch', 'common', 'metrics', 'circuit-breaker'];
+
+interface PackageJson {
+  name: string;
+  repository?: { type: string; url: string; directory: string };
+  homepage?: string;
+  exports?: Record<string, { types: string; default: string } | string>;
+}
+
+/** What `npm pack` would put in the tarball. */
+function packedFiles(directory: string): string[] {
+  const output = execFileSync('npm', ['pack', '--dry-run', '--json'], {
+    cwd: join(ROOT, 'packages', directory),
+    encoding: 'utf8',
+  });
+  return (JSON.parse(output) as { files: { path: string }[] }[])[0].files.map(
+    f => f.path
+  );
+}
+
+describe('packaging: what a registry user gets', function () {
+  this.timeout(60_000);
+
+  for (const directory of PACKAGES) {
+    describe(`@datapunk/otel-${directory}`, () => {
+      const path = join(ROOT, 'packages', directory);
+      const pkg = JSON.parse(
+        readFileSync(join(path, 'package.json'), 'utf8')
+      ) as PackageJson;
+
+      it('names its repository folder and home page, so relative links resolve on the registry', () => {
+        expect(pkg.repository).to.deep.include({
+          type: 'git',
+          directory: `packages/${directory}`,
+        });
+        expect(pkg.homepage).to.match(/^https:\/\//);
+      });
+
+      it('has an exports map whose files exist after the build', () => {
+        const main = pkg.exports!['.'] as { types: string; default: string };
+        for (const target of [main.types, main.default])
+          expect(existsSync(join(path, target)), target).to.equal(true);
+      });
+
+      it('ships its README, licence and build, and no maps to sources it does not ship', () => {
+        const files = packedFiles(directory);
+        for (const needed of [
+          'README.md',
+          'LICENSE',
+          'package.json',
+          'build/src/index.js',
+          'build/src/index.d.ts',
+        ])
+          expect(files, needed).to.include(needed);
+        expect(files.filter(f => f.endsWith('.d.ts.map'))).to.deep.equal([]);
+        expect(
+          files.filter(f => /\/(test|bench)\//.test(f) || f.startsWith('src/'))
+        ).to.deep.equal([]);
+      });
+
+      it('links only to files that exist, from its README', () => {
+        const readme = readFileSync(join(path, 'README.md'), 'utf8');
+        const links = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
+          .map(match => match[1])
+          .filter(link => !/^[a-z]+:/.test(link));
+        for (const link of links)
+          expect(
+            existsSync(join(path, link)),
+            `${link} in ${directory}`
+          ).to.equal(true);
+      });
+    });
+  }
+
+  it('resolves the validation kit without OpenTelemetry, by its subpath', () => {
+    const resolved = require.resolve('@datapunk/otel-common/validation', {
+      paths: [ROOT],
+    });
+    expect(readFileSync(resolved, 'utf8')).not.to.include('@opentelemetry');
+    const loaded = require(resolved) as {
+      isPlainObject: (v: unknown) => boolean;
+    };
+    expect(loaded.isPlainObject({})).to.equal(true);
+    expect(dirname(resolved)).to.match(/validation$/);
+  });
+});

@@ -38,21 +38,21 @@ async function dependency(): Promise<string> {
   return 'ok';
 }
 
-const metrics = new CircuitBreakerMetrics({
+const collector = new CircuitBreakerMetrics({
   meterProvider: new MeterProvider(),
   minCallsPerBucket: 3,
 });
-metrics.onAnomaly(e =>
+collector.onAnomaly(e =>
   console.log(
     `${at()}  anomaly  ${e.breaker}: ${e.kind} ${e.direction ?? ''} (score ${e.score.toFixed(1)})`
   )
 );
-metrics.onHealthChange(e =>
+collector.onHealthChange(e =>
   console.log(
     `${at()}  health   ${e.breaker}: ${e.previous} → ${e.current} ${e.reasons.join('; ')}`
   )
 );
-metrics.onPattern(e =>
+collector.onPattern(e =>
   console.log(
     `${at()}  pattern  ${e.breaker}: ${e.pattern} ${e.active ? 'started' : 'ended'}`
   )
@@ -64,13 +64,13 @@ const opossum = new CircuitBreaker(dependency, {
   resetTimeout: 2000,
   errorThresholdPercentage: 40,
 });
-instrumentOpossum(opossum as OpossumLike, { metrics });
+instrumentOpossum(opossum as OpossumLike, { collector });
 const cockatiel = circuitBreaker(handleAll, {
   halfOpenAfter: 2000,
   breaker: new ConsecutiveBreaker(4),
 });
 instrumentCockatiel(cockatiel, {
-  metrics,
+  collector,
   name: 'inventory',
   countRejections: true,
 });
@@ -84,8 +84,8 @@ const load = setInterval(() => {
 
 setTimeout(() => {
   clearInterval(load);
-  for (const name of metrics.breakers) {
-    const s = metrics.getSnapshot(name)!;
+  for (const name of collector.breakers) {
+    const s = collector.getSnapshot(name)!;
     const { calls, failureRate, latency } = s.window;
     console.log(
       `\n${name}: ${s.state}, ${s.health.status} (${s.health.reasons.join('; ') || 'no reasons'})`
@@ -101,5 +101,5 @@ setTimeout(() => {
     );
   }
   opossum.shutdown();
-  metrics.dispose();
+  collector.dispose();
 }, SECONDS * 1000);

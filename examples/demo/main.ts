@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     resetTimeout: 1000,
     rollingCountTimeout: 2000,
   });
-  instrumentOpossum(payments, { metrics: breakers });
+  instrumentOpossum(payments, { collector: breakers });
   const inventory = circuitBreaker(handleAll, {
     halfOpenAfter: 2000,
     breaker: new SamplingBreaker({
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     }),
   });
   instrumentCockatiel(inventory, {
-    metrics: breakers,
+    collector: breakers,
     name: 'inventory',
     countRejections: true,
   });

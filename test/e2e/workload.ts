@@ -169,13 +169,13 @@ function breakerScenario(
     () => sleep(elapsedMillis >= 2000 ? 30 : 1),
     { name: 'e2e-opossum', timeout: 1000, resetTimeout: 10_000 }
   );
-  instrumentOpossum(opossum, { metrics: collector });
+  instrumentOpossum(opossum, { collector });
   const cockatiel = circuitBreaker(handleAll, {
     halfOpenAfter: 10_000,
     breaker: new ConsecutiveBreaker(3),
   });
   instrumentCockatiel(cockatiel, {
-    metrics: collector,
+    collector,
     name: 'e2e-cockatiel',
     countRejections: true,
   });

@@ -379,24 +379,24 @@ describe('reliability: hostile input (fast-check)', function () {
 
     /** Listeners that throw on every event: they must not reach the breaker or the caller. */
     let listenerCalls = 0;
-    function throwingListeners(metrics: CircuitBreakerMetrics): void {
+    function throwingListeners(collector: CircuitBreakerMetrics): void {
       const boom = () => {
         listenerCalls++;
         throw new Error('listener failed');
       };
-      metrics.onAnomaly(boom);
-      metrics.onHealthChange(boom);
-      metrics.onPattern(boom);
+      collector.onAnomaly(boom);
+      collector.onHealthChange(boom);
+      collector.onPattern(boom);
     }
 
     /** Closes the open bucket, then: windows and exported totals agree. */
     async function expectConsistent(
-      metrics: CircuitBreakerMetrics,
+      collector: CircuitBreakerMetrics,
       reader: CollectingReader,
       name: string
     ): Promise<void> {
       clock.tick(2000);
-      const snapshot = metrics.getSnapshot(name);
+      const snapshot = collector.getSnapshot(name);
       // opossum's shutdown() detaches the breaker: nothing left to compare.
       if (snapshot === undefined) return;
       const outcomes = Object.values(snapshot.window.calls);
@@ -443,17 +443,17 @@ describe('reliability: hostile input (fast-check)', function () {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 40 }), async ops => {
           const reader = new CollectingReader();
-          const metrics = new CircuitBreakerMetrics({
+          const collector = new CircuitBreakerMetrics({
             meterProvider: new MeterProvider({ readers: [reader] }),
           });
-          throwingListeners(metrics);
+          throwingListeners(collector);
           const breaker = new Opossum(
             async ok => {
               if (!ok) throw new Error('down');
             },
             { name: 'hostile', resetTimeout: 500 }
           );
-          instrumentOpossum(breaker, { metrics });
+          instrumentOpossum(breaker, { collector });
           const calls: Promise<unknown>[] = [];
           for (const o of ops) {
             if ('fire' in o)
@@ -466,9 +466,9 @@ describe('reliability: hostile input (fast-check)', function () {
             else clock.tick(o.tick);
           }
           await Promise.all(calls);
-          await expectConsistent(metrics, reader, 'hostile');
+          await expectConsistent(collector, reader, 'hostile');
           breaker.shutdown();
-          metrics.dispose();
+          collector.dispose();
         }),
         { numRuns: RUNS }
       );
@@ -485,16 +485,16 @@ describe('reliability: hostile input (fast-check)', function () {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 40 }), async ops => {
           const reader = new CollectingReader();
-          const metrics = new CircuitBreakerMetrics({
+          const collector = new CircuitBreakerMetrics({
             meterProvider: new MeterProvider({ readers: [reader] }),
           });
-          throwingListeners(metrics);
+          throwingListeners(collector);
           const policy = circuitBreaker(handleAll, {
             halfOpenAfter: 1000,
             breaker: new ConsecutiveBreaker(2),
           });
           const recorder = instrumentCockatiel(policy, {
-            metrics,
+            collector,
             name: 'hostile',
             countRejections: true,
           });
@@ -524,12 +524,12 @@ describe('reliability: hostile input (fast-check)', function () {
           }
           if (!recorder.disposed) {
             clock.tick(2000);
-            const { calls } = metrics.getSnapshot('hostile')!.window;
+            const { calls } = collector.getSnapshot('hostile')!.window;
             expect(calls[CallOutcome.SUCCESS]).to.equal(seen.success);
             expect(calls[CallOutcome.FAILURE]).to.equal(seen.failure);
             expect(calls[CallOutcome.REJECTED]).to.equal(seen.rejected);
           }
-          metrics.dispose();
+          collector.dispose();
         }),
         { numRuns: RUNS }
       );

@@ -77,7 +77,7 @@ function opossum(
   collector?: CircuitBreakerMetrics
 ): Contender {
   const breaker = new Opossum(action, { name: 'bench' });
-  if (collector) instrumentOpossum(breaker, { metrics: collector });
+  if (collector) instrumentOpossum(breaker, { collector });
   return {
     name: '',
     run: () => time(() => breaker.fire() as Promise<unknown>),
@@ -102,7 +102,7 @@ function cockatielPolicy(
   }
   const recorder = collector
     ? instrumentCockatiel(policy, {
-        metrics: collector,
+        collector,
         name: 'bench',
         countRejections,
       })

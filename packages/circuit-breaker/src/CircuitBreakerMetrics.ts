@@ -103,14 +103,15 @@ export class CircuitBreakerMetrics {
     name: string,
     options: { attributes?: Attributes } = {}
   ): BreakerRecorder {
-    return this.attach(name, options.attributes ?? {}, BreakerState.CLOSED);
+    return this._attach(name, options.attributes ?? {}, BreakerState.CLOSED);
   }
 
   /**
-   * As {@link register}, for adapters: with the breaker's current state and a
-   * probe the window reconciles the state with at every bucket close.
+   * As {@link register}, for the adapters (through adapters/attach.ts, not
+   * part of the API): with the breaker's current state and a probe the
+   * window reconciles the state with at every bucket close.
    */
-  attach(
+  private _attach(
     name: string,
     attributes: Attributes,
     state: BreakerState,

@@ -11,6 +11,9 @@ const MODULES = join(__dirname, '..', '..', '..', 'node_modules');
 
 interface Report {
   version: string;
+  shared: boolean;
+  breakers: string[];
+  exported: string[];
   calls: [string, string, number][];
   snapshots: { name: string; state: string; calls: Record<string, number> }[];
 }
@@ -113,4 +116,12 @@ describe('auto-instrumentation (child processes)', function () {
       ]);
     });
   }
+
+  it('reports both libraries to one collector when given none', async () => {
+    const report = await fixture(['./auto-shared.cjs']);
+    expect(report.shared).to.equal(true);
+    expect(report.breakers).to.deep.equal(['cockatiel-1', 'payments']);
+    // The shared collector is on the provider the instrumentations were given.
+    expect(report.exported).to.deep.equal(['cockatiel-1', 'payments']);
+  });
 });

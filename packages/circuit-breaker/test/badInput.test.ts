@@ -58,7 +58,7 @@ describe('bad input', () => {
       enabled: true,
       name: 'odd',
     });
-    instrumentOpossum(emitter, { metrics: context.collector });
+    instrumentOpossum(emitter, { collector: context.collector });
     const shapes: [string, ...unknown[]][] = [
       ['success', undefined, 'fast'],
       ['success'],
@@ -99,7 +99,10 @@ describe('bad input', () => {
       state: 0,
       execute: async () => undefined,
     } as unknown as CockatielLike;
-    instrumentCockatiel(policy, { metrics: context.collector, name: 'shaped' });
+    instrumentCockatiel(policy, {
+      collector: context.collector,
+      name: 'shaped',
+    });
     expect(() => listeners.success({ duration: 'x' })).not.to.throw();
     expect(() => listeners.success({})).not.to.throw();
     expect(() =>

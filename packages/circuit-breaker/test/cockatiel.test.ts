@@ -49,7 +49,7 @@ for (const [version, lib] of [
     it('counts calls, handled and unhandled failures, rejections and states', async () => {
       const policy = make();
       instrumentCockatiel(policy, {
-        metrics: collector,
+        collector,
         name: 'inventory',
         countRejections: true,
       });
@@ -98,7 +98,7 @@ for (const [version, lib] of [
 
     it('cannot see rejections without countRejections (cockatiel emits nothing for them)', async () => {
       const policy = make();
-      instrumentCockatiel(policy, { metrics: collector, name: 'inventory' });
+      instrumentCockatiel(policy, { collector, name: 'inventory' });
       await run(policy, 'fail');
       await run(policy, 'fail');
       await run(policy, 'ok');
@@ -116,13 +116,13 @@ for (const [version, lib] of [
       const policy = make();
       const prototypeExecute = Object.getPrototypeOf(policy).execute;
       const recorder = instrumentCockatiel(policy, {
-        metrics: collector,
+        collector,
         name: 'inventory',
         countRejections: true,
       });
       expect(policy.execute).not.to.equal(prototypeExecute);
       expect(
-        instrumentCockatiel(policy, { metrics: collector, name: 'inventory' })
+        instrumentCockatiel(policy, { collector, name: 'inventory' })
       ).to.equal(recorder);
       recorder.dispose();
       expect(policy.execute).to.equal(prototypeExecute);
@@ -146,21 +146,19 @@ describe('instrumentCockatiel input checks', () => {
       halfOpenAfter: 10,
       breaker: new cockatiel4.ConsecutiveBreaker(1),
     });
-    expect(() =>
-      instrumentCockatiel(policy, { metrics: collector } as never)
-    ).to.throw(
+    expect(() => instrumentCockatiel(policy, { collector } as never)).to.throw(
       TypeError,
       /options.name is required \(a cockatiel policy has no name of its own\)/
     );
     expect(() =>
       instrumentCockatiel({} as CockatielLike, {
-        metrics: collector,
+        collector,
         name: 'x',
       })
     ).to.throw(TypeError, /expected a cockatiel CircuitBreakerPolicy/);
     expect(() => instrumentCockatiel(policy, { name: 'x' } as never)).to.throw(
       TypeError,
-      /options.metrics must be a CircuitBreakerMetrics/
+      /options.collector must be a CircuitBreakerMetrics/
     );
     collector.dispose();
   });

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import * as sinon from 'sinon';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BreakerState, CircuitBreakerMetrics, instrumentOpossum } from '../src';
 import type { OpossumLike } from '../src';
@@ -84,7 +86,7 @@ for (const [version, CircuitBreaker] of [
     it('counts each call once by how it ended, with its latency, and follows the state', async () => {
       const breaker = make();
       breaker.fallback(() => 'fallback');
-      instrumentOpossum(breaker, { metrics: collector });
+      instrumentOpossum(breaker, { collector });
       for (let i = 0; i < 3; i++) await fire(breaker, 'ok');
       await fire(breaker, 'filtered');
       await fire(breaker, 'slow'); // opossum emits timeout, then failure, for this one call
@@ -134,7 +136,7 @@ for (const [version, CircuitBreaker] of [
 
     it('counts capacity refusals', async () => {
       const breaker = make({ capacity: 1, timeout: false });
-      instrumentOpossum(breaker, { metrics: collector });
+      instrumentOpossum(breaker, { collector });
       mode = 'ok';
       await Promise.all([
         breaker.fire(),
@@ -150,7 +152,7 @@ for (const [version, CircuitBreaker] of [
 
     it('counts failed health checks, each of which opens the breaker', async () => {
       const breaker = make();
-      instrumentOpossum(breaker, { metrics: collector });
+      instrumentOpossum(breaker, { collector });
       let healthy = true;
       breaker.healthCheck(async () => {
         if (!healthy) throw new Error('unhealthy');
@@ -172,7 +174,7 @@ for (const [version, CircuitBreaker] of [
 
     it('sees disable() and manual open() through the state probe and events', async () => {
       const breaker = make();
-      instrumentOpossum(breaker, { metrics: collector });
+      instrumentOpossum(breaker, { collector });
       breaker.disable();
       await closed();
       expect(collector.getSnapshot('payments')!.state).to.equal(
@@ -190,10 +192,8 @@ for (const [version, CircuitBreaker] of [
     it('removes every listener on dispose, and returns the same recorder when attached twice', async () => {
       const breaker = make();
       const before = EVENTS.map(e => breaker.listenerCount(e));
-      const recorder = instrumentOpossum(breaker, { metrics: collector });
-      expect(instrumentOpossum(breaker, { metrics: collector })).to.equal(
-        recorder
-      );
+      const recorder = instrumentOpossum(breaker, { collector });
+      expect(instrumentOpossum(breaker, { collector })).to.equal(recorder);
       expect(EVENTS.map(e => breaker.listenerCount(e))).not.to.deep.equal(
         before
       );
@@ -207,7 +207,7 @@ for (const [version, CircuitBreaker] of [
 
     it('lets go of a breaker that shuts down', async () => {
       const breaker = make();
-      const recorder = instrumentOpossum(breaker, { metrics: collector });
+      const recorder = instrumentOpossum(breaker, { collector });
       await fire(breaker, 'ok');
       breaker.shutdown();
       expect(recorder.disposed).to.equal(true);
@@ -220,13 +220,13 @@ for (const [version, CircuitBreaker] of [
     it('names breakers by opossum, apart when names clash, and adds the group', async () => {
       const a = make({ name: 'clash', group: 'billing' });
       const b = make({ name: 'clash' });
-      instrumentOpossum(a, { metrics: collector });
+      instrumentOpossum(a, { collector });
       instrumentOpossum(b, {
-        metrics: collector,
+        collector,
         attributes: { region: 'eu' },
       });
       const named = make({ name: undefined });
-      instrumentOpossum(named, { metrics: collector, name: 'explicit' });
+      instrumentOpossum(named, { collector, name: 'explicit' });
       expect(collector.breakers.sort()).to.deep.equal([
         'clash',
         'clash',
@@ -249,18 +249,59 @@ describe('instrumentOpossum input checks', () => {
     const collector = new CircuitBreakerMetrics({
       meterProvider: new MeterProvider(),
     });
-    expect(() =>
-      instrumentOpossum({} as OpossumLike, { metrics: collector })
-    ).to.throw(
+    expect(() => instrumentOpossum({} as OpossumLike, { collector })).to.throw(
       TypeError,
       /instrumentOpossum: expected an opossum CircuitBreaker/
     );
     const breaker = new Opossum10(async () => 1);
     expect(() => instrumentOpossum(breaker, {} as never)).to.throw(
       TypeError,
-      /instrumentOpossum: options.metrics must be a CircuitBreakerMetrics/
+      /instrumentOpossum: options.collector must be a CircuitBreakerMetrics/
     );
     breaker.shutdown();
     collector.dispose();
+  });
+});
+
+describe('instrumentOpossum of a breaker opossum named at random', () => {
+  it('names it after the library, the same at every start, and says so once', () => {
+    // Past any earlier report's quiet time, whatever ran before in this process.
+    const clock = sinon.useFakeTimers({
+      now: Date.now() + 3_600_000,
+      toFake: ['Date'],
+    });
+    const warnings: string[] = [];
+    diag.setLogger(
+      {
+        error: () => undefined,
+        warn: (message: string) => warnings.push(message),
+        info: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      },
+      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true }
+    );
+    const collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+    });
+    // An anonymous action: opossum names the breaker with a random UUID.
+    const breakers = [Opossum10, Opossum9].map(
+      CircuitBreaker => new CircuitBreaker(async () => 1)
+    );
+    try {
+      expect(breakers[0].name).to.match(/^[0-9a-f]{8}-/);
+      for (const breaker of breakers) instrumentOpossum(breaker, { collector });
+      expect(collector.breakers.sort()).to.deep.equal(['opossum', 'opossum#2']);
+      // Nor is opossum's default group (the random name) an attribute.
+      expect(collector.getSnapshot('opossum')!.attributes).to.deep.equal({});
+      const unnamed = warnings.filter(w => /has no name/.test(w));
+      expect(unnamed).to.have.length(1);
+      expect(unnamed[0]).to.match(/reported as 'opossum'.*options\.name/);
+    } finally {
+      for (const breaker of breakers) breaker.shutdown();
+      collector.dispose();
+      diag.disable();
+      clock.restore();
+    }
   });
 });

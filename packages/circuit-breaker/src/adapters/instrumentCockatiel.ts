@@ -4,6 +4,7 @@ import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
 import { BreakerState, CallOutcome } from '../types';
 import type { CockatielInstrumentOptions } from '../types';
 import { attachOnce, requireCollector } from './attach';
+import type { RegisterBreaker } from './attach';
 
 interface Disposable {
   dispose(): void;
@@ -46,21 +47,32 @@ const STATES = [
  * `execute` is wrapped on the instance to count them and the calls in
  * flight; dispose() removes the wrapper. Without it, rejections show only as
  * time in the open state. A cockatiel policy has no name: `name` is required.
- * @throws {TypeError} if `policy` is not a cockatiel circuit breaker, or `name` or `options.metrics` is missing.
+ * Attaching a policy again returns the same recorder, or a new one once
+ * the first was disposed.
+ * @throws {TypeError} if `policy` is not a cockatiel circuit breaker, or `name` or `options.collector` is missing.
  */
 export function instrumentCockatiel(
   policy: CockatielLike,
-  options: CockatielInstrumentOptions & { metrics: CircuitBreakerMetrics }
+  options: CockatielInstrumentOptions & { collector: CircuitBreakerMetrics }
 ): BreakerRecorder {
-  return attachCockatiel(policy, options);
+  const collector = requireCollector('instrumentCockatiel', options);
+  requireCockatiel(policy);
+  if (typeof options.name !== 'string' || options.name.length === 0) {
+    throw new TypeError(
+      'instrumentCockatiel: options.name is required (a cockatiel policy has no name of its own)'
+    );
+  }
+  return attachOnce(collector, policy, true, register =>
+    connectCockatiel(
+      policy,
+      register,
+      options as CockatielInstrumentOptions & { name: string }
+    )
+  )!;
 }
 
-/** {@link instrumentCockatiel}, returning the recorder itself (for the instrumentation). */
-export function attachCockatiel(
-  policy: CockatielLike,
-  options: CockatielInstrumentOptions & { metrics: CircuitBreakerMetrics }
-): Breaker {
-  const metrics = requireCollector('instrumentCockatiel', options);
+/** @throws {TypeError} unless `policy` looks like a cockatiel CircuitBreakerPolicy. */
+export function requireCockatiel(policy: CockatielLike): void {
   if (
     typeof policy?.onSuccess !== 'function' ||
     typeof policy.onFailure !== 'function' ||
@@ -72,35 +84,36 @@ export function attachCockatiel(
       'instrumentCockatiel: expected a cockatiel CircuitBreakerPolicy (with onSuccess, onFailure, onStateChange, execute and state)'
     );
   }
-  if (typeof options.name !== 'string' || options.name.length === 0) {
-    throw new TypeError(
-      'instrumentCockatiel: options.name is required (a cockatiel policy has no name of its own)'
-    );
-  }
-  return attachOnce(metrics, policy, () => {
-    const probe = () => STATES[policy.state];
-    const recorder = metrics.attach(
-      options.name!,
-      options.attributes ?? {},
-      probe() ?? BreakerState.CLOSED,
-      probe
-    );
-    const subscriptions = [
-      policy.onSuccess(({ duration }) =>
-        recorder.recordOutcome(SUCCESS, duration)
-      ),
-      policy.onFailure(({ duration, handled }) =>
-        recorder.recordOutcome(handled ? FAILURE : IGNORED, duration)
-      ),
-      policy.onStateChange(state => {
-        const mapped = STATES[state];
-        if (mapped !== undefined) recorder.recordStateChange(mapped);
-      }),
-    ];
-    recorder.onDispose(() => subscriptions.forEach(s => s.dispose()));
-    if (options.countRejections) wrapExecute(policy, recorder);
-    return recorder;
-  });
+}
+
+/** Registers `policy` and subscribes to its events: its recorder. */
+export function connectCockatiel(
+  policy: CockatielLike,
+  register: RegisterBreaker,
+  options: CockatielInstrumentOptions & { name: string }
+): Breaker {
+  const probe = () => STATES[policy.state];
+  const recorder = register(
+    options.name,
+    options.attributes ?? {},
+    probe() ?? BreakerState.CLOSED,
+    probe
+  );
+  const subscriptions = [
+    policy.onSuccess(({ duration }) =>
+      recorder.recordOutcome(SUCCESS, duration)
+    ),
+    policy.onFailure(({ duration, handled }) =>
+      recorder.recordOutcome(handled ? FAILURE : IGNORED, duration)
+    ),
+    policy.onStateChange(state => {
+      const mapped = STATES[state];
+      if (mapped !== undefined) recorder.recordStateChange(mapped);
+    }),
+  ];
+  recorder.onDispose(() => subscriptions.forEach(s => s.dispose()));
+  if (options.countRejections) wrapExecute(policy, recorder);
+  return recorder;
 }
 
 /** Calls `run` as one execution: in flight until it settles, counted rejected if the breaker refused it. */

@@ -4,7 +4,11 @@ import type { Breaker, BreakerRecorder } from '../Breaker';
 import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
 import { BreakerState, CallOutcome } from '../types';
 import type { InstrumentOptions } from '../types';
+import { RateLimitedDiag } from '@datapunk/otel-common';
 import { attachOnce, requireCollector } from './attach';
+import type { RegisterBreaker } from './attach';
+
+const diag = new RateLimitedDiag('instrumentOpossum');
 
 /** The part of an opossum CircuitBreaker (8–10) this adapter uses. */
 export interface OpossumLike {
@@ -37,21 +41,21 @@ const IGNORED = OUTCOME_INDEX[CallOutcome.IGNORED];
  * apart, and state changes.
  * Listeners are added by name and removed on dispose() or when the breaker
  * shuts down. Attaching the same breaker twice returns the first recorder.
- * @throws {TypeError} if `breaker` is not an opossum breaker or `options.metrics` is missing.
+ * @throws {TypeError} if `breaker` is not an opossum breaker or `options.collector` is missing.
  */
 export function instrumentOpossum(
   breaker: OpossumLike,
-  options: InstrumentOptions & { metrics: CircuitBreakerMetrics }
+  options: InstrumentOptions & { collector: CircuitBreakerMetrics }
 ): BreakerRecorder {
-  return attachOpossum(breaker, options);
+  const collector = requireCollector('instrumentOpossum', options);
+  requireOpossum(breaker);
+  return attachOnce(collector, breaker, true, register =>
+    connectOpossum(breaker, register, options)
+  )!;
 }
 
-/** {@link instrumentOpossum}, returning the recorder itself (for the instrumentation). */
-export function attachOpossum(
-  breaker: OpossumLike,
-  options: InstrumentOptions & { metrics: CircuitBreakerMetrics }
-): Breaker {
-  const metrics = requireCollector('instrumentOpossum', options);
+/** @throws {TypeError} unless `breaker` looks like an opossum CircuitBreaker. */
+export function requireOpossum(breaker: OpossumLike): void {
   if (
     typeof breaker?.on !== 'function' ||
     typeof breaker.removeListener !== 'function' ||
@@ -62,19 +66,46 @@ export function attachOpossum(
       'instrumentOpossum: expected an opossum CircuitBreaker (with on, removeListener, fire and opened)'
     );
   }
-  return attachOnce(metrics, breaker, () => {
-    const probe = () => stateOf(breaker);
-    const name = options.name ?? (breaker.name || 'opossum');
-    const attributes: Attributes = {
-      ...(breaker.group && breaker.group !== name
-        ? { 'circuit_breaker.group': breaker.group }
-        : {}),
-      ...options.attributes,
-    };
-    const recorder = metrics.attach(name, attributes, probe(), probe);
-    listen(breaker, recorder);
-    return recorder;
-  });
+}
+
+/** Registers `breaker` and listens to its events: its recorder. */
+export function connectOpossum(
+  breaker: OpossumLike,
+  register: RegisterBreaker,
+  options: InstrumentOptions
+): Breaker {
+  const probe = () => stateOf(breaker);
+  const name = options.name ?? nameOf(breaker);
+  // opossum's group defaults to the breaker's own name: not a group then.
+  const group = breaker.group;
+  const attributes: Attributes = {
+    ...(group && group !== breaker.name && group !== name
+      ? { 'circuit_breaker.group': group }
+      : {}),
+    ...options.attributes,
+  };
+  const recorder = register(name, attributes, probe(), probe);
+  listen(breaker, recorder);
+  return recorder;
+}
+
+/** opossum names a breaker of an anonymous action with a random UUID. */
+const RANDOM_NAME =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/**
+ * The breaker's own name, unless opossum made one up: a random UUID would
+ * make new series at every restart, so such a breaker is 'opossum' (then
+ * 'opossum#2'…, in the order they are attached), which is reported once.
+ */
+function nameOf(breaker: OpossumLike): string {
+  const name = breaker.name;
+  if (name && !RANDOM_NAME.test(name)) return name;
+  diag.warn(
+    'unnamed_opossum',
+    `an opossum breaker has no name (its action is anonymous): reported as 'opossum'; give it options.name so that its series are the same after a restart`
+  );
+  return 'opossum';
 }
 
 function stateOf(breaker: OpossumLike): BreakerState {

@@ -3,7 +3,7 @@ import {
   isWrapped,
 } from '@opentelemetry/instrumentation';
 import {
-  attachCockatiel,
+  connectCockatiel,
   trackExecution,
 } from '../adapters/instrumentCockatiel';
 import type { CockatielLike } from '../adapters/instrumentCockatiel';
@@ -61,9 +61,8 @@ export class CockatielInstrumentation extends BreakerInstrumentation {
           signal?: AbortSignal
         ): Promise<T> {
           const config = instrumentation.getConfig();
-          const recorder = instrumentation._recorderOf(this, metrics =>
-            attachCockatiel(this, {
-              metrics,
+          const recorder = instrumentation._recorderOf(this, register =>
+            connectCockatiel(this, register, {
               name:
                 config.nameOf?.(this) ??
                 `cockatiel-${++instrumentation._count}`,

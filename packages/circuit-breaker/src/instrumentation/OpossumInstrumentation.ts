@@ -2,7 +2,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { attachOpossum } from '../adapters/instrumentOpossum';
+import { connectOpossum } from '../adapters/instrumentOpossum';
 import type { OpossumLike } from '../adapters/instrumentOpossum';
 import { VERSION } from '../version';
 import { BreakerInstrumentation } from './BreakerInstrumentation';
@@ -18,7 +18,8 @@ type Patched = Record<
  * Instruments every opossum (8–10) CircuitBreaker without code changes:
  * `registerInstrumentations({ instrumentations: [new OpossumInstrumentation()] })`
  * before opossum is required. A breaker is attached on its first fire() or
- * call(), named by opossum (options.name, the action's name, or a UUID).
+ * call(), named by opossum (options.name, or the action's name; one named
+ * with a random UUID is reported as 'opossum'); never again once it shut down.
  */
 export class OpossumInstrumentation extends BreakerInstrumentation {
   constructor(config: CircuitBreakerInstrumentationConfig = {}) {
@@ -52,9 +53,8 @@ export class OpossumInstrumentation extends BreakerInstrumentation {
         original =>
           function (this: OpossumLike, ...args: unknown[]) {
             const config = instrumentation.getConfig();
-            instrumentation._recorderOf(this, metrics =>
-              attachOpossum(this, {
-                metrics,
+            instrumentation._recorderOf(this, register =>
+              connectOpossum(this, register, {
                 name: config.nameOf?.(this),
                 attributes: config.attributes,
               })

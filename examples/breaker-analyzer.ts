@@ -86,7 +86,7 @@ setTimeout(() => {
   clearInterval(load);
   for (const name of collector.breakers) {
     const s = collector.getSnapshot(name)!;
-    const { calls, failureRate, latency } = s.window;
+    const { calls, failureRate, latencyMillis: latency } = s.window;
     console.log(
       `\n${name}: ${s.state}, ${s.health.status} (${s.health.reasons.join('; ') || 'no reasons'})`
     );

@@ -30,7 +30,6 @@ class BreakerAttributes {
   readonly states: Map<BreakerState, Attributes>;
   readonly health: Map<HealthStatus, Attributes>;
   readonly quantiles: Attributes[];
-  readonly signals: { latency: Attributes; errorRate: Attributes };
   private readonly _variants = new Map<string, Attributes>();
 
   constructor(breaker: Breaker, quantiles: readonly number[]) {
@@ -50,10 +49,6 @@ class BreakerAttributes {
       ...base,
       [semconv.ATTR_QUANTILE]: q,
     }));
-    this.signals = {
-      latency: { ...base, [semconv.ATTR_SIGNAL]: 'latency' },
-      errorRate: { ...base, [semconv.ATTR_SIGNAL]: 'error_rate' },
-    };
   }
 
   /** A set with one more attribute, cached (kinds and resources come from small sets). */
@@ -191,10 +186,15 @@ export class BreakerInstruments {
         '1',
         int
       ),
-      trendSlope: gauge(
-        semconv.METRIC_TREND_SLOPE,
-        'Linear trend over the trend window: latency in s/s, error rate in 1/s',
-        '1'
+      latencyTrend: gauge(
+        semconv.METRIC_LATENCY_TREND,
+        'Slope of the mean latency of successful calls over the trend window',
+        's/s'
+      ),
+      failureRateTrend: gauge(
+        semconv.METRIC_FAILURE_RATE_TREND,
+        'Slope of the failure rate over the trend window',
+        '1/s'
       ),
       tripPeriod: gauge(
         semconv.METRIC_TRIP_PERIOD,
@@ -319,14 +319,14 @@ export class BreakerInstruments {
       }
       const { latency, errorRate } = analysis.trends();
       result.observe(
-        o.trendSlope,
+        o.latencyTrend,
         latency.slopePerSecond / 1000,
-        attributes.signals.latency
+        attributes.base
       );
       result.observe(
-        o.trendSlope,
+        o.failureRateTrend,
         errorRate.slopePerSecond,
-        attributes.signals.errorRate
+        attributes.base
       );
       const trips = analysis.trips;
       if (Number.isFinite(trips.periodMillis))

@@ -1,3 +1,4 @@
+import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import {
   EventEmitter,
@@ -62,6 +63,10 @@ export class CircuitBreakerMetrics {
     this._diag
   );
   private _instruments: BreakerInstruments;
+  /** The provider the instruments are on; followed while it is the global one. */
+  private _provider: MeterProvider;
+  private _followsGlobal: boolean;
+  private _warnedNoProvider = false;
   private _timer: ReturnType<typeof setInterval> | undefined;
   /** The bucket closes of the last tick, while they run. */
   private _closing: SlicedTask<void> | undefined;
@@ -80,7 +85,9 @@ export class CircuitBreakerMetrics {
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
   constructor(options: CircuitBreakerMetricsOptions = {}) {
     this._options = resolveOptions(options);
-    this._instruments = this._createInstruments(this._options.meterProvider);
+    this._followsGlobal = this._options.meterProvider === undefined;
+    this._provider = this._options.meterProvider ?? metrics.getMeterProvider();
+    this._instruments = this._createInstruments(this._provider);
   }
 
   /** Names of the breakers reported now. */
@@ -173,10 +180,13 @@ export class CircuitBreakerMetrics {
     return ended.length;
   }
 
-  /** Sends the instruments to another MeterProvider from now on. */
+  /**
+   * Sends the instruments to another MeterProvider from now on (and stops
+   * following the global one).
+   */
   setMeterProvider(meterProvider: MeterProvider): void {
-    this._instruments.dispose();
-    this._instruments = this._createInstruments(meterProvider);
+    this._followsGlobal = false;
+    this._useProvider(meterProvider);
   }
 
   /** Stops the timer and detaches every breaker. Idempotent. */
@@ -186,6 +196,30 @@ export class CircuitBreakerMetrics {
     for (const breaker of [...this._breakers.values()]) breaker.dispose();
     this._stopTimer();
     this._instruments.dispose();
+  }
+
+  private _useProvider(meterProvider: MeterProvider): void {
+    this._instruments.dispose();
+    this._provider = meterProvider;
+    this._instruments = this._createInstruments(meterProvider);
+  }
+
+  /**
+   * The OTel API has no proxy for the global MeterProvider: instruments
+   * made before one is registered stay no-ops. So a collector on the global
+   * provider checks it at every tick, moves to a new one, and says once
+   * while there is none that its metrics go nowhere.
+   */
+  private _followGlobalProvider(): void {
+    const global = metrics.getMeterProvider();
+    if (global !== this._provider) this._useProvider(global);
+    else if (!this._warnedNoProvider && isNoop(global)) {
+      this._warnedNoProvider = true;
+      this._diag.warn(
+        'no_provider',
+        'no global MeterProvider is registered: breaker metrics go nowhere until one is (e.g. by setupMetrics()); they follow it from then on'
+      );
+    }
   }
 
   private _createInstruments(meterProvider: MeterProvider): BreakerInstruments {
@@ -250,6 +284,7 @@ export class CircuitBreakerMetrics {
    */
   private _closeBuckets(): void {
     this._closing?.finish();
+    if (this._followsGlobal) this._followGlobalProvider();
     const now = Date.now();
     const breakers = [...this._breakers.values()];
     const closeAll = function* (this: CircuitBreakerMetrics) {
@@ -340,6 +375,13 @@ export class CircuitBreakerMetrics {
       });
     }
   }
+}
+
+const NOOP_METER = createNoopMeter().constructor;
+
+/** Whether a provider is the API's no-op one, which it returns while none is registered. */
+function isNoop(provider: MeterProvider): boolean {
+  return provider.getMeter(METER_NAME).constructor === NOOP_METER;
 }
 
 function keyOf(name: string, attributes: Attributes): string {

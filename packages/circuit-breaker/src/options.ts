@@ -1,6 +1,5 @@
-import { metrics } from '@opentelemetry/api';
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
-import { OptionReader } from '@datapunk/otel-common';
+import { OptionReader, isPlainObject } from '@datapunk/otel-common';
 import type { TripPatternOptions } from './analyzer/TripPatterns';
 import type { CircuitBreakerMetricsOptions } from './types';
 
@@ -9,7 +8,8 @@ const OWNER = 'CircuitBreakerMetrics';
 const MAX_BUCKETS = 3600;
 
 export interface ResolvedOptions extends TripPatternOptions {
-  meterProvider: MeterProvider;
+  /** Undefined: the global one, followed when it is set later. */
+  meterProvider: MeterProvider | undefined;
   attributes: Attributes;
   windowMillis: number;
   bucketMillis: number;
@@ -33,12 +33,17 @@ export interface ResolvedOptions extends TripPatternOptions {
 export function resolveOptions(
   options: CircuitBreakerMetricsOptions = {}
 ): ResolvedOptions {
+  if (isPlainObject(options) && 'percentiles' in options) {
+    throw new TypeError(
+      `${OWNER}: option 'percentiles' is now 'quantiles', in (0, 1) as in every Datapunk package: [50, 99] becomes [0.5, 0.99]`
+    );
+  }
   const reader = new OptionReader(OWNER, options, [
     'meterProvider',
     'attributes',
     'windowMillis',
     'bucketMillis',
-    'percentiles',
+    'quantiles',
     'durationHistogram',
     'anomalyThreshold',
     'trendWindowMillis',
@@ -119,12 +124,14 @@ export function resolveOptions(
     'an object of attribute values'
   );
   return {
-    meterProvider:
-      (provider as MeterProvider | undefined) ?? metrics.getMeterProvider(),
+    meterProvider: provider as MeterProvider | undefined,
     attributes: attributes as Attributes,
     windowMillis,
     bucketMillis,
-    quantiles: resolvePercentiles(reader),
+    quantiles: reader.quantiles('quantiles', [0.5, 0.9, 0.95, 0.99], {
+      minLength: 1,
+      maxLength: 16,
+    }),
     durationHistogram: reader.boolean('durationHistogram', false),
     anomalyThreshold: reader.number('anomalyThreshold', 2.0, {
       above: 0,
@@ -185,15 +192,4 @@ function optional(
   return reader.raw(name) == null
     ? undefined
     : reader.number(name, undefined, rule);
-}
-
-function resolvePercentiles(reader: OptionReader): number[] {
-  return reader
-    .numberList('percentiles', [50, 90, 95, 99], {
-      above: 0,
-      below: 100,
-      minLength: 1,
-      maxLength: 16,
-    })
-    .map(p => p / 100);
 }

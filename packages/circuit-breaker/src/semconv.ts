@@ -9,7 +9,6 @@ export const ATTR_STATE = 'circuit_breaker.state';
 export const ATTR_OUTCOME = 'circuit_breaker.outcome';
 export const ATTR_ANOMALY_KIND = 'circuit_breaker.anomaly.kind';
 export const ATTR_HEALTH = 'circuit_breaker.health';
-export const ATTR_SIGNAL = 'circuit_breaker.signal';
 export const ATTR_RESOURCE = 'circuit_breaker.resource';
 export const ATTR_QUANTILE = 'quantile';
 
@@ -28,7 +27,8 @@ export const METRIC_ANOMALIES = 'circuit_breaker.anomalies';
 export const METRIC_ANOMALY_SCORE = 'circuit_breaker.anomaly.score';
 export const METRIC_ANOMALY_ACTIVE = 'circuit_breaker.anomaly.active';
 export const METRIC_HEALTH = 'circuit_breaker.health';
-export const METRIC_TREND_SLOPE = 'circuit_breaker.trend.slope';
+export const METRIC_LATENCY_TREND = 'circuit_breaker.latency.trend';
+export const METRIC_FAILURE_RATE_TREND = 'circuit_breaker.failure_rate.trend';
 export const METRIC_TRIP_PERIOD = 'circuit_breaker.trips.period';
 export const METRIC_TRIP_REGULARITY = 'circuit_breaker.trips.regularity';
 export const METRIC_TRIP_RATE = 'circuit_breaker.trips.rate';

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { quantileKey } from '@datapunk/otel-common';
 import type { BreakerAnalyzer } from './analyzer/BreakerAnalyzer';
 import type { ResolvedOptions } from './options';
 import type { StateTimeline } from './StateTimeline';
@@ -27,7 +28,7 @@ export function toSnapshot(
   const latency = ring.latencyStats();
   const percentiles: Record<string, number> = {};
   options.quantiles.forEach(
-    (q, i) => (percentiles[`p${+(q * 100).toFixed(6)}`] = parts.percentiles[i])
+    (q, i) => (percentiles[quantileKey(q)] = parts.percentiles[i])
   );
   const totals = ring.totals;
   const calls = {} as Record<CallOutcome, number>;
@@ -45,7 +46,7 @@ export function toSnapshot(
       fallbacks: totals[FALLBACK],
       healthCheckFailures: totals[HEALTH_CHECK_FAILED],
       failureRate: ring.calls().failureRate,
-      latency: {
+      latencyMillis: {
         count: latency.count,
         mean: latency.mean,
         stddev: latency.stddev,

@@ -40,7 +40,11 @@ export type AnomalyKind =
   | 'resource';
 
 export interface CircuitBreakerMetricsOptions {
-  /** Where instruments are created; the global MeterProvider by default. */
+  /**
+   * Where instruments are created. By default the global MeterProvider,
+   * followed: a provider registered after this collector was made (e.g. by
+   * `setupMetrics()`) gets its metrics from the next bucket close on.
+   */
   meterProvider?: MeterProvider;
   /** Attributes added to every breaker's data (e.g. a group). */
   attributes?: Attributes;
@@ -48,8 +52,8 @@ export interface CircuitBreakerMetricsOptions {
   windowMillis?: number;
   /** One bucket of the window. Default 1000. */
   bucketMillis?: number;
-  /** Latency percentiles reported, in (0, 100). Default [50, 90, 95, 99]. */
-  percentiles?: number[];
+  /** Latency quantiles reported, in (0, 1). Default [0.5, 0.9, 0.95, 0.99]. */
+  quantiles?: number[];
   /**
    * Also record every call's duration into the `circuit_breaker.call.duration`
    * histogram. Off by default: the OpenTelemetry API records one value per
@@ -120,8 +124,9 @@ export interface AnomalyEvent {
   direction: 'up' | 'down' | undefined;
   /** z-score for detected anomalies; value / threshold for SLO breaches. */
   score: number;
+  /** In the signal's unit: ms for latency kinds, a share in [0, 1] for error rates, the resource's own. */
   value: number;
-  /** The baseline (or the SLO, as mean) the value was held against; frozen for the episode. */
+  /** The baseline (or the SLO, as mean) the value was held against, in the value's unit; frozen for the episode. */
   baseline: { mean: number; stddev: number };
   /** When the episode started: the first out-of-line bucket of the streak that raised it. */
   startMillis: number;
@@ -209,9 +214,10 @@ export interface BreakerSnapshot {
     failureRate: number;
     /**
      * Of successful calls, in ms: exact count, mean, stddev, min, max;
-     * percentiles from sketches (≤ 1.1%) over the last 5/6 to 6/6 of the window.
+     * percentiles (keys 'p50'…, one per quantile option) from sketches
+     * (≤ 1.1%) over the last 5/6 to 6/6 of the window.
      */
-    latency: {
+    latencyMillis: {
       count: number;
       mean: number;
       stddev: number;

@@ -35,7 +35,7 @@ describe('bad input', () => {
     // Calls with a bad latency still count; only the latency is dropped.
     const snapshot = context.collector.getSnapshot('svc')!;
     expect(snapshot.window.calls).to.include({ success: 3, failure: 1 });
-    expect(snapshot.window.latency.count).to.equal(0);
+    expect(snapshot.window.latencyMillis.count).to.equal(0);
     expect(snapshot.state).to.equal(BreakerState.CLOSED);
     // 9 above, and the 5 resources past the 15 a breaker takes (in flight is the 16th).
     expect(context.collector.rejectedInputs).to.equal(9 + 5);
@@ -187,16 +187,28 @@ describe('CircuitBreakerMetrics options', () => {
       /option 'trendWindowMillis' must be ≥ 'windowMillis' \(60000\), got 30000/,
     ],
     [
-      'a percentile of 100',
-      { percentiles: [50, 100] },
+      'a quantile of 1',
+      { quantiles: [0.5, 1] },
       RangeError,
-      /option 'percentiles' must hold numbers > 0 and < 100, got 100/,
+      /option 'quantiles' must hold numbers > 0 and < 1, got 1$/,
     ],
     [
-      'no percentiles',
-      { percentiles: [] },
+      'a percentile among the quantiles',
+      { quantiles: [0.5, 99] },
+      RangeError,
+      /option 'quantiles' must hold quantiles in \(0, 1\), not percentiles: 0.99 for p99, got 99/,
+    ],
+    [
+      'no quantiles',
+      { quantiles: [] },
       TypeError,
-      /option 'percentiles' must be an array of 1 to 16 numbers > 0 and < 100/,
+      /option 'quantiles' must be an array of 1 to 16 numbers > 0 and < 1/,
+    ],
+    [
+      'the percentiles of earlier versions',
+      { percentiles: [50, 99] },
+      TypeError,
+      /option 'percentiles' is now 'quantiles', in \(0, 1\) as in every Datapunk package: \[50, 99\] becomes \[0.5, 0.99\]/,
     ],
     [
       'a threshold of 0',

@@ -69,8 +69,8 @@ for (const [version, lib] of [
         ignored: 1,
       });
       expect(snapshot.state).to.equal(BreakerState.OPEN);
-      expect(snapshot.window.latency.count).to.equal(1);
-      expect(snapshot.window.latency.min).to.be.at.least(9);
+      expect(snapshot.window.latencyMillis.count).to.equal(1);
+      expect(snapshot.window.latencyMillis.min).to.be.at.least(9);
       expect(snapshot.window.inFlight).to.equal(0);
 
       await sleep(120); // cockatiel goes half-open only on the next call

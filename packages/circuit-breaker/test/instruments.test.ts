@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { diag, metrics as metricsApi } from '@opentelemetry/api';
 import type * as sinon from 'sinon';
 import {
   AggregationTemporality,
@@ -12,13 +13,8 @@ import type {
   Histogram,
   MetricData,
 } from '@opentelemetry/sdk-metrics';
-import {
-  BreakerState,
-  CallOutcome,
-  CircuitBreakerMetrics,
-  semconv,
-} from '../src';
-import { fakeTime } from './util';
+import { BreakerState, CallOutcome, CircuitBreakerMetrics } from '../src';
+import { captureWarnings, fakeTime } from './util';
 
 /**
  * The SDK's in-memory exporter behind its periodic reader, flushed by hand.
@@ -37,28 +33,33 @@ class ExportedMetrics {
   /** Scope names of the last export. */
   scopes: string[] = [];
 
-  /** Exports now; the metrics sent, by name. */
-  async flush(): Promise<Map<string, MetricData>> {
+  /** Exports now; the metrics sent, as sent (a name twice shows twice). */
+  async flush(): Promise<MetricData[]> {
     await this.reader.forceFlush();
     const scopeMetrics = this._exporter
       .getMetrics()
       .flatMap(r => r.scopeMetrics);
     this._exporter.reset();
     this.scopes = scopeMetrics.map(s => s.scope.name);
-    return new Map(
-      scopeMetrics.flatMap(s => s.metrics).map(m => [m.descriptor.name, m])
-    );
+    return scopeMetrics.flatMap(s => s.metrics);
   }
+}
+
+/** The one metric named `name` among `metrics`; undefined if none, throws if several. */
+function only(metrics: MetricData[], name: string): MetricData | undefined {
+  const found = metrics.filter(m => m.descriptor.name === name);
+  expect(found.length, `metrics named ${name}`).to.be.at.most(1);
+  return found[0];
 }
 
 describe('the OpenTelemetry instruments', () => {
   let clock: sinon.SinonFakeTimers;
   let exported: ExportedMetrics;
   let collector: CircuitBreakerMetrics;
-  let metrics: Map<string, MetricData>;
+  let metrics: MetricData[];
 
   const points = <T = number>(name: string) =>
-    (metrics.get(name)?.dataPoints ?? []) as DataPoint<T>[];
+    (only(metrics, name)?.dataPoints ?? []) as DataPoint<T>[];
   const value = (name: string, attributes: Record<string, unknown>) =>
     points(name).find(p =>
       Object.entries(attributes).every(([k, v]) => p.attributes[k] === v)
@@ -97,47 +98,47 @@ describe('the OpenTelemetry instruments', () => {
   });
 
   const base = {
-    [semconv.ATTR_NAME]: 'svc',
+    'circuit_breaker.name': 'svc',
     region: 'eu',
     'service.area': 'checkout',
   };
 
   it('counts calls by outcome, fallbacks, health checks and transitions by state', () => {
     expect(
-      value(semconv.METRIC_CALLS, {
+      value('circuit_breaker.calls', {
         ...base,
-        [semconv.ATTR_OUTCOME]: 'success',
+        'circuit_breaker.outcome': 'success',
       })
     ).to.equal(3);
     expect(
-      value(semconv.METRIC_CALLS, { [semconv.ATTR_OUTCOME]: 'failure' })
+      value('circuit_breaker.calls', { 'circuit_breaker.outcome': 'failure' })
     ).to.equal(1);
     expect(
-      value(semconv.METRIC_CALLS, { [semconv.ATTR_OUTCOME]: 'rejected' })
+      value('circuit_breaker.calls', { 'circuit_breaker.outcome': 'rejected' })
     ).to.equal(1);
-    expect(points(semconv.METRIC_CALLS)).to.have.length(3);
-    expect(value(semconv.METRIC_FALLBACKS, base)).to.equal(1);
-    expect(value(semconv.METRIC_HEALTH_CHECK_FAILURES, base)).to.equal(2);
+    expect(points('circuit_breaker.calls')).to.have.length(3);
+    expect(value('circuit_breaker.fallbacks', base)).to.equal(1);
+    expect(value('circuit_breaker.health_check.failures', base)).to.equal(2);
     for (const state of ['open', 'half_open', 'closed']) {
       expect(
-        value(semconv.METRIC_TRANSITIONS, { [semconv.ATTR_STATE]: state })
+        value('circuit_breaker.transitions', { 'circuit_breaker.state': state })
       ).to.equal(1);
     }
   });
 
   it('records durations in seconds by outcome, each within the sketch bound', () => {
-    const success = value(semconv.METRIC_CALL_DURATION, {
-      [semconv.ATTR_OUTCOME]: 'success',
+    const success = value('circuit_breaker.call.duration', {
+      'circuit_breaker.outcome': 'success',
     }) as unknown as Histogram;
-    expect(metrics.get(semconv.METRIC_CALL_DURATION)!.descriptor.unit).to.equal(
-      's'
-    );
+    expect(
+      only(metrics, 'circuit_breaker.call.duration')!.descriptor.unit
+    ).to.equal('s');
     expect(success.count).to.equal(3);
     expect(success.sum!).to.be.closeTo(0.06, 0.06 * 0.011);
     expect(success.min!).to.be.closeTo(0.01, 0.01 * 0.011);
     expect(success.max!).to.be.closeTo(0.03, 0.03 * 0.011);
-    const failure = value(semconv.METRIC_CALL_DURATION, {
-      [semconv.ATTR_OUTCOME]: 'failure',
+    const failure = value('circuit_breaker.call.duration', {
+      'circuit_breaker.outcome': 'failure',
     }) as unknown as Histogram;
     expect(failure.count).to.equal(1);
   });
@@ -149,16 +150,16 @@ describe('the OpenTelemetry instruments', () => {
     });
     other.register('quiet').recordCall(CallOutcome.SUCCESS, 5);
     clock.tick(1000);
-    const names = [...(await own.flush()).keys()];
-    expect(names).to.include(semconv.METRIC_CALLS);
-    expect(names).not.to.include(semconv.METRIC_CALL_DURATION);
+    const names = (await own.flush()).map(m => m.descriptor.name);
+    expect(names).to.include('circuit_breaker.calls');
+    expect(names).not.to.include('circuit_breaker.call.duration');
     other.dispose();
   });
 
   it('observes state (every state, always), time in state, failure rate and latency quantiles', () => {
-    const states = points(semconv.METRIC_STATE);
+    const states = points('circuit_breaker.state');
     expect(
-      states.map(p => [p.attributes[semconv.ATTR_STATE], p.value])
+      states.map(p => [p.attributes['circuit_breaker.state'], p.value])
     ).to.deep.equal([
       ['closed', 1],
       ['open', 0],
@@ -167,60 +168,79 @@ describe('the OpenTelemetry instruments', () => {
       ['disabled', 0],
     ]);
     const seconds = Object.fromEntries(
-      points(semconv.METRIC_STATE_TIME).map(p => [
-        p.attributes[semconv.ATTR_STATE],
+      points('circuit_breaker.state.time').map(p => [
+        p.attributes['circuit_breaker.state'],
         p.value,
       ])
     );
     expect(seconds).to.deep.include({ closed: 0.7, open: 0.3, half_open: 0 });
-    expect(value(semconv.METRIC_FAILURE_RATE, base)).to.equal(0.25);
-    const quantiles = points(semconv.METRIC_LATENCY);
-    expect(
-      quantiles.map(p => p.attributes[semconv.ATTR_QUANTILE])
-    ).to.deep.equal([0.5, 0.9, 0.95, 0.99]);
+    expect(value('circuit_breaker.failure_rate', base)).to.equal(0.25);
+    const quantiles = points('circuit_breaker.latency');
+    expect(quantiles.map(p => p.attributes['quantile'])).to.deep.equal([
+      0.5, 0.9, 0.95, 0.99,
+    ]);
     expect(quantiles[0].value).to.be.closeTo(0.02, 0.02 * 0.011);
-    expect(metrics.get(semconv.METRIC_LATENCY)!.descriptor.unit).to.equal('s');
-    expect(value(semconv.METRIC_IN_FLIGHT, base)).to.equal(0);
+    expect(only(metrics, 'circuit_breaker.latency')!.descriptor.unit).to.equal(
+      's'
+    );
+    expect(value('circuit_breaker.in_flight', base)).to.equal(0);
   });
 
   it('observes health, trends, trip patterns and resources', () => {
-    const health = points(semconv.METRIC_HEALTH);
-    expect(health.map(p => p.attributes[semconv.ATTR_HEALTH])).to.deep.equal([
-      'healthy',
-      'degraded',
-      'unhealthy',
-      'unknown',
-    ]);
+    const health = points('circuit_breaker.health');
+    expect(
+      health.map(p => p.attributes['circuit_breaker.health'])
+    ).to.deep.equal(['healthy', 'degraded', 'unhealthy', 'unknown']);
     expect(health.reduce((total, p) => total + p.value, 0)).to.equal(1);
+    // One gauge per unit: latency in s per s, failure rate per s.
     expect(
-      points(semconv.METRIC_TREND_SLOPE).map(
-        p => p.attributes[semconv.ATTR_SIGNAL]
-      )
-    ).to.deep.equal(['latency', 'error_rate']);
-    expect(value(semconv.METRIC_TRIP_RATE, base)).to.equal(1);
+      only(metrics, 'circuit_breaker.latency.trend')!.descriptor.unit
+    ).to.equal('s/s');
+    expect(value('circuit_breaker.latency.trend', base)).to.equal(0);
     expect(
-      value(semconv.METRIC_RESOURCE, { [semconv.ATTR_RESOURCE]: 'db.pool' })
+      only(metrics, 'circuit_breaker.failure_rate.trend')!.descriptor.unit
+    ).to.equal('1/s');
+    expect(value('circuit_breaker.failure_rate.trend', base)).to.equal(0);
+    expect(value('circuit_breaker.trips.rate', base)).to.equal(1);
+    expect(
+      value('circuit_breaker.resource.usage', {
+        'circuit_breaker.resource': 'db.pool',
+      })
     ).to.equal(5);
     expect(
-      value(semconv.METRIC_RESOURCE, { [semconv.ATTR_RESOURCE]: 'in_flight' })
+      value('circuit_breaker.resource.usage', {
+        'circuit_breaker.resource': 'in_flight',
+      })
     ).to.equal(0);
   });
 
-  it('has one description and type per instrument name', () => {
-    for (const [name, metric] of metrics) {
-      expect(metric.descriptor.description, name)
-        .to.be.a('string')
-        .and.not.equal('');
+  it('exports each instrument once, described, with the type and unit the README tables', () => {
+    // From the README's instrument table; the anomaly instruments show once
+    // there is a baseline (see the next test).
+    const expected: Record<string, [DataPointType, string]> = {
+      'circuit_breaker.calls': [DataPointType.SUM, '{call}'],
+      'circuit_breaker.fallbacks': [DataPointType.SUM, '{call}'],
+      'circuit_breaker.health_check.failures': [DataPointType.SUM, '{check}'],
+      'circuit_breaker.call.duration': [DataPointType.HISTOGRAM, 's'],
+      'circuit_breaker.transitions': [DataPointType.SUM, '{transition}'],
+      'circuit_breaker.state': [DataPointType.GAUGE, '1'],
+      'circuit_breaker.state.time': [DataPointType.SUM, 's'],
+      'circuit_breaker.failure_rate': [DataPointType.GAUGE, '1'],
+      'circuit_breaker.latency': [DataPointType.GAUGE, 's'],
+      'circuit_breaker.in_flight': [DataPointType.GAUGE, '{call}'],
+      'circuit_breaker.health': [DataPointType.GAUGE, '1'],
+      'circuit_breaker.latency.trend': [DataPointType.GAUGE, 's/s'],
+      'circuit_breaker.failure_rate.trend': [DataPointType.GAUGE, '1/s'],
+      'circuit_breaker.trips.rate': [DataPointType.GAUGE, '{trip}/h'],
+      'circuit_breaker.resource.usage': [DataPointType.GAUGE, '1'],
+    };
+    const names = metrics.map(m => m.descriptor.name);
+    expect([...names].sort()).to.deep.equal(Object.keys(expected).sort());
+    for (const metric of metrics) {
+      const { name, description, unit } = metric.descriptor;
+      expect(description, name).to.be.a('string').and.not.equal('');
+      expect([metric.dataPointType, unit], name).to.deep.equal(expected[name]);
     }
-    expect(metrics.get(semconv.METRIC_CALLS)!.dataPointType).to.equal(
-      DataPointType.SUM
-    );
-    expect(metrics.get(semconv.METRIC_STATE)!.dataPointType).to.equal(
-      DataPointType.GAUGE
-    );
-    expect(metrics.get(semconv.METRIC_STATE_TIME)!.dataPointType).to.equal(
-      DataPointType.SUM
-    );
   });
 
   it('counts anomalies by kind and observes their scores', async () => {
@@ -236,22 +256,105 @@ describe('the OpenTelemetry instruments', () => {
     }
     metrics = await exported.flush();
     expect(
-      value(semconv.METRIC_ANOMALIES, {
-        [semconv.ATTR_NAME]: 'slow',
-        [semconv.ATTR_ANOMALY_KIND]: 'latency',
+      value('circuit_breaker.anomalies', {
+        'circuit_breaker.name': 'slow',
+        'circuit_breaker.anomaly.kind': 'latency',
       })
     ).to.equal(1);
     expect(
-      value(semconv.METRIC_ANOMALY_SCORE, {
-        [semconv.ATTR_NAME]: 'slow',
-        [semconv.ATTR_ANOMALY_KIND]: 'latency',
+      value('circuit_breaker.anomaly.score', {
+        'circuit_breaker.name': 'slow',
+        'circuit_breaker.anomaly.kind': 'latency',
       })
     ).to.be.above(2);
+    expect(
+      value('circuit_breaker.anomaly.active', {
+        'circuit_breaker.name': 'slow',
+        'circuit_breaker.anomaly.kind': 'latency',
+      })
+    ).to.equal(1);
+    for (const name of [
+      'circuit_breaker.anomalies',
+      'circuit_breaker.anomaly.score',
+      'circuit_breaker.anomaly.active',
+    ]) {
+      const { description, unit } = only(metrics, name)!.descriptor;
+      expect(description, name).to.not.equal('');
+      expect(unit, name).to.equal(
+        name.endsWith('anomalies') ? '{anomaly}' : '1'
+      );
+    }
   });
 
   it('stops observing a disposed breaker', async () => {
     collector.dispose();
     const after = await exported.flush();
-    expect(after.get(semconv.METRIC_STATE)?.dataPoints ?? []).to.have.length(0);
+    expect(
+      only(after, 'circuit_breaker.state')?.dataPoints ?? []
+    ).to.have.length(0);
+  });
+});
+
+describe('a collector on the global MeterProvider', () => {
+  let clock: sinon.SinonFakeTimers;
+  let warnings: string[];
+
+  beforeEach(() => {
+    metricsApi.disable();
+    clock = fakeTime();
+    warnings = captureWarnings();
+  });
+  afterEach(() => {
+    diag.disable();
+    metricsApi.disable();
+    clock.restore();
+  });
+
+  const calls = (exported: MetricData[]) =>
+    (only(exported, 'circuit_breaker.calls')?.dataPoints ?? []).reduce(
+      (total, p) => total + (p.value as number),
+      0
+    );
+
+  it('says once that there is none, then reports to the one registered later', async () => {
+    const collector = new CircuitBreakerMetrics(); // before any provider
+    const breaker = collector.register('payments');
+    try {
+      breaker.recordCall(CallOutcome.SUCCESS, 5);
+      clock.tick(3000);
+      expect(
+        warnings.filter(w => /no global MeterProvider/.test(w))
+      ).to.have.length(1);
+
+      const exported = new ExportedMetrics(); // e.g. setupMetrics() now
+      metricsApi.setGlobalMeterProvider(
+        new MeterProvider({ readers: [exported.reader] })
+      );
+      breaker.recordCall(CallOutcome.SUCCESS, 5);
+      breaker.recordCall(CallOutcome.FAILURE, 5);
+      clock.tick(1000);
+      expect(calls(await exported.flush())).to.equal(2);
+    } finally {
+      collector.dispose();
+    }
+  });
+
+  it('stops following it once given a provider', async () => {
+    const collector = new CircuitBreakerMetrics();
+    const own = new ExportedMetrics();
+    collector.setMeterProvider(new MeterProvider({ readers: [own.reader] }));
+    const global = new ExportedMetrics();
+    metricsApi.setGlobalMeterProvider(
+      new MeterProvider({ readers: [global.reader] })
+    );
+    try {
+      collector.register('payments').recordCall(CallOutcome.SUCCESS, 5);
+      clock.tick(1000);
+      expect(calls(await own.flush())).to.equal(1);
+      expect(calls(await global.flush())).to.equal(0);
+      expect(warnings).to.deep.equal([]);
+    } finally {
+      collector.dispose();
+    }
   });
 });

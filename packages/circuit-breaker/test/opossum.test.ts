@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BreakerState, CircuitBreakerMetrics, instrumentOpossum } from '../src';
 import type { OpossumLike } from '../src';
-import { eventually, sleep } from './util';
+import { captureWarnings, eventually, sleep } from './util';
 
 /** What these tests use of opossum, which ships no types (@types/opossum lags 10). */
 interface OpossumBreaker extends OpossumLike {
@@ -106,8 +106,8 @@ for (const [version, CircuitBreaker] of [
       });
       expect(snapshot.window.fallbacks).to.equal(6); // every failure, timeout and rejection fell back
       expect(snapshot.state).to.equal(BreakerState.OPEN);
-      expect(snapshot.window.latency.count).to.equal(3);
-      expect(snapshot.window.latency.min).to.be.at.least(19);
+      expect(snapshot.window.latencyMillis.count).to.equal(3);
+      expect(snapshot.window.latencyMillis.min).to.be.at.least(19);
       expect(snapshot.window.inFlight).to.equal(0);
 
       await eventually(() => breaker.halfOpen, 'half-open');
@@ -270,17 +270,7 @@ describe('instrumentOpossum of a breaker opossum named at random', () => {
       now: Date.now() + 3_600_000,
       toFake: ['Date'],
     });
-    const warnings: string[] = [];
-    diag.setLogger(
-      {
-        error: () => undefined,
-        warn: (message: string) => warnings.push(message),
-        info: () => undefined,
-        debug: () => undefined,
-        verbose: () => undefined,
-      },
-      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true }
-    );
+    const warnings = captureWarnings();
     const collector = new CircuitBreakerMetrics({
       meterProvider: new MeterProvider(),
     });

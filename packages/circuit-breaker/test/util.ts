@@ -1,4 +1,5 @@
 import * as sinon from 'sinon';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { CircuitBreakerMetrics } from '../src';
 
@@ -64,4 +65,21 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** Sends diag's warnings (and worse) to the returned list, until diag.disable(). */
+export function captureWarnings(): string[] {
+  const warnings: string[] = [];
+  const keep = (message: string) => warnings.push(message);
+  diag.setLogger(
+    {
+      error: keep,
+      warn: keep,
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true }
+  );
+  return warnings;
 }

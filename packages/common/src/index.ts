@@ -9,6 +9,7 @@ export {
   describeValue,
   isPlainObject,
 } from './validation';
+export { quantileKey } from './quantileKey';
 export { RateLimitedDiag } from './RateLimitedDiag';
 export {
   DEFAULT_SLICE_MILLIS,

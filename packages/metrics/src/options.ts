@@ -365,9 +365,7 @@ function resolveSummary(
     windowMillis,
     slots,
     // Min (0) and max (1) are always reported.
-    quantiles: summary.numberList('quantiles', DEFAULTS.quantiles, {
-      above: 0,
-      below: 1,
+    quantiles: summary.quantiles('quantiles', DEFAULTS.quantiles, {
       maxLength: 32,
     }),
     export: summary.oneOf(

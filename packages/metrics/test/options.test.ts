@@ -219,6 +219,12 @@ describe('RetentionMetricReader options', () => {
       /option 'summary\.quantiles' must hold numbers > 0 and < 1, got 1/,
     ],
     [
+      'a percentile among the quantiles',
+      { summary: { quantiles: [0.5, 99.9] } },
+      RangeError,
+      /option 'summary\.quantiles' must hold quantiles in \(0, 1\), not percentiles: 0.999 for p99.9, got 99.9/,
+    ],
+    [
       'a quantile of 0',
       { summary: { quantiles: [0] } },
       RangeError,

@@ -109,6 +109,30 @@ export class OptionReader {
   }
 
   /**
+   * Quantiles in (0, 1), as in every Datapunk option (0.99 is p99), or
+   * `fallback` when absent; sorted, without repeats. A value in (1, 100) is
+   * called out as a percentile, with the quantile it stands for.
+   */
+  quantiles(
+    name: string,
+    fallback: readonly number[],
+    lengths: { minLength?: number; maxLength: number }
+  ): number[] {
+    const value = this._options[name];
+    const percentile = Array.isArray(value)
+      ? value.find(v => typeof v === 'number' && v > 1 && v < 100)
+      : undefined;
+    if (percentile !== undefined) {
+      this.fail(
+        name,
+        `must hold quantiles in (0, 1), not percentiles: ${+(percentile / 100).toPrecision(12)} for p${percentile}`,
+        percentile
+      );
+    }
+    return this.numberList(name, fallback, { above: 0, below: 1, ...lengths });
+  }
+
+  /**
    * A list of numbers each within `rule`, with `minLength`–`maxLength`
    * entries, or `fallback` when absent; returned sorted and without repeats.
    */

@@ -4,6 +4,7 @@ import {
   ByteWriter,
   ExponentialSketch,
 } from '@datapunk/otel-sketch';
+import { quantileKey } from '@datapunk/otel-common';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';
@@ -64,7 +65,7 @@ export class HistogramAggregate implements Aggregate {
     const [median, ...values] = sketch.quantiles([0.5, ...this._quantiles]);
     const percentiles: Record<string, number> = {};
     this._quantiles.forEach(
-      (q, i) => (percentiles[percentileName(q)] = values[i])
+      (q, i) => (percentiles[quantileKey(q)] = values[i])
     );
     return {
       count: sketch.count,
@@ -88,9 +89,4 @@ export class HistogramAggregate implements Aggregate {
   ): HistogramAggregate {
     return new HistogramAggregate(ExponentialSketch.fromJSON(json), quantiles);
   }
-}
-
-/** 'p50' for 0.5, 'p99.9' for 0.999. */
-export function percentileName(q: number): string {
-  return `p${+(q * 100).toFixed(6)}`;
 }

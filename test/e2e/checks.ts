@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ExponentialSketch } from '@datapunk/otel-sketch';
+import { relativeErrorAt } from '../util';
 import type { OtlpMetricsRequest } from './Collector';
 import { CUMULATIVE, key, latest, plain, pointsByAttributes } from './otlp';
 
@@ -89,7 +90,7 @@ export function checkExponentialHistogram(
     values,
     [0.5, 0.9, 0.99],
     q => sketch.quantile(q),
-    sketch.relativeError
+    relativeErrorAt(point.scale ?? 0)
   );
 }
 
@@ -121,7 +122,7 @@ export function checkSummary(
   expect([...quantiles.keys()]).to.deep.equal([0, 0.5, 0.9, 0.95, 0.99, 1]);
   expect(quantiles.get(0), `${name}.summary min`).to.equal(Math.min(...values));
   expect(quantiles.get(1), `${name}.summary max`).to.equal(Math.max(...values));
-  const bound = new ExponentialSketch({ maxScale: 5 }).relativeError;
+  const bound = relativeErrorAt(5); // the reader's default sketch scale
   expectQuantilesWithin(
     `${name}.summary`,
     values,

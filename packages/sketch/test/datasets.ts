@@ -73,3 +73,13 @@ export const DATASETS: readonly Dataset[] = [
 export function exactQuantile(sorted: readonly number[], q: number): number {
   return sorted[Math.floor(q * (sorted.length - 1))];
 }
+
+/**
+ * The relative error of base-2 exponential buckets at `scale`, from the
+ * bucket geometry (base = 2^(2^−scale); a bucket's midpoint is within
+ * (base − 1)/(base + 1) of any value in it), not from the code under test.
+ */
+export function relativeErrorAt(scale: number): number {
+  const base = 2 ** (2 ** -scale);
+  return (base - 1) / (base + 1);
+}

@@ -12,6 +12,8 @@ export default tseslint.config(
       '.cache/**',
       'scratch/**',
       '.nx/**',
+      '**/.stryker-tmp/**',
+      '**/reports/**',
     ],
   },
   js.configs.recommended,

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { expect } from 'chai';
+import * as ts from 'typescript';
 
 const ROOT = resolve(__dirname, '..');
 const PACKAGES = ['sketch', 'common', 'metrics', 'circuit-breaker'];
@@ -93,5 +94,68 @@ describe('packaging: what a registry user gets', function () {
       isPlainObject: (v: unknown) => boolean;
     };
     expect(loaded.isPlainObject({})).to.equal(true);
+  });
+});
+
+/** The ```ts blocks of `markdown`. */
+function snippetsOf(markdown: string): string[] {
+  return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map(m => m[1]);
+}
+
+/**
+ * The compile errors of `snippets` pasted into one ES module of an
+ * application that also uses the OpenTelemetry API (`metrics`), with what
+ * the snippets leave to the application declared.
+ */
+function compileTogether(snippets: string[]): string[] {
+  const application = `
+import { metrics } from '@opentelemetry/api';
+import type { CockatielLike, OpossumLike } from '@datapunk/otel-circuit-breaker';
+metrics.getMeterProvider();
+declare const request: unknown;
+declare function handle(request: unknown): void;
+declare const paymentsBreaker: OpossumLike;
+declare const inventoryPolicy: CockatielLike;
+declare const log: { warn(...message: unknown[]): void; info(...message: unknown[]): void };
+declare const other: { merge(sketch: unknown): void };
+`;
+  const file = join(ROOT, 'test', 'build', 'readme-snippets.mts');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, [application, ...snippets].join('\n'));
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.Node20,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map(d => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe("the READMEs' code, pasted into one application", function () {
+  this.timeout(60_000);
+
+  it('compiles: the root quick start', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('## Quick start');
+    const snippets = snippetsOf(
+      readme.slice(start, readme.indexOf('\n## ', start + 1))
+    );
+    expect(snippets.length).to.be.at.least(3);
+    expect(compileTogether(snippets)).to.deep.equal([]);
+  });
+
+  it("compiles: each package README's opening example", () => {
+    const snippets = ['sketch', 'metrics', 'circuit-breaker'].map(
+      directory =>
+        snippetsOf(
+          readFileSync(join(ROOT, 'packages', directory, 'README.md'), 'utf8')
+        )[0]
+    );
+    expect(compileTogether(snippets)).to.deep.equal([]);
   });
 });

@@ -65,6 +65,22 @@ describe('packaging: what a registry user gets', function () {
         ).to.deep.equal([]);
       });
 
+      it('ships the Prometheus rules and Grafana dashboards it documents', () => {
+        const shipped = packedFiles(directory).filter(f =>
+          /^(prometheus|grafana)\//.test(f)
+        );
+        expect(shipped.sort()).to.deep.equal(
+          {
+            'circuit-breaker': [
+              'grafana/circuit-breakers.json',
+              'prometheus/rules.test.yml',
+              'prometheus/rules.yml',
+            ],
+            metrics: ['grafana/retention-reader.json'],
+          }[directory] ?? []
+        );
+      });
+
       it('links only to files that exist, from its README', () => {
         const readme = readFileSync(join(path, 'README.md'), 'utf8');
         const links = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]

@@ -10,3 +10,12 @@ export function relativeErrorAt(scale: number): number {
   const base = 2 ** (2 ** -scale);
   return (base - 1) / (base + 1);
 }
+
+/** A small seeded PRNG (Park–Miller) returning [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 48271) % 2147483647;
+    return (state - 1) / 2147483646;
+  };
+}

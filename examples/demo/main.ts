@@ -97,6 +97,7 @@ async function main(): Promise<void> {
 
   const breakers = new CircuitBreakerMetrics({
     meterProvider: telemetry.meterProvider,
+    durationHistogram: true, // native histograms of call durations, for the dashboard
   });
   const detections = new Detections(breakers, startedMillis);
   const call = async (route: string) => {

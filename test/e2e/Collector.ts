@@ -27,19 +27,26 @@ const READY = 'Everything is ready';
  */
 export class Collector {
   private readonly _dir = mkdtempSync(join(tmpdir(), 'datapunk-otelcol-'));
+  private readonly _remoteWriteUrl: string | undefined;
   private _process?: ChildProcess;
   private _starts = 0;
   private _log = '';
 
   readonly port: number;
 
-  private constructor(port: number) {
+  private constructor(port: number, remoteWriteUrl: string | undefined) {
     this.port = port;
+    this._remoteWriteUrl = remoteWriteUrl;
   }
 
-  /** Starts a Collector on a free loopback port. */
-  static async start(): Promise<Collector> {
-    const collector = new Collector(await freePort());
+  /**
+   * Starts a Collector on a free loopback port; with `remoteWriteUrl`, it
+   * also sends everything to that Prometheus by remote write.
+   */
+  static async start(
+    options: { remoteWriteUrl?: string } = {}
+  ): Promise<Collector> {
+    const collector = new Collector(await freePort(), options.remoteWriteUrl);
     try {
       await collector.restart();
     } catch (error) {
@@ -128,6 +135,17 @@ export class Collector {
   }
 
   private _config(start: number): string {
+    const exporters = ['file', 'debug'];
+    // One request at a time: Prometheus refuses out-of-order samples.
+    const remoteWrite = this._remoteWriteUrl
+      ? `
+  prometheus_remote_write:
+    endpoint: ${this._remoteWriteUrl}
+    max_batch_request_parallelism: 1
+    remote_write_queue:
+      num_consumers: 1`
+      : '';
+    if (remoteWrite) exporters.push('prometheus_remote_write');
     return `
 receivers:
   otlp:
@@ -139,7 +157,7 @@ exporters:
     path: ${this._output(start)}
     flush_interval: 50ms
   debug:
-    verbosity: basic
+    verbosity: basic${remoteWrite}
 service:
   telemetry:
     logs:
@@ -149,13 +167,13 @@ service:
   pipelines:
     metrics:
       receivers: [otlp]
-      exporters: [file, debug]
+      exporters: [${exporters.join(', ')}]
 `;
   }
 }
 
 /** A free TCP port on loopback, as the OS hands one out. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, fail) => {
     const server = createServer();
     server.once('error', fail);

@@ -6,20 +6,69 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Collector } from './Collector';
 import { latest, plain, received } from './otlp';
-import { requireCollector } from './requireCollector';
+import { Prometheus } from './Prometheus';
+import { requirePrometheus } from './requireCollector';
 
 const ROOT = resolve(__dirname, '../..');
 const DURATION_SECONDS = 40;
+const RULES = join(ROOT, 'packages/circuit-breaker/prometheus/rules.yml');
+const DASHBOARDS = [
+  'packages/circuit-breaker/grafana/circuit-breakers.json',
+  'packages/metrics/grafana/retention-reader.json',
+];
+
+/** Grafana's variables as a query of "everything" resolves them. */
+const VARIABLES: Record<string, string> = {
+  $__rate_interval: '1m',
+  $__interval: '15s',
+  $__range: '5m',
+  $job: '.*',
+  $breaker: '.*',
+  $instance: '.*',
+};
+
+interface Dashboard {
+  panels: { title: string; targets: { expr: string }[] }[];
+  templating: { list: { name: string; query?: { query?: string } }[] };
+}
+
+/**
+ * Every PromQL expression of a dashboard, as [where, expression]: panel
+ * targets, and variable queries (`label_values(m, l)` as `count by (l) (m)`).
+ */
+function dashboardQueries(file: string): [string, string][] {
+  const dashboard = JSON.parse(
+    readFileSync(join(ROOT, file), 'utf8')
+  ) as Dashboard;
+  const resolve = (expression: string) =>
+    expression.replace(/\$\w+/g, name => VARIABLES[name] ?? name);
+  const queries: [string, string][] = dashboard.panels.flatMap(panel =>
+    panel.targets.map((t): [string, string] => [panel.title, resolve(t.expr)])
+  );
+  for (const variable of dashboard.templating.list) {
+    const match = variable.query?.query?.match(/^label_values\((.*), (\w+)\)$/);
+    if (match)
+      queries.push([
+        `variable ${variable.name}`,
+        `count by (${match[2]}) (${resolve(match[1])})`,
+      ]);
+  }
+  return queries;
+}
 
 describe('the main job (examples/demo) against a real Collector', function () {
   this.timeout(120_000);
+  let prometheus: Prometheus | undefined;
   let collector: Collector | undefined;
   let output: string;
   let statePath: string;
 
   before(async function () {
-    requireCollector(this);
-    collector = await Collector.start();
+    requirePrometheus(this);
+    prometheus = await Prometheus.start({ rules: [RULES] });
+    collector = await Collector.start({
+      remoteWriteUrl: prometheus.remoteWriteUrl,
+    });
     statePath = join(mkdtempSync(join(tmpdir(), 'datapunk-demo-')), 's.json');
     const run = await promisify(execFile)(
       process.execPath,
@@ -48,6 +97,7 @@ describe('the main job (examples/demo) against a real Collector', function () {
   });
   after(async () => {
     await collector?.dispose();
+    await prometheus?.dispose();
     if (statePath) rmSync(dirname(statePath), { recursive: true });
   });
 
@@ -93,5 +143,51 @@ describe('the main job (examples/demo) against a real Collector', function () {
     expect(output).to.include(`State persisted to ${statePath}`);
     const snapshot = JSON.parse(readFileSync(statePath, 'utf8')) as object;
     expect(JSON.stringify(snapshot)).to.include('circuit_breaker.calls');
+  });
+
+  it('answers every query of the Grafana dashboards with data, in Prometheus', async () => {
+    const empty: string[] = [];
+    let count = 0;
+    for (const file of DASHBOARDS) {
+      for (const [where, expression] of dashboardQueries(file)) {
+        count++;
+        const samples = await prometheus!.query(expression);
+        if (samples.length === 0) empty.push(`${file} ${where}: ${expression}`);
+      }
+    }
+    expect(count).to.be.at.least(25);
+    expect(empty, 'queries that returned nothing').to.deep.equal([]);
+  });
+
+  it('has in Prometheus every series the alerting and recording rules name, and the recorded ones', async () => {
+    const rules = readFileSync(RULES, 'utf8');
+    // Metric names: every circuit_breaker_* word but the label names.
+    const words = (pattern: RegExp) =>
+      new Set([...rules.matchAll(pattern)].map(m => m[1]));
+    // Labels: in matchers, `by (…)` clauses and $labels.
+    const labels = new Set([
+      ...words(/\b(circuit_breaker_\w+)\s*(?:=~|!=|=)/g),
+      ...words(/\$labels\.(circuit_breaker_\w+)/g),
+      ...[...rules.matchAll(/by \(([^)]*)\)/g)].flatMap(m =>
+        m[1].split(',').map(label => label.trim())
+      ),
+    ]);
+    const named = [...words(/\b(circuit_breaker_\w+)/g)].filter(
+      word => !labels.has(word)
+    );
+    expect(named.sort()).to.deep.equal([
+      'circuit_breaker_anomaly_active_ratio',
+      'circuit_breaker_calls_total',
+      'circuit_breaker_latency_seconds',
+      'circuit_breaker_state_ratio',
+      'circuit_breaker_state_time_seconds_total',
+      'circuit_breaker_transitions_total',
+    ]);
+    const recorded = [...rules.matchAll(/record: (\S+)/g)].map(m => m[1]);
+    expect(recorded).to.have.length(3);
+    const missing: string[] = [];
+    for (const name of [...named, ...recorded])
+      if ((await prometheus!.query(name)).length === 0) missing.push(name);
+    expect(missing, 'names with no series').to.deep.equal([]);
   });
 });

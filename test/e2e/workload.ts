@@ -18,7 +18,7 @@ import {
 } from '@datapunk/otel-metrics';
 import type { OTLPHttpProtocol } from '@datapunk/otel-metrics';
 import { RunningStats } from '@datapunk/otel-sketch';
-import { sleep } from '../util';
+import { seededRandom, sleep } from '../util';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- opossum ships no types
 const CircuitBreaker = require('opossum') as new (
@@ -48,15 +48,6 @@ export interface WorkloadResult {
   outcomes: Map<string, Map<CallOutcome, number>>;
   /** Anomaly kinds the breaker collector raised, by breaker. */
   anomalies: Map<string, Set<string>>;
-}
-
-/** A small seeded PRNG (Park–Miller) returning [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
 }
 
 /**

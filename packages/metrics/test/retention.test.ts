@@ -39,6 +39,47 @@ describe('RetentionMetricReader retention', () => {
     ).to.equal(1);
   });
 
+  it('reports every self-metric counter from the first export, at 0 for each reason', async () => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+    });
+    await h.tick(EXPORT);
+    const reasons = (name: string) =>
+      points(h.latest(), name)
+        .map(p => [Object.values(p.attributes)[0], p.value])
+        .sort();
+    // The reasons each counter documents (README "Self-metrics").
+    expect(reasons('datapunk.metrics.series.evicted')).to.deep.equal([
+      ['ttl', 0],
+    ]);
+    expect(reasons('datapunk.metrics.points.dropped')).to.deep.equal([
+      ['invalid_point', 0],
+      ['metric_limit', 0],
+      ['unsupported_aggregation', 0],
+    ]);
+    expect(reasons('datapunk.metrics.points.overflowed')).to.deep.equal([
+      ['sdk_cardinality_limit', 0],
+      ['series_limit', 0],
+    ]);
+    expect(reasons('datapunk.metrics.attributes.trimmed')).to.deep.equal([
+      ['keys', 0],
+      ['values', 0],
+    ]);
+    expect(reasons('datapunk.metrics.history.evicted')).to.deep.equal([
+      ['age', 0],
+      ['budget', 0],
+    ]);
+    expect(reasons('datapunk.metrics.persistence.errors')).to.deep.equal([
+      ['read', 0],
+      ['write', 0],
+    ]);
+    expect(reasons('datapunk.metrics.export.failures')).to.deep.equal([
+      ['error', 0],
+      ['timeout', 0],
+    ]);
+  });
+
   it('expires an idle sync series and frees its live state', async () => {
     h = harness({
       collectionIntervalMillis: COLLECT,

@@ -356,7 +356,7 @@ function selfMetrics(
       'reason',
       stats.exportFailures
     ),
-  ].filter(metric => metric.dataPoints.length > 0);
+  ];
 }
 
 /** Epoch milliseconds as OpenTelemetry's [seconds, nanoseconds]. */

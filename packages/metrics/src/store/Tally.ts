@@ -1,6 +1,14 @@
-/** Counts by reason, for self-observability. Reasons come from a small fixed set. */
+/**
+ * Counts by reason, for self-observability. Reasons come from a small fixed
+ * set, each reported from the start at 0 (as Prometheus advises: a counter
+ * that appears only on its first event breaks rate() and dashboards).
+ */
 export class Tally {
-  private readonly _counts = new Map<string, number>();
+  private readonly _counts: Map<string, number>;
+
+  constructor(reasons: readonly string[]) {
+    this._counts = new Map(reasons.map(reason => [reason, 0]));
+  }
 
   add(reason: string, count = 1): void {
     if (count > 0)
@@ -25,17 +33,24 @@ export class Tally {
 /** What the limits, retention and I/O did, counted since the reader started. */
 export class StoreStats {
   /** Data points not kept, by reason: metric_limit, unsupported_aggregation, invalid_point. */
-  readonly droppedPoints = new Tally();
-  /** Data points folded into a metric's overflow series. */
-  readonly overflowedPoints = new Tally();
+  readonly droppedPoints = new Tally([
+    'metric_limit',
+    'unsupported_aggregation',
+    'invalid_point',
+  ]);
+  /** Data points folded into a metric's overflow series: series_limit, sdk_cardinality_limit. */
+  readonly overflowedPoints = new Tally([
+    'series_limit',
+    'sdk_cardinality_limit',
+  ]);
   /** Data points whose attribute set a limit cut: keys, values. */
-  readonly trimmedAttributes = new Tally();
+  readonly trimmedAttributes = new Tally(['keys', 'values']);
   /** Series whose live state expired, by reason: ttl. */
-  readonly evictedSeries = new Tally();
+  readonly evictedSeries = new Tally(['ttl']);
   /** History points dropped, by reason: age, budget. */
-  readonly evictedPoints = new Tally();
+  readonly evictedPoints = new Tally(['age', 'budget']);
   /** Failed persistence operations: read, write. */
-  readonly persistenceErrors = new Tally();
+  readonly persistenceErrors = new Tally(['read', 'write']);
   /** Failed exports: error, timeout. */
-  readonly exportFailures = new Tally();
+  readonly exportFailures = new Tally(['error', 'timeout']);
 }

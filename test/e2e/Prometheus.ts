@@ -1,0 +1,155 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './Collector';
+
+/** One sample of an instant query's answer. */
+export interface PromSample {
+  metric: Record<string, string>;
+  /** A float sample: [seconds, "value"]. */
+  value?: [number, string];
+  /** A native histogram sample. */
+  histogram?: [number, { count: string; sum: string }];
+}
+
+/**
+ * A real Prometheus (the one test/prometheus/install.sh installs) on a free
+ * loopback port with a data folder of its own, taking remote writes (from
+ * the Collector) with native histograms enabled, and evaluating `rules`
+ * every second when given.
+ */
+export class Prometheus {
+  private readonly _dir: string;
+  private readonly _process: ChildProcess;
+  private _log = '';
+
+  readonly port: number;
+
+  private constructor(port: number, dir: string, rules: string[]) {
+    this.port = port;
+    this._dir = dir;
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global:',
+        '  evaluation_interval: 1s',
+        ...(rules.length > 0
+          ? ['rule_files:', ...rules.map(r => `  - ${JSON.stringify(r)}`)]
+          : []),
+        '',
+      ].join('\n')
+    );
+    this._process = spawn(
+      'prometheus',
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-remote-write-receiver',
+        '--enable-feature=native-histograms',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] }
+    );
+    const keep = (chunk: Buffer) => (this._log += chunk.toString());
+    this._process.stdout!.on('data', keep);
+    this._process.stderr!.on('data', keep);
+  }
+
+  /** Starts one and waits until it is ready. */
+  static async start(options: { rules?: string[] } = {}): Promise<Prometheus> {
+    const dir = mkdtempSync(join(tmpdir(), 'datapunk-prometheus-'));
+    const prometheus = new Prometheus(
+      await freePort(),
+      dir,
+      options.rules ?? []
+    );
+    try {
+      await prometheus._ready();
+    } catch (error) {
+      await prometheus.dispose();
+      throw error;
+    }
+    return prometheus;
+  }
+
+  /** Where the Collector's prometheusremotewrite exporter sends. */
+  get remoteWriteUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/v1/write`;
+  }
+
+  /** What it logged, for failure messages. */
+  get log(): string {
+    return this._log;
+  }
+
+  /** The answer to an instant query (now, or at `timeSeconds`). */
+  async query(expression: string, timeSeconds?: number): Promise<PromSample[]> {
+    const params = new URLSearchParams({ query: expression });
+    if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
+    const response = await fetch(
+      `http://127.0.0.1:${this.port}/api/v1/query?${params.toString()}`
+    );
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: PromSample[] | [number, string] };
+    };
+    if (body.status !== 'success')
+      throw new Error(`query ${expression} failed: ${body.error}`);
+    const { resultType, result } = body.data!;
+    // A scalar answer as one sample without labels.
+    return resultType === 'scalar'
+      ? [{ metric: {}, value: result as [number, string] }]
+      : (result as PromSample[]);
+  }
+
+  /** The single float value `expression` gives; throws unless there is exactly one. */
+  async value(expression: string, timeSeconds?: number): Promise<number> {
+    const samples = await this.query(expression, timeSeconds);
+    if (samples.length !== 1 || samples[0].value === undefined)
+      throw new Error(
+        `${expression}: expected one float sample, got ${JSON.stringify(samples)}`
+      );
+    return Number(samples[0].value[1]);
+  }
+
+  /** Stops it and removes its folder. */
+  async dispose(): Promise<void> {
+    if (this._process.exitCode === null && this._process.signalCode === null) {
+      const exited = new Promise(done => this._process.once('exit', done));
+      this._process.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this._dir, { recursive: true, force: true });
+  }
+
+  private async _ready(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this._process.exitCode !== null)
+        throw new Error(`prometheus exited:\n${this._log}`);
+      try {
+        const response = await fetch(`http://127.0.0.1:${this.port}/-/ready`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    throw new Error(`prometheus not ready in 30 s:\n${this._log}`);
+  }
+}
+
+/** Whether Prometheus and promtool are installed (test/prometheus/install.sh). */
+export function prometheusInstalled(): boolean {
+  try {
+    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
+    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Installs Prometheus and promtool for the end-to-end suite from Debian's
-# `prometheus` package (2.42: native histograms and the remote-write
-# receiver behind flags), unless both are already on the PATH. The package's
-# own service is not used: the tests start their own server on a free
-# loopback port with a data folder of their own. Without apt (or root) the
-# install is skipped with a message, except in CI (CI=true), where it fails.
+# Installs the Debian packages the end-to-end and browser suites need, each
+# unless its programs are already on the PATH:
+#   prometheus  Prometheus and promtool 2.42 (native histograms and the
+#               remote-write receiver behind flags)
+#   chromium    the browser the dashboard tests drive (/usr/bin/chromium)
+# Package services are not started: the tests start their own processes on
+# free loopback ports. Without apt-get (or root/sudo) the install is skipped
+# with a message, except in CI (CI=true), where it fails.
 set -euo pipefail
 
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
-  echo "prometheus: reusing $(prometheus --version 2>&1 | head -1)"
+declare -A PROGRAMS=([prometheus]="prometheus promtool" [chromium]="chromium")
+missing=()
+for package in "$@"; do
+  for program in ${PROGRAMS[$package]:?unknown package $package}; do
+    if ! command -v "$program" >/dev/null 2>&1; then
+      missing+=("$package")
+      break
+    fi
+  done
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "debian packages: reusing $*"
   exit 0
 fi
+
 fail() {
   if [ "${CI:-}" = "true" ]; then
-    echo "prometheus: $1; the end-to-end suite needs it in CI" >&2
+    echo "debian packages: $1; the suites need ${missing[*]} in CI" >&2
     exit 1
   fi
-  echo "prometheus: $1; skipping (the Prometheus tests will be skipped)" >&2
+  echo "debian packages: $1; skipping (the suites that need ${missing[*]} will be skipped)" >&2
   exit 0
 }
 command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"
@@ -25,8 +38,8 @@ if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null 2>&1 || fail "installing needs root or sudo"
   sudo="sudo"
 fi
-echo "prometheus: installing Debian's prometheus package"
-# policy-rc.d keeps the package from starting its system service.
+echo "debian packages: installing ${missing[*]}"
+# policy-rc.d keeps the packages from starting system services.
 policy=/usr/sbin/policy-rc.d
 placed=""
 if [ ! -e "$policy" ]; then
@@ -36,5 +49,9 @@ if [ ! -e "$policy" ]; then
 fi
 trap 'if [ -n "$placed" ]; then $sudo rm -f "$policy"; fi' EXIT
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-prometheus --version 2>&1 | head -1
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for package in "${missing[@]}"; do
+  for program in ${PROGRAMS[$package]}; do
+    echo "  $(command -v "$program")"
+  done
+done

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { COLLECTOR_BINARY } from './Collector';
-import { prometheusInstalled } from './Prometheus';
+import { COLLECTOR_BINARY } from './e2e/Collector';
+import { prometheusInstalled } from './e2e/Prometheus';
 
 /**
  * The Collector is built by test/collector/build.sh (run by `npm test`
@@ -15,12 +15,12 @@ export function requireCollector(context: Mocha.Context): void {
   );
 }
 
-/** As {@link requireCollector}, for Prometheus and promtool (test/prometheus/install.sh). */
+/** As {@link requireCollector}, for Prometheus and promtool (test/install-debian-packages.sh). */
 export function requirePromtool(context: Mocha.Context): void {
   if (prometheusInstalled()) return;
   skipOrFail(
     context,
-    "no prometheus or promtool: run 'bash test/prometheus/install.sh' (needs apt-get)"
+    "no prometheus or promtool: run 'bash test/install-debian-packages.sh prometheus' (needs apt-get)"
   );
 }
 
@@ -32,6 +32,18 @@ export function requirePrometheus(context: Mocha.Context): void {
 
 function skipOrFail(context: Mocha.Context, why: string): void {
   if (process.env.CI === 'true') throw new Error(why);
-  console.warn(`    end-to-end suite skipped: ${why}`);
+  console.warn(`    suite skipped: ${why}`);
   context.skip();
+}
+
+/** Where Debian's chromium package puts the browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Chromium, for the dashboard's browser tests (test/install-debian-packages.sh). */
+export function requireChromium(context: Mocha.Context): void {
+  if (existsSync(CHROMIUM)) return;
+  skipOrFail(
+    context,
+    `no ${CHROMIUM}: run 'bash test/install-debian-packages.sh chromium' (needs apt-get)`
+  );
 }

@@ -8,6 +8,10 @@
  * found beside what was injected.
  *
  *   npm start -- --duration 60 --seed 1 [--state .cache/demo/metrics.json]
+ *                [--dashboard-port 9470 | --no-dashboard]
+ *
+ * The live breaker dashboard is served on localhost for the run (its URL
+ * is printed); the terminal view stays.
  *
  * With OTEL_EXPORTER_OTLP_ENDPOINT set, metrics are exported there over
  * OTLP/HTTP as well; either way they are persisted to the state file.
@@ -28,6 +32,7 @@ import { Downstream } from './Downstream';
 import { FaultSchedule, WARM_UP_SECONDS } from './FaultSchedule';
 import { finalReport } from './finalReport';
 import { LiveView } from './LiveView';
+import { serveDashboard } from './serveDashboard';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- opossum ships no types
 const CircuitBreaker = require('opossum') as new (
@@ -43,7 +48,10 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '60' },
     seed: { type: 'string', default: '1' },
     state: { type: 'string', default: '.cache/demo/metrics.json' },
+    dashboard: { type: 'boolean', default: true },
+    'dashboard-port': { type: 'string', default: '9470' },
   },
+  allowNegative: true,
 });
 const durationSeconds = Number(args.duration);
 const seed = Number(args.seed);
@@ -53,6 +61,16 @@ if (
 ) {
   throw new RangeError(
     `--duration must be an integer number of seconds ≥ ${2 * WARM_UP_SECONDS}, got '${args.duration}'`
+  );
+}
+const dashboardPort = Number(args['dashboard-port']);
+if (
+  !Number.isInteger(dashboardPort) ||
+  dashboardPort < 0 ||
+  dashboardPort > 65535
+) {
+  throw new RangeError(
+    `--dashboard-port must be a port number (0 for any), got '${args['dashboard-port']}'`
   );
 }
 if (!Number.isInteger(seed) || seed < 1 || seed >= 2 ** 31 - 1) {
@@ -138,6 +156,13 @@ async function main(): Promise<void> {
       ? `exporting to ${endpoint} over OTLP/HTTP; state kept in ${statePath}`
       : `no OTEL_EXPORTER_OTLP_ENDPOINT: metrics stay local, state kept in ${statePath}`
   );
+  const dashboard = args.dashboard
+    ? await serveDashboard(breakers, dashboardPort)
+    : undefined;
+  if (dashboard)
+    console.log(
+      `live dashboard: ${dashboard.url} (for the run; --no-dashboard to skip)`
+    );
   console.log(
     `faults: ${schedule.faults.map(f => `${f.description} at ${f.fromSeconds}–${f.toSeconds} s`).join('; ')}\n`
   );
@@ -181,6 +206,7 @@ async function main(): Promise<void> {
   await telemetry.reader.forceFlush();
   detections.pollTrips();
   console.log(finalReport(run));
+  await dashboard?.close();
   await telemetry.shutdown();
   payments.shutdown();
   breakers.dispose();

@@ -15,7 +15,7 @@ export interface PromSample {
 }
 
 /**
- * A real Prometheus (the one test/prometheus/install.sh installs) on a free
+ * A real Prometheus (the one test/install-debian-packages.sh installs) on a free
  * loopback port with a data folder of its own, taking remote writes (from
  * the Collector) with native histograms enabled, and evaluating `rules`
  * every second when given.
@@ -143,7 +143,7 @@ export class Prometheus {
   }
 }
 
-/** Whether Prometheus and promtool are installed (test/prometheus/install.sh). */
+/** Whether Prometheus and promtool are installed (test/install-debian-packages.sh). */
 export function prometheusInstalled(): boolean {
   try {
     execFileSync('prometheus', ['--version'], { stdio: 'ignore' });

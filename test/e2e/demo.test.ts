@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { Collector } from './Collector';
 import { latest, plain, received } from './otlp';
 import { Prometheus } from './Prometheus';
-import { requirePrometheus } from './requireCollector';
+import { requirePrometheus } from '../requirements';
 
 const ROOT = resolve(__dirname, '../..');
 const DURATION_SECONDS = 40;

@@ -6,7 +6,7 @@ import {
   OTLPSummaryMetricExporter,
 } from '@datapunk/otel-metrics';
 import { Collector } from './Collector';
-import { requireCollector } from './requireCollector';
+import { requireCollector } from '../requirements';
 import type { OtlpMetricsRequest } from './Collector';
 import {
   checkCounterTotals,

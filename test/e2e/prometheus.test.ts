@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { ExponentialSketch } from '@datapunk/otel-sketch';
 import { Collector } from './Collector';
 import { Prometheus } from './Prometheus';
-import { requirePrometheus } from './requireCollector';
+import { requirePrometheus } from '../requirements';
 import { relativeErrorAt, sleep } from '../util';
 
 const ROOT = resolve(__dirname, '../..');

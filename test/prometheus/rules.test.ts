@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { requirePromtool } from '../e2e/requireCollector';
+import { requirePromtool } from '../requirements';
 
 const RULES = resolve(__dirname, '../../packages/circuit-breaker/prometheus');
 const run = promisify(execFile);

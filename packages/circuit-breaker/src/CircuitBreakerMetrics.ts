@@ -13,11 +13,14 @@ import { BreakerInstruments } from './BreakerInstruments';
 import { resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
 import { BreakerState } from './types';
+import type { CallOutcome } from './types';
+import { OUTCOMES } from './window/tallies';
 import type { EndedAnomaly } from './analyzer/AnomalyStatus';
 import type {
   AnomalyEndEvent,
   AnomalyEvent,
   BreakerHealth,
+  BucketCloseEvent,
   BreakerSnapshot,
   CircuitBreakerMetricsOptions,
   HealthChangeEvent,
@@ -62,6 +65,10 @@ export class CircuitBreakerMetrics {
     'onPattern',
     this._diag
   );
+  private readonly _bucketClose = new EventEmitter<BucketCloseEvent>(
+    'onBucketClose',
+    this._diag
+  );
   private _instruments: BreakerInstruments;
   /** The provider the instruments are on; followed while it is the global one. */
   private _provider: MeterProvider;
@@ -81,6 +88,11 @@ export class CircuitBreakerMetrics {
   readonly onHealthChange: Event<HealthChangeEvent> = this._healthChange.event;
   /** Periodic tripping or flapping started or ended. */
   readonly onPattern: Event<PatternEvent> = this._pattern.event;
+  /**
+   * A breaker's bucket closed (every bucketMillis while it is attached),
+   * with its call counts: for live views such as the dashboard.
+   */
+  readonly onBucketClose: Event<BucketCloseEvent> = this._bucketClose.event;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
   constructor(options: CircuitBreakerMetricsOptions = {}) {
@@ -316,6 +328,17 @@ export class CircuitBreakerMetrics {
 
   private _emit(breaker: Breaker, closed: ClosedBucket, now: number): void {
     const { name, attributes } = breaker;
+    if (this._bucketClose.size > 0) {
+      const calls = {} as Record<CallOutcome, number>;
+      OUTCOMES.forEach((outcome, i) => (calls[outcome] = closed.outcomes[i]));
+      this._bucketClose.emit({
+        breaker: name,
+        attributes,
+        calls,
+        bucketMillis: this._options.bucketMillis,
+        timestampMillis: now,
+      });
+    }
     for (const started of closed.changes.started) {
       this._anomaly.emit({
         breaker: name,

@@ -9,6 +9,12 @@ export type { CockatielLike } from './adapters/instrumentCockatiel';
 export { OpossumInstrumentation } from './instrumentation/OpossumInstrumentation';
 export { CockatielInstrumentation } from './instrumentation/CockatielInstrumentation';
 export type { CircuitBreakerInstrumentationConfig } from './instrumentation/BreakerInstrumentation';
+export { createDashboardHandler } from './dashboard/createDashboardHandler';
+export type {
+  DashboardHandler,
+  DashboardOptions,
+} from './dashboard/createDashboardHandler';
+export type { Tile as DashboardTile } from './dashboard/tiles';
 export { AnomalyDetector } from './analyzer/AnomalyDetector';
 export type {
   AnomalyDetectorOptions,
@@ -25,6 +31,7 @@ export type {
   BreakerHealth,
   BreakerSnapshot,
   BreakerTransitions,
+  BucketCloseEvent,
   CircuitBreakerMetricsOptions,
   CockatielInstrumentOptions,
   HealthChangeEvent,

@@ -176,6 +176,17 @@ export interface PatternEvent {
   timestampMillis: number;
 }
 
+/** A breaker's bucket closed: what it counted, for live views. */
+export interface BucketCloseEvent {
+  breaker: string;
+  attributes: Attributes;
+  /** Calls that ended during the bucket, by outcome. */
+  calls: Record<CallOutcome, number>;
+  /** The bucket's length (bucketMillis) and its end. */
+  bucketMillis: number;
+  timestampMillis: number;
+}
+
 /** A change of a breaker's state. */
 export interface Transition {
   from: BreakerState;

@@ -1,0 +1,212 @@
+import { expect } from 'chai';
+import { createServer, get, request } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  CallOutcome,
+  CircuitBreakerMetrics,
+  createDashboardHandler,
+} from '../src';
+import type { DashboardHandler, DashboardTile } from '../src';
+import { eventually, sleep } from './util';
+
+/** Server-Sent Events as they arrive: name and parsed data. */
+class EventReader {
+  readonly events: { name: string; data: unknown }[] = [];
+  private _buffer = '';
+
+  constructor(response: IncomingMessage) {
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      this._buffer += chunk;
+      let end;
+      while ((end = this._buffer.indexOf('\n\n')) >= 0) {
+        const block = this._buffer.slice(0, end);
+        this._buffer = this._buffer.slice(end + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (name && data) this.events.push({ name, data: JSON.parse(data) });
+      }
+    });
+  }
+
+  frames(): { t: number; breakers: DashboardTile[] }[] {
+    return this.events
+      .filter(e => e.name === 'frame')
+      .map(e => e.data as { t: number; breakers: DashboardTile[] });
+  }
+}
+
+describe('the dashboard handler', () => {
+  let collector: CircuitBreakerMetrics;
+  let handler: DashboardHandler;
+  let server: Server;
+  let base: string;
+
+  const listen = async (options = {}) => {
+    handler = createDashboardHandler(collector, options);
+    server = createServer(handler);
+    await new Promise<void>(done => server.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const fetchStatus = (path: string, method = 'GET') =>
+    new Promise<number>((done, fail) => {
+      const req = request(`${base}${path}`, { method }, response => {
+        response.resume();
+        done(response.statusCode!);
+      });
+      req.on('error', fail);
+      req.end();
+    });
+  const connect = () =>
+    new Promise<{ reader: EventReader; response: IncomingMessage }>(
+      (done, fail) =>
+        get(`${base}/events`, response =>
+          done({ reader: new EventReader(response), response })
+        ).on('error', fail)
+    );
+
+  beforeEach(() => {
+    collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      bucketMillis: 100,
+      windowMillis: 2000,
+    });
+  });
+  afterEach(async () => {
+    handler?.close();
+    server?.closeAllConnections();
+    await new Promise(done => (server ? server.close(done) : done(undefined)));
+    collector.dispose();
+  });
+
+  it('checks its options, naming the field and the rule', () => {
+    expect(() => createDashboardHandler({} as CircuitBreakerMetrics)).to.throw(
+      TypeError,
+      /createDashboardHandler: collector must be a CircuitBreakerMetrics/
+    );
+    expect(() =>
+      createDashboardHandler(collector, { intervalMillis: 10 })
+    ).to.throw(RangeError, /option 'intervalMillis' must be an integer ≥ 100/);
+    expect(() =>
+      createDashboardHandler(collector, { refresh: 1 } as never)
+    ).to.throw(TypeError, /unknown option 'refresh'/);
+  });
+
+  it('serves the page and the stream, read-only, and nothing else', async () => {
+    await listen();
+    expect(await fetchStatus('/')).to.equal(200);
+    expect(await fetchStatus('/breakers/')).to.equal(200);
+    expect(await fetchStatus('/secrets')).to.equal(404);
+    expect(await fetchStatus('/', 'POST')).to.equal(405);
+    const page = await fetch(`${base}/`);
+    expect(page.headers.get('content-security-policy')).to.match(
+      /default-src 'none'; script-src 'nonce-/
+    );
+    expect(await page.text()).to.include('<title>Circuit breakers</title>');
+  });
+
+  it('streams a frame per interval with every breaker, its calls per second and state', async () => {
+    await listen({ intervalMillis: 200 });
+    const payments = collector.register('payments');
+    const inventory = collector.register('inventory', {
+      attributes: { region: 'eu' },
+    });
+    const load = setInterval(() => {
+      for (let i = 0; i < 10; i++) payments.recordCall(CallOutcome.SUCCESS, 20);
+      inventory.recordCall(CallOutcome.FAILURE, 5);
+    }, 20);
+    try {
+      const { reader } = await connect();
+      await eventually(() => reader.frames().length >= 8, 'eight frames');
+      expect(reader.events[0].name).to.equal('history');
+      const last = reader.frames().at(-1)!.breakers;
+      expect(last.map(b => b.name).sort()).to.deep.equal([
+        'inventory',
+        'payments',
+      ]);
+      const tile = last.find(b => b.name === 'payments')!;
+      // 10 calls every 20 ms: 500/s, give or take the timers' jitter.
+      expect(tile.callsPerSecond).to.be.within(300, 600);
+      expect(tile.failureRate).to.equal(0);
+      expect(tile.p50).to.be.closeTo(20, 20 * 0.011);
+      expect(last.find(b => b.name === 'inventory')!.attributes).to.deep.equal({
+        region: 'eu',
+      });
+      payments.dispose();
+      await eventually(
+        () =>
+          !reader
+            .frames()
+            .at(-1)!
+            .breakers.some(b => b.name === 'payments'),
+        'payments leaves the frames'
+      );
+    } finally {
+      clearInterval(load);
+    }
+  });
+
+  it('sends a new client the sparkline history first', async () => {
+    await listen({ intervalMillis: 100 });
+    const payments = collector.register('payments');
+    payments.recordCall(CallOutcome.SUCCESS, 10);
+    const first = await connect();
+    await eventually(() => first.reader.frames().length >= 5, 'five frames');
+    const second = await connect();
+    await eventually(() => second.reader.events.length >= 1, 'the history');
+    const history = second.reader.events[0].data as {
+      points: Record<string, [number, number, number | null][]>;
+    };
+    expect(second.reader.events[0].name).to.equal('history');
+    expect(
+      history.points[JSON.stringify(['payments', {}])].length
+    ).to.be.at.least(5);
+    first.response.destroy();
+    second.response.destroy();
+  });
+
+  it('refuses clients past maxClients, and drops one that does not read', async () => {
+    await listen({
+      intervalMillis: 100,
+      maxClients: 2,
+      maxBufferedBytes: 1024,
+    });
+    // Big frames: 400 breakers.
+    const recorders = Array.from({ length: 400 }, (_, i) =>
+      collector.register(`service-${i}`)
+    );
+    recorders[0].recordCall(CallOutcome.SUCCESS, 1);
+    const stalled = await connect();
+    // Reads nothing: the sockets' buffers fill, then the server's.
+    stalled.response.pause();
+    const reading = await connect();
+    expect(await fetchStatus('/events')).to.equal(503);
+    // Once the stalled one is dropped, a place is free again. (The stalled
+    // client cannot see the drop itself: a paused socket reads no EOF.)
+    const deadline = Date.now() + 20_000;
+    let status = 503;
+    while (status === 503 && Date.now() < deadline) {
+      await sleep(250);
+      status = await fetchStatus('/events');
+    }
+    expect(status, 'a new client served').to.equal(200);
+    // The reading one kept getting frames all along.
+    const before = reading.reader.frames().length;
+    await sleep(500);
+    expect(reading.reader.frames().length).to.be.above(before);
+    reading.response.destroy();
+    stalled.response.destroy();
+  }).timeout(30_000);
+
+  it('ends every stream on close()', async () => {
+    await listen({ intervalMillis: 100 });
+    collector.register('payments');
+    const { response } = await connect();
+    const ended = new Promise(done => response.on('end', done));
+    handler.close();
+    await ended;
+    expect(await fetchStatus('/events')).to.equal(503);
+  });
+});

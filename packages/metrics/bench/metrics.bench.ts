@@ -18,7 +18,8 @@ import {
   retainedBytes,
   writeResults,
 } from '@datapunk/bench-kit';
-import { RetentionMetricReader } from '../src';
+import { ExponentialSketch } from '@datapunk/otel-sketch';
+import { Metrics, RetentionMetricReader } from '../src';
 import { fakeClock } from '../test/util';
 import type { ScaleResult } from './scale';
 import { SETUPS } from './setups';
@@ -28,50 +29,6 @@ const ROUNDS = 7;
 const SERIES_COUNTS = [2_000, 10_000, 100_000];
 const RETENTION_SERIES = 1_000;
 const RETENTION_MINUTES = 70;
-
-/** ns per Histogram.record(v, 4 attributes), each setup in its own provider. */
-async function recordCost(): Promise<Record<string, number>> {
-  const attributes: Attributes = {
-    'http.route': '/api/orders',
-    'http.method': 'GET',
-    'http.status_code': 200,
-    region: 'eu-west-1',
-  };
-  const values = Float64Array.from(
-    { length: RECORDS },
-    (_, i) => 1 + ((i * 7919) % 1000) / 10
-  );
-  const providers = SETUPS.map(
-    setup =>
-      new MeterProvider({
-        // No timer fires during a measurement.
-        readers: [
-          setup.reader({
-            seriesLimit: 2000,
-            collectMillis: 600_000,
-            exportMillis: 600_000,
-          }),
-        ],
-      })
-  );
-  const histograms = providers.map(p =>
-    p.getMeter('bench').createHistogram('latency', { unit: 'ms' })
-  );
-  const times = SETUPS.map(() => [] as number[]);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < SETUPS.length; k++) {
-      const i = (k + round) % SETUPS.length;
-      const histogram = histograms[i];
-      const start = process.hrtime.bigint();
-      for (let j = 0; j < RECORDS; j++) histogram.record(values[j], attributes);
-      times[i].push(Number(process.hrtime.bigint() - start) / RECORDS);
-    }
-  }
-  await Promise.all(providers.map(p => p.shutdown()));
-  return Object.fromEntries(
-    SETUPS.map((setup, i) => [setup.name, median(times[i])])
-  );
-}
 
 /** Runs bench/scale.js for one setup and size in a fresh process. */
 function scale(setup: string, series: number): ScaleResult {
@@ -147,19 +104,108 @@ async function retentionHeap(setup: 'ours' | 'floor'): Promise<{
   }
 }
 
+/**
+ * ns per record on every path, in one process, rounds interleaved: the
+ * SDK's Histogram.record with 4 attributes (the plain SDK, and under this
+ * reader), the Metrics facade recording directly (unbound, with a reused
+ * and with a fresh attributes object; bound handles), and the sketch's own
+ * record as the floor.
+ */
+async function recordPaths(): Promise<[string, number][]> {
+  const attributes = (): Attributes => ({
+    'http.route': '/api/orders',
+    'http.method': 'GET',
+    'http.status_code': 200,
+    region: 'eu-west-1',
+  });
+  const shared = attributes();
+  const values = Float64Array.from(
+    { length: RECORDS },
+    (_, i) => 1 + ((i * 7919) % 1000) / 10
+  );
+  const timing = {
+    seriesLimit: 2000,
+    collectMillis: 600_000,
+    exportMillis: 600_000,
+  };
+  const plain = new MeterProvider({ readers: [SETUPS[1].reader(timing)] });
+  const reader = SETUPS[0].reader(timing) as RetentionMetricReader;
+  const ours = new MeterProvider({ readers: [reader] });
+  const facade = new Metrics(ours.getMeter('bench'), {
+    reader,
+    meterName: 'bench',
+  });
+  const sdkPlain = plain.getMeter('bench').createHistogram('latency');
+  const sdkOurs = ours.getMeter('bench').createHistogram('sdk.latency');
+  const histogram = facade.histogram('latency');
+  const boundHistogram = histogram.bind(shared);
+  const boundCounter = facade.counter('requests').bind(shared);
+  const boundGauge = facade.gauge('depth').bind(shared);
+  const counter = facade.counter('requests');
+  const sketch = new ExponentialSketch({ maxScale: 5 });
+  const paths: [string, (j: number) => void][] = [
+    [
+      'SDK Histogram.record(v, 4 attributes), plain SDK',
+      j => sdkPlain.record(values[j], shared),
+    ],
+    [
+      'SDK Histogram.record(v, 4 attributes), this reader',
+      j => sdkOurs.record(values[j], shared),
+    ],
+    [
+      'facade histogram.record(v, same attributes object)',
+      j => histogram.record(values[j], shared),
+    ],
+    [
+      'facade histogram.record(v, new attributes object)',
+      j => histogram.record(values[j], attributes()),
+    ],
+    [
+      'facade counter.add(1, same attributes object)',
+      () => counter.add(1, shared),
+    ],
+    [
+      'bound histogram handle .record(v)',
+      j => boundHistogram.record(values[j]),
+    ],
+    ['bound counter handle .add(1)', () => boundCounter.add(1)],
+    ['bound gauge handle .set(v)', j => boundGauge.set(values[j])],
+    ['ExponentialSketch.record(v) (the floor)', j => sketch.record(values[j])],
+  ];
+  const times = paths.map(() => [] as number[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const i = (k + round) % paths.length;
+      const record = paths[i][1];
+      const start = process.hrtime.bigint();
+      for (let j = 0; j < RECORDS; j++) record(j);
+      times[i].push(Number(process.hrtime.bigint() - start) / RECORDS);
+    }
+    // Between rounds, as in a service: the reader collects what was recorded.
+    await reader.collect();
+  }
+  await Promise.all([plain.shutdown(), ours.shutdown()]);
+  return paths.map(([name], i) => [name, median(times[i])]);
+}
+
 async function main(): Promise<void> {
   console.log(
     `Node ${process.version}; ${RECORDS.toLocaleString('en')} records per round, median of ${ROUNDS}\n`
   );
-  const record = await recordCost();
-  const ours = record[SETUPS[0].name];
-  console.log('Histogram.record(v, 4 attributes)');
-  for (const [name, ns] of Object.entries(record)) {
-    console.log(
-      `  ${name.padEnd(52)} ${ns.toFixed(0).padStart(5)} ns   ours / this = ${(ours / ns).toFixed(2)}`
-    );
+  const paths = await recordPaths();
+  const sdkNanos = paths[0][1];
+  printTable(
+    ['record path', 'ns per record', '× the plain SDK'],
+    paths.map(([name, ns]) => [
+      name,
+      ns.toFixed(1),
+      `${(ns / sdkNanos).toFixed(3)}×`,
+    ])
+  );
+  if (process.env.BENCH_ONLY === 'record') {
+    writeResults('metrics-record', { recordPaths: Object.fromEntries(paths) });
+    return;
   }
-
   console.log(
     '\nAt scale: one histogram, 4 attributes per series, 20,000 records/s spread over all series for 13 s,' +
       '\ncollection every 2 s (ours), export every 4 s; then CPU of forceFlush() after one value per series' +
@@ -221,7 +267,7 @@ async function main(): Promise<void> {
   );
 
   writeResults('metrics', {
-    recordNanos: record,
+    recordPaths: Object.fromEntries(paths),
     scale: rows,
     retention,
     retentionSdkOnly: sdk,

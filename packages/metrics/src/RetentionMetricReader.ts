@@ -20,6 +20,7 @@ import { DEFAULTS, resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
 import { SnapshotFile } from './persistence/SnapshotFile';
 import { restoreSnapshot, takeSnapshot } from './persistence/snapshot';
+import { DirectRecorder } from './direct/DirectRecorder';
 import { queryStore } from './query/queryStore';
 import { MetricStore } from './store/MetricStore';
 import { MetricKind } from './types';
@@ -67,10 +68,18 @@ export class RetentionMetricReader extends MetricReader {
   private _queue: Promise<unknown> = Promise.resolve();
   /** The one final collect, export and snapshot, however often shutdown is called. */
   private _finalFlush: Promise<void> | undefined;
+  /** Instruments the Metrics facade records without the SDK (see facade/Metrics.ts). */
+  private readonly _direct: DirectRecorder;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
   constructor(options: RetentionMetricReaderOptions = {}) {
     const resolved = resolveOptions(options);
+    // The facade's directly recorded instruments join every collection as a
+    // producer, on the same path as the SDK's data.
+    const direct = new DirectRecorder(resolved.limits.maxSeriesPerMetric, {
+      maxBuckets: resolved.maxBuckets,
+      maxScale: resolved.maxScale,
+    });
     super({
       aggregationSelector: type =>
         type === InstrumentType.HISTOGRAM
@@ -84,8 +93,9 @@ export class RetentionMetricReader extends MetricReader {
       // first, and would fold data of series we keep into its overflow; with
       // twice ours, only a cycle with more new sets than that does.
       cardinalitySelector: () => 2 * resolved.limits.maxSeriesPerMetric,
-      metricProducers: resolved.metricProducers,
+      metricProducers: [...resolved.metricProducers, direct],
     });
+    this._direct = direct;
     this._options = resolved;
     const summaryExport = resolved.summary?.export ?? 'none';
     this._summaryMode =
@@ -232,6 +242,7 @@ export class RetentionMetricReader extends MetricReader {
   private async _shutdownOnce(): Promise<void> {
     for (const timer of this._timers) clearInterval(timer);
     this._timers = [];
+    this._direct.close();
     await this._run(async () => {
       try {
         await this._exportOrCollect();

@@ -18,10 +18,16 @@ export { createAttributeLimitProcessor } from './attributes';
 export type { AttributeLimits } from './attributes';
 export { Metrics } from './facade/Metrics';
 export type {
+  BoundCounter,
+  BoundGauge,
+  BoundHistogram,
+  BoundSummary,
+  BoundTimer,
   CounterMetric,
   GaugeMetric,
   HistogramMetric,
   MetricOptions,
+  MetricsOptions,
   SummaryMetric,
   TimerMetric,
 } from './facade/Metrics';

@@ -144,7 +144,10 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   return {
     meterProvider,
     reader,
-    instruments: new Metrics(meterProvider.getMeter(meterName)),
+    instruments: new Metrics(meterProvider.getMeter(meterName), {
+      reader,
+      meterName,
+    }),
     prometheus,
     async shutdown() {
       await meterProvider.shutdown();

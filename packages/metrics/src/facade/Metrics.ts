@@ -7,10 +7,15 @@ import type {
   Meter,
 } from '@opentelemetry/api';
 import {
+  OptionReader,
   RateLimitedDiag,
   describeValue,
   isPlainObject,
 } from '@datapunk/otel-common';
+import type { DirectKind } from '../direct/DirectInstrument';
+import type { DirectRecorder } from '../direct/DirectRecorder';
+import type { DirectSeries } from '../direct/DirectSeries';
+import { RetentionMetricReader } from '../RetentionMetricReader';
 import { MetricType } from './MetricType';
 
 /** OpenTelemetry's instrument name syntax. */
@@ -26,24 +31,74 @@ export interface MetricOptions {
   valueType?: ValueType;
 }
 
+export interface MetricsOptions {
+  /**
+   * The reader to record into directly: instruments then skip the SDK's
+   * record path (no attribute hashing per call; a bound handle costs a few
+   * ns) and their data joins the reader's collections as a MetricProducer.
+   * It reaches that reader only (not other readers of the provider), and
+   * Views do not apply to it. Without it, everything goes through `meter`.
+   */
+  reader?: RetentionMetricReader;
+  /** The name of `meter`, required with `reader`: the data's scope. */
+  meterName?: string;
+}
+
+export interface BoundCounter {
+  /** Adds a non-negative finite increment. */
+  add(value: number): void;
+}
+
+export interface BoundGauge {
+  /** Sets the current finite value. */
+  set(value: number): void;
+}
+
+export interface BoundHistogram {
+  /** Records a non-negative finite value. */
+  record(value: number): void;
+}
+
+export interface BoundSummary {
+  /** Observes a non-negative finite value. */
+  observe(value: number): void;
+}
+
+export interface BoundTimer {
+  /** Records a duration in seconds. */
+  record(seconds: number): void;
+  /** Starts timing on a monotonic clock; the returned stop() records once and returns seconds. */
+  startTimer(): () => number;
+  /** Times `fn` (sync, or until its promise settles) and returns its result. */
+  time<T>(fn: () => T): T;
+}
+
 export interface CounterMetric {
   /** Adds a non-negative finite increment. */
   add(value: number, attributes?: Attributes): void;
+  /** A handle for one attribute set (copied now): recording costs no look-up. */
+  bind(attributes?: Attributes): BoundCounter;
 }
 
 export interface GaugeMetric {
   /** Sets the current finite value. */
   set(value: number, attributes?: Attributes): void;
+  /** A handle for one attribute set (copied now): recording costs no look-up. */
+  bind(attributes?: Attributes): BoundGauge;
 }
 
 export interface HistogramMetric {
   /** Records a non-negative finite value. */
   record(value: number, attributes?: Attributes): void;
+  /** A handle for one attribute set (copied now): recording costs no look-up. */
+  bind(attributes?: Attributes): BoundHistogram;
 }
 
 export interface SummaryMetric {
   /** Observes a non-negative finite value (for percentile summaries). */
   observe(value: number, attributes?: Attributes): void;
+  /** A handle for one attribute set (copied now): recording costs no look-up. */
+  bind(attributes?: Attributes): BoundSummary;
 }
 
 export interface TimerMetric {
@@ -53,6 +108,8 @@ export interface TimerMetric {
   startTimer(attributes?: Attributes): () => number;
   /** Times `fn` (sync, or until its promise settles, success or failure) and returns its result. */
   time<T>(fn: () => T, attributes?: Attributes): T;
+  /** A handle for one attribute set (copied now): recording costs no look-up. */
+  bind(attributes?: Attributes): BoundTimer;
 }
 
 type Instrument =
@@ -62,19 +119,30 @@ type Instrument =
   | SummaryMetric
   | TimerMetric;
 
+/** One instrument's values: recorded with attributes, or bound to a set. */
+interface Sink {
+  record(value: number, attributes: Attributes | undefined): void;
+  bind(attributes: Attributes | undefined): (value: number) => void;
+}
+
 /**
  * Five metric types on a Meter: counter, gauge, histogram, summary and
- * timer. Histogram, summary and timer are all SDK histograms (the reader
- * gives each percentile summaries); a timer records seconds.
+ * timer. Histogram, summary and timer are all histograms (the reader gives
+ * each percentile summaries); a timer records seconds. Each has `bind()`
+ * for a handle on one attribute set.
  *
  * Every value is checked for its type (counters, histograms, summaries and
  * timers take non-negative finite numbers, gauges any finite number; the
  * attributes, absent or a plain object); a bad one is never thrown on: it is dropped, counted in {@link rejected} and in
  * the `datapunk.metrics.measurements.rejected` counter, and reported through
- * diag (rate-limited).
+ * diag (rate-limited). So is a value recorded after the reader shut down,
+ * when recording directly.
  */
 export class Metrics {
   private readonly _meter: Meter;
+  private readonly _direct:
+    | { recorder: DirectRecorder; scope: string }
+    | undefined;
   private readonly _instruments = new Map<
     string,
     { type: MetricType; instrument: Instrument }
@@ -84,11 +152,26 @@ export class Metrics {
   private readonly _diag = new RateLimitedDiag('Metrics');
   private _rejected = 0;
 
-  constructor(meter: Meter) {
+  /** @throws {TypeError} for a value that is not a Meter, or invalid options. */
+  constructor(meter: Meter, options: MetricsOptions = {}) {
     if (typeof meter?.createCounter !== 'function') {
       throw new TypeError(
         `Metrics: 'meter' must be an OpenTelemetry Meter, got ${describeValue(meter)}`
       );
+    }
+    const reader = new OptionReader('Metrics', options, [
+      'reader',
+      'meterName',
+    ]);
+    const given = reader.raw('reader');
+    if (given instanceof RetentionMetricReader) {
+      this._direct = {
+        // The reader's producer; not part of its public API.
+        recorder: given['_direct'],
+        scope: reader.string('meterName'),
+      };
+    } else if (given !== undefined) {
+      reader.failType('reader', 'a RetentionMetricReader', given);
     }
     this._meter = meter;
     this._rejectedCounter = meter.createCounter(REJECTED_METRIC, {
@@ -107,11 +190,19 @@ export class Metrics {
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
   counter(name: string, options?: MetricOptions): CounterMetric {
     return this._instrument(name, MetricType.COUNTER, () => {
-      const counter = this._meter.createCounter(name, options);
+      const sink = this._sink(
+        MetricType.COUNTER,
+        name,
+        options,
+        'counter',
+        () => {
+          const counter = this._meter.createCounter(name, options);
+          return (value, attributes) => counter.add(value, attributes);
+        }
+      );
       return {
-        add: (value, attributes) =>
-          this._accept(MetricType.COUNTER, value, false, attributes) &&
-          counter.add(value, attributes),
+        add: (value, attributes) => sink.record(value, attributes),
+        bind: attributes => ({ add: sink.bind(attributes) }),
       };
     });
   }
@@ -119,11 +210,13 @@ export class Metrics {
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
   gauge(name: string, options?: MetricOptions): GaugeMetric {
     return this._instrument(name, MetricType.GAUGE, () => {
-      const gauge: Gauge = this._meter.createGauge(name, options);
+      const sink = this._sink(MetricType.GAUGE, name, options, 'gauge', () => {
+        const gauge: Gauge = this._meter.createGauge(name, options);
+        return (value, attributes) => gauge.record(value, attributes);
+      });
       return {
-        set: (value, attributes) =>
-          this._accept(MetricType.GAUGE, value, true, attributes) &&
-          gauge.record(value, attributes),
+        set: (value, attributes) => sink.record(value, attributes),
+        bind: attributes => ({ set: sink.bind(attributes) }),
       };
     });
   }
@@ -131,11 +224,10 @@ export class Metrics {
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
   histogram(name: string, options?: MetricOptions): HistogramMetric {
     return this._instrument(name, MetricType.HISTOGRAM, () => {
-      const histogram = this._meter.createHistogram(name, options);
+      const sink = this._histogramSink(MetricType.HISTOGRAM, name, options);
       return {
-        record: (value, attributes) =>
-          this._accept(MetricType.HISTOGRAM, value, false, attributes) &&
-          histogram.record(value, attributes),
+        record: (value, attributes) => sink.record(value, attributes),
+        bind: attributes => ({ record: sink.bind(attributes) }),
       };
     });
   }
@@ -143,11 +235,10 @@ export class Metrics {
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
   summary(name: string, options?: MetricOptions): SummaryMetric {
     return this._instrument(name, MetricType.SUMMARY, () => {
-      const histogram = this._meter.createHistogram(name, options);
+      const sink = this._histogramSink(MetricType.SUMMARY, name, options);
       return {
-        observe: (value, attributes) =>
-          this._accept(MetricType.SUMMARY, value, false, attributes) &&
-          histogram.record(value, attributes),
+        observe: (value, attributes) => sink.record(value, attributes),
+        bind: attributes => ({ observe: sink.bind(attributes) }),
       };
     });
   }
@@ -155,48 +246,23 @@ export class Metrics {
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
   timer(name: string, options?: MetricOptions): TimerMetric {
     return this._instrument(name, MetricType.TIMER, () => {
-      const histogram: Histogram = this._meter.createHistogram(name, {
+      const sink = this._histogramSink(MetricType.TIMER, name, {
         unit: 's',
         ...options,
       });
-      const record = (seconds: number, attributes?: Attributes) => {
-        if (this._accept(MetricType.TIMER, seconds, false, attributes))
-          histogram.record(seconds, attributes);
-      };
-      const startTimer = (attributes?: Attributes) => {
-        const start = performance.now();
-        let elapsed: number | undefined;
-        return () => {
-          if (elapsed === undefined) {
-            elapsed = (performance.now() - start) / 1000;
-            record(elapsed, attributes);
-          }
-          return elapsed;
-        };
-      };
+      const record = (seconds: number, attributes?: Attributes) =>
+        sink.record(seconds, attributes);
       return {
         record,
-        startTimer,
-        time<T>(fn: () => T, attributes?: Attributes): T {
-          const stop = startTimer(attributes);
-          let result: T;
-          try {
-            result = fn();
-          } catch (error) {
-            stop();
-            throw error;
-          }
-          if (isThenable(result)) {
-            return result.then(
-              value => (stop(), value),
-              error => {
-                stop();
-                throw error;
-              }
-            ) as T;
-          }
-          stop();
-          return result;
+        startTimer: attributes => startTimer(s => record(s, attributes)),
+        time: (fn, attributes) => time(fn, s => record(s, attributes)),
+        bind: attributes => {
+          const bound = sink.bind(attributes);
+          return {
+            record: bound,
+            startTimer: () => startTimer(bound),
+            time: fn => time(fn, bound),
+          };
         },
       };
     });
@@ -271,6 +337,98 @@ export class Metrics {
     return instrument;
   }
 
+  private _histogramSink(
+    type: MetricType,
+    name: string,
+    options: MetricOptions | undefined
+  ): Sink {
+    return this._sink(type, name, options, 'histogram', () => {
+      const histogram: Histogram = this._meter.createHistogram(name, options);
+      return (value, attributes) => histogram.record(value, attributes);
+    });
+  }
+
+  /**
+   * An instrument's sink: straight into the reader's producer when the
+   * facade has one, else through the SDK instrument `viaSdk` makes. Values
+   * are checked either way; bound recorders check inline, so a valid value
+   * on a live series costs a type check and an add.
+   */
+  private _sink(
+    type: MetricType,
+    name: string,
+    options: MetricOptions | undefined,
+    kind: DirectKind,
+    viaSdk: () => (value: number, attributes: Attributes | undefined) => void
+  ): Sink {
+    const negativeAllowed = type === MetricType.GAUGE;
+    const accept = (value: unknown, attributes?: unknown) =>
+      this._accept(type, value, negativeAllowed, attributes);
+    if (this._direct === undefined) {
+      const record = viaSdk();
+      return {
+        record: (value, attributes) => {
+          if (accept(value, attributes)) record(value, attributes);
+        },
+        bind: attributes => {
+          if (!accept(0, attributes)) attributes = undefined;
+          const own = attributes && { ...attributes };
+          return value => {
+            if (accept(value)) record(value, own);
+          };
+        },
+      };
+    }
+    const { recorder, scope } = this._direct;
+    const instrument = recorder.instrument(
+      scope,
+      {
+        name,
+        description: options?.description ?? '',
+        unit: options?.unit ?? '',
+        valueType: options?.valueType ?? ValueType.DOUBLE,
+      },
+      kind
+    );
+    /** A series that is no longer live: back in, unless the reader shut down. */
+    const revive = (series: DirectSeries): DirectSeries | undefined => {
+      if (!recorder.closed) return instrument.revive(series);
+      this._reject(
+        type,
+        'after_shutdown',
+        `${type} '${name}' after the reader shut down`
+      );
+      return undefined;
+    };
+    return {
+      record: (value, attributes) => {
+        if (!accept(value, attributes)) return;
+        const series = instrument.lookup(attributes);
+        (series.live ? series : revive(series))?.record(value);
+      },
+      bind: attributes => {
+        if (!accept(0, attributes)) attributes = undefined;
+        let series = instrument.bind(attributes);
+        return value => {
+          if (
+            typeof value === 'number' &&
+            value - value === 0 &&
+            (negativeAllowed || value >= 0) &&
+            series.live
+          ) {
+            series.record(value);
+          } else if (accept(value)) {
+            const revived = revive(series);
+            if (revived !== undefined) {
+              series = revived;
+              series.record(value);
+            }
+          }
+        };
+      },
+    };
+  }
+
   /**
    * Whether a value (and its attributes: absent, or a plain object) suits
    * the type; counts and reports it if not. The SDK throws on some bad
@@ -315,6 +473,42 @@ export class Metrics {
     this._rejectedCounter.add(1, attributes);
     this._diag.warn(key, `rejected a measurement (${reason}): ${message}`);
   }
+}
+
+/** Starts timing on a monotonic clock; the stop() returned records once. */
+function startTimer(record: (seconds: number) => void): () => number {
+  const start = performance.now();
+  let elapsed: number | undefined;
+  return () => {
+    if (elapsed === undefined) {
+      elapsed = (performance.now() - start) / 1000;
+      record(elapsed);
+    }
+    return elapsed;
+  };
+}
+
+/** Times `fn`, sync or until its promise settles, and records the seconds. */
+function time<T>(fn: () => T, record: (seconds: number) => void): T {
+  const stop = startTimer(record);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  if (isThenable(result)) {
+    return result.then(
+      value => (stop(), value),
+      error => {
+        stop();
+        throw error;
+      }
+    ) as T;
+  }
+  stop();
+  return result;
 }
 
 function isThenable<T>(value: T): value is T & PromiseLike<Awaited<T>> {

@@ -1,0 +1,246 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RetentionMetricReader } from '../src';
+import { Metrics } from '../src';
+import { harness, pointWith, points, realTimeSetUp, selfCount } from './util';
+import type { Harness } from './util';
+
+const COLLECT = 1000;
+const EXPORT = 5000;
+
+/** Drops what differs between two metrics of different names: the name itself. */
+function exported(h: Harness, name: string): unknown {
+  const data = h
+    .latest()
+    .scopeMetrics.flatMap(s => s.metrics)
+    .find(m => m.descriptor.name === name);
+  if (data === undefined) return undefined;
+  const { descriptor, ...rest } = data;
+  return {
+    ...rest,
+    unit: descriptor.unit,
+    dataPoints: [...rest.dataPoints]
+      .map(p => ({ ...p, startTime: undefined, endTime: undefined }))
+      .sort((a, b) =>
+        JSON.stringify(a.attributes) < JSON.stringify(b.attributes) ? -1 : 1
+      ),
+  };
+}
+
+describe('bound instruments (the Metrics facade recording directly)', () => {
+  let h: Harness;
+  let metrics: Metrics;
+  afterEach(async () => h.close());
+
+  const setUp = (options = {}) => {
+    h = harness({
+      collectionIntervalMillis: COLLECT,
+      exportIntervalMillis: EXPORT,
+      ...options,
+    });
+    metrics = new Metrics(h.meter, { reader: h.reader, meterName: 'test' });
+  };
+
+  it('exports exactly what the same values give through the OpenTelemetry API', async () => {
+    setUp();
+    const api = {
+      counter: h.meter.createCounter('api.requests'),
+      gauge: h.meter.createGauge('api.queue'),
+      histogram: h.meter.createHistogram('api.latency'),
+    };
+    const routes = ['/a', '/b', '/c'];
+    const bound = routes.map(route => ({
+      counter: metrics.counter('bound.requests').bind({ route }),
+      gauge: metrics.gauge('bound.queue').bind({ route }),
+      histogram: metrics.histogram('bound.latency').bind({ route }),
+    }));
+    // Eighths: every sum is exact in doubles, so both paths must agree to
+    // the bit. (With arbitrary doubles the direct path's sum is the more
+    // exact one: it is the sketch's exact sum, where the SDK adds in order.)
+    let k = 1;
+    for (let second = 0; second < 12; second++) {
+      for (let i = 0; i < 300; i++) {
+        const r = i % routes.length;
+        k = (k * 31 + 7) % 997;
+        const value = k / 8;
+        api.counter.add(1, { route: routes[r] });
+        api.gauge.record(value - 40, { route: routes[r] });
+        api.histogram.record(value, { route: routes[r] });
+        bound[r].counter.add(1);
+        bound[r].gauge.set(value - 40);
+        bound[r].histogram.record(value);
+      }
+      await h.tick(1000);
+    }
+    for (const [a, b] of [
+      ['api.requests', 'bound.requests'],
+      ['api.queue', 'bound.queue'],
+      ['api.latency', 'bound.latency'],
+      ['api.latency.summary', 'bound.latency.summary'],
+    ]) {
+      expect(exported(h, a), a).to.not.equal(undefined);
+      expect(exported(h, b), b).to.deep.equal(exported(h, a));
+    }
+    expect(h.reader.query('bound.latency')).to.deep.include({
+      count: h.reader.query('api.latency')!.count,
+      sum: h.reader.query('api.latency')!.sum,
+    });
+  });
+
+  it('recognises a reused attributes object, and one the caller changed', async () => {
+    setUp();
+    const counter = metrics.counter('jobs');
+    const attributes: Record<string, string> = { queue: 'a' };
+    counter.add(1, attributes);
+    counter.add(2, attributes);
+    attributes.queue = 'b';
+    counter.add(4, attributes);
+    attributes.extra = 'x';
+    counter.add(8, attributes);
+    counter.add(16, { queue: 'a' });
+    await h.tick(EXPORT);
+    expect(pointWith(h.latest(), 'jobs', { queue: 'a' })!.value).to.equal(19);
+    const b = points(h.latest(), 'jobs').filter(
+      p => p.attributes.queue === 'b'
+    );
+    expect(
+      b.map(p => [p.attributes.extra ?? 'none', p.value]).sort()
+    ).to.deep.equal([
+      ['none', 4],
+      ['x', 8],
+    ]);
+  });
+
+  it('keeps to maxSeriesPerMetric: sets past it fold into the overflow series, nothing lost', async () => {
+    setUp({ limits: { maxSeriesPerMetric: 5 } });
+    const handles = Array.from({ length: 12 }, (_, i) =>
+      metrics.counter('requests').bind({ user: `u${i}` })
+    );
+    handles.forEach((handle, i) => handle.add(i + 1));
+    await h.tick(EXPORT);
+    const exportedPoints = points(h.latest(), 'requests');
+    expect(exportedPoints).to.have.length(5);
+    const overflow = pointWith(h.latest(), 'requests', {
+      'otel.metric.overflow': true,
+    })!;
+    expect(overflow).to.not.equal(undefined);
+    const total = exportedPoints.reduce((sum, p) => sum + p.value, 0);
+    expect(total).to.equal((12 * 13) / 2);
+    expect(
+      selfCount(h.latest(), 'datapunk.metrics.points.overflowed')
+    ).to.be.above(0);
+  });
+
+  it('starts a new series when a handle is used after its series expired', async () => {
+    setUp({ seriesTtlMillis: 30_000 });
+    const handle = metrics.counter('logins').bind({ region: 'eu' });
+    handle.add(5);
+    await h.tick(EXPORT);
+    expect(pointWith(h.latest(), 'logins', { region: 'eu' })!.value).to.equal(
+      5
+    );
+    await h.tick(60_000); // idle past the TTL (and past the handle's own idle limit)
+    expect(pointWith(h.latest(), 'logins', { region: 'eu' })).to.equal(
+      undefined
+    );
+    expect(
+      selfCount(h.latest(), 'datapunk.metrics.series.evicted', 'ttl')
+    ).to.equal(1);
+    handle.add(2);
+    await h.tick(EXPORT);
+    expect(pointWith(h.latest(), 'logins', { region: 'eu' })!.value).to.equal(
+      2
+    );
+  });
+
+  it('keeps counting through a handle idle for a while, within the TTL', async () => {
+    setUp({ seriesTtlMillis: 600_000 });
+    const handle = metrics.histogram('size').bind();
+    handle.record(10);
+    await h.tick(20_000); // idle long enough for the handle's series to be let go
+    handle.record(30);
+    await h.tick(EXPORT);
+    expect(
+      pointWith<{ count: number; sum: number }>(h.latest(), 'size', {})!.value
+    ).to.include({ count: 2, sum: 40 });
+  });
+
+  it('never throws on bad values, counting them; after shutdown every use is a counted no-op', async () => {
+    setUp();
+    const counter = metrics.counter('c').bind();
+    const gauge = metrics.gauge('g').bind();
+    const timer = metrics.timer('t').bind();
+    for (const bad of [NaN, -1, Infinity, '5' as never]) counter.add(bad);
+    gauge.set(-Infinity);
+    timer.record(-0.1);
+    expect(metrics.rejected).to.equal(6);
+    counter.add(3); // just before shutdown: in the final export
+    gauge.set(-2);
+    await h.close();
+    expect(pointWith(h.latest(), 'c', {})!.value).to.equal(3);
+    expect(pointWith(h.latest(), 'g', {})!.value).to.equal(-2);
+    expect(() => {
+      counter.add(1);
+      gauge.set(1);
+      timer.record(1);
+      metrics.counter('c').add(1, { late: 'yes' });
+    }).to.not.throw();
+    expect(metrics.rejected).to.equal(10);
+  });
+
+  it('checks its options, naming the field', () => {
+    setUp();
+    expect(() => new Metrics(h.meter, { reader: h.reader })).to.throw(
+      TypeError,
+      /Metrics: option 'meterName' must be a non-empty string/
+    );
+    expect(
+      () =>
+        new Metrics(h.meter, {
+          reader: {} as RetentionMetricReader,
+          meterName: 'x',
+        })
+    ).to.throw(
+      TypeError,
+      /Metrics: option 'reader' must be a RetentionMetricReader/
+    );
+  });
+});
+
+describe('bound instruments and persistence', () => {
+  it('come back from the snapshot like any other series', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'datapunk-bound-'));
+    const path = join(dir, 'state.json');
+    try {
+      const first = realTimeSetUp({ persistence: { path } });
+      const metrics = new Metrics(first.meter, {
+        reader: first.reader,
+        meterName: 'test',
+      });
+      const orders = metrics.counter('orders').bind({ shop: 'north' });
+      const latency = metrics.timer('checkout').bind({ shop: 'north' });
+      orders.add(7);
+      for (const seconds of [0.1, 0.2, 0.4]) latency.record(seconds);
+      await first.provider.shutdown(); // the final snapshot
+      const second = realTimeSetUp({ persistence: { path } });
+      try {
+        expect(
+          second.reader.query('orders', { attributes: { shop: 'north' } })
+        ).to.include({ sum: 7 });
+        expect(second.reader.query('checkout')).to.include({ count: 3 });
+        await second.reader.forceFlush();
+        expect(
+          pointWith<{ count: number }>(second.latest(), 'checkout', {
+            shop: 'north',
+          })!.value.count
+        ).to.equal(3);
+      } finally {
+        await second.provider.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

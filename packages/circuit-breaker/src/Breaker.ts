@@ -14,6 +14,7 @@ import type { BreakerState, CallOutcome } from './types';
 import type { BreakerHealth, BreakerSnapshot } from './types';
 import { BucketRing } from './window/BucketRing';
 import { CurrentBucket } from './window/CurrentBucket';
+import type { BucketData } from './window/CurrentBucket';
 import { AnalysisInterval } from './window/AnalysisInterval';
 import { LatencyPercentiles } from './window/LatencyPercentiles';
 import {
@@ -277,13 +278,21 @@ export class Breaker implements BreakerRecorder {
       this._timeline.state,
       nowMillis
     );
-    return {
-      outcomes: bucket.tallies.subarray(0, OUTCOMES.length),
-      fallbacks: bucket.tallies[FALLBACK],
-      healthCheckFailures: bucket.tallies[HEALTH_CHECK_FAILED],
-      latencies: bucket.latencies,
-      changes,
-    };
+    return closedBucket(bucket, changes);
+  }
+
+  /**
+   * Ends the bucket under way when the breaker is let go, so that what it
+   * counted is still exported; not analyzed (part of a bucket is no
+   * baseline).
+   */
+  closeLastBucket(): ClosedBucket {
+    return closedBucket(this._bucket.take(), {
+      started: [],
+      ended: [],
+      patterns: [],
+      health: undefined,
+    });
   }
 
   /** Ends every anomaly episode under way as accepted: their levels are normal now. */
@@ -330,3 +339,16 @@ export class Breaker implements BreakerRecorder {
 }
 
 export { OUTCOMES, OUTCOME_INDEX };
+
+function closedBucket(
+  bucket: BucketData,
+  changes: AnalysisChanges
+): ClosedBucket {
+  return {
+    outcomes: bucket.tallies.subarray(0, OUTCOMES.length),
+    fallbacks: bucket.tallies[FALLBACK],
+    healthCheckFailures: bucket.tallies[HEALTH_CHECK_FAILED],
+    latencies: bucket.latencies,
+    changes,
+  };
+}

@@ -1,3 +1,4 @@
+import { ClockFollowingInterval } from './ClockFollowingInterval';
 import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import {
@@ -74,7 +75,8 @@ export class CircuitBreakerMetrics {
   private _provider: MeterProvider;
   private _followsGlobal: boolean;
   private _warnedNoProvider = false;
-  private _timer: ReturnType<typeof setInterval> | undefined;
+  /** Closes every breaker's bucket each bucketMillis while any is attached. */
+  private readonly _ticker: ClockFollowingInterval;
   /** The bucket closes of the last tick, while they run. */
   private _closing: SlicedTask<void> | undefined;
   private _rejectedInputs = 0;
@@ -100,6 +102,10 @@ export class CircuitBreakerMetrics {
     this._followsGlobal = this._options.meterProvider === undefined;
     this._provider = this._options.meterProvider ?? metrics.getMeterProvider();
     this._instruments = this._createInstruments(this._provider);
+    this._ticker = new ClockFollowingInterval(
+      () => this._closeBuckets(),
+      this._options.bucketMillis
+    );
   }
 
   /** Names of the breakers reported now. */
@@ -160,7 +166,7 @@ export class CircuitBreakerMetrics {
       probe,
     });
     this._breakers.set(keyOf(unique, merged), breaker);
-    this._startTimer();
+    this._ticker.start();
     return breaker;
   }
 
@@ -206,7 +212,7 @@ export class CircuitBreakerMetrics {
     if (this._disposed) return;
     this._disposed = true;
     for (const breaker of [...this._breakers.values()]) breaker.dispose();
-    this._stopTimer();
+    this._ticker.stop();
     this._instruments.dispose();
   }
 
@@ -264,27 +270,14 @@ export class CircuitBreakerMetrics {
   }
 
   private _forget(breaker: Breaker): void {
+    this._instruments.flush(breaker, breaker.closeLastBucket());
     this._breakers.delete(keyOf(breaker.name, breaker.attributes));
-    if (this._breakers.size === 0) this._stopTimer();
+    if (this._breakers.size === 0) this._ticker.stop();
   }
 
   private _rejectInput(reason: string, detail: string): void {
     this._rejectedInputs++;
     this._diag.warn(reason, `dropped: ${detail}`);
-  }
-
-  private _startTimer(): void {
-    if (this._timer !== undefined) return;
-    this._timer = setInterval(
-      () => this._closeBuckets(),
-      this._options.bucketMillis
-    );
-    this._timer.unref();
-  }
-
-  private _stopTimer(): void {
-    if (this._timer !== undefined) clearInterval(this._timer);
-    this._timer = undefined;
   }
 
   /**

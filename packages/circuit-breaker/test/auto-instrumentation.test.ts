@@ -15,7 +15,12 @@ interface Report {
   breakers: string[];
   exported: string[];
   calls: [string, string, number][];
-  snapshots: { name: string; state: string; calls: Record<string, number> }[];
+  snapshots: {
+    name: string;
+    state: string;
+    calls: Record<string, number>;
+    inFlight: number;
+  }[];
 }
 
 /**
@@ -76,8 +81,27 @@ describe('auto-instrumentation (child processes)', function () {
             capacity: 0,
             ignored: 0,
           },
+          inFlight: 0,
         },
       ]);
+    });
+
+    it(`does not attach an opossum ${major} breaker again once it shut down`, async () => {
+      const report = (await fixture(
+        ['./auto-opossum-shutdown.cjs'],
+        library
+      )) as unknown as {
+        attached: boolean;
+        breakers: string[];
+        listenersLeft: number;
+        rejectedInputs: number;
+      };
+      expect(report).to.deep.equal({
+        attached: true,
+        breakers: [],
+        listenersLeft: 0,
+        rejectedInputs: 0,
+      });
     });
   }
 
@@ -104,14 +128,16 @@ describe('auto-instrumentation (child processes)', function () {
         {
           name: 'cockatiel-1',
           state: 'open',
+          // 6 execute() calls, the queued one through execute() twice: once each.
           calls: {
             success: 1,
-            failure: 2,
+            failure: 3,
             timeout: 0,
-            rejected: 1,
+            rejected: 2,
             capacity: 0,
             ignored: 0,
           },
+          inFlight: 0,
         },
       ]);
     });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as sinon from 'sinon';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import * as cockatiel4 from 'cockatiel';
 import * as cockatiel3 from 'cockatiel3';
@@ -94,6 +95,72 @@ for (const [version, lib] of [
       expect(collector.getSnapshot('inventory')!.state).to.equal(
         BreakerState.CLOSED
       );
+    });
+
+    it('counts each call queued behind the half-open test once, and brings the calls in flight back to 0', async () => {
+      const policy = make();
+      instrumentCockatiel(policy, {
+        collector,
+        name: 'inventory',
+        countRejections: true,
+      });
+      const queued = (signal?: AbortSignal) =>
+        policy.execute(() => 'ran', signal).catch((error: Error) => error);
+      await run(policy, 'fail');
+      await run(policy, 'fail'); // opens
+      await sleep(120);
+      // The half-open test fails: the call queued behind it is refused.
+      const [, refused] = await Promise.all([run(policy, 'fail'), queued()]);
+      expect(refused).to.be.instanceOf(lib.BrokenCircuitError);
+      await sleep(120);
+      // The test succeeds: the queued call runs.
+      const [, ran] = await Promise.all([run(policy, 'ok'), queued()]);
+      expect(ran).to.equal('ran');
+      await run(policy, 'fail');
+      await run(policy, 'fail'); // opens again
+      await sleep(120);
+      // The test succeeds, but the queued call was cancelled meanwhile.
+      const controller = new AbortController();
+      const waiting = Promise.all([
+        run(policy, 'ok'),
+        queued(controller.signal),
+      ]);
+      controller.abort();
+      const [, cancelled] = await waiting;
+      expect(cancelled).to.be.instanceOf(lib.TaskCancelledError);
+      await closed();
+      // 10 execute() calls: 2 + 2 + 2 + 2 + 2.
+      const { calls, inFlight } = collector.getSnapshot('inventory')!.window;
+      expect(calls).to.deep.equal({
+        success: 3, // two tests and the queued call that ran
+        failure: 5,
+        timeout: 0,
+        rejected: 1,
+        capacity: 0,
+        ignored: 1, // cancelled before it ran
+      });
+      expect(inFlight).to.equal(0);
+    });
+
+    it('counts a call whose duration came out negative (its clock changed under it), dropping only the duration', async () => {
+      const policy = make();
+      instrumentCockatiel(policy, { collector, name: 'inventory' });
+      // cockatiel's stopwatch reads performance.now(): faked mid-call, it
+      // restarts near 0 and the call's duration comes out negative.
+      let clock: sinon.SinonFakeTimers | undefined;
+      try {
+        await policy.execute(() => {
+          clock = sinon.useFakeTimers({ toFake: ['performance'] });
+        });
+      } finally {
+        clock?.restore();
+      }
+      await closed();
+      const { calls, latencyMillis } =
+        collector.getSnapshot('inventory')!.window;
+      expect(calls.success).to.equal(1);
+      expect(latencyMillis.count).to.equal(0);
+      expect(collector.rejectedInputs).to.equal(1);
     });
 
     it('cannot see rejections without countRejections (cockatiel emits nothing for them)', async () => {

@@ -113,8 +113,10 @@ describe('the dashboard handler', () => {
     const inventory = collector.register('inventory', {
       attributes: { region: 'eu' },
     });
+    const made: number[] = []; // when each batch of 10 payments calls was made
     const load = setInterval(() => {
       for (let i = 0; i < 10; i++) payments.recordCall(CallOutcome.SUCCESS, 20);
+      made.push(Date.now());
       inventory.recordCall(CallOutcome.FAILURE, 5);
     }, 20);
     try {
@@ -127,8 +129,27 @@ describe('the dashboard handler', () => {
         'payments',
       ]);
       const tile = last.find(b => b.name === 'payments')!;
-      // 10 calls every 20 ms: 500/s, give or take the timers' jitter.
-      expect(tile.callsPerSecond).to.be.within(300, 600);
+      // The calls the frames count from the 3rd to the last, against those
+      // made meanwhile: a call is counted when its bucket closes (≤ 100 ms
+      // later), so the calls of one bucket at either end may fall outside.
+      const frames = reader.frames();
+      let counted = 0;
+      for (let i = 3; i < frames.length; i++) {
+        const rate = frames[i].breakers.find(
+          b => b.name === 'payments'
+        )!.callsPerSecond;
+        counted += (rate * (frames[i].t - frames[i - 1].t)) / 1000;
+      }
+      const from = frames[2].t;
+      const to = frames.at(-1)!.t;
+      const between = (a: number, b: number) =>
+        10 * made.filter(t => t > a && t <= b).length;
+      const actual = between(from, to);
+      expect(counted).to.be.within(
+        actual - between(to - 150, to) - 1e-6,
+        actual + between(from - 150, from) + 1e-6
+      );
+      expect(actual).to.be.greaterThan(0);
       expect(tile.failureRate).to.equal(0);
       expect(tile.p50).to.be.closeTo(20, 20 * 0.011);
       expect(last.find(b => b.name === 'inventory')!.attributes).to.deep.equal({

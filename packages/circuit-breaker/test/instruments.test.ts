@@ -1,49 +1,14 @@
 import { expect } from 'chai';
 import { diag, metrics as metricsApi } from '@opentelemetry/api';
 import type * as sinon from 'sinon';
-import {
-  AggregationTemporality,
-  DataPointType,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import type {
   DataPoint,
   Histogram,
   MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { BreakerState, CallOutcome, CircuitBreakerMetrics } from '../src';
-import { captureWarnings, fakeTime } from './util';
-
-/**
- * The SDK's in-memory exporter behind its periodic reader, flushed by hand.
- * Delta temporality: an asynchronous series shows only when it is observed
- * (cumulative would repeat stale ones, opentelemetry-js #4096).
- */
-class ExportedMetrics {
-  private readonly _exporter = new InMemoryMetricExporter(
-    AggregationTemporality.DELTA
-  );
-  readonly reader = new PeriodicExportingMetricReader({
-    exporter: this._exporter,
-    exportIntervalMillis: 3_600_000,
-  });
-
-  /** Scope names of the last export. */
-  scopes: string[] = [];
-
-  /** Exports now; the metrics sent, as sent (a name twice shows twice). */
-  async flush(): Promise<MetricData[]> {
-    await this.reader.forceFlush();
-    const scopeMetrics = this._exporter
-      .getMetrics()
-      .flatMap(r => r.scopeMetrics);
-    this._exporter.reset();
-    this.scopes = scopeMetrics.map(s => s.scope.name);
-    return scopeMetrics.flatMap(s => s.metrics);
-  }
-}
+import { captureWarnings, ExportedMetrics, fakeTime } from './util';
 
 /** The one metric named `name` among `metrics`; undefined if none, throws if several. */
 function only(metrics: MetricData[], name: string): MetricData | undefined {

@@ -2,9 +2,10 @@ import { expect } from 'chai';
 import * as sinon from 'sinon';
 import { diag } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { BreakerState, CircuitBreakerMetrics, instrumentOpossum } from '../src';
 import type { OpossumLike } from '../src';
-import { captureWarnings, eventually, sleep } from './util';
+import { captureWarnings, eventually, ExportedMetrics, sleep } from './util';
 
 /** What these tests use of opossum, which ships no types (@types/opossum lags 10). */
 interface OpossumBreaker extends OpossumLike {
@@ -210,11 +211,38 @@ for (const [version, CircuitBreaker] of [
       const recorder = instrumentOpossum(breaker, { collector });
       await fire(breaker, 'ok');
       breaker.shutdown();
+      // Let go once the 'shutdown' emit has reached every listener.
+      await Promise.resolve();
       expect(recorder.disposed).to.equal(true);
       expect(collector.breakers).to.deep.equal([]);
       expect(
         EVENTS.map(e => breaker.listenerCount(e)).every(n => n === 0)
       ).to.equal(true);
+    });
+
+    it('counts a fallback once when an earlier fallback listener shuts the breaker down', async () => {
+      const exported = new ExportedMetrics();
+      collector.setMeterProvider(
+        new MeterProvider({ readers: [exported.reader] })
+      );
+      const breaker = make();
+      breaker.fallback(() => 'fallback');
+      // As opossum's own tests do: the user's listener comes first.
+      breaker.on('fallback', () => breaker.shutdown());
+      instrumentOpossum(breaker, { collector });
+      await fire(breaker, 'fail');
+      await Promise.resolve();
+      expect(collector.breakers).to.deep.equal([]);
+      expect(collector.rejectedInputs).to.equal(0);
+      // What it counted before it was let go is still exported.
+      const metrics = await exported.flush();
+      const total = (name: string) =>
+        metrics
+          .filter(m => m.descriptor.name === name)
+          .flatMap(m => m.dataPoints as DataPoint<number>[])
+          .reduce((sum, p) => sum + p.value, 0);
+      expect(total('circuit_breaker.fallbacks')).to.equal(1);
+      expect(total('circuit_breaker.calls')).to.equal(1);
     });
 
     it('names breakers by opossum, apart when names clash, and adds the group', async () => {

@@ -1,6 +1,12 @@
 import * as sinon from 'sinon';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { CircuitBreakerMetrics } from '../src';
 
 /** A fixed start time, 2026-11-23T00:00:00Z. */
@@ -82,4 +88,33 @@ export function captureWarnings(): string[] {
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true }
   );
   return warnings;
+}
+
+/**
+ * The SDK's in-memory exporter behind its periodic reader, flushed by hand.
+ * Delta temporality: an asynchronous series shows only when it is observed
+ * (cumulative would repeat stale ones, opentelemetry-js #4096).
+ */
+export class ExportedMetrics {
+  private readonly _exporter = new InMemoryMetricExporter(
+    AggregationTemporality.DELTA
+  );
+  readonly reader = new PeriodicExportingMetricReader({
+    exporter: this._exporter,
+    exportIntervalMillis: 3_600_000,
+  });
+
+  /** Scope names of the last export. */
+  scopes: string[] = [];
+
+  /** Exports now; the metrics sent, as sent (a name twice shows twice). */
+  async flush(): Promise<MetricData[]> {
+    await this.reader.forceFlush();
+    const scopeMetrics = this._exporter
+      .getMetrics()
+      .flatMap(r => r.scopeMetrics);
+    this._exporter.reset();
+    this.scopes = scopeMetrics.map(s => s.scope.name);
+    return scopeMetrics.flatMap(s => s.metrics);
+  }
 }

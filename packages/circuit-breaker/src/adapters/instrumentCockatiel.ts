@@ -116,25 +116,52 @@ export function connectCockatiel(
   return recorder;
 }
 
-/** Calls `run` as one execution: in flight until it settles, counted rejected if the breaker refused it. */
-export function trackExecution<T>(
+type Execute = CockatielLike['execute'];
+type Task = Parameters<Execute>[0];
+
+/** The recorders already tracking a task: set on the task our wrapper passes on. */
+const TRACKED_BY = Symbol('datapunk.trackedBy');
+type TrackedTask = Task & { [TRACKED_BY]?: readonly Breaker[] };
+
+/**
+ * `policy.execute(fn, signal)` through `execute`, counted by `recorder` as
+ * one call: in flight until it settles; if `fn` never ran (cockatiel emits
+ * nothing then), rejected when the breaker refused it, else ignored
+ * (cancelled while queued behind the half-open test). cockatiel calls
+ * `this.execute` again for a call queued behind the half-open test; that
+ * call, and one through a second wrapper for the same recorder, carries
+ * the task tagged here and is passed straight through.
+ */
+export function executeTracked<T>(
   recorder: Breaker,
-  run: () => Promise<T>
+  policy: CockatielLike,
+  execute: Execute,
+  fn: Task,
+  signal: AbortSignal | undefined
 ): Promise<T> {
+  const trackedBy = (fn as TrackedTask)[TRACKED_BY];
+  if (trackedBy?.includes(recorder))
+    return execute.call(policy, fn, signal) as Promise<T>;
+  let ran = false;
+  const task: TrackedTask = context => {
+    ran = true;
+    return fn(context);
+  };
+  task[TRACKED_BY] = trackedBy ? [...trackedBy, recorder] : [recorder];
   recorder.recordCallStart();
   let running: Promise<T>;
   try {
-    running = run();
+    running = execute.call(policy, task, signal) as Promise<T>;
   } catch (error) {
     running = Promise.reject(error);
   }
   return running.catch((error: unknown) => {
-    // BrokenCircuitError and IsolatedCircuitError carry this brand, across package copies.
-    if (
-      (error as { isBrokenCircuitError?: unknown } | null)
-        ?.isBrokenCircuitError === true
-    ) {
-      recorder.recordOutcome(REJECTED, undefined);
+    if (!ran) {
+      // BrokenCircuitError and IsolatedCircuitError carry this brand, across package copies.
+      const refused =
+        (error as { isBrokenCircuitError?: unknown } | null)
+          ?.isBrokenCircuitError === true;
+      recorder.recordOutcome(refused ? REJECTED : IGNORED, undefined);
     }
     throw error;
   });
@@ -142,14 +169,8 @@ export function trackExecution<T>(
 
 function wrapExecute(policy: CockatielLike, recorder: Breaker): void {
   const original = policy.execute;
-  const wrapped: CockatielLike['execute'] = <T>(
-    fn: Parameters<CockatielLike['execute']>[0],
-    signal?: AbortSignal
-  ) =>
-    trackExecution(
-      recorder,
-      () => original.call(policy, fn, signal) as Promise<T>
-    );
+  const wrapped: Execute = <T>(fn: Task, signal?: AbortSignal) =>
+    executeTracked<T>(recorder, policy, original, fn, signal);
   Object.defineProperty(policy, 'execute', {
     value: wrapped,
     configurable: true,

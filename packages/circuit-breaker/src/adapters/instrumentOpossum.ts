@@ -40,7 +40,7 @@ const IGNORED = OUTCOME_INDEX[CallOutcome.IGNORED];
  * ignored, cache hits as successes, fallbacks and failed health checks
  * apart, and state changes.
  * Listeners are added by name and removed on dispose() or when the breaker
- * shuts down. Attaching the same breaker twice returns the first recorder.
+ * shuts down (once the event under way has reached them all). Attaching the same breaker twice returns the first recorder.
  * @throws {TypeError} if `breaker` is not an opossum breaker or `options.collector` is missing.
  */
 export function instrumentOpossum(
@@ -143,7 +143,9 @@ function listen(breaker: OpossumLike, recorder: Breaker): void {
     open: () => recorder.recordStateChange(BreakerState.OPEN),
     halfOpen: () => recorder.recordStateChange(BreakerState.HALF_OPEN),
     close: () => recorder.recordStateChange(BreakerState.CLOSED),
-    shutdown: () => recorder.dispose(),
+    // Listeners after ours in the emit under way (a `fallback` whose
+    // earlier listener shut the breaker down) still report what happened.
+    shutdown: () => queueMicrotask(() => recorder.dispose()),
   };
   for (const [event, listener] of Object.entries(listeners))
     breaker.on(event, listener);

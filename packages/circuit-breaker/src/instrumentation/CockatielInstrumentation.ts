@@ -4,7 +4,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import {
   connectCockatiel,
-  trackExecution,
+  executeTracked,
 } from '../adapters/instrumentCockatiel';
 import type { CockatielLike } from '../adapters/instrumentCockatiel';
 import { VERSION } from '../version';
@@ -69,8 +69,9 @@ export class CockatielInstrumentation extends BreakerInstrumentation {
               attributes: config.attributes,
             })
           );
-          const run = () => original.call(this, fn, signal) as Promise<T>;
-          return recorder ? trackExecution(recorder, run) : run();
+          return recorder
+            ? executeTracked<T>(recorder, this, original, fn, signal)
+            : (original.call(this, fn, signal) as Promise<T>);
         }
     );
     return exports;

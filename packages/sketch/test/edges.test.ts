@@ -94,6 +94,17 @@ describe('edges the other tests leave out (found by mutation testing)', () => {
     }
   });
 
+  it('answers a rank that falls exactly on a value with that value', () => {
+    const values = [1, 2, 3, 4, 5]; // each in a bucket of its own
+    const sketch = new ExponentialSketch();
+    for (const value of values) sketch.record(value);
+    const bound = relativeErrorAt(sketch.scale);
+    for (const q of [0.25, 0.5, 0.75]) {
+      const exact = exactQuantile(values, q); // ranks 1, 2 and 3 exactly
+      expect(sketch.quantile(q), `q=${q}`).to.be.closeTo(exact, exact * bound);
+    }
+  });
+
   it('estimates quantiles of negative and mixed-sign data within the bound of its scale', () => {
     const random = seededRandom(8);
     const values = Array.from({ length: 5000 }, () =>
@@ -301,6 +312,8 @@ describe('an SDK point read into a sketch, when it is malformed', () => {
         /'max' \(4.5\) must lie in its edge bucket 1 at scale 0/,
       ],
       ['a string max', { max: '3' }, /'max' must be/],
+      ['a min without a max', { max: undefined }, /'max' must be/],
+      ['a max without a min', { min: undefined }, /'min' must be/],
       [
         'a sum giving a mean outside [min, max]',
         { sum: 40 },
@@ -359,6 +372,43 @@ describe('an SDK point read into a sketch, when it is malformed', () => {
       }),
       'only zeros, and a max that is not 0'
     ).to.throw(/'max' must be 0, the edge of the data, got 1/);
+  });
+
+  it('takes spans of up to 16384 buckets, and no more', () => {
+    const span = (length: number) => ({
+      scale: 10,
+      count: 2,
+      zeroCount: 0,
+      positive: {
+        offset: 0,
+        bucketCounts: Array.from({ length }, (_, i) =>
+          i === 0 || i === length - 1 ? 1 : 0
+        ),
+      },
+      negative: { offset: 0, bucketCounts: [] },
+    });
+    expect(read(span(16384))().count).to.equal(2);
+    expect(read(span(16385))).to.throw(
+      /'positive\.bucketCounts' must be an array of at most 16384 counts/
+    );
+  });
+
+  it('reads a saturated sum, and sums of up to 64 exact parts, from JSON', () => {
+    const sketch = new ExponentialSketch();
+    sketch.record(1);
+    sketch.record(3);
+    const json = sketch.toJSON();
+    for (const saturated of ['Infinity', '-Infinity', 'NaN'])
+      expect(
+        ExponentialSketch.fromJSON({ ...json, sum: saturated } as never).sum
+      ).to.deep.equal(Number(saturated));
+    const parts = [4, ...new Array<number>(63).fill(0)];
+    expect(
+      ExponentialSketch.fromJSON({ ...json, sum: parts } as never).sum
+    ).to.equal(4);
+    expect(() =>
+      ExponentialSketch.fromJSON({ ...json, sum: [...parts, 0] } as never)
+    ).to.throw(/'sum' must be an array of at most 64 finite numbers/);
   });
 
   it('takes a point without min and max as reaching the outer ends of its edge buckets', () => {

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Counter } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { RetentionMetricReader } from '../src';
+import { DirectRecorder } from '../src/direct/DirectRecorder';
 
 const SERIES = 50_000;
 
@@ -60,5 +62,34 @@ describe('RetentionMetricReader work in slices', function () {
     );
     for (const sum of seen) expect([SERIES, 3 * SERIES]).to.include(sum);
     expect(reader.query('hits')!.sum).to.equal(3 * SERIES);
+  });
+});
+
+describe('the directly recorded instruments, collected in slices', () => {
+  it(`let the host run while ${SERIES} histogram series are collected`, async () => {
+    const recorder = new DirectRecorder(SERIES, { maxScale: 5 });
+    const histogram = recorder.instrument(
+      'test',
+      {
+        name: 'latency',
+        description: '',
+        unit: 'ms',
+        valueType: ValueType.DOUBLE,
+      },
+      'histogram'
+    );
+    for (let i = 0; i < SERIES; i++)
+      histogram.bind({ client: `c${i}` }).record(i + 1);
+    let collected = 0;
+    const turns = await whileRunning(
+      recorder.collect().then(result => {
+        collected =
+          result.resourceMetrics.scopeMetrics[0].metrics[0].dataPoints.length;
+      }),
+      () => {}
+    );
+    expect(collected).to.equal(SERIES);
+    // In one block the host would get no turn at all.
+    expect(turns).to.be.at.least(3);
   });
 });

@@ -117,13 +117,17 @@ export class DirectInstrument {
     return series;
   }
 
-  /** The deltas since the last collection, as the SDK's delta data; idle series are let go. */
-  collect(
+  /**
+   * The deltas since the last collection, as the SDK's delta data; idle
+   * series are let go. Yields after each series (work for a SlicedTask).
+   */
+  *collect(
     startTime: [number, number],
     endTime: [number, number]
-  ): MetricData | undefined {
+  ): Generator<void, MetricData | undefined> {
     const points: DataPoint<number | ExponentialHistogram>[] = [];
     for (const series of this._series.values()) {
+      yield;
       if (!series.dirty) {
         if (++series.idle >= IDLE_COLLECTIONS) {
           series.live = false;

@@ -5,6 +5,7 @@ import type {
   MetricProducer,
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { SlicedTask } from '@datapunk/otel-common';
 import type { ExponentialSketchOptions } from '@datapunk/otel-sketch';
 import { hrTime } from '../export/buildResourceMetrics';
 import { DirectInstrument } from './DirectInstrument';
@@ -63,24 +64,35 @@ export class DirectRecorder implements MetricProducer {
     return instrument;
   }
 
+  /** Every instrument's deltas, a few ms of series at a time (never one long block). */
   async collect(): Promise<CollectionResult> {
     const now = Date.now();
     const start = hrTime(this._lastCollectionMillis);
     const end = hrTime(now);
     this._lastCollectionMillis = now;
-    const scopeMetrics: ScopeMetrics[] = [];
-    for (const [name, instruments] of this._scopes) {
-      const metrics: MetricData[] = [];
-      for (const instrument of instruments.values()) {
-        const data = instrument.collect(start, end);
-        if (data !== undefined) metrics.push(data);
-      }
-      if (metrics.length > 0) scopeMetrics.push({ scope: { name }, metrics });
-    }
+    const scopeMetrics = await new SlicedTask(
+      this._collectScopes(start, end)
+    ).run();
     return {
       resourceMetrics: { resource: emptyResource(), scopeMetrics },
       errors: [],
     };
+  }
+
+  private *_collectScopes(
+    start: [number, number],
+    end: [number, number]
+  ): Generator<void, ScopeMetrics[]> {
+    const scopeMetrics: ScopeMetrics[] = [];
+    for (const [name, instruments] of this._scopes) {
+      const metrics: MetricData[] = [];
+      for (const instrument of instruments.values()) {
+        const data = yield* instrument.collect(start, end);
+        if (data !== undefined) metrics.push(data);
+      }
+      if (metrics.length > 0) scopeMetrics.push({ scope: { name }, metrics });
+    }
+    return scopeMetrics;
   }
 
   /** At shutdown, before the final collection: every handle's next use is a counted no-op. */

@@ -8,10 +8,11 @@ function feed(detector: AnomalyDetector, values: number[], start = 0) {
   return last!;
 }
 
-describe('AnomalyDetector', () => {
-  const noise = (n: number) =>
-    Array.from({ length: n }, (_, i) => 100 + ((i * 37) % 11) - 5);
+/** n values around 100, ±5. */
+const noise = (n: number) =>
+  Array.from({ length: n }, (_, i) => 100 + ((i * 37) % 11) - 5);
 
+describe('AnomalyDetector', () => {
   it('scores nothing until the baseline holds minBaseline values', () => {
     const detector = new AnomalyDetector();
     const early = feed(detector, [100, 100, 100, 1000]);
@@ -182,4 +183,88 @@ describe('AnomalyDetector', () => {
       );
     });
   }
+});
+
+describe('AnomalyDetector baselines, reset and re-learning', () => {
+  // Independent statistics, written out here.
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1
+      ? sorted[middle]
+      : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const mean = (values: number[]) =>
+    values.reduce((a, b) => a + b, 0) / values.length;
+  /** σ from the median absolute deviation of a normal distribution; from the mean one when that is 0. */
+  const robustSigma = (values: number[]) => {
+    const centre = median(values);
+    const deviations = values.map(v => Math.abs(v - centre));
+    const mad = median(deviations);
+    return mad > 0 ? 1.4826 * mad : Math.sqrt(Math.PI / 2) * mean(deviations);
+  };
+  const populationSigma = (values: number[]) => {
+    const centre = mean(values);
+    return Math.sqrt(mean(values.map(v => (v - centre) ** 2)));
+  };
+  /** Nothing is ever out of line, so every value joins the baseline. */
+  const quiet = (baseline: 'robust' | 'window') =>
+    new AnomalyDetector({ baseline, threshold: 1e9, sigmaFloorRatio: 0 });
+  const odd = [3, 9, 4, 7, 12, 5, 8, 6, 10, 11, 2];
+  const even = [...odd, 30];
+  const flat = [5, 5, 5, 5, 5, 5, 5, 9, 13, 21, 5];
+
+  it('reports the median and MAD of the values before (robust), for odd and even counts and a MAD of 0', () => {
+    for (const values of [odd, even, flat]) {
+      const detector = quiet('robust');
+      feed(detector, values);
+      const result = detector.observe(6, values.length * 1000);
+      expect(result.mean, `${values.length} values`).to.equal(median(values));
+      expect(result.stddev).to.be.closeTo(robustSigma(values), 1e-3);
+      expect(result.score).to.be.closeTo(
+        (6 - median(values)) / robustSigma(values),
+        1e-3
+      );
+    }
+  });
+
+  it('reports the mean and σ of the values before (window)', () => {
+    const detector = quiet('window');
+    feed(detector, even);
+    const result = detector.observe(6, even.length * 1000);
+    expect(result.mean).to.be.closeTo(mean(even), 1e-12);
+    expect(result.stddev).to.be.closeTo(populationSigma(even), 1e-12);
+  });
+
+  it('forgets everything on reset(), a streak it was holding back included', () => {
+    const detector = new AnomalyDetector();
+    feed(detector, noise(20));
+    feed(detector, [1000, 1000], 20); // a streak, held back from the baseline
+    detector.reset();
+    expect(detector.observe(100, 22_000).ready).to.equal(false);
+    const fresh = Array.from({ length: 13 }, (_, i) => 100 + i);
+    feed(detector, fresh.slice(1), 23);
+    expect(detector.observe(100, 40_000).mean).to.equal(median(fresh));
+  });
+
+  it('re-learns an accepted level from the last windowSize values of its episode', () => {
+    const detector = new AnomalyDetector({
+      windowSize: 20,
+      acceptAfterMillis: 60_000,
+    });
+    feed(detector, noise(40)); // ~100
+    // A level of ~1000 from t = 40 s, accepted 60 s later.
+    const level = Array.from({ length: 80 }, (_, i) => 1000 + i);
+    let accepted: number | undefined;
+    for (let i = 0; accepted === undefined && i < level.length; i++)
+      if (detector.observe(level[i], (40 + i) * 1000).phase === 'end')
+        accepted = i;
+    expect(accepted, 'the level accepted').to.be.a('number');
+    // The baseline is now the episode's last 20 values, the one that ended it included.
+    const next = detector.observe(1000, 120_000);
+    expect(next.anomalous).to.equal(false);
+    expect(next.mean).to.equal(
+      median(level.slice(0, accepted! + 1).slice(-20))
+    );
+  });
 });

@@ -197,6 +197,25 @@ describe('the analyzer', () => {
     const slo = context.anomalies.find(e => e.kind === 'latency_slo')!;
     expect(slo.baseline.mean).to.equal(100);
     expect(slo.score).to.be.above(1);
+    const reasons = () =>
+      context.collector.getHealth('svc')!.reasons.join('; ');
+    expect(reasons()).to.match(
+      /p99 latency \d+\.\d ms over its SLO 100 ms for \d+s/
+    );
+    for (let s = 0; s < 10; s++) context.second({ ...STEADY, errorRate: 0.3 });
+    expect(reasons()).to.match(
+      /failure rate \d+\.\d% over its SLO 5\.0% for \d+s/
+    );
+    // Once the window is back under both SLOs, both breaches end.
+    for (let s = 0; s < 70; s++) context.second();
+    const ended = context.ends
+      .filter(e => e.kind.endsWith('_slo'))
+      .map(e => [e.kind, e.reason]);
+    expect(ended.sort()).to.deep.equal([
+      ['error_rate_slo', 'cleared'],
+      ['latency_slo', 'cleared'],
+    ]);
+    expect(reasons()).not.to.match(/SLO/);
   });
 
   it('recognises periodic trips after five intervals', () => {

@@ -391,6 +391,25 @@ describe('the analyzer', () => {
     expect(context.collector.acceptNewNormal('nobody')).to.equal(0);
   });
 
+  it('learns an accepted error rate afresh', () => {
+    context = setup({ acceptAfterMillis: Infinity });
+    incident({ ...STEADY, errorRate: 0.1 }, 60, 600, 0);
+    const reasons = () =>
+      context.collector.getHealth('svc')!.reasons.join('; ');
+    expect(reasons()).to.match(/error rate anomaly/);
+    expect(context.collector.acceptNewNormal('svc')).to.be.at.least(1);
+    expect(
+      context.ends.filter(e => e.kind === 'error_rate').map(e => e.reason)
+    ).to.deep.equal(['accepted']);
+    // 10% is the new normal: no new error-rate episode while it lasts.
+    const before = context.anomalies.length;
+    for (let s = 0; s < 120; s++) context.second({ ...STEADY, errorRate: 0.1 });
+    expect(
+      context.anomalies.slice(before).filter(e => e.kind === 'error_rate')
+    ).to.deep.equal([]);
+    expect(reasons()).not.to.match(/error rate anomaly/);
+  });
+
   it('judges low traffic by joining buckets until they hold enough calls', () => {
     context = setup();
     const slow = { ...STEADY, callsPerSecond: 3 };

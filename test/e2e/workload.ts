@@ -136,7 +136,7 @@ export async function runWorkload(
 
 /**
  * opossum 'e2e-opossum': 1 ms calls, 30 ms from 2 s on (a latency shift);
- * cockatiel 'e2e-cockatiel': succeeds, fails from 2 s on, opens after 3
+ * cockatiel 'e2e-cockatiel': three calls a tick; succeeds, fails from 2 s on, opens after 3
  * failures in a row and stays open (rejections counted). 100 ms buckets
  * so the analyzer has a baseline within the run.
  */
@@ -194,12 +194,15 @@ function breakerScenario(
     load(elapsed) {
       elapsedMillis = elapsed;
       settle('e2e-opossum', opossum.fire() as Promise<unknown>);
-      settle(
-        'e2e-cockatiel',
-        cockatiel.execute(async () => {
-          if (elapsed >= 2000) throw new Error('downstream failed');
-        })
-      );
+      // Three calls a tick: the error-rate baseline needs 200 calls before
+      // the fault at 2 s, more than one call per 10 ms tick gives.
+      for (let i = 0; i < 3; i++)
+        settle(
+          'e2e-cockatiel',
+          cockatiel.execute(async () => {
+            if (elapsed >= 2000) throw new Error('downstream failed');
+          })
+        );
     },
     async drain() {
       await Promise.all(pending);

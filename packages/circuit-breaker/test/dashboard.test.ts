@@ -169,6 +169,56 @@ describe('the dashboard handler', () => {
     }
   });
 
+  it('sends each frame right after the collector closes its buckets', async () => {
+    collector.dispose();
+    collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      bucketMillis: 250,
+      windowMillis: 5000,
+    });
+    await listen({ intervalMillis: 500 });
+    const closes: number[] = [];
+    collector.onBucketClose(e => closes.push(e.timestampMillis));
+    const payments = collector.register('payments');
+    const load = setInterval(
+      () => payments.recordCall(CallOutcome.SUCCESS, 10),
+      10
+    );
+    try {
+      const { reader, response } = await connect();
+      await eventually(() => reader.frames().length >= 6, 'six frames', 6000);
+      response.destroy();
+      const frames = reader.frames();
+      frames.forEach((frame, i) => {
+        const before = closes.filter(c => c <= frame.t);
+        // Within half a bucket of a close (a timer of its own would land
+        // anywhere in the bucket), and every second close: 500 ms / 250 ms.
+        expect(frame.t - before.at(-1)!, `frame ${i}`).to.be.below(125);
+        if (i > 0) {
+          const since = before.filter(c => c > frames[i - 1].t);
+          expect(since.length, `closes before frame ${i}`).to.equal(2);
+        }
+      });
+    } finally {
+      clearInterval(load);
+    }
+  });
+
+  it('still sends frames when no bucket closes: the last breaker leaves', async () => {
+    await listen({ intervalMillis: 100 });
+    const payments = collector.register('payments');
+    const { reader, response } = await connect();
+    const shows = () =>
+      reader
+        .frames()
+        .at(-1)
+        ?.breakers.some(b => b.name === 'payments');
+    await eventually(() => shows() === true, 'payments on the page');
+    payments.dispose(); // no breakers: the collector stops closing buckets
+    await eventually(() => shows() === false, 'payments off the page');
+    response.destroy();
+  });
+
   it('sends a new client the sparkline history first', async () => {
     await listen({ intervalMillis: 100 });
     const payments = collector.register('payments');

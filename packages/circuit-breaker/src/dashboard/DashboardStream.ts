@@ -26,12 +26,18 @@ interface Watched {
 
 /**
  * The Server-Sent Events behind the dashboard. While anyone watches, it
- * counts each breaker's calls from the collector's bucket closes and, every
- * `intervalMillis`, builds one frame of tiles (breakers a few ms at a
- * time, yielding to the event loop) and writes the same bytes to every
- * client. A new client first gets the sparkline history. A client that
- * does not keep up (more than `maxBufferedBytes` unsent) is dropped, never
- * buffered for; it reconnects by itself (EventSource) when it can.
+ * counts each breaker's calls from the collector's bucket closes and, right
+ * after the closes of a tick at least `intervalMillis` after the last frame
+ * (less half a bucket, for timer jitter), builds one frame of tiles
+ * (breakers a few ms at a time, yielding to the event loop) and writes the
+ * same bytes to every client. Frames follow the closes because a breaker's
+ * window and health change only there: a frame on a timer of its own could
+ * run just before each close and show every bucket a whole interval late.
+ * When no bucket closes (no breakers), a timer still sends a frame every two
+ * intervals, so disposed breakers leave the page. A new client first gets
+ * the sparkline history. A client that does not keep up (more than
+ * `maxBufferedBytes` unsent) is dropped, never buffered for; it reconnects
+ * by itself (EventSource) when it can.
  */
 export class DashboardStream {
   private readonly _collector: CircuitBreakerMetrics;
@@ -43,6 +49,8 @@ export class DashboardStream {
   private _timer: ReturnType<typeof setInterval> | undefined;
   private _building: SlicedTask<string> | undefined;
   private _lastFrameMillis = 0;
+  private _lastCloseMillis = 0;
+  private _bucketMillis = 0;
   private _closed = false;
 
   constructor(
@@ -93,7 +101,10 @@ export class DashboardStream {
     if (this._timer !== undefined) return;
     this._lastFrameMillis = Date.now();
     this._subscription = this._collector.onBucketClose(e => this._count(e));
-    this._timer = setInterval(() => this._tick(), this._options.intervalMillis);
+    this._timer = setInterval(
+      () => this._tickWithoutCloses(),
+      this._options.intervalMillis
+    );
     this._timer.unref();
   }
 
@@ -117,9 +128,22 @@ export class DashboardStream {
       this._watched.set(id, watched);
     }
     for (const count of Object.values(closed.calls)) watched.calls += count;
+    if (closed.timestampMillis === this._lastCloseMillis) return;
+    // The first close of a tick: the frame goes out once this slice of
+    // closes is done.
+    this._lastCloseMillis = closed.timestampMillis;
+    this._bucketMillis = closed.bucketMillis;
+    const due = this._options.intervalMillis - closed.bucketMillis / 2;
+    if (closed.timestampMillis - this._lastFrameMillis >= due)
+      setImmediate(() => this._timer !== undefined && this._tick()).unref();
   }
 
-  /** One frame per interval; a frame still being built when the next is due skips that one. */
+  private _tickWithoutCloses(): void {
+    const period = Math.max(this._options.intervalMillis, this._bucketMillis);
+    if (Date.now() - this._lastFrameMillis >= 2 * period) this._tick();
+  }
+
+  /** A frame still being built when the next is due skips that one. */
   private _tick(): void {
     if (this._building !== undefined) return;
     const now = Date.now();

@@ -10,7 +10,11 @@ const OWNER = 'createDashboardHandler';
 export interface DashboardOptions {
   /** The page's title. Default 'Circuit breakers'. */
   title?: string;
-  /** How often the stream sends a frame. Default 1000; 100 to 60000. */
+  /**
+   * How often the stream sends a frame. Default 1000; 100 to 60000. Frames
+   * go out right after the collector closes its buckets, so they are at
+   * least one bucket apart.
+   */
   intervalMillis?: number;
   /** Sparkline length. Default 300000 (5 min); up to 3600 frames. */
   historyMillis?: number;

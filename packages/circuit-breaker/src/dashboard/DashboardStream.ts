@@ -34,7 +34,7 @@ interface Watched {
  * window and health change only there: a frame on a timer of its own could
  * run just before each close and show every bucket a whole interval late.
  * When no bucket closes (no breakers), a timer still sends a frame every two
- * intervals, so disposed breakers leave the page. A new client first gets
+ * intervals (or buckets, if longer), so disposed breakers leave the page. A new client first gets
  * the sparkline history. A client that does not keep up (more than
  * `maxBufferedBytes` unsent) is dropped, never buffered for; it reconnects
  * by itself (EventSource) when it can.
@@ -138,6 +138,7 @@ export class DashboardStream {
       setImmediate(() => this._timer !== undefined && this._tick()).unref();
   }
 
+  /** The timer's frame, only when closes have stopped bringing them. */
   private _tickWithoutCloses(): void {
     const period = Math.max(this._options.intervalMillis, this._bucketMillis);
     if (Date.now() - this._lastFrameMillis >= 2 * period) this._tick();

@@ -93,8 +93,8 @@ export class AttributeReader {
     let dropped = 0;
     let bytes = 0;
     for (const rawKey of keys) {
-      let value: AttributeValue | undefined;
-      let cut = 0;
+      let value: AttributeValue;
+      let cut: number;
       try {
         const read = readValue(
           (input as Record<string, unknown>)[rawKey],

@@ -146,6 +146,19 @@ export class AttributeReader {
 
 const INVALID = Symbol('invalid');
 
+/**
+ * Whether `value` is an OpenTelemetry attribute value: a string, number or
+ * boolean, or an array of one of those types (nulls allowed); absent
+ * (undefined, null) counts as valid. Never throws.
+ */
+export function isAttributeValue(value: unknown): boolean {
+  try {
+    return readValue(value, Infinity) !== INVALID;
+  } catch {
+    return false;
+  }
+}
+
 /** A value read and copied; INVALID if it is no attribute value, undefined if absent. */
 function readValue(
   value: unknown,

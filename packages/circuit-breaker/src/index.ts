@@ -6,15 +6,6 @@ export { instrumentOpossum } from './adapters/instrumentOpossum';
 export type { OpossumLike } from './adapters/instrumentOpossum';
 export { instrumentCockatiel } from './adapters/instrumentCockatiel';
 export type { CockatielLike } from './adapters/instrumentCockatiel';
-export { OpossumInstrumentation } from './instrumentation/OpossumInstrumentation';
-export { CockatielInstrumentation } from './instrumentation/CockatielInstrumentation';
-export type { CircuitBreakerInstrumentationConfig } from './instrumentation/BreakerInstrumentation';
-export { createDashboardHandler } from './dashboard/createDashboardHandler';
-export type {
-  DashboardHandler,
-  DashboardOptions,
-} from './dashboard/createDashboardHandler';
-export type { Tile as DashboardTile } from './dashboard/tiles';
 export { AnomalyDetector } from './analyzer/AnomalyDetector';
 export type {
   AnomalyDetectorOptions,
@@ -42,4 +33,3 @@ export type {
 } from './types';
 export { VERSION } from './version';
 export { semconv };
-export type { Event, IDisposable } from '@datapunk/otel-common';

@@ -68,7 +68,7 @@ export class RetentionMetricReader extends MetricReader {
   private _queue: Promise<unknown> = Promise.resolve();
   /** The one final collect, export and snapshot, however often shutdown is called. */
   private _finalFlush: Promise<void> | undefined;
-  /** Instruments the Metrics facade records without the SDK (see facade/Metrics.ts). */
+  /** Instruments the facade records without the SDK (see facade/Instruments.ts). */
   private readonly _direct: DirectRecorder;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */

@@ -27,6 +27,12 @@ export interface RetentionLimits {
   maxAttributesPerSeries?: number;
   /** Longest string attribute value kept, in UTF-16 units; longer ones are cut. Default 1024. */
   maxAttributeValueLength?: number;
+  /**
+   * Estimated bytes of one series' attributes (2 per key or string
+   * character, 8 per number or boolean); attributes past it are dropped,
+   * in sorted key order. Default 16384.
+   */
+  maxAttributeBytesPerSeries?: number;
   /** Estimated bytes of retained history; beyond it the oldest points go first. Default 64 MiB. */
   maxRetainedBytes?: number;
 }

@@ -1,0 +1,3 @@
+export { OpossumInstrumentation } from './OpossumInstrumentation';
+export { CockatielInstrumentation } from './CockatielInstrumentation';
+export type { CircuitBreakerInstrumentationConfig } from './BreakerInstrumentation';

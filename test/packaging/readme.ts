@@ -28,22 +28,27 @@ export interface InstallCommands {
   pnpm: string;
 }
 
-/** The `npm …` and `pnpm …` lines of the first ```sh block under "## Install". */
-export function installCommands(markdown: string): InstallCommands {
-  const block = fencedBlocks(sectionOf(markdown, 'Install')).find(
+/**
+ * The `npm …` and `pnpm …` lines of each ```sh block under "## Install":
+ * first the package's own install, then any extras (for optional parts).
+ */
+export function installCommands(markdown: string): InstallCommands[] {
+  const blocks = fencedBlocks(sectionOf(markdown, 'Install')).filter(
     b => b.info === 'sh'
   );
-  if (!block) throw new Error('no ```sh block under "## Install"');
-  const lines = block.body.split('\n').filter(line => line.trim() !== '');
-  const one = (tool: string): string => {
-    const found = lines.filter(line => line.startsWith(`${tool} `));
-    if (found.length !== 1)
-      throw new Error(
-        `"## Install" needs one ${tool} line, has ${found.length}: ${JSON.stringify(lines)}`
-      );
-    return found[0];
-  };
-  return { npm: one('npm'), pnpm: one('pnpm') };
+  if (blocks.length === 0) throw new Error('no ```sh block under "## Install"');
+  return blocks.map(block => {
+    const lines = block.body.split('\n').filter(line => line.trim() !== '');
+    const one = (tool: string): string => {
+      const found = lines.filter(line => line.startsWith(`${tool} `));
+      if (found.length !== 1 || lines.length !== 2)
+        throw new Error(
+          `each \`\`\`sh block of "## Install" needs one npm and one pnpm line, not ${JSON.stringify(lines)}`
+        );
+      return found[0];
+    };
+    return { npm: one('npm'), pnpm: one('pnpm') };
+  });
 }
 
 export interface QuickStart {

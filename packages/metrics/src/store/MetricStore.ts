@@ -92,6 +92,11 @@ export class MetricStore {
     this._liveSeries = 0;
   }
 
+  /** When the reader started: points that end before it were restored from a snapshot. */
+  get startMillis(): number {
+    return this._config.startMillis;
+  }
+
   get tiers(): readonly RetentionTier[] {
     return this._config.tiers;
   }

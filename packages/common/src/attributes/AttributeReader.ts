@@ -117,7 +117,7 @@ export class AttributeReader {
       }
       const key =
         rawKey.length > MAX_ATTRIBUTE_KEY_LENGTH
-          ? rawKey.slice(0, MAX_ATTRIBUTE_KEY_LENGTH)
+          ? copyPrefix(rawKey, MAX_ATTRIBUTE_KEY_LENGTH)
           : rawKey;
       if (key !== rawKey) cut++;
       const size = 2 * key.length + sizeOf(value);
@@ -168,7 +168,7 @@ function readValue(
   switch (typeof value) {
     case 'string':
       return value.length > maxLength
-        ? { value: value.slice(0, maxLength), truncated: 1 }
+        ? { value: copyPrefix(value, maxLength), truncated: 1 }
         : { value, truncated: 0 };
     case 'number':
     case 'boolean':
@@ -208,13 +208,23 @@ function readArray(
         return INVALID;
       type = elementType;
       if (type === 'string' && (element as string).length > maxLength) {
-        element = (element as string).slice(0, maxLength);
+        element = copyPrefix(element as string, maxLength);
         truncated++;
       }
     }
     copy[i] = element;
   }
   return { value: copy as AttributeValue, truncated };
+}
+
+/**
+ * The first `length` characters of `text`, as a string of their own: a
+ * plain slice would keep the whole of a long original alive (V8 slices
+ * point into their parent), so 10 MB would stay retained behind 1 KB.
+ * Slicing a concatenation makes V8 copy the characters into a new string.
+ */
+function copyPrefix(text: string, length: number): string {
+  return (text.slice(0, length) + ' ').slice(0, length);
 }
 
 function sizeOf(value: AttributeValue): number {

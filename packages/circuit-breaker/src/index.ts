@@ -5,13 +5,21 @@ export type { BreakerRecorder } from './Breaker';
 export { instrumentOpossum } from './adapters/instrumentOpossum';
 export type { OpossumLike } from './adapters/instrumentOpossum';
 export { instrumentCockatiel } from './adapters/instrumentCockatiel';
-export type { CockatielLike } from './adapters/instrumentCockatiel';
+export type {
+  CockatielEvent,
+  CockatielLike,
+} from './adapters/instrumentCockatiel';
 export { AnomalyDetector } from './analyzer/AnomalyDetector';
 export type {
   AnomalyDetectorOptions,
   AnomalyResult,
 } from './analyzer/AnomalyDetector';
-export type { Episode, EpisodePhase } from './analyzer/EpisodeTracker';
+export type {
+  Direction,
+  Episode,
+  EpisodeEnd,
+  EpisodePhase,
+} from './analyzer/EpisodeTracker';
 export type { Trend } from './analyzer/TrendEstimator';
 export type { TripPatternState } from './analyzer/TripPatterns';
 export { BreakerState, CallOutcome } from './types';

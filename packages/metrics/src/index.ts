@@ -33,6 +33,7 @@ export type {
   SetupMetricsOptions,
 } from './setupMetrics';
 export type {
+  MetricKindName,
   PersistenceOptions,
   QueryOptions,
   QueryResult,

@@ -50,7 +50,7 @@ export interface SummaryOptions {
   quantiles?: number[];
   /**
    * How summaries leave the process: 'summary' as OTLP Summary points (needs
-   * an exporter that carries them, such as {@link OTLPSummaryMetricExporter}),
+   * an exporter that carries them, such as `OTLPSummaryMetricExporter` from `@datapunk/otel-metrics/otlp`),
    * 'gauges' as gauges with a `quantile` attribute, 'none' not at all; 'auto'
    * picks 'summary' when the exporter carries Summary, else 'gauges'.
    */
@@ -106,6 +106,9 @@ export interface QueryOptions {
   toMillis?: number;
 }
 
+/** The kind of data a metric holds, as query results name it. */
+export type MetricKindName = 'sum' | 'gauge' | 'histogram';
+
 /** The kind of data a metric holds (internal; results carry its string). */
 export enum MetricKind {
   SUM = 'sum',
@@ -121,7 +124,7 @@ export enum MetricKind {
  */
 export interface QueryResult {
   /** What the metric holds: 'sum' (counters), 'gauge' or 'histogram' (histograms, summaries, timers). */
-  kind: `${MetricKind}`;
+  kind: MetricKindName;
   /** Series that matched. */
   series: number;
   /** The range actually covered by the points used. */
@@ -144,11 +147,17 @@ export interface QueryResult {
   last?: number;
   /** Values of statistics added with registerStatistic(). */
   statistics?: Record<string, number>;
+  /**
+   * Present (true) while the snapshot found at start is still being
+   * restored: the answer holds what is restored so far (see
+   * `RetentionMetricReader.whenRestored()`).
+   */
+  restoring?: true;
 }
 
 /** What a custom statistic sees: the merged data of a query. */
 export interface StatisticInput {
-  kind: `${MetricKind}`;
+  kind: MetricKindName;
   /** Histograms: every matching value. */
   sketch?: ExponentialSketch;
   /** Gauges: every observed value. */

@@ -1,4 +1,5 @@
 import type { RangeRule } from '@datapunk/otel-common/validation';
+import { addDense } from './OccupiedBuckets';
 import type { OccupiedBuckets } from './OccupiedBuckets';
 import type { BucketSpan } from './types';
 
@@ -77,24 +78,48 @@ export class BucketCounts implements OccupiedBuckets {
     return true;
   }
 
+  /** Adds to a bucket, first growing towards it, to `capacity` buckets at most. */
+  add(index: number, count: number, capacity: number): void {
+    if (!this.tryIncrement(index, count)) {
+      this.reserve(index, index, capacity);
+      this.tryIncrement(index, count);
+    }
+  }
+
+  addTo(target: BucketCounts, shift: number, capacity: number): number {
+    return addDense(
+      this._counts,
+      this._base,
+      this._start,
+      this._end,
+      target,
+      shift,
+      capacity
+    );
+  }
+
   /**
-   * Reallocates so that `index` fits next to the current range, with room for
-   * at most `capacity` buckets in all (the caller keeps the span within it).
+   * Makes the array hold buckets `low` to `high` as well as the current
+   * range, with room for at most `capacity` buckets in all (the caller keeps
+   * the span within it). Reallocates only when it must: an emptied array
+   * (see clear) that is long enough is reused, the range centred in it.
    */
-  growToInclude(index: number, capacity: number): void {
-    if (this.isEmpty && this._counts.length > 0) {
-      // An emptied array (see clear) is reused: centre it on the index.
-      this._base = index - (this._counts.length >> 1);
+  reserve(low: number, high: number, capacity: number): void {
+    const empty = this.isEmpty;
+    const lo = empty ? low : Math.min(low, this._start);
+    const hi = empty ? high : Math.max(high, this._end);
+    const span = hi - lo + 1;
+    const length = this._counts.length;
+    if (lo >= this._base && hi < this._base + length && !empty) return;
+    if (empty && span <= length) {
+      this._base = lo - ((length - span) >> 1);
       return;
     }
-    const lo = this.isEmpty ? index : Math.min(index, this._start);
-    const hi = this.isEmpty ? index : Math.max(index, this._end);
-    const span = hi - lo + 1;
     const size = Math.min(capacity, Math.max(MIN_ALLOCATION, span * 2));
     // Leave the slack on the side the range is growing towards.
-    const base = !this.isEmpty && index < this._start ? hi - size + 1 : lo;
+    const base = !empty && lo < this._start ? hi - size + 1 : lo;
     const counts = new Float64Array(size);
-    if (!this.isEmpty) {
+    if (!empty) {
       counts.set(
         this._counts.subarray(
           this._start - this._base,

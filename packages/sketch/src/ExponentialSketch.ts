@@ -207,7 +207,6 @@ export class ExponentialSketch {
       other._positive,
       other._negative,
       other._zeroCount,
-      other._count,
       other._min,
       other._max
     );
@@ -218,11 +217,17 @@ export class ExponentialSketch {
   /**
    * Adds a dense block of bucket counts read in place, e.g. a series' block
    * in a store's shared Float64Array, allocating nothing: the same result,
-   * bit for bit, as recording its values here (given the block's exact sum).
-   * It goes through the same code as merge(), mergeFrom() and
-   * mergeExponentialHistogram(). It checks what would break the sketch if
-   * wrong (scale, ranges, counts, min ≤ max) in the one pass over the counts
-   * it needs anyway, and trusts min, max and the sum to be the block's.
+   * bit for bit, as recording its values here (given the block's exact sum),
+   * through the same code as merge(), mergeFrom() and
+   * mergeExponentialHistogram(). Its cost is that of the occupied buckets
+   * plus the empty slots at either end of each range.
+   *
+   * The block is trusted to come from the caller's own record path: what
+   * costs nothing to check is checked (scale, ranges, zero count, min ≤ max,
+   * a numeric sum), but not each count, which must be a non-negative
+   * integer, nor that min, max and the sum are the block's values. A point
+   * from elsewhere goes through {@link mergeExponentialHistogram}, which
+   * checks everything.
    * @throws {TypeError|RangeError} naming the field, if the block is
    *   malformed; the sketch is then unchanged.
    */
@@ -233,7 +238,6 @@ export class ExponentialSketch {
       checked.positive,
       checked.negative,
       block.zeroCount,
-      checked.count,
       block.min,
       block.max
     );
@@ -289,7 +293,6 @@ export class ExponentialSketch {
       written.positive,
       written.negative,
       written.zeroCount,
-      written.count,
       written.min,
       written.max
     );
@@ -444,7 +447,7 @@ export class ExponentialSketch {
       index >>= change;
       if (buckets.tryIncrement(index, count)) return;
     }
-    buckets.growToInclude(index, this._maxBuckets);
+    buckets.reserve(index, index, this._maxBuckets);
     buckets.tryIncrement(index, count);
   }
 
@@ -457,26 +460,26 @@ export class ExponentialSketch {
   }
 
   /**
-   * The merge every merge ends in: adds `count` values, `zeroCount` zeros
-   * and each sign's occupied buckets at `scale`, whose extremes are `min`
-   * and `max` (ignored when count is 0), first downscaling as far as the
-   * union needs. It trusts its input (each entry checks what it must) and
-   * leaves the sum to the caller, as each source keeps its exact sum in a
-   * form of its own.
+   * The merge every merge ends in: adds `zeroCount` zeros and each sign's
+   * occupied buckets at `scale`, whose extremes are `min` and `max` (ignored
+   * when there is nothing), first downscaling as far as the union needs. It trusts its input (each entry checks what it must),
+   * adds the positive buckets before the negative ones (the order the
+   * binary form holds them in), and leaves the sum to the caller, as each
+   * source keeps its exact sum in a form of its own.
    */
   private _mergeCounts(
     scale: number,
     positive: OccupiedBuckets,
     negative: OccupiedBuckets,
     zeroCount: number,
-    count: number,
     min: number,
     max: number
   ): void {
+    let count = zeroCount;
     if (positive.start <= positive.end || negative.start <= negative.end) {
       const shift = this._makeRoom(scale, positive, negative);
-      this._addBuckets(this._positive, positive, shift);
-      this._addBuckets(this._negative, negative, shift);
+      count += this._addAll(this._positive, positive, shift);
+      count += this._addAll(this._negative, negative, shift);
     }
     this._zeroCount += zeroCount;
     this._count += count;
@@ -486,6 +489,20 @@ export class ExponentialSketch {
     }
   }
 
+  /**
+   * Adds their buckets to ours, reserving their whole range first (room was
+   * made); returns the count added.
+   */
+  private _addAll(
+    ours: BucketCounts,
+    theirs: OccupiedBuckets,
+    shift: number
+  ): number {
+    if (theirs.start > theirs.end) return 0;
+    ours.reserve(theirs.start >> shift, theirs.end >> shift, this._maxBuckets);
+    return theirs.addTo(ours, shift, this._maxBuckets);
+  }
+
   /** Adds a checked point and its exact sum. */
   private _mergeParsed(point: ParsedPoint): void {
     this._mergeCounts(
@@ -493,7 +510,6 @@ export class ExponentialSketch {
       point.positive,
       point.negative,
       point.zeroCount,
-      point.count,
       point.min,
       point.max
     );
@@ -536,24 +552,6 @@ export class ExponentialSketch {
       high = Math.max(high, ours.end >> ourShift);
     }
     return scaleChange(low, high, this._maxBuckets);
-  }
-
-  /** Adds their occupied buckets, shifted onto our scale (room was made). */
-  private _addBuckets(
-    ours: BucketCounts,
-    theirs: OccupiedBuckets,
-    shift: number
-  ): void {
-    const { counts, offset } = theirs;
-    for (let index = theirs.start; index <= theirs.end; index++) {
-      const count = counts[index - offset];
-      if (count === 0) continue;
-      const at = index >> shift;
-      if (!ours.tryIncrement(at, count)) {
-        ours.growToInclude(at, this._maxBuckets);
-        ours.tryIncrement(at, count);
-      }
-    }
   }
 
   private _clamp(value: number): number {

@@ -7,34 +7,30 @@ import {
 import type { RangeRule } from '@datapunk/otel-common/validation';
 import { SCALE_RULE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
-import { COUNT_RULE, emptyScan, scanCounts } from './OccupiedBuckets';
-import type { ScannedBuckets } from './OccupiedBuckets';
+import { COUNT_RULE, DenseBuckets, occupy } from './OccupiedBuckets';
 import type { BucketBlock, BucketRange } from './types';
 
-/** A block that passed {@link checkBlock}: shared, valid until the next check. */
+/** The occupied buckets of a checked block: shared, valid until the next check. */
 export interface CheckedBlock {
-  positive: ScannedBuckets;
-  negative: ScannedBuckets;
-  /** zeroCount plus every bucket count. */
-  count: number;
+  positive: DenseBuckets;
+  negative: DenseBuckets;
 }
 
 const INDEX_RULE: RangeRule = { integer: true };
 const NO_COUNTS: ArrayLike<number> = [];
 const CHECKED: CheckedBlock = {
-  positive: emptyScan(),
-  negative: emptyScan(),
-  count: 0,
+  positive: new DenseBuckets(),
+  negative: new DenseBuckets(),
 };
 
 /**
- * Checks a dense block for what would break a sketch's invariants — a scale
- * outside [-10, 20], a range outside its array or the scale's indexes, a
- * count that is not a non-negative integer, a total past 2^53, min > max —
- * in one pass over the counts, which also finds the occupied buckets. It
- * allocates nothing unless it throws. A block is trusted beyond that: min and
- * max are taken as its extremes and the sum as its sum (a foreign point gets
- * the fuller checks of parsePoint).
+ * Checks what costs nothing to check in a dense block — the scale, each
+ * range against its array and the scale's indexes, the zero count, min and
+ * max finite with min ≤ max, a numeric sum — and finds each sign's occupied
+ * buckets, reading only the empty slots at either end. The counts are
+ * trusted, as they come from the caller's own record path: checking each
+ * would be a second pass over the block (foreign points get that, in
+ * parsePoint). Allocates nothing unless it throws.
  * @throws {TypeError|RangeError} naming the field and the rule.
  */
 export function checkBlock(owner: string, block: BucketBlock): CheckedBlock {
@@ -51,24 +47,21 @@ export function checkBlock(owner: string, block: BucketBlock): CheckedBlock {
   const { positive, negative } = CHECKED;
   checkRange(owner, 'positive', block.positive, mapping, positive);
   checkRange(owner, 'negative', block.negative, mapping, negative);
-  const count = zeroCount + positive.total + negative.total;
-  if (!Number.isSafeInteger(count)) {
-    throw new RangeError(
-      `${owner}: 'zeroCount' and the bucket counts add up past 2^53`
-    );
-  }
   if (typeof block.sum !== 'number') {
     failType(owner, "'sum'", 'a number', block.sum);
   }
   if (block.sumError !== undefined && typeof block.sumError !== 'number') {
     failType(owner, "'sumError'", 'a number or absent', block.sumError);
   }
-  if (count > 0) {
+  if (
+    zeroCount > 0 ||
+    positive.start <= positive.end ||
+    negative.start <= negative.end
+  ) {
     const min = checkNumber(owner, "'min'", block.min);
     const max = checkNumber(owner, "'max'", block.max);
     if (min > max) fail(owner, "'min'", `must be ≤ 'max' (${max})`, min);
   }
-  CHECKED.count = count;
   return CHECKED;
 }
 
@@ -78,10 +71,10 @@ function checkRange(
   sign: string,
   range: BucketRange | undefined,
   mapping: Base2Mapping,
-  into: ScannedBuckets
+  into: DenseBuckets
 ): void {
   if (range === undefined) {
-    scanCounts(owner, sign, 'counts', NO_COUNTS, 0, 0, 0, into);
+    occupy(into, NO_COUNTS, 0, 0, 0);
     return;
   }
   if (typeof range !== 'object' || range === null) {
@@ -109,7 +102,7 @@ function checkRange(
   if (!Number.isInteger(offset)) {
     checkNumber(owner, `'${sign}.offset'`, offset, INDEX_RULE);
   }
-  scanCounts(owner, sign, 'counts', counts, from, to, offset, into);
+  occupy(into, counts, from, to, offset);
   if (
     into.start <= into.end &&
     (into.start < mapping.minIndex || into.end > mapping.maxIndex)

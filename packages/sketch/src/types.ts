@@ -24,8 +24,8 @@ export interface BucketSpan {
 /**
  * Bucket counts of one sign read in place from any array (a typed array, an
  * arena, a plain array): `counts[from + i]` is the count of bucket
- * `offset + i`, for i from 0 to `to − from − 1`. Zero counts at either end
- * are fine; nothing is copied.
+ * `offset + i`, for i from 0 to `to − from − 1`, each a non-negative
+ * integer. Zero counts at either end are fine; nothing is copied.
  */
 export interface BucketRange {
   counts: ArrayLike<number>;

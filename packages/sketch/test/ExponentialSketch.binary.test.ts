@@ -65,26 +65,6 @@ describe('ExponentialSketch binary form', () => {
     );
   });
 
-  it('refuses a range of buckets no sketch writes, rather than allocate for it', () => {
-    const bytes = encode(w => {
-      w.writeSignedVarint(0); // scale
-      w.writeVarint(1); // count
-      w.writeVarint(0); // zero count
-      w.writeVarint(0); // rejected
-      w.writeFloat64(1.5); // min
-      w.writeFloat64(1.5); // max
-      w.writeVarint(0); // the exact sum: no tail, no mid
-      w.writeFloat64(1.5);
-      w.writeVarint(16385); // a positive range one bucket past 16384
-      w.writeSignedVarint(0);
-      w.writeVarint(0);
-    });
-    expect(() => new ExponentialSketch().mergeFrom(bytes)).to.throw(
-      RangeError,
-      /ExponentialSketch\.mergeFrom: a range of 16385 buckets, more than any sketch writes \(16384\)/
-    );
-  });
-
   it('is far smaller than the JSON form', () => {
     const sketch = new ExponentialSketch({ maxScale: 5 });
     let seed = 3;

@@ -397,42 +397,6 @@ describe('ExponentialSketch.mergeBuckets', () => {
         /'positive\.offset' must be an integer, got 0\.5/,
       ],
       [
-        'a negative count',
-        b => ({ ...b, negative: { counts: [-1], offset: 0, from: 0, to: 1 } }),
-        RangeError,
-        /'negative\.counts\[0\]' must be an integer ≥ 0/,
-      ],
-      [
-        'a NaN count',
-        b => ({
-          ...b,
-          positive: { ...b.positive!, counts: new Float64Array([0, NaN, 1]) },
-        }),
-        RangeError,
-        /'positive\.counts\[1\]' must be/,
-      ],
-      [
-        'a fractional count',
-        b => ({ ...b, positive: { ...b.positive!, counts: [0, 1.5, 1] } }),
-        RangeError,
-        /'positive\.counts\[1\]' must be an integer ≥ 0/,
-      ],
-      [
-        'counts past 2^53',
-        b => ({
-          ...b,
-          positive: { ...b.positive!, counts: [2 ** 52, 2 ** 52, 0] },
-        }),
-        RangeError,
-        /'positive\.counts' add up past 2\^53/,
-      ],
-      [
-        'counts past 2^53 with zeros',
-        b => ({ ...b, zeroCount: 2 ** 53 - 1 }),
-        RangeError,
-        /'zeroCount' and the bucket counts add up past 2\^53/,
-      ],
-      [
         'buckets past the largest double',
         b => ({ ...b, positive: { ...b.positive!, offset: 1022 } }),
         RangeError,

@@ -1,6 +1,6 @@
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { ByteWriter } from '@datapunk/otel-common/codec';
-import { MAX_BUCKETS } from '../BucketCounts';
+import type { BucketCounts } from '../BucketCounts';
 import type { ExactSum } from '../ExactSum';
 import type { ExponentialSketch } from '../ExponentialSketch';
 import type { OccupiedBuckets } from '../OccupiedBuckets';
@@ -20,10 +20,9 @@ const ESCAPE = 128;
 /** A sketch read by {@link readSketch}: shared, valid until the next read. */
 export interface WrittenSketch {
   scale: number;
-  count: number;
   zeroCount: number;
   rejected: number;
-  /** Infinity and -Infinity when count is 0. */
+  /** Infinity and -Infinity when the sketch was empty. */
   min: number;
   max: number;
   positive: OccupiedBuckets;
@@ -35,8 +34,8 @@ export function writeSketch(
   writer: ByteWriter,
   sketch: ExponentialSketch,
   sum: ExactSum,
-  positive: OccupiedBuckets,
-  negative: OccupiedBuckets
+  positive: BucketCounts,
+  negative: BucketCounts
 ): void {
   writer.writeSignedVarint(sketch.scale);
   writer.writeVarint(sketch.count);
@@ -54,33 +53,32 @@ export function writeSketch(
 }
 
 /**
- * Reads what {@link writeSketch} wrote, adding its exact sum to `sum` on the
- * way (the sum comes before the buckets); the buckets are decoded into
- * arrays reused from call to call, so nothing is allocated once they are big
- * enough.
- * @throws {RangeError} for a range no sketch writes (more than 16384
- *   buckets of a sign).
+ * Reads what {@link writeSketch} wrote up to the buckets, adding its exact
+ * sum to `sum` on the way (the sum comes first). The buckets stay in the
+ * bytes until the merge adds them (see WrittenBuckets), so that reading
+ * costs what the bytes hold and allocates nothing.
  */
 export function readSketch(reader: ByteReader, sum: ExactSum): WrittenSketch {
   const read = WRITTEN;
   read.scale = reader.readSignedVarint();
-  read.count = reader.readVarint();
+  // The count says whether min and max follow; the merge recounts.
+  const count = reader.readVarint();
   read.zeroCount = reader.readVarint();
   read.rejected = reader.readVarint();
-  read.min = read.count > 0 ? reader.readFloat64() : Infinity;
-  read.max = read.count > 0 ? reader.readFloat64() : -Infinity;
+  read.min = count > 0 ? reader.readFloat64() : Infinity;
+  read.max = count > 0 ? reader.readFloat64() : -Infinity;
   sum.mergeFrom(reader);
   const positiveSpan = reader.readVarint();
   const positiveStart = positiveSpan > 0 ? reader.readSignedVarint() : 0;
   const negativeSpan = reader.readVarint();
   const negativeStart = negativeSpan > 0 ? reader.readSignedVarint() : 0;
-  POSITIVE.read(reader, positiveStart, positiveSpan);
-  NEGATIVE.read(reader, negativeStart, negativeSpan);
+  POSITIVE.take(reader, positiveStart, positiveSpan);
+  NEGATIVE.take(reader, negativeStart, negativeSpan);
   return read;
 }
 
-function writeRange(writer: ByteWriter, buckets: OccupiedBuckets): void {
-  if (buckets.start > buckets.end) {
+function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
+  if (buckets.isEmpty) {
     writer.writeVarint(0);
   } else {
     writer.writeVarint(buckets.end - buckets.start + 1);
@@ -95,7 +93,7 @@ function writeRange(writer: ByteWriter, buckets: OccupiedBuckets): void {
  * data; otherwise {@link ESCAPE}, then both as varints. The reader stops at
  * `end`, the last occupied bucket.
  */
-function writeOccupied(writer: ByteWriter, buckets: OccupiedBuckets): void {
+function writeOccupied(writer: ByteWriter, buckets: BucketCounts): void {
   const { counts, offset } = buckets;
   let previous = buckets.start;
   for (let index = buckets.start; index <= buckets.end; index++) {
@@ -113,50 +111,51 @@ function writeOccupied(writer: ByteWriter, buckets: OccupiedBuckets): void {
   }
 }
 
-/** One sign's buckets, decoded into an array kept for the next read. */
-class DecodedBuckets implements OccupiedBuckets {
-  counts = new Float64Array(64);
-  offset = 0;
+/**
+ * One sign's buckets still in the bytes: addTo decodes them straight into
+ * the target. The merge adds the positive sign, then the negative one, the
+ * order writeSketch wrote them in, each once.
+ */
+class WrittenBuckets implements OccupiedBuckets {
   start = 0;
   end = -1;
+  private _reader: ByteReader | undefined = undefined;
 
-  /** Reads the `span` buckets from `start` that writeOccupied wrote. */
-  read(reader: ByteReader, start: number, span: number): void {
-    // Zero what the last read left, rather than allocate.
-    this.counts.fill(0, 0, this.end - this.offset + 1);
-    this.offset = this.start = start;
+  /** Takes the range of `span` buckets from `start`, whose bytes come later. */
+  take(reader: ByteReader, start: number, span: number): void {
+    // Held only until addTo: a reader's bytes may be a view of a large buffer.
+    this._reader = span > 0 ? reader : undefined;
+    this.start = start;
     this.end = start + span - 1;
-    if (span === 0) return;
-    if (span > MAX_BUCKETS) {
-      throw new RangeError(
-        `ExponentialSketch.mergeFrom: a range of ${span} buckets, more than any sketch writes (${MAX_BUCKETS})`
-      );
-    }
-    if (span > this.counts.length) {
-      this.counts = new Float64Array(
-        Math.min(MAX_BUCKETS, Math.max(span, this.counts.length * 2))
-      );
-    }
-    const counts = this.counts;
-    let index = start;
+  }
+
+  addTo(target: BucketCounts, shift: number, capacity: number): number {
+    const reader = this._reader;
+    if (reader === undefined) return 0;
+    this._reader = undefined;
+    let total = 0;
+    let index = this.start;
     do {
       const byte = reader.readByte();
+      let count: number;
       if (byte === ESCAPE) {
         index += reader.readVarint();
-        counts[index - start] = reader.readVarint();
+        count = reader.readVarint();
       } else {
         index += byte >> 4;
-        counts[index - start] = (byte & 15) + 1;
+        count = (byte & 15) + 1;
       }
+      target.add(index >> shift, count, capacity);
+      total += count;
     } while (index < this.end);
+    return total;
   }
 }
 
-const POSITIVE = new DecodedBuckets();
-const NEGATIVE = new DecodedBuckets();
+const POSITIVE = new WrittenBuckets();
+const NEGATIVE = new WrittenBuckets();
 const WRITTEN: WrittenSketch = {
   scale: 0,
-  count: 0,
   zeroCount: 0,
   rejected: 0,
   min: Infinity,

@@ -5,7 +5,7 @@ import type { BucketCounts } from '../BucketCounts';
 import type { ExactSum } from '../ExactSum';
 import type { ExponentialSketch } from '../ExponentialSketch';
 import { COUNT_RULE } from '../OccupiedBuckets';
-import type { ScannedBuckets } from '../OccupiedBuckets';
+import type { DenseBuckets } from '../OccupiedBuckets';
 import type { ExponentialSketchJSON } from '../types';
 import { requireVersioned } from '../validate';
 import { isEmpty, parsePoint, parseSumParts } from './parsePoint';
@@ -75,7 +75,7 @@ export function parseSketchJSON(
     parseSumParts(owner, record.sum),
     true
   );
-  const fits = (buckets: ScannedBuckets) =>
+  const fits = (buckets: DenseBuckets) =>
     isEmpty(buckets) ||
     scaleChange(buckets.start, buckets.end, maxBuckets) === 0;
   if (

@@ -7,8 +7,7 @@ import { SCALE_RULE, getMapping } from '../Base2Mapping';
 import type { Base2Mapping } from '../Base2Mapping';
 import { MAX_BUCKETS } from '../BucketCounts';
 import { ExactSum } from '../ExactSum';
-import { COUNT_RULE, emptyScan, scanCounts } from '../OccupiedBuckets';
-import type { ScannedBuckets } from '../OccupiedBuckets';
+import { COUNT_RULE, DenseBuckets, scanCounts } from '../OccupiedBuckets';
 /**
  * How far a stored min or max may sit outside its bucket: the rounding of
  * computed boundaries, far below a bucket's width even at scale 20.
@@ -23,8 +22,8 @@ export interface ParsedPoint {
   zeroCount: number;
   count: number;
   /** Each sign's buckets, checked and read in place. */
-  positive: ScannedBuckets;
-  negative: ScannedBuckets;
+  positive: DenseBuckets;
+  negative: DenseBuckets;
   /** Infinity / -Infinity when count is 0. */
   min: number;
   max: number;
@@ -56,9 +55,12 @@ export function parsePoint(
   const mapping = getMapping(scale);
   const zeroCount = requireCount(owner, 'zeroCount', record.zeroCount);
   const count = requireCount(owner, 'count', record.count);
-  const positive = parseSpan(owner, 'positive', record.positive, mapping);
-  const negative = parseSpan(owner, 'negative', record.negative, mapping);
-  const total = zeroCount + positive.total + negative.total;
+  const positive = new DenseBuckets();
+  const negative = new DenseBuckets();
+  const total =
+    zeroCount +
+    parseSpan(owner, 'positive', record.positive, mapping, positive) +
+    parseSpan(owner, 'negative', record.negative, mapping, negative);
   if (total !== count) {
     throw new RangeError(
       `${owner}: 'count' (${count}) must equal 'zeroCount' plus all bucket counts (${total})`
@@ -154,16 +156,18 @@ function requireCount(owner: string, name: string, value: unknown): number {
 }
 
 /** Whether scanned buckets hold nothing. */
-export function isEmpty(buckets: ScannedBuckets): boolean {
+export function isEmpty(buckets: DenseBuckets): boolean {
   return buckets.start > buckets.end;
 }
 
+/** Checks one sign's span into `into`; returns its total count. */
 function parseSpan(
   owner: string,
   name: string,
   value: unknown,
-  mapping: Base2Mapping
-): ScannedBuckets {
+  mapping: Base2Mapping,
+  into: DenseBuckets
+): number {
   const span = checkRecord(owner, `'${name}'`, value);
   const counts = span.bucketCounts;
   if (!Array.isArray(counts) || counts.length > MAX_BUCKETS) {
@@ -184,7 +188,7 @@ function parseSpan(
     0,
     counts.length,
     offset,
-    emptyScan()
+    into
   );
 }
 
@@ -232,7 +236,7 @@ function outerBound(
 
 function addMidpoints(
   sum: ExactSum,
-  buckets: ScannedBuckets,
+  buckets: DenseBuckets,
   mapping: Base2Mapping,
   sign: 1 | -1
 ): void {

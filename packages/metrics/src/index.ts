@@ -24,7 +24,7 @@ export type {
   InstrumentsOptions,
   SummaryMetric,
   TimerMetric,
-} from './facade/Instruments';
+} from './facade/types';
 export { MetricType } from './facade/MetricType';
 export { setupMetrics } from './setupMetrics';
 export type {

@@ -98,9 +98,10 @@ export interface ResolvedOptions {
  * @throws {TypeError|RangeError} naming the option and the rule broken.
  */
 export function resolveOptions(
-  options: RetentionMetricReaderOptions = {}
+  options: RetentionMetricReaderOptions = {},
+  owner = OWNER
 ): ResolvedOptions {
-  const reader = new OptionReader(OWNER, options, READER_OPTIONS);
+  const reader = new OptionReader(owner, options, READER_OPTIONS);
   const positive = { min: 1 };
   // Each default adapts to the other when only one is given (collecting
   // every 10 s, but no less often than exporting); given together they must fit.
@@ -205,7 +206,7 @@ function resolveTiers(
   const tiers: RetentionTier[] = [];
   given.forEach((value: unknown, i) => {
     const tier = new OptionReader(
-      OWNER,
+      reader.owner,
       value,
       ['resolutionMillis', 'durationMillis'],
       `tiers[${i}]`

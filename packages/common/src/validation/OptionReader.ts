@@ -52,6 +52,11 @@ export class OptionReader {
     );
   }
 
+  /** Whose options these are, as messages name it. */
+  get owner(): string {
+    return this._owner;
+  }
+
   /** The full dotted name of an option, for messages. */
   pathOf(name: string): string {
     return this._path ? `${this._path}.${name}` : name;

@@ -6,7 +6,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type {
   DataPoint,
-  ExponentialHistogram,
   GaugeMetricData,
   MetricData,
   MetricDescriptor,
@@ -17,10 +16,9 @@ import type {
 import type { ResolvedSummary } from '../options';
 import { HistogramAggregate } from '../store/HistogramAggregate';
 import type { MetricStore } from '../store/MetricStore';
-import type { MetricStream, Scope } from '../store/MetricStream';
-import type { Series } from '../store/Series';
+import type { Aggregate } from '../store/Aggregate';
+import type { Scope, Stream } from '../store/Stream';
 import type { Tally } from '../store/Tally';
-import { MetricKind } from '../types';
 import { SUMMARY_DATA_POINT_TYPE } from './SummaryMetricData';
 import type { SummaryMetricData, SummaryValue } from './SummaryMetricData';
 
@@ -41,7 +39,7 @@ export interface BuildContext {
 
 /** One series' summary of its sliding window. */
 interface WindowSummary {
-  series: Series;
+  attributes: Attributes;
   /** The series' start, shared by its summary points. */
   startTime: HrTime;
   count: number;
@@ -67,6 +65,7 @@ export function* buildResourceMetrics(
   const endTime = hrTime(context.nowMillis);
   const summarize =
     context.summary !== undefined && context.summaryMode !== 'none';
+  const collected = store.lastCollectionMillis;
   for (const stream of store.streams.values()) {
     const scopeKey = `${stream.scope.name}\u0000${stream.scope.version ?? ''}\u0000${stream.scope.schemaUrl ?? ''}`;
     let scopeMetrics = byScope.get(scopeKey);
@@ -74,22 +73,34 @@ export function* buildResourceMetrics(
       scopeMetrics = { scope: stream.scope, metrics: [] };
       byScope.set(scopeKey, scopeMetrics);
     }
-    const points: DataPoint<number | ExponentialHistogram>[] = [];
+    const points: DataPoint<unknown>[] = [];
     const summaries: WindowSummary[] = [];
-    // The window is merged here per series; the store's scratches belong to folds.
-    const scratch = stream.summarized ? stream.createAggregate() : undefined;
-    for (const series of stream.live.values()) {
-      const exported = series.exportedValue(stream, context.duringExport);
-      if (exported !== undefined) {
+    // Scratches of the build's own; the stream's belong to collections.
+    const exported = stream.aggregator.create();
+    const window = stream.summarized ? stream.aggregator.create() : undefined;
+    for (let series = 0; series < stream.idLimit; series++) {
+      if (!stream.isActive(series)) continue;
+      // An observable's series not observed in the latest collection is not exported.
+      if (stream.observable && stream.lastUpdateOf(series) !== collected) continue;
+      const start = stream.exportedValue(series, context.duringExport, exported);
+      const attributes = stream.attributesOf(series);
+      if (!Number.isNaN(start)) {
         points.push({
-          attributes: series.attributes,
-          startTime: hrTime(exported.startMillis),
+          attributes,
+          startTime: hrTime(start),
           endTime,
-          value: exported.value.toPointValue(),
+          value: stream.aggregator.pointValue(exported),
         });
       }
-      if (summarize && scratch instanceof HistogramAggregate) {
-        const summary = summarizeWindow(stream, series, scratch, context);
+      if (summarize && window instanceof HistogramAggregate) {
+        const summary = summarizeWindow(
+          stream,
+          series,
+          attributes,
+          Number.isNaN(start) ? undefined : exported,
+          window,
+          context
+        );
         if (summary) summaries.push(summary);
       }
       yield;
@@ -101,7 +112,16 @@ export function* buildResourceMetrics(
       );
     }
     if (points.length > 0)
-      scopeMetrics.metrics.push(streamMetric(stream, points));
+      scopeMetrics.metrics.push(
+        stream.aggregator.toMetricData(
+          {
+            descriptor: stream.descriptor,
+            aggregationTemporality: stream.temporality,
+            isMonotonic: stream.isMonotonic,
+          },
+          points
+        )
+      );
   }
   const scopeMetrics = [...byScope.values()].filter(s => s.metrics.length > 0);
   scopeMetrics.push({
@@ -111,59 +131,28 @@ export function* buildResourceMetrics(
   return { resource: store.resource!, scopeMetrics };
 }
 
-/** The stream's own metric: a sum, gauge or exponential histogram. */
-function streamMetric(
-  stream: MetricStream,
-  dataPoints: DataPoint<number | ExponentialHistogram>[]
-): MetricData {
-  const metric = {
-    descriptor: stream.descriptor,
-    aggregationTemporality: stream.temporality,
-    dataPoints,
-  };
-  switch (stream.kind) {
-    case MetricKind.SUM:
-      return {
-        ...metric,
-        dataPointType: DataPointType.SUM,
-        isMonotonic: stream.isMonotonic,
-      } as SumMetricData;
-    case MetricKind.GAUGE:
-      return {
-        ...metric,
-        dataPointType: DataPointType.GAUGE,
-      } as GaugeMetricData;
-    case MetricKind.HISTOGRAM:
-      return {
-        ...metric,
-        dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
-      } as MetricData;
-  }
-}
-
 /** A series' window merged in `scratch`, summarized; undefined when it is empty. */
 function summarizeWindow(
-  stream: MetricStream,
-  series: Series,
+  stream: Stream,
+  series: number,
+  attributes: Attributes,
+  exported: Aggregate | undefined,
   scratch: HistogramAggregate,
   context: BuildContext
 ): WindowSummary | undefined {
   const summary = context.summary!;
   scratch.clear();
-  series.mergeWindowInto(scratch, context.nowMillis, {
-    slotMillis: summary.windowMillis / summary.slots,
-    slots: summary.slots,
-  });
+  stream.mergeWindowInto(series, context.nowMillis, scratch);
   const window = scratch.sketch;
   if (window.count === 0) return undefined;
   return {
-    series,
-    startTime: hrTime(series.startMillis),
+    attributes,
+    startTime: hrTime(stream.startOf(series)),
     count: window.count,
     mean: window.mean,
     stddev: window.stddev,
     quantiles: window.quantiles([0, ...summary.quantiles, 1]),
-    totals: series.totals(stream),
+    totals: stream.totals(series, exported ?? stream.aggregator.create()),
   };
 }
 
@@ -172,7 +161,7 @@ function summarizeWindow(
  * `<name>.summary.{count,mean,stddev}` gauges, over the sliding window.
  */
 function summaryMetrics(
-  stream: MetricStream,
+  stream: Stream,
   windows: WindowSummary[],
   context: BuildContext,
   endTime: HrTime
@@ -199,7 +188,7 @@ function summaryMetrics(
     ...base(suffix, description, metricUnit),
     dataPointType: DataPointType.GAUGE,
     dataPoints: windows.map(w => ({
-      attributes: w.series.attributes,
+      attributes: w.attributes,
       startTime: w.startTime,
       endTime,
       value: value(w),
@@ -220,7 +209,7 @@ function summaryMetrics(
           dataPointType: SUMMARY_DATA_POINT_TYPE,
           dataPoints: windows.map(
             (w): DataPoint<SummaryValue> => ({
-              attributes: w.series.attributes,
+              attributes: w.attributes,
               startTime: w.startTime,
               endTime,
               value: {
@@ -239,7 +228,7 @@ function summaryMetrics(
           dataPointType: DataPointType.GAUGE,
           dataPoints: windows.flatMap(w =>
             quantiles.map((quantile, i) => ({
-              attributes: { ...w.series.attributes, quantile },
+              attributes: { ...w.attributes, quantile },
               startTime: w.startTime,
               endTime,
               value: w.quantiles[i],
@@ -348,6 +337,20 @@ function selfMetrics(
       '{error}',
       'operation',
       stats.persistenceErrors
+    ),
+    counter(
+      'datapunk.metrics.measurements.rejected',
+      'Measurements not recorded (a bad value or attributes, after shutdown)',
+      '{measurement}',
+      'reason',
+      stats.rejectedMeasurements
+    ),
+    counter(
+      'datapunk.metrics.callbacks.failed',
+      'Observable callbacks that threw or did not settle in time',
+      '{callback}',
+      'reason',
+      stats.callbackErrors
     ),
     counter(
       'datapunk.metrics.export.failures',

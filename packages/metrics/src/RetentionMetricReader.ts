@@ -137,12 +137,33 @@ export class RetentionMetricReader extends MetricReader {
    * (in the exporter's temporality, summaries included), without committing
    * anything as exported.
    */
-  override async collect(
+  override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    return this._collectAs(this._summaryMode, options);
+  }
+
+  /**
+   * collect() for a Prometheus scrape: summaries as Summary points whatever
+   * the exporter takes, unless `summary.export` is 'none'. Not public API:
+   * PrometheusScrapeServer calls it.
+   */
+  private _collectForScrape(
     options?: MetricCollectOptions
+  ): Promise<CollectionResult> {
+    return this._collectAs(
+      this._summaryMode === 'none' ? 'none' : 'summary',
+      options
+    );
+  }
+
+  private _collectAs(
+    summaryMode: SummaryMode,
+    options: MetricCollectOptions | undefined
   ): Promise<CollectionResult> {
     return this._run(async () => {
       const errors = await this._collect(options?.timeoutMillis);
-      const resourceMetrics = await this._store.run(this._build(false));
+      const resourceMetrics = await this._store.run(
+        this._build(false, Date.now(), summaryMode)
+      );
       return { resourceMetrics, errors };
     });
   }
@@ -346,13 +367,14 @@ export class RetentionMetricReader extends MetricReader {
 
   private _build(
     duringExport: boolean,
-    nowMillis = Date.now()
+    nowMillis = Date.now(),
+    summaryMode = this._summaryMode
   ): Generator<void, ResourceMetrics, undefined> {
     return buildResourceMetrics(this._store, {
       nowMillis,
       startMillis: this._startMillis,
       summary: this._options.summary,
-      summaryMode: this._summaryMode,
+      summaryMode,
       duringExport,
       selfScope: SELF_SCOPE,
     });

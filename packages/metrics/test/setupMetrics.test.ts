@@ -82,7 +82,7 @@ describe('setupMetrics', () => {
       resource.find(a => a.key === 'deployment.environment.name')!.value
     ).to.deep.equal({ stringValue: 'test' });
     expect(
-      receiver.metrics('latency.summary')[0].summary.dataPoints[0].count
+      receiver.metrics('latency.window')[0].summary.dataPoints[0].count
     ).to.equal(1);
   });
 

@@ -146,7 +146,7 @@ export class RetentionMetricReader extends MetricReader {
    * the exporter takes, unless `summary.export` is 'none'. Not public API:
    * PrometheusScrapeServer calls it.
    */
-  private _collectForScrape(
+  protected _collectForScrape(
     options?: MetricCollectOptions
   ): Promise<CollectionResult> {
     return this._collectAs(

@@ -22,6 +22,7 @@ import {
   DEFAULT_PROMETHEUS_PORT,
   PrometheusScrapeServer,
 } from './export/PrometheusScrapeServer';
+import type { PrometheusScrapeServerOptions } from './export/PrometheusScrapeServer';
 import { Metrics } from './facade/Metrics';
 import { RetentionMetricReader } from './RetentionMetricReader';
 import type { RetentionMetricReaderOptions } from './types';
@@ -51,10 +52,11 @@ export interface SetupMetricsOptions
    */
   exporter?: ExporterChoice | ExporterChoice[] | PushMetricExporter;
   /**
-   * Where 'prometheus' listens. Default OTEL_EXPORTER_PROMETHEUS_HOST and
-   * OTEL_EXPORTER_PROMETHEUS_PORT, else localhost:9464 (path /metrics).
+   * The 'prometheus' scrape endpoint: where it listens (default
+   * OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT, else
+   * localhost:9464, path /metrics) and its classic histogram boundaries.
    */
-  prometheus?: { host?: string; port?: number };
+  prometheus?: PrometheusScrapeServerOptions;
   /** Views for the MeterProvider. */
   views?: ViewOptions[];
   /** Register the provider as the global MeterProvider. Default true. */
@@ -130,15 +132,17 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
     views,
   });
   const prometheus = choices.includes('prometheus')
-    ? new PrometheusScrapeServer(
-        reader,
-        prometheusOptions?.host ??
+    ? new PrometheusScrapeServer(reader, {
+        ...prometheusOptions,
+        host:
+          prometheusOptions?.host ??
           process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
           DEFAULT_PROMETHEUS_HOST,
-        prometheusOptions?.port ??
+        port:
+          prometheusOptions?.port ??
           fromEnv('OTEL_EXPORTER_PROMETHEUS_PORT', true) ??
-          DEFAULT_PROMETHEUS_PORT
-      )
+          DEFAULT_PROMETHEUS_PORT,
+      })
     : undefined;
   if (global) metricsApi.setGlobalMeterProvider(meterProvider);
   return {

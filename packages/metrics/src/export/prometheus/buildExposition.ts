@@ -1,0 +1,100 @@
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  OptionReader,
+  RateLimitedDiag,
+  SlicedTask,
+} from '@datapunk/otel-common';
+import { DEFAULT_CLASSIC_BOUNDARIES } from './classicBuckets';
+import { buildFamilies } from './families';
+import type { FamilyOptions } from './families';
+import { CONTENT_TYPES } from './negotiate';
+import type { ExpositionFormat } from './negotiate';
+import { writeOpenMetrics } from './openMetricsFormat';
+import { writeProtobuf } from './protobufFormat';
+import { writeText } from './textFormat';
+import { TextSink } from './TextSink';
+
+/** At most this many classic boundaries per histogram (Prometheus' own defaults have 11). */
+export const MAX_CLASSIC_BOUNDARIES = 256;
+
+/**
+ * The response body of a scrape in `format`, in chunks of about 64 KiB:
+ * families first, then the format's writer, one step per point, for a
+ * {@link SlicedTask} to run without stalling the host.
+ */
+export function* buildExposition(
+  resourceMetrics: ResourceMetrics,
+  format: ExpositionFormat,
+  options: FamilyOptions
+): Generator<void, Buffer[], undefined> {
+  const families = yield* buildFamilies(resourceMetrics, options);
+  if (format === 'protobuf') {
+    const chunks: Buffer[] = [];
+    yield* writeProtobuf(families, chunks, options.diag);
+    return chunks;
+  }
+  const sink = new TextSink();
+  yield* (format === 'openmetrics' ? writeOpenMetrics : writeText)(
+    families,
+    sink
+  );
+  return sink.finish();
+}
+
+export interface SerializeOptions {
+  /** Default 'text' (0.0.4); see negotiateFormat() to pick one from an Accept header. */
+  format?: ExpositionFormat;
+  /**
+   * Classic bucket boundaries of exponential histograms whose instrument
+   * gives none as advice (explicit-bucket histograms keep their own).
+   * Default: powers of two from 2^-10 to 2^20.
+   */
+  histogramBoundaries?: readonly number[];
+}
+
+/** A serialized scrape: its Content-Type and body. */
+export interface Exposition {
+  contentType: string;
+  body: Buffer;
+}
+
+const OWNER = 'serializeMetrics';
+
+/**
+ * Metrics (as a MetricReader collects them, Summary points included) in a
+ * Prometheus exposition format, built in slices of a few milliseconds that
+ * yield to the event loop. What cannot be exposed is reported through diag
+ * and left out; the output is always valid.
+ * @throws {TypeError|RangeError} (as a rejection) for invalid options.
+ */
+export async function serializeMetrics(
+  resourceMetrics: ResourceMetrics,
+  options: SerializeOptions = {}
+): Promise<Exposition> {
+  const reader = new OptionReader(OWNER, options, [
+    'format',
+    'histogramBoundaries',
+  ]);
+  const format = reader.oneOf(
+    'format',
+    ['text', 'openmetrics', 'protobuf'],
+    'text'
+  );
+  const chunks = await new SlicedTask(
+    buildExposition(resourceMetrics, format, {
+      histogramBoundaries: readHistogramBoundaries(reader),
+      diag: new RateLimitedDiag(OWNER),
+    })
+  ).run();
+  return { contentType: CONTENT_TYPES[format], body: Buffer.concat(chunks) };
+}
+
+/** The `histogramBoundaries` option: finite numbers, sorted, without repeats. */
+export function readHistogramBoundaries(reader: OptionReader): number[] {
+  return reader.numberList('histogramBoundaries', DEFAULT_CLASSIC_BOUNDARIES, {
+    minLength: 1,
+    maxLength: MAX_CLASSIC_BOUNDARIES,
+    above: -Infinity,
+    below: Infinity,
+  });
+}

@@ -36,14 +36,14 @@ function exemplar(
 async function openMetrics(
   metrics: Parameters<typeof resourceMetrics>[0]
 ): Promise<string> {
-  const { contentType, body } = await serializeMetrics(
+  const { contentType, chunks } = await serializeMetrics(
     resourceMetrics(metrics, { scope: { name: 'app' } }),
     { format: 'openmetrics' }
   );
   expect(contentType).to.equal(
     'application/openmetrics-text; version=1.0.0; charset=utf-8'
   );
-  return body.toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 describe('OpenMetrics 1.0 text', () => {

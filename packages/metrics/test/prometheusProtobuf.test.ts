@@ -26,14 +26,14 @@ const IDS = [
 async function families(
   metrics: Parameters<typeof resourceMetrics>[0]
 ): Promise<DecodedFamily[]> {
-  const { contentType, body } = await serializeMetrics(
+  const { contentType, chunks } = await serializeMetrics(
     resourceMetrics(metrics, { scope: { name: 'app' } }),
     { format: 'protobuf' }
   );
   expect(contentType).to.equal(
     'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'
   );
-  return decodeFamilies(body);
+  return decodeFamilies(Buffer.concat(chunks));
 }
 
 function family(all: DecodedFamily[], name: string): DecodedFamily {

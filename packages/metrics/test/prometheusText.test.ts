@@ -24,12 +24,12 @@ async function text(
   options: SerializeOptions & Parameters<typeof resourceMetrics>[1] = {}
 ): Promise<string> {
   const { resource, scope, ...serialize } = options;
-  const { contentType, body } = await serializeMetrics(
+  const { contentType, chunks } = await serializeMetrics(
     resourceMetrics(metrics, { resource, scope }),
     serialize
   );
   expect(contentType).to.equal('text/plain; version=0.0.4; charset=utf-8');
-  return body.toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 describe('Prometheus text format 0.0.4', () => {

@@ -29,14 +29,17 @@ export interface ParsedText {
  * valid. Gives the samples with their label values unescaped.
  */
 export function parseText(text: string): ParsedText {
-  expect(text.endsWith('\n'), 'ends with a line feed').to.equal(true);
+  // An empty body is a scrape without metrics; anything else ends in a line feed.
+  expect(text === '' || text.endsWith('\n'), 'ends with a line feed').to.equal(
+    true
+  );
   const types = new Map<string, string>();
   const helped = new Set<string>();
   const series = new Set<string>();
   const samples: Sample[] = [];
   const sampleCounts = new Map<string, number>();
   let current: string | undefined;
-  for (const line of text.slice(0, -1).split('\n')) {
+  for (const line of text ? text.slice(0, -1).split('\n') : []) {
     const help = line.match(/^# HELP (\S+) (.*)$/);
     const type = line.match(/^# TYPE (\S+) (\S+)$/);
     if (help) {

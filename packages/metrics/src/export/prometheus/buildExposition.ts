@@ -5,8 +5,9 @@ import {
   SlicedTask,
 } from '@datapunk/otel-common';
 import { DEFAULT_CLASSIC_BOUNDARIES } from './classicBuckets';
-import { buildFamilies } from './families';
-import type { FamilyOptions } from './families';
+import { planFamilies } from './families';
+import type { FamilyOptions, WriteContext } from './families';
+import { LabelNamer } from './labels';
 import { CONTENT_TYPES } from './negotiate';
 import type { ExpositionFormat } from './negotiate';
 import { writeOpenMetrics } from './openMetricsFormat';
@@ -19,24 +20,25 @@ export const MAX_CLASSIC_BOUNDARIES = 256;
 
 /**
  * The response body of a scrape in `format`, in chunks of about 64 KiB:
- * families first, then the format's writer, one step per point, for a
+ * the families planned, then the format's writer, one step per point, for a
  * {@link SlicedTask} to run without stalling the host.
  */
 export function* buildExposition(
   resourceMetrics: ResourceMetrics,
   format: ExpositionFormat,
-  options: FamilyOptions
+  options: FamilyOptions & WriteContext
 ): Generator<void, Buffer[], undefined> {
-  const families = yield* buildFamilies(resourceMetrics, options);
+  const families = planFamilies(resourceMetrics, options);
   if (format === 'protobuf') {
     const chunks: Buffer[] = [];
-    yield* writeProtobuf(families, chunks, options.diag);
+    yield* writeProtobuf(families, chunks, options);
     return chunks;
   }
   const sink = new TextSink();
   yield* (format === 'openmetrics' ? writeOpenMetrics : writeText)(
     families,
-    sink
+    sink,
+    options
   );
   return sink.finish();
 }
@@ -55,7 +57,11 @@ export interface SerializeOptions {
 /** A serialized scrape: its Content-Type and body. */
 export interface Exposition {
   contentType: string;
-  body: Buffer;
+  /**
+   * The body in chunks of about 64 KiB, to write one after the other (a
+   * scrape can be tens of megabytes: one Buffer would be one long copy).
+   */
+  chunks: Buffer[];
 }
 
 const OWNER = 'serializeMetrics';
@@ -84,9 +90,10 @@ export async function serializeMetrics(
     buildExposition(resourceMetrics, format, {
       histogramBoundaries: readHistogramBoundaries(reader),
       diag: new RateLimitedDiag(OWNER),
+      namer: new LabelNamer(),
     })
   ).run();
-  return { contentType: CONTENT_TYPES[format], body: Buffer.concat(chunks) };
+  return { contentType: CONTENT_TYPES[format], chunks };
 }
 
 /** The `histogramBoundaries` option: finite numbers, sorted, without repeats. */

@@ -19,8 +19,7 @@ import {
 } from './classicBuckets';
 import type { ClassicBuckets } from './classicBuckets';
 import type { Exemplar, ExemplarCarrier } from './exemplars';
-import { LabelNamer, renderLabels } from './labels';
-import type { LabelPair } from './labels';
+import type { LabelNamer, LabelPair, PointLabels } from './labels';
 import { metricName, unitWord } from './names';
 import type { NameKind } from './names';
 
@@ -41,7 +40,7 @@ export interface SummaryPoint {
   readonly quantiles: readonly { quantile: number; value: number }[];
 }
 
-/** One series of a family. */
+/** One series of a family, made when the writer gets to it. */
 export interface FamilyPoint {
   /** Sorted by name, names unique. */
   readonly labels: readonly LabelPair[];
@@ -52,7 +51,7 @@ export interface FamilyPoint {
   readonly exemplars: readonly Exemplar[];
 }
 
-/** Everything of one Prometheus metric name. */
+/** Everything of one Prometheus metric name: what to write and where its points come from. */
 export interface MetricFamily {
   /** The name of its samples: counters end in `_total`, info in `_info`. */
   readonly name: string;
@@ -60,7 +59,25 @@ export interface MetricFamily {
   readonly help: string;
   /** The unit word (`seconds`), '' for none. */
   readonly unit: string;
-  readonly points: FamilyPoint[];
+  /** The metrics whose points it holds (several when their names meet). */
+  readonly sources: readonly FamilySource[];
+}
+
+/** One metric's points in a family, with what they share. */
+export interface FamilySource {
+  readonly name: string;
+  readonly points: readonly DataPoint<unknown>[];
+  readonly shape: Shape;
+  /** Added to every point's attributes: the scope's, as `otel.scope.*`. */
+  readonly scopeLabels: readonly (readonly [string, string])[];
+  /** The scope labels as one string, to know them again. */
+  readonly scopeKey: string;
+}
+
+/** What the writers share while they write one scrape. */
+export interface WriteContext {
+  readonly namer: LabelNamer;
+  readonly diag: RateLimitedDiag;
 }
 
 export interface FamilyOptions {
@@ -80,12 +97,7 @@ const SAMPLE_SUFFIXES: Record<FamilyType, readonly string[]> = {
 
 const NO_EXEMPLARS: readonly Exemplar[] = [];
 
-interface FamilyBuilder extends MetricFamily {
-  /** Label texts already in the family: a repeat would be a duplicate series. */
-  readonly seen: Set<string>;
-}
-
-/** How one OTel metric becomes points of a family; undefined when it cannot be exposed. */
+/** How one OTel metric becomes points of a family. */
 interface Shape {
   readonly type: FamilyType;
   readonly kind: NameKind;
@@ -93,67 +105,78 @@ interface Shape {
   readonly exemplars: boolean;
 }
 
+const INFO: Shape = {
+  type: 'info',
+  kind: 'gauge',
+  value: () => 1,
+  exemplars: false,
+};
+
 /**
- * The families of a scrape: the resource as `target_info`, then every
- * metric under its Prometheus name with the scope as `otel_scope_*` labels
- * (the spec's default). Cumulative sums, gauges, both histogram kinds and
- * Summary points are exposed; delta sums and histograms are not (Prometheus
- * takes only cumulative ones) and are reported. Whatever the names and
- * attributes, the result is valid: a metric whose name clashes with a
- * family of another type (or with a family's `_bucket`/`_count`/… samples)
- * is left out, a point whose labels repeat another's in its family too,
- * and a point whose attributes cannot be read; each is reported through
- * diag. Families without points are left out. One step per point.
+ * The families of a scrape, in order: the resource as `target_info`, then
+ * every metric under its Prometheus name, metrics whose names meet in one
+ * family. Cumulative sums, gauges, both histogram kinds and Summary points
+ * are exposed; delta sums and histograms are not (Prometheus takes only
+ * cumulative ones). A metric whose name clashes with a family of another
+ * type (or with a family's `_bucket`/`_count`/… samples) is left out. Each
+ * is reported through diag. Per metric, not per point: the points are made
+ * as they are written ({@link familyPoints}), so none outlives its step.
  */
-export function* buildFamilies(
+export function planFamilies(
   resourceMetrics: ResourceMetrics,
   options: FamilyOptions
-): Generator<void, MetricFamily[], undefined> {
+): MetricFamily[] {
   const { diag } = options;
-  const namer = new LabelNamer();
-  const families = new Map<string, FamilyBuilder>();
-  /** Sample name → the family that owns it. */
-  const owners = new Map<string, string>();
-  const familyFor = (
+  const families = new Map<
+    string,
+    { family: MetricFamily; sources: FamilySource[] }
+  >();
+  /** Sample names taken, by any family. */
+  const taken = new Set<string>();
+  const add = (
     name: string,
-    type: FamilyType,
     help: string,
-    unit: string
-  ): FamilyBuilder | undefined => {
+    unit: string,
+    source: FamilySource
+  ): boolean => {
     const existing = families.get(name);
-    if (existing) return existing.type === type ? existing : undefined;
-    const samples = sampleNames(name, type);
-    if (samples.some(sample => owners.has(sample))) return undefined;
-    for (const sample of samples) owners.set(sample, name);
-    const family: FamilyBuilder = {
-      name,
-      type,
-      help,
-      unit,
-      points: [],
-      seen: new Set(),
-    };
-    families.set(name, family);
-    return family;
+    if (existing) {
+      if (existing.family.type !== source.shape.type) return false;
+      existing.sources.push(source);
+      return true;
+    }
+    const samples = sampleNames(name, source.shape.type);
+    if (samples.some(sample => taken.has(sample))) return false;
+    for (const sample of samples) taken.add(sample);
+    const sources = [source];
+    families.set(name, {
+      family: { name, type: source.shape.type, help, unit, sources },
+      sources,
+    });
+    return true;
   };
 
-  const resource = namer.labels(resourceMetrics.resource.attributes);
-  if (resource.length > 0) {
-    familyFor('target_info', 'info', 'Target metadata', '')!.points.push({
-      labels: resource,
-      labelText: renderLabels(resource),
-      value: 1,
-      exemplars: NO_EXEMPLARS,
+  const resource = resourceMetrics.resource.attributes;
+  if (Object.keys(resource).length > 0) {
+    add('target_info', 'Target metadata', '', {
+      name: 'target_info',
+      points: [
+        { attributes: resource, startTime: [0, 0], endTime: [0, 0], value: 1 },
+      ],
+      shape: INFO,
+      scopeLabels: [],
+      scopeKey: '',
     });
   }
-
   for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
     const scopeLabels: [string, string][] = [['otel.scope.name', scope.name]];
     if (scope.version) scopeLabels.push(['otel.scope.version', scope.version]);
     if (scope.schemaUrl)
       scopeLabels.push(['otel.scope.schema_url', scope.schemaUrl]);
+    const scopeKey = JSON.stringify(scopeLabels);
     for (const metric of metrics as (MetricData | SummaryMetricData)[]) {
       const { descriptor } = metric;
+      if (metric.dataPoints.length === 0) continue;
       const shape = shapeOf(metric, options);
       if (shape === undefined) {
         diag.warn(
@@ -163,55 +186,74 @@ export function* buildFamilies(
         continue;
       }
       const name = metricName(descriptor.name, descriptor.unit, shape.kind);
-      const family =
-        name === ''
-          ? undefined
-          : familyFor(
-              name,
-              shape.type,
-              descriptor.description || descriptor.name,
-              unitWord(descriptor.unit)
-            );
-      if (family === undefined) {
+      const added =
+        name !== '' &&
+        add(
+          name,
+          descriptor.description || descriptor.name,
+          unitWord(descriptor.unit),
+          {
+            name: descriptor.name,
+            points: metric.dataPoints as DataPoint<unknown>[],
+            shape,
+            scopeLabels,
+            scopeKey,
+          }
+        );
+      if (!added) {
         diag.warn(
           `clash:${descriptor.name}`,
           `metric '${descriptor.name}' is not exposed: its Prometheus name '${name}' is invalid or taken by another metric`
         );
-        continue;
-      }
-      for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-        let labels: LabelPair[];
-        let value: FamilyPoint['value'];
-        try {
-          labels = namer.labels(point.attributes, scopeLabels);
-          value = shape.value(point);
-        } catch (error) {
-          diag.warn(
-            `point:${descriptor.name}`,
-            `a point of '${descriptor.name}' is not exposed: ${String(error)}`
-          );
-          continue;
-        }
-        const labelText = renderLabels(labels);
-        if (family.seen.has(labelText)) {
-          diag.warn(
-            `duplicate:${family.name}`,
-            `a point of '${descriptor.name}' is not exposed: another point of '${family.name}' has the same labels {${labelText}}`
-          );
-          continue;
-        }
-        family.seen.add(labelText);
-        family.points.push({
-          labels,
-          labelText,
-          value,
-          exemplars: shape.exemplars ? exemplarsOf(point) : NO_EXEMPLARS,
-        });
-        yield;
       }
     }
   }
-  return [...families.values()].filter(family => family.points.length > 0);
+  return [...families.values()].map(({ family }) => family);
+}
+
+/**
+ * A family's points, one per step, as the writers take them: labels
+ * sanitized and joined, values converted. A point whose attributes cannot
+ * be read, or whose labels repeat another's in the family (a duplicate
+ * series), is left out, reported: the step yields undefined.
+ */
+export function* familyPoints(
+  family: MetricFamily,
+  { namer, diag }: WriteContext
+): Generator<FamilyPoint | undefined, void, undefined> {
+  const seen = new Set<string>();
+  for (const { name, points, shape, scopeLabels, scopeKey } of family.sources) {
+    for (const point of points) {
+      let labels: PointLabels;
+      let value: FamilyPoint['value'];
+      try {
+        labels = namer.pointLabels(point.attributes, scopeLabels, scopeKey);
+        value = shape.value(point);
+      } catch (error) {
+        diag.warn(
+          `point:${name}`,
+          `a point of '${name}' is not exposed: ${String(error)}`
+        );
+        yield undefined;
+        continue;
+      }
+      if (seen.has(labels.text)) {
+        diag.warn(
+          `duplicate:${family.name}`,
+          `a point of '${name}' is not exposed: another point of '${family.name}' has the same labels {${labels.text}}`
+        );
+        yield undefined;
+        continue;
+      }
+      seen.add(labels.text);
+      yield {
+        labels: labels.labels,
+        labelText: labels.text,
+        value,
+        exemplars: shape.exemplars ? exemplarsOf(point) : NO_EXEMPLARS,
+      };
+    }
+  }
 }
 
 function shapeOf(

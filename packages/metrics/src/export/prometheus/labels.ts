@@ -12,15 +12,32 @@ export type LabelPair = readonly [name: string, value: string];
  */
 const GENERATED_LABELS = new Set(['le', 'quantile']);
 
+/** Label names kept before the cache starts over (keys are few, but a host may make many). */
+const MAX_CACHED_NAMES = 10_000;
+
+/** A point's labels, and as the text formats write them. */
+export interface PointLabels {
+  /** Sorted by name, names unique. */
+  readonly labels: readonly LabelPair[];
+  /** `a="x",b="y"`, values escaped. */
+  readonly text: string;
+}
+
 /**
  * Turns attributes into a point's labels: names sanitized (see
  * {@link labelName}), generated names moved aside, and keys that end up
  * with the same name joined as the spec says: values separated by `;` in
  * the order of the original keys. Whatever the keys, the result has valid
- * and unique names. Caches names, so one namer serves a whole build.
+ * and unique names. It remembers the labels of each attributes object (a
+ * reader's series keep theirs from scrape to scrape), so one namer that
+ * lives as long as its scrape endpoint makes each series' labels once.
  */
 export class LabelNamer {
   private readonly _names = new Map<string, string>();
+  private readonly _points = new WeakMap<
+    Attributes,
+    { scope: string; labels: PointLabels }
+  >();
 
   /** The label name of attribute `key`. */
   name(key: string): string {
@@ -28,15 +45,34 @@ export class LabelNamer {
     if (name === undefined) {
       name = labelName(key);
       if (GENERATED_LABELS.has(name)) name = `exported_${name}`;
+      if (this._names.size >= MAX_CACHED_NAMES) this._names.clear();
       this._names.set(key, name);
     }
     return name;
   }
 
   /**
-   * The labels of `attributes` and `more` (e.g. the scope's, as
-   * `otel.scope.name`), sorted by name. Absent (undefined or null) values
-   * are left out.
+   * The labels of a point: its `attributes` with the `scope` labels added
+   * (keyed `otel.scope.*`), remembered for the same attributes object and
+   * scope key.
+   * @throws whatever reading `attributes` throws (a hostile Proxy, say).
+   */
+  pointLabels(
+    attributes: Attributes,
+    scope: readonly (readonly [key: string, value: string])[],
+    scopeKey: string
+  ): PointLabels {
+    const known = this._points.get(attributes);
+    if (known !== undefined && known.scope === scopeKey) return known.labels;
+    const labels = this.labels(attributes, scope);
+    const made = { labels, text: renderLabels(labels) };
+    this._points.set(attributes, { scope: scopeKey, labels: made });
+    return made;
+  }
+
+  /**
+   * The labels of `attributes` and `more`, sorted by name. Absent
+   * (undefined or null) values are left out.
    * @throws whatever reading `attributes` throws (a hostile Proxy, say).
    */
   labels(

@@ -18,6 +18,20 @@ export function sampleValue(value: number): string {
  * would make different series than the same bucket scraped as protobuf.
  */
 export function canonicalNumber(value: number): string {
+  let text = remembered.get(value);
+  if (text === undefined) {
+    text = formatCanonical(value);
+    // The same few boundaries and quantiles come back in every scrape.
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    remembered.set(value, text);
+  }
+  return text;
+}
+
+const MAX_REMEMBERED = 1024;
+const remembered = new Map<number, string>();
+
+function formatCanonical(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';

@@ -1,7 +1,9 @@
 import type { Exemplar } from './exemplars';
 import { exposeExemplar } from './exemplars';
-import type { HistogramPoint, MetricFamily } from './families';
-import { escapeLabelValue, LabelNamer, renderLabels } from './labels';
+import { familyPoints } from './families';
+import type { HistogramPoint, MetricFamily, WriteContext } from './families';
+import { escapeLabelValue, renderLabels } from './labels';
+import type { LabelNamer } from './labels';
 import { sampleValue } from './numbers';
 import { writeSamples } from './textFormat';
 import type { TextSink } from './TextSink';
@@ -18,11 +20,11 @@ export const OPENMETRICS_CONTENT_TYPE =
  */
 export function* writeOpenMetrics(
   families: readonly MetricFamily[],
-  sink: TextSink
+  sink: TextSink,
+  context: WriteContext
 ): Generator<void, void, undefined> {
-  const namer = new LabelNamer();
   const exemplarSuffix = (exemplar: Exemplar | undefined) =>
-    exemplar === undefined ? '' : exemplarText(exemplar, namer);
+    exemplar === undefined ? '' : exemplarText(exemplar, context.namer);
   for (const family of families) {
     const name =
       family.type === 'counter'
@@ -33,9 +35,13 @@ export function* writeOpenMetrics(
     let header = `# HELP ${name} ${escapeLabelValue(family.help)}\n# TYPE ${name} ${family.type}\n`;
     if (family.unit && name.endsWith(`_${family.unit}`))
       header += `# UNIT ${name} ${family.unit}\n`;
-    sink.write(header);
-    for (const point of family.points) {
-      writeSamples(sink, family, point, exemplarSuffix, hasNegatives);
+    let started = false;
+    for (const point of familyPoints(family, context)) {
+      if (point) {
+        if (!started) sink.write(header);
+        started = true;
+        writeSamples(sink, family, point, exemplarSuffix, hasNegatives);
+      }
       yield;
     }
   }

@@ -1,15 +1,15 @@
-import type { RateLimitedDiag } from '@datapunk/otel-common';
 import type { Exemplar } from './exemplars';
 import { exemplarsByBucket, exposeExemplar, latestExemplar } from './exemplars';
+import { familyPoints } from './families';
 import type {
   FamilyPoint,
   FamilyType,
   HistogramPoint,
   MetricFamily,
   SummaryPoint,
+  WriteContext,
 } from './families';
-import { LabelNamer } from './labels';
-import type { LabelPair } from './labels';
+import type { LabelNamer, LabelPair } from './labels';
 import { toNativeHistogram } from './nativeHistogram';
 import type { SparseBuckets } from './nativeHistogram';
 import { ProtobufEncoder, varintBytes } from './ProtobufEncoder';
@@ -75,10 +75,9 @@ const CHUNK_BYTES = 64 * 1024;
 export function* writeProtobuf(
   families: readonly MetricFamily[],
   chunks: Buffer[],
-  diag: RateLimitedDiag
+  context: WriteContext
 ): Generator<void, void, undefined> {
   const encoder = new ProtobufEncoder();
-  const namer = new LabelNamer();
   for (const family of families) {
     const pieces: Buffer[] = [];
     let length = 0;
@@ -86,29 +85,31 @@ export function* writeProtobuf(
       length += encoder.length;
       pieces.push(encoder.take());
     };
-    encoder.string(FAMILY.name, family.name);
-    encoder.string(FAMILY.help, family.help);
-    encoder.uint(FAMILY.type, METRIC_TYPES[family.type]);
-    for (const point of family.points) {
+    for (const point of familyPoints(family, context)) {
       const histogram =
         family.type === 'histogram'
-          ? (point.value as HistogramPoint)
+          ? (point?.value as HistogramPoint | undefined)
           : undefined;
       const native =
         histogram?.exponential && toNativeHistogram(histogram.exponential);
       if (histogram?.exponential && native === undefined) {
-        diag.warn(
+        context.diag.warn(
           `schema:${family.name}`,
           `a point of '${family.name}' is not in the protobuf scrape: its scale ${histogram.exponential.scale} is below Prometheus' lowest schema, -4`
         );
-      } else {
-        writeMetric(encoder, family.type, point, native, namer);
+      } else if (point) {
+        if (pieces.length === 0 && encoder.length === 0) {
+          encoder.string(FAMILY.name, family.name);
+          encoder.string(FAMILY.help, family.help);
+          encoder.uint(FAMILY.type, METRIC_TYPES[family.type]);
+        }
+        writeMetric(encoder, family.type, point, native, context.namer);
         if (encoder.length >= CHUNK_BYTES) flush();
       }
       yield;
     }
-    flush();
-    chunks.push(varintBytes(length), ...pieces);
+    if (encoder.length > 0) flush();
+    if (length > 0) chunks.push(varintBytes(length), ...pieces);
   }
 }
 

@@ -1,12 +1,14 @@
 import type { Exemplar } from './exemplars';
 import { exemplarsByBucket, latestExemplar } from './exemplars';
+import { familyPoints } from './families';
 import type {
   FamilyPoint,
   HistogramPoint,
   MetricFamily,
   SummaryPoint,
+  WriteContext,
 } from './families';
-import { canonicalNumber, sampleValue } from './numbers';
+import { canonicalNumber } from './numbers';
 import type { TextSink } from './TextSink';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -18,15 +20,21 @@ export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  */
 export function* writeText(
   families: readonly MetricFamily[],
-  sink: TextSink
+  sink: TextSink,
+  context: WriteContext
 ): Generator<void, void, undefined> {
   for (const family of families) {
     const type = family.type === 'info' ? 'gauge' : family.type;
-    sink.write(
-      `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${type}\n`
-    );
-    for (const point of family.points) {
-      writeSamples(sink, family, point);
+    let started = false;
+    for (const point of familyPoints(family, context)) {
+      if (point) {
+        if (!started)
+          sink.write(
+            `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${type}\n`
+          );
+        started = true;
+        writeSamples(sink, family, point);
+      }
       yield;
     }
   }
@@ -50,50 +58,62 @@ export function writeSamples(
 ): void {
   const { name } = family;
   const labels = point.labelText;
-  const plain = labels ? `{${labels}}` : '';
-  const within = labels ? `${labels},` : '';
+  const plain = labels ? `{${labels}} ` : ' ';
+  const line = (sample: string, value: number, suffix = '') => {
+    sink.write(sample);
+    sink.write(plain);
+    sink.writeNumber(value);
+    sink.write(`${suffix}\n`);
+  };
   switch (family.type) {
-    case 'counter': {
-      const exemplar = exemplarSuffix
-        ? exemplarSuffix(latestExemplar(point.exemplars))
-        : '';
-      sink.write(
-        `${name}${plain} ${sampleValue(point.value as number)}${exemplar}\n`
+    case 'counter':
+      line(
+        name,
+        point.value as number,
+        exemplarSuffix?.(latestExemplar(point.exemplars))
       );
       return;
-    }
     case 'gauge':
     case 'info':
-      sink.write(`${name}${plain} ${sampleValue(point.value as number)}\n`);
+      line(name, point.value as number);
       return;
     case 'histogram': {
       const histogram = point.value as HistogramPoint;
-      const { boundaries, cumulative } = histogram;
+      const { boundaries, cumulative, count } = histogram;
       const byBucket =
         exemplarSuffix && point.exemplars.length > 0
           ? exemplarsByBucket(point.exemplars, boundaries)
           : undefined;
-      const suffix = (i: number) =>
-        byBucket ? exemplarSuffix!(byBucket[i]) : '';
-      const les = canonicalBoundaries(boundaries);
-      let lines = '';
-      for (let i = 0; i < boundaries.length; i++)
-        lines += `${name}_bucket{${within}le="${les[i]}"} ${sampleValue(cumulative[i])}${suffix(i)}\n`;
-      lines += `${name}_bucket{${within}le="+Inf"} ${sampleValue(histogram.count)}${suffix(boundaries.length)}\n`;
+      // Each bucket line: the same prefix, its le, its count.
+      const prefix = Buffer.from(
+        `${name}_bucket{${labels ? `${labels},` : ''}le="`,
+        'utf8'
+      );
+      const les = leBytes(boundaries);
+      for (let i = 0; i <= boundaries.length; i++) {
+        sink.writeBytes(prefix);
+        sink.writeBytes(i < boundaries.length ? les[i] : INF);
+        sink.writeNumber(i < boundaries.length ? cumulative[i] : count);
+        if (byBucket) sink.write(exemplarSuffix!(byBucket[i]));
+        sink.writeBytes(LINE_FEED);
+      }
       if (histogram.sum !== undefined && !omitSum?.(histogram))
-        lines += `${name}_sum${plain} ${sampleValue(histogram.sum)}\n`;
-      lines += `${name}_count${plain} ${sampleValue(histogram.count)}\n`;
-      sink.write(lines);
+        line(`${name}_sum`, histogram.sum);
+      line(`${name}_count`, count);
       return;
     }
     case 'summary': {
       const summary = point.value as SummaryPoint;
-      let lines = '';
-      for (const { quantile, value } of summary.quantiles)
-        lines += `${name}{${within}quantile="${canonicalNumber(quantile)}"} ${sampleValue(value)}\n`;
-      lines += `${name}_sum${plain} ${sampleValue(summary.sum)}\n`;
-      lines += `${name}_count${plain} ${sampleValue(summary.count)}\n`;
-      sink.write(lines);
+      const within = labels ? `${labels},` : '';
+      for (const { quantile, value } of summary.quantiles) {
+        sink.write(
+          `${name}{${within}quantile="${canonicalNumber(quantile)}"} `
+        );
+        sink.writeNumber(value);
+        sink.writeBytes(LINE_FEED);
+      }
+      line(`${name}_sum`, summary.sum);
+      line(`${name}_count`, summary.count);
       return;
     }
   }
@@ -104,14 +124,17 @@ function escapeHelp(help: string): string {
   return help.replace(/[\\\n]/g, c => (c === '\n' ? '\\n' : '\\\\'));
 }
 
-/** Boundaries are shared by every point of a metric: their `le` strings are made once. */
-const canonical = new WeakMap<readonly number[], string[]>();
+const LINE_FEED = Buffer.from('\n');
+const INF = Buffer.from('+Inf"} ');
 
-function canonicalBoundaries(boundaries: readonly number[]): string[] {
-  let strings = canonical.get(boundaries);
-  if (strings === undefined) {
-    strings = boundaries.map(canonicalNumber);
-    canonical.set(boundaries, strings);
+/** Boundaries are shared by every point of a metric: their `le="…"} ` ends are encoded once. */
+const encodedBoundaries = new WeakMap<readonly number[], Buffer[]>();
+
+function leBytes(boundaries: readonly number[]): Buffer[] {
+  let encoded = encodedBoundaries.get(boundaries);
+  if (encoded === undefined) {
+    encoded = boundaries.map(b => Buffer.from(`${canonicalNumber(b)}"} `));
+    encodedBoundaries.set(boundaries, encoded);
   }
-  return strings;
+  return encoded;
 }

@@ -1,3 +1,13 @@
+export {
+  AttributeReader,
+  DEFAULT_ATTRIBUTE_BOUNDS,
+  MAX_ATTRIBUTE_KEY_LENGTH,
+  isAttributeValue,
+} from './attributes/AttributeReader';
+export type {
+  AttributeBounds,
+  AttributeReading,
+} from './attributes/AttributeReader';
 export { EventEmitter } from './EventEmitter';
 export type { Event, IDisposable } from './EventEmitter';
 export {

@@ -28,7 +28,10 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { median, printTable, writeResults } from '@datapunk/bench-kit';
 import { RetentionMetricReader } from '../src';
-import { PrometheusScrapeServer, serializeMetrics } from '../src/export/prometheus';
+import {
+  PrometheusScrapeServer,
+  serializeMetrics,
+} from '../src/export/prometheus';
 
 const SERIES = 10_000;
 const VALUES_PER_SERIES = 200;
@@ -178,7 +181,9 @@ async function ours(): Promise<Target> {
     port: 0,
   });
   const scrapeReader = reader as unknown as {
-    _collectForScrape(): Promise<{ resourceMetrics: ResourceMetrics }>;
+    _collectAs(
+      forScrape: boolean
+    ): Promise<{ resourceMetrics: ResourceMetrics }>;
   };
   return {
     name: 'ours (PrometheusScrapeServer)',
@@ -190,7 +195,7 @@ async function ours(): Promise<Target> {
       await provider.shutdown();
     },
     async collect() {
-      return (await scrapeReader._collectForScrape()).resourceMetrics;
+      return (await scrapeReader._collectAs(true)).resourceMetrics;
     },
     serialize: (metrics, format) => serializeMetrics(metrics, { format }),
   };
@@ -264,11 +269,7 @@ async function run(make: () => Promise<Target>): Promise<Row[]> {
         maxGcMillis: Math.max(...repeats.map(r => r.maxGcMillis)),
       });
     }
-    const together = await scraper.scrape(
-      target.url,
-      ACCEPT.text,
-      CONCURRENT
-    );
+    const together = await scraper.scrape(target.url, ACCEPT.text, CONCURRENT);
     add(`${CONCURRENT} concurrent scrapes, text (all done)`, {
       ...together,
       millis: together.totalMillis,

@@ -68,7 +68,7 @@ export class RetentionMetricReader extends MetricReader {
   private _queue: Promise<unknown> = Promise.resolve();
   /** The one final collect, export and snapshot, however often shutdown is called. */
   private _finalFlush: Promise<void> | undefined;
-  /** Instruments the Metrics facade records without the SDK (see facade/Metrics.ts). */
+  /** Instruments the facade records without the SDK (see facade/Instruments.ts). */
   private readonly _direct: DirectRecorder;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
@@ -138,27 +138,23 @@ export class RetentionMetricReader extends MetricReader {
    * anything as exported.
    */
   override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
-    return this._collectAs(this._summaryMode, options);
+    return this._collectAs(false, options);
   }
 
   /**
-   * collect() for a Prometheus scrape: summaries as Summary points whatever
-   * the exporter takes, unless `summary.export` is 'none'. Not public API:
-   * PrometheusScrapeServer calls it.
+   * collect(), or with `forScrape` what a Prometheus scrape takes:
+   * summaries as Summary points whatever the exporter takes, unless
+   * `summary.export` is 'none'. PrometheusScrapeServer calls it so (not
+   * public API).
    */
-  protected _collectForScrape(
+  private _collectAs(
+    forScrape: boolean,
     options?: MetricCollectOptions
   ): Promise<CollectionResult> {
-    return this._collectAs(
-      this._summaryMode === 'none' ? 'none' : 'summary',
-      options
-    );
-  }
-
-  private _collectAs(
-    summaryMode: SummaryMode,
-    options: MetricCollectOptions | undefined
-  ): Promise<CollectionResult> {
+    const summaryMode: SummaryMode =
+      !forScrape || this._summaryMode === 'none'
+        ? this._summaryMode
+        : 'summary';
     return this._run(async () => {
       const errors = await this._collect(options?.timeoutMillis);
       const resourceMetrics = await this._store.run(

@@ -16,16 +16,21 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { OptionReader } from '@datapunk/otel-common';
 import { FanOutExporter } from './export/FanOutExporter';
-import { OTLPSummaryMetricExporter } from './export/OTLPSummaryMetricExporter';
-import {
-  DEFAULT_PROMETHEUS_HOST,
-  DEFAULT_PROMETHEUS_PORT,
+import type * as OtlpEntry from './export/otlp';
+import type * as PrometheusEntry from './export/prometheus';
+import type {
   PrometheusScrapeServer,
-} from './export/PrometheusScrapeServer';
-import type { PrometheusScrapeServerOptions } from './export/PrometheusScrapeServer';
-import { Metrics } from './facade/Metrics';
+  PrometheusScrapeServerOptions,
+} from './export/prometheus';
+import { readHistogramBoundaries } from './export/prometheus/histogramBoundaries';
+import { Instruments } from './facade/Instruments';
+import { READER_OPTIONS } from './options';
 import { RetentionMetricReader } from './RetentionMetricReader';
 import type { RetentionMetricReaderOptions } from './types';
+
+/** The conventional Prometheus exporter address (OpenTelemetry and Prometheus agree). */
+const DEFAULT_PROMETHEUS_PORT = 9464;
+const DEFAULT_PROMETHEUS_HOST = 'localhost';
 
 export type ExporterChoice = 'otlp' | 'console' | 'prometheus' | 'none';
 const CHOICES: readonly ExporterChoice[] = [
@@ -35,6 +40,15 @@ const CHOICES: readonly ExporterChoice[] = [
   'none',
 ];
 const OWNER = 'setupMetrics';
+const SETUP_OPTIONS: readonly (keyof SetupMetricsOptions)[] = [
+  'serviceName',
+  'resourceAttributes',
+  'exporter',
+  'prometheus',
+  'views',
+  'global',
+  'meterName',
+];
 
 export interface SetupMetricsOptions
   extends Omit<RetentionMetricReaderOptions, 'exporter'> {
@@ -56,7 +70,7 @@ export interface SetupMetricsOptions
    * OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT, else
    * localhost:9464, path /metrics) and its classic histogram boundaries.
    */
-  prometheus?: PrometheusScrapeServerOptions;
+  prometheus?: { host?: string; port?: number; histogramBoundaries?: number[] };
   /** Views for the MeterProvider. */
   views?: ViewOptions[];
   /** Register the provider as the global MeterProvider. Default true. */
@@ -69,7 +83,7 @@ export interface MetricsSetup {
   meterProvider: MeterProvider;
   reader: RetentionMetricReader;
   /** The five metric types (counter, gauge, histogram, summary, timer) on the meter `meterName`. */
-  instruments: Metrics;
+  instruments: Instruments;
   /** With 'prometheus': the scrape endpoint. */
   prometheus: PrometheusScrapeServer | undefined;
   /** Flushes and stops everything (the reader exports and persists one last time). */
@@ -88,20 +102,29 @@ export interface MetricsSetup {
  * @throws {TypeError|RangeError} naming the option, for invalid options.
  */
 export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
-  const {
-    serviceName,
-    resourceAttributes,
-    exporter,
-    prometheus: prometheusOptions,
-    views,
-    global = true,
-    meterName = 'app',
-    ...readerOptions
-  } = options;
+  const given = new OptionReader(OWNER, options, [
+    ...SETUP_OPTIONS,
+    ...READER_OPTIONS,
+  ]);
+  const serviceName =
+    given.raw('serviceName') == null ? undefined : given.string('serviceName');
+  const resourceAttributes = given.attributes('resourceAttributes');
+  const exporter = given.raw('exporter') as SetupMetricsOptions['exporter'];
+  const prometheusOptions = resolvePrometheus(given);
+  const views = given.raw('views') ?? [];
+  if (!Array.isArray(views))
+    given.failType('views', 'an array of ViewOptions', views);
+  const global = given.boolean('global', true);
+  const meterName = given.string('meterName', 'app');
+  const readerOptions: RetentionMetricReaderOptions = {};
+  for (const name of READER_OPTIONS) {
+    const value = given.raw(name);
+    if (value != null) Object.assign(readerOptions, { [name]: value });
+  }
   const choices = exporterChoices(exporter);
   const pushExporters = choices.flatMap((choice): PushMetricExporter[] =>
     choice === 'otlp'
-      ? [new OTLPSummaryMetricExporter()]
+      ? [createOtlpExporter()]
       : choice === 'console'
         ? [new ConsoleMetricExporter()]
         : []
@@ -120,8 +143,7 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   let resource = defaultResource().merge(
     detectResources({ detectors: [envDetector] })
   );
-  if (resourceAttributes)
-    resource = resource.merge(resourceFromAttributes(resourceAttributes));
+  resource = resource.merge(resourceFromAttributes(resourceAttributes));
   if (serviceName)
     resource = resource.merge(
       resourceFromAttributes({ 'service.name': serviceName })
@@ -129,26 +151,26 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   const meterProvider = new MeterProvider({
     resource,
     readers: [reader],
-    views,
+    views: views as ViewOptions[],
   });
   const prometheus = choices.includes('prometheus')
-    ? new PrometheusScrapeServer(reader, {
-        ...prometheusOptions,
+    ? createScrapeServer(reader, {
         host:
-          prometheusOptions?.host ??
+          prometheusOptions.host ??
           process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
           DEFAULT_PROMETHEUS_HOST,
         port:
-          prometheusOptions?.port ??
+          prometheusOptions.port ??
           fromEnv('OTEL_EXPORTER_PROMETHEUS_PORT', true) ??
           DEFAULT_PROMETHEUS_PORT,
+        histogramBoundaries: prometheusOptions.histogramBoundaries,
       })
     : undefined;
   if (global) metricsApi.setGlobalMeterProvider(meterProvider);
   return {
     meterProvider,
     reader,
-    instruments: new Metrics(meterProvider.getMeter(meterName), {
+    instruments: new Instruments(meterProvider.getMeter(meterName), {
       reader,
       meterName,
     }),
@@ -159,6 +181,48 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
       if (global) metricsApi.disable();
     },
   };
+}
+
+/** `prometheus: { host, port, histogramBoundaries }`, checked now (a bad port would fail only when listening). */
+function resolvePrometheus(given: OptionReader): {
+  host: string | undefined;
+  port: number | undefined;
+  histogramBoundaries: number[] | undefined;
+} {
+  const prometheus = given.nested('prometheus', [
+    'host',
+    'port',
+    'histogramBoundaries',
+  ]);
+  return {
+    host:
+      prometheus.raw('host') == null ? undefined : prometheus.string('host'),
+    port:
+      prometheus.raw('port') == null
+        ? undefined
+        : prometheus.integer('port', undefined, { min: 0, max: 65535 }),
+    histogramBoundaries:
+      prometheus.raw('histogramBoundaries') == null
+        ? undefined
+        : readHistogramBoundaries(prometheus),
+  };
+}
+
+/** The OTLP exporter, loaded only when asked for (its packages are optional peers). */
+function createOtlpExporter(): PushMetricExporter {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const otlp: typeof OtlpEntry = require('./export/otlp');
+  return new otlp.OTLPSummaryMetricExporter();
+}
+
+/** The scrape endpoint, loaded only when asked for. */
+function createScrapeServer(
+  reader: RetentionMetricReader,
+  options: PrometheusScrapeServerOptions
+): PrometheusScrapeServer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const prometheus: typeof PrometheusEntry = require('./export/prometheus');
+  return new prometheus.PrometheusScrapeServer(reader, options);
 }
 
 /**

@@ -168,6 +168,38 @@ describe('RetentionMetricReader persistence', () => {
     });
   }
 
+  it('never takes restored data for new traffic: a rate is not computed across the restart', async () => {
+    // Points of 50 ms; collections forced by collectAndQuery, 60 ms apart.
+    const fine: RetentionMetricReaderOptions = {
+      ...options(),
+      collectionIntervalMillis: 50,
+      tiers: [{ resolutionMillis: 50, durationMillis: 60_000 }],
+    };
+    const pause = () => new Promise(resolve => setTimeout(resolve, 60));
+    const first = realTimeSetUp(fine);
+    const orders = first.meter.createCounter('orders');
+    for (let i = 0; i < 5; i++) {
+      orders.add(10);
+      await first.reader.collectAndQuery('orders');
+      await pause();
+    }
+    // Every point is whole now (the last one ended before this collection).
+    const before = (await first.reader.collectAndQuery('orders'))!.rate;
+    await first.provider.shutdown();
+    // The next process starts after the last point's interval (a point
+    // holding data of both runs would begin the second run).
+    await pause();
+    expect(before).to.be.a('number');
+    const second = start(fine);
+    second.meter.createCounter('orders').add(1000);
+    const after = (await second.reader.collectAndQuery('orders'))!;
+    expect(after.sum).to.equal(1050);
+    // One point since the restart: only the run before it has a rate, and
+    // it is the one that run had (the burst and the restored totals are
+    // not traffic over the gap).
+    expect(after.rate).to.equal(before);
+  });
+
   it('refuses a file larger than maxFileBytes', () => {
     writeFileSync(path, ' '.repeat(4096));
     start(options({ path, maxFileBytes: 1024 }));

@@ -208,9 +208,9 @@ describe('PrometheusScrapeServer', function () {
     for (let i = 0; i < 2000; i++) counter.add(1, { customer: `c${i}` });
     // The first collect waits until all ten requests have reached the server.
     const reader = served.reader as unknown as {
-      _collectForScrape(): Promise<unknown>;
+      _collectAs(forScrape: boolean): Promise<unknown>;
     };
-    const collect = reader._collectForScrape.bind(reader);
+    const collect = reader._collectAs.bind(reader);
     let arrived = 0;
     let allArrived!: () => void;
     const gate = new Promise<void>(resolve => (allArrived = resolve));
@@ -219,8 +219,8 @@ describe('PrometheusScrapeServer', function () {
       () => ++arrived === 10 && allArrived()
     );
     const collects = sinon
-      .stub(reader, '_collectForScrape')
-      .callsFake(() => gate.then(collect));
+      .stub(reader, '_collectAs')
+      .callsFake(forScrape => gate.then(() => collect(forScrape)));
     const texts = await Promise.all(
       Array.from({ length: 10 }, () => scrape(served!.url))
     );

@@ -63,6 +63,7 @@ describe('RetentionMetricReader retention', () => {
       ['series_limit', 0],
     ]);
     expect(reasons('datapunk.metrics.attributes.trimmed')).to.deep.equal([
+      ['invalid', 0],
       ['keys', 0],
       ['values', 0],
     ]);

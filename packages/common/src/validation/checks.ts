@@ -13,7 +13,12 @@ import type { RangeRule } from './RangeRule';
 export function isPlainObject(
   value: unknown
 ): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  try {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    // Array.isArray throws on a revoked Proxy.
+    return false;
+  }
 }
 
 export function checkRecord(
@@ -143,8 +148,19 @@ export function describeRule(rule: RangeRule): string {
   return bounds.length > 0 ? `${kind} ${bounds.join(' and ')}` : kind;
 }
 
-/** A short, safe description of any value for an error message. */
+/**
+ * A short, safe description of any value for an error message; never
+ * throws, whatever the value (a Proxy, a throwing getter).
+ */
 export function describeValue(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   switch (typeof value) {
@@ -156,6 +172,8 @@ export function describeValue(value: unknown): string {
       return 'a function';
     case 'bigint':
       return `the bigint ${value}`;
+    case 'symbol':
+      return 'a symbol';
     default:
       return String(value);
   }

@@ -8,17 +8,19 @@ import {
   RateLimitedDiag,
 } from '@datapunk/otel-common';
 import { RetentionMetricReader } from '../RetentionMetricReader';
-import { readHistogramBoundaries } from './prometheus/buildExposition';
+import { readHistogramBoundaries } from './prometheus/histogramBoundaries';
 import { CONTENT_TYPES, negotiateFormat } from './prometheus/negotiate';
 import type { ExpositionFormat } from './prometheus/negotiate';
 import { SharedBuilds } from './prometheus/SharedBuilds';
 
 /** The Prometheus exporter's conventional port and path (OpenTelemetry and Prometheus agree). */
 export const DEFAULT_PROMETHEUS_PORT = 9464;
+/** Where the endpoint listens by default: this host only. */
 export const DEFAULT_PROMETHEUS_HOST = 'localhost';
 const PATH = '/metrics';
 const OWNER = 'PrometheusScrapeServer';
 
+/** Where a {@link PrometheusScrapeServer} listens, and its classic histogram buckets. */
 export interface PrometheusScrapeServerOptions {
   /** The interface to listen on. Default 'localhost'. */
   host?: string;
@@ -79,8 +81,8 @@ export class PrometheusScrapeServer {
     });
     this._builds = new SharedBuilds(
       async () => {
-        // The reader's own entry for scrapes (not public API): summaries as Summary points.
-        const { resourceMetrics, errors } = await reader['_collectForScrape']();
+        // The reader's collect for scrapes (not public API): summaries as Summary points.
+        const { resourceMetrics, errors } = await reader['_collectAs'](true);
         for (const error of errors)
           this._diag.warn(
             'collect',
@@ -116,6 +118,7 @@ export class PrometheusScrapeServer {
     return `http://${host}:${address.port}${PATH}`;
   }
 
+  /** Stops listening and drops open connections. */
   close(): Promise<void> {
     return new Promise(resolve => {
       this._server.close(() => resolve());

@@ -4,9 +4,9 @@ import {
   RateLimitedDiag,
   SlicedTask,
 } from '@datapunk/otel-common';
-import { DEFAULT_CLASSIC_BOUNDARIES } from './classicBuckets';
 import { planFamilies } from './families';
 import type { FamilyOptions, WriteContext } from './families';
+import { readHistogramBoundaries } from './histogramBoundaries';
 import { LabelNamer } from './labels';
 import { CONTENT_TYPES } from './negotiate';
 import type { ExpositionFormat } from './negotiate';
@@ -14,9 +14,6 @@ import { writeOpenMetrics } from './openMetricsFormat';
 import { writeProtobuf } from './protobufFormat';
 import { writeText } from './textFormat';
 import { TextSink } from './TextSink';
-
-/** At most this many classic boundaries per histogram (Prometheus' own defaults have 11). */
-export const MAX_CLASSIC_BOUNDARIES = 256;
 
 /**
  * The response body of a scrape in `format`, in chunks of about 64 KiB:
@@ -43,6 +40,7 @@ export function* buildExposition(
   return sink.finish();
 }
 
+/** How {@link serializeMetrics} writes. */
 export interface SerializeOptions {
   /** Default 'text' (0.0.4); see negotiateFormat() to pick one from an Accept header. */
   format?: ExpositionFormat;
@@ -56,6 +54,7 @@ export interface SerializeOptions {
 
 /** A serialized scrape: its Content-Type and body. */
 export interface Exposition {
+  /** The format's Content-Type, to answer with. */
   contentType: string;
   /**
    * The body in chunks of about 64 KiB, to write one after the other (a
@@ -94,14 +93,4 @@ export async function serializeMetrics(
     })
   ).run();
   return { contentType: CONTENT_TYPES[format], chunks };
-}
-
-/** The `histogramBoundaries` option: finite numbers, sorted, without repeats. */
-export function readHistogramBoundaries(reader: OptionReader): number[] {
-  return reader.numberList('histogramBoundaries', DEFAULT_CLASSIC_BOUNDARIES, {
-    minLength: 1,
-    maxLength: MAX_CLASSIC_BOUNDARIES,
-    above: -Infinity,
-    below: Infinity,
-  });
 }

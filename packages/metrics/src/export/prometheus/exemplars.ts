@@ -21,6 +21,7 @@ export type Exemplar = {
 
 /** A data point that may carry exemplars (the SDK's DataPoint has no field for them). */
 export interface ExemplarCarrier {
+  /** Measurements kept beside the point, exposed on counters and histogram buckets. */
   readonly exemplars?: readonly Exemplar[];
 }
 

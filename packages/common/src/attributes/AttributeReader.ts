@@ -1,0 +1,253 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+
+/**
+ * Longest attribute key kept. Keys come from instrumentation code, so this
+ * only guards against hostile or broken input; it is not configurable.
+ */
+export const MAX_ATTRIBUTE_KEY_LENGTH = 256;
+
+/** Bounds on one attribute set, applied before anything of it is kept. */
+export interface AttributeBounds {
+  /** Attributes kept per set: the first N valid keys in sorted order. */
+  maxAttributesPerSeries: number;
+  /** Longest string value (or array element) kept, in UTF-16 units; longer ones are cut. */
+  maxAttributeValueLength: number;
+  /** Estimated bytes of one set (keys and values); attributes past it are dropped. */
+  maxAttributeBytesPerSeries: number;
+}
+
+export const DEFAULT_ATTRIBUTE_BOUNDS: Readonly<AttributeBounds> =
+  Object.freeze({
+    maxAttributesPerSeries: 32,
+    maxAttributeValueLength: 1024,
+    maxAttributeBytesPerSeries: 16 * 1024,
+  });
+
+/** An attribute set as read: what is kept, its key, and what was not. */
+export interface AttributeReading {
+  /** Own properties only, keys in sorted order; safe to keep. */
+  readonly attributes: Attributes;
+  /** Equal for equal sets, whatever their key order or the values' types. */
+  readonly key: string;
+  /**
+   * Entries that are not OpenTelemetry attributes (a key that is empty, a
+   * value that is not a primitive or a homogeneous array of primitives) or
+   * that threw when read (a getter, a Proxy).
+   */
+  readonly invalid: number;
+  /**
+   * Values cut to maxAttributeValueLength (strings, array elements, arrays
+   * longer than that many elements) and keys cut to MAX_ATTRIBUTE_KEY_LENGTH.
+   */
+  readonly truncated: number;
+  /** Valid entries beyond maxAttributesPerSeries or maxAttributeBytesPerSeries. */
+  readonly dropped: number;
+}
+
+const NUMBER_BYTES = 8;
+const EMPTY: AttributeReading = Object.freeze({
+  attributes: Object.freeze({}),
+  key: '',
+  invalid: 0,
+  truncated: 0,
+  dropped: 0,
+});
+
+/**
+ * Reads attribute sets handed over by callers, as the OpenTelemetry API
+ * defines them (values are primitives or homogeneous arrays of primitives;
+ * null and undefined mean absent), defensively: the input may be a Proxy,
+ * have throwing getters or hold BigInts, Symbols or objects with `toJSON`.
+ * Nothing of the input is kept or called beyond reading its own enumerable
+ * string keys once; what is kept is copied and bounded first.
+ */
+export class AttributeReader {
+  private readonly _bounds: AttributeBounds;
+
+  constructor(bounds: AttributeBounds = DEFAULT_ATTRIBUTE_BOUNDS) {
+    this._bounds = bounds;
+  }
+
+  get bounds(): Readonly<AttributeBounds> {
+    return this._bounds;
+  }
+
+  /**
+   * The set `input` describes; undefined when `input` is not an attributes
+   * object at all (a string, an array, a function, or an object whose keys
+   * cannot be listed). `undefined` and `null` read as the empty set.
+   */
+  read(input: unknown): AttributeReading | undefined {
+    if (input === undefined || input === null) return EMPTY;
+    let keys: string[];
+    try {
+      if (typeof input !== 'object' || Array.isArray(input)) return undefined;
+      keys = Object.keys(input).sort();
+    } catch {
+      return undefined;
+    }
+    const bounds = this._bounds;
+    const entries: [string, AttributeValue][] = [];
+    let invalid = 0;
+    let truncated = 0;
+    let dropped = 0;
+    let bytes = 0;
+    for (const rawKey of keys) {
+      let value: AttributeValue;
+      let cut: number;
+      try {
+        const read = readValue(
+          (input as Record<string, unknown>)[rawKey],
+          bounds.maxAttributeValueLength
+        );
+        if (read === INVALID) {
+          invalid++;
+          continue;
+        }
+        if (read === undefined) continue;
+        value = read.value;
+        cut = read.truncated;
+      } catch {
+        invalid++;
+        continue;
+      }
+      if (rawKey.length === 0) {
+        invalid++;
+        continue;
+      }
+      const key =
+        rawKey.length > MAX_ATTRIBUTE_KEY_LENGTH
+          ? rawKey.slice(0, MAX_ATTRIBUTE_KEY_LENGTH)
+          : rawKey;
+      if (key !== rawKey) cut++;
+      const size = 2 * key.length + sizeOf(value);
+      if (
+        entries.length >= bounds.maxAttributesPerSeries ||
+        bytes + size > bounds.maxAttributeBytesPerSeries
+      ) {
+        dropped++;
+        continue;
+      }
+      bytes += size;
+      truncated += cut;
+      entries.push([key, value]);
+    }
+    if (entries.length === 0 && invalid + dropped === 0) return EMPTY;
+    return {
+      // fromEntries defines own properties, so a '__proto__' key stays a key.
+      attributes: Object.fromEntries(entries),
+      key: keyOf(entries),
+      invalid,
+      truncated,
+      dropped,
+    };
+  }
+}
+
+const INVALID = Symbol('invalid');
+
+/**
+ * Whether `value` is an OpenTelemetry attribute value: a string, number or
+ * boolean, or an array of one of those types (nulls allowed); absent
+ * (undefined, null) counts as valid. Never throws.
+ */
+export function isAttributeValue(value: unknown): boolean {
+  try {
+    return readValue(value, Infinity) !== INVALID;
+  } catch {
+    return false;
+  }
+}
+
+/** A value read and copied; INVALID if it is no attribute value, undefined if absent. */
+function readValue(
+  value: unknown,
+  maxLength: number
+): { value: AttributeValue; truncated: number } | typeof INVALID | undefined {
+  if (value === undefined || value === null) return undefined;
+  switch (typeof value) {
+    case 'string':
+      return value.length > maxLength
+        ? { value: value.slice(0, maxLength), truncated: 1 }
+        : { value, truncated: 0 };
+    case 'number':
+    case 'boolean':
+      return { value, truncated: 0 };
+    case 'object':
+      return Array.isArray(value) ? readArray(value, maxLength) : INVALID;
+    default:
+      return INVALID;
+  }
+}
+
+/**
+ * A copy of a homogeneous array of primitives (nulls allowed), or INVALID;
+ * at most `maxLength` elements are kept (a longer array counts as cut).
+ */
+function readArray(
+  array: readonly unknown[],
+  maxLength: number
+): { value: AttributeValue; truncated: number } | typeof INVALID {
+  const given = array.length;
+  if (typeof given !== 'number') return INVALID;
+  const length = Math.min(given, maxLength);
+  const copy: unknown[] = new Array(length);
+  let type: string | undefined;
+  let truncated = given > length ? 1 : 0;
+  for (let i = 0; i < length; i++) {
+    let element = array[i];
+    if (element === undefined) element = null;
+    if (element !== null) {
+      const elementType = typeof element;
+      if (
+        (type !== undefined && elementType !== type) ||
+        (elementType !== 'string' &&
+          elementType !== 'number' &&
+          elementType !== 'boolean')
+      )
+        return INVALID;
+      type = elementType;
+      if (type === 'string' && (element as string).length > maxLength) {
+        element = (element as string).slice(0, maxLength);
+        truncated++;
+      }
+    }
+    copy[i] = element;
+  }
+  return { value: copy as AttributeValue, truncated };
+}
+
+function sizeOf(value: AttributeValue): number {
+  if (typeof value === 'string') return 2 * value.length;
+  if (!Array.isArray(value)) return NUMBER_BYTES;
+  let bytes = 0;
+  for (const element of value)
+    bytes += typeof element === 'string' ? 2 * element.length : NUMBER_BYTES;
+  return bytes;
+}
+
+/**
+ * A key unambiguous for any keys and values: each part is prefixed with its
+ * type and length, so no separator inside a string can fake a boundary, and
+ * 1, '1' and true differ.
+ */
+function keyOf(entries: readonly [string, AttributeValue][]): string {
+  let key = '';
+  for (const [name, value] of entries)
+    key += `${name.length}:${name}${partOf(value)}`;
+  return key;
+}
+
+function partOf(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${value.length}:${value}`;
+    case 'number':
+      return `n${value};`;
+    case 'boolean':
+      return value ? 't' : 'f';
+    default:
+      if (value === null) return 'z';
+      return `a${(value as unknown[]).length}:${(value as unknown[]).map(partOf).join('')}`;
+  }
+}

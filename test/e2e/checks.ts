@@ -108,9 +108,7 @@ export function checkSummary(
 ): void {
   const { metric } = latest(requests, service, `${name}.window`);
   expect(metric.unit, `${name}.window unit`).to.equal(unit);
-  expect(metric.summary, `${name}.window is a Summary`).to.not.equal(
-    undefined
-  );
+  expect(metric.summary, `${name}.window is a Summary`).to.not.equal(undefined);
   const [point] = metric.summary!.dataPoints;
   expect(Number(point.count), `${name}.window count`).to.equal(values.length);
   expect(point.sum, `${name}.window sum`).to.equal(

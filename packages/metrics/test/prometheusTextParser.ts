@@ -59,6 +59,8 @@ export function parseText(text: string): ParsedText {
       current = type[1];
       continue;
     }
+    // Any other comment is allowed and ignored (the SDK's serializer writes `# UNIT`).
+    if (line.startsWith('#')) continue;
     const sample = parseSample(line);
     // Each sample belongs to the family declared just before it.
     const suffixes =

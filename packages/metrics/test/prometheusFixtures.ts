@@ -151,23 +151,31 @@ export function resourceMetrics(
 }
 
 /**
- * The OpenTelemetry exponential histogram (scale 0) of positive `values`:
- * bucket i counts the values in (2^i, 2^(i+1)]. Computed here, apart from
- * the code under test.
+ * The OpenTelemetry exponential histogram of positive `values` at
+ * `scale`: bucket i counts the values in (b^i, b^(i+1)], b = 2^(2^-scale).
+ * Computed here from that formula, apart from the code under test.
  */
-export function scaleZeroHistogram(values: number[]): ExponentialHistogram {
-  const indexes = values.map(v => Math.ceil(Math.log2(v)) - 1);
+export function exponentialPoint(
+  values: number[],
+  scale: number
+): ExponentialHistogram {
+  const indexes = values.map(v => Math.ceil(Math.log2(v) * 2 ** scale) - 1);
   const offset = Math.min(...indexes);
   const counts = new Array<number>(Math.max(...indexes) - offset + 1).fill(0);
   for (const i of indexes) counts[i - offset]++;
   return {
     count: values.length,
     sum: values.reduce((a, b) => a + b, 0),
-    scale: 0,
+    scale,
     zeroCount: 0,
     positive: { offset, bucketCounts: counts },
     negative: { offset: 0, bucketCounts: [] },
     min: Math.min(...values),
     max: Math.max(...values),
   };
+}
+
+/** {@link exponentialPoint} at scale 0: bucket i holds (2^i, 2^(i+1)]. */
+export function scaleZeroHistogram(values: number[]): ExponentialHistogram {
+  return exponentialPoint(values, 0);
 }

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
 import { serializeMetrics } from '../src/export/prometheus';
 import type { Exemplar } from '../src/export/prometheus';
 import { decodeFamilies, nativeBuckets } from './prometheusDecoder';
@@ -7,6 +6,7 @@ import type { DecodedFamily } from './prometheusDecoder';
 import {
   counter,
   exponentialHistogram,
+  exponentialPoint,
   gauge,
   histogram,
   resourceMetrics,
@@ -50,24 +50,6 @@ function exemplar(value: number, secondsAfter: number): Exemplar {
     hrTime: [T + secondsAfter, 500_000_000],
     traceId: TRACE,
     spanId: SPAN,
-  };
-}
-
-/** The exponential histogram of positive `values` at `scale`, computed here from the bucket formula. */
-function atScale(values: number[], scale: number): ExponentialHistogram {
-  const indexes = values.map(v => Math.ceil(Math.log2(v) * 2 ** scale) - 1);
-  const offset = Math.min(...indexes);
-  const counts = new Array<number>(Math.max(...indexes) - offset + 1).fill(0);
-  for (const i of indexes) counts[i - offset]++;
-  return {
-    count: values.length,
-    sum: values.reduce((a, b) => a + b, 0),
-    scale,
-    zeroCount: 0,
-    positive: { offset, bucketCounts: counts },
-    negative: { offset: 0, bucketCounts: [] },
-    min: Math.min(...values),
-    max: Math.max(...values),
   };
 }
 
@@ -231,7 +213,7 @@ describe('Prometheus protobuf format', () => {
   it('downscales a scale above 8 to schema 8, merging buckets', async () => {
     const values = [1.1, 1.1004, 1.7, 3.3, 10.5, 100.25, 100.26];
     const [, decoded] = await families([
-      exponentialHistogram('fine', [{ value: atScale(values, 10) }]),
+      exponentialHistogram('fine', [{ value: exponentialPoint(values, 10) }]),
     ]);
     const native = decoded.metric![0].histogram!;
     expect(native.schema).to.equal(8);
@@ -287,10 +269,10 @@ describe('Prometheus protobuf format', () => {
   });
 
   it('leaves out a point whose scale Prometheus cannot take (below -4)', async () => {
-    const coarse = { ...atScale([2, 3], 0), scale: -5 };
+    const coarse = { ...exponentialPoint([2, 3], 0), scale: -5 };
     const [, decoded] = await families([
       exponentialHistogram('coarse', [
-        { attributes: { k: 'kept' }, value: atScale([2, 3], 0) },
+        { attributes: { k: 'kept' }, value: exponentialPoint([2, 3], 0) },
         { attributes: { k: 'dropped' }, value: coarse },
       ]),
     ]);

@@ -156,6 +156,10 @@ describe('end to end: the scrape endpoint, promtool and a real Prometheus 2.42',
         expect(target.lastError).to.equal('');
         expect(await prometheus!.value('min_over_time(up[1m])')).to.equal(1);
         expect(await prometheus!.value('e2e_unrelated_total')).to.equal(42);
+        // The resource, as an OpenMetrics info metric or (protobuf) a gauge.
+        expect(
+          await prometheus!.value('target_info{service_name="scrape-e2e"}')
+        ).to.equal(1);
         const [requests] = await prometheus!.query('e2e_requests_total');
         expect(requests.metric).to.include({
           key_0: 'zero',

@@ -25,7 +25,7 @@ import {
   PrometheusSerializer,
 } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { median, printTable, writeResults } from '@datapunk/bench-kit';
 import { RetentionMetricReader } from '../src';
 import {
@@ -162,7 +162,8 @@ interface Target {
   name: string;
   url: string;
   formats: Format[];
-  reader: MetricReader;
+  /** Records the workload's values once more. */
+  record(): void;
   close(): Promise<void>;
   /** Collect as a scrape does, and serialize the result, separately. */
   collect(): Promise<ResourceMetrics>;
@@ -189,7 +190,7 @@ async function ours(): Promise<Target> {
     name: 'ours (PrometheusScrapeServer)',
     url: (await server.url())!,
     formats: ['text', 'openmetrics', 'protobuf'],
-    reader,
+    record: () => record(provider),
     async close() {
       await server.close();
       await provider.shutdown();
@@ -218,7 +219,7 @@ async function sdk(): Promise<Target> {
     name: 'SDK PrometheusExporter',
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`,
     formats: ['text'],
-    reader: exporter,
+    record: () => record(provider),
     async close() {
       server.closeAllConnections();
       await new Promise(resolve => server.close(resolve));
@@ -256,6 +257,14 @@ async function run(make: () => Promise<Target>): Promise<Row[]> {
       maxGcMillis: scrape.maxGcMillis,
     });
   try {
+    // How long the loop waits when nothing of ours runs: the machine's own noise.
+    add(
+      'idle loop, 2 s (noise floor)',
+      await measured(async () => {
+        await new Promise(resolve => setTimeout(resolve, 2000));
+        return { millis: 2000, bytes: 0 };
+      })
+    );
     // The first scrape also collects what was recorded since the last collection.
     add('first scrape (text)', await scraper.scrape(target.url, ACCEPT.text));
     for (const format of target.formats) {
@@ -274,14 +283,20 @@ async function run(make: () => Promise<Target>): Promise<Row[]> {
       ...together,
       millis: together.totalMillis,
     });
-    // The parts of a scrape, apart.
+    // The parts of a scrape, apart: collect with and without new values, then serialize.
     let metrics: ResourceMetrics | undefined;
-    const collected = await measured(async () => {
-      const start = performance.now();
-      metrics = await target.collect();
-      return { millis: performance.now() - start };
-    });
-    add('collect() alone', { ...collected, bytes: 0 });
+    const collect = () =>
+      measured(async () => {
+        const start = performance.now();
+        metrics = await target.collect();
+        return { millis: performance.now() - start, bytes: 0 };
+      });
+    add('collect() alone, nothing new', await collect());
+    target.record();
+    add(
+      `collect() alone, ${VALUES_PER_SERIES} new values per series`,
+      await collect()
+    );
     for (const format of target.formats) {
       const serialized = await measured(async () => {
         const start = performance.now();

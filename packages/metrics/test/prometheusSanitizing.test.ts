@@ -174,3 +174,65 @@ describe('Prometheus exposition of hostile names and attributes (fast-check)', f
     );
   });
 });
+
+describe('Prometheus exposition of malformed points', () => {
+  before(() => diag.disable());
+
+  it('writes valid text and protobuf for values that are not what the types say', async () => {
+    const odd = (value: unknown) => value as never;
+    const input = resourceMetrics([
+      counter('c', [
+        { value: odd('seven') },
+        { attributes: { k: 1 }, value: NaN },
+      ]),
+      histogram('h', [
+        {
+          value: odd({
+            buckets: { boundaries: [1, NaN, 1, Infinity], counts: ['1', 2] },
+            count: undefined,
+            sum: -Infinity,
+          }),
+        },
+      ]),
+      exponentialHistogram('e', [
+        {
+          attributes: { k: 'inf' },
+          value: { ...scaleZeroHistogram([2]), scale: Infinity },
+        },
+        {
+          attributes: { k: 'half' },
+          value: { ...scaleZeroHistogram([2]), scale: 0.5 },
+        },
+        {
+          attributes: { k: 'neg' },
+          value: { ...scaleZeroHistogram([2]), count: -3, zeroCount: -1 },
+        },
+      ]),
+      summary('s', [
+        {
+          value: {
+            count: -1,
+            sum: NaN,
+            quantileValues: [{ quantile: NaN, value: 1 }],
+          },
+        },
+      ]),
+    ]);
+    const text = await serializeMetrics(input);
+    parseText(Buffer.concat(text.chunks).toString('utf8'));
+    const openMetrics = await serializeMetrics(input, {
+      format: 'openmetrics',
+    });
+    expect(Buffer.concat(openMetrics.chunks).toString('utf8')).to.match(
+      /# EOF\n$/
+    );
+    const protobuf = await serializeMetrics(input, { format: 'protobuf' });
+    const families = decodeFamilies(Buffer.concat(protobuf.chunks));
+    expect(families.map(f => f.name)).to.include.members([
+      'c_total',
+      'h',
+      'e',
+      's',
+    ]);
+  });
+});

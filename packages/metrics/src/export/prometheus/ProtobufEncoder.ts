@@ -108,8 +108,14 @@ export function varintBytes(value: number): Buffer {
   return bytes;
 }
 
-/** Writes `value` (an integer in [0, 2^53]) at `offset`; returns the offset after it. */
+/**
+ * Writes `value` (an integer in [0, 2^53]) at `offset`; returns the offset
+ * after it. Anything else (negative, NaN, infinite: a malformed point)
+ * is written as 0, never as bytes a parser would misread.
+ */
 function writeVarint(buffer: Buffer, offset: number, value: number): number {
+  value =
+    value >= 0 && value <= Number.MAX_SAFE_INTEGER ? Math.floor(value) : 0;
   while (value > 0x7f) {
     buffer[offset++] = value % 128 | 0x80;
     value = Math.floor(value / 128);
@@ -119,6 +125,8 @@ function writeVarint(buffer: Buffer, offset: number, value: number): number {
 }
 
 function varintSize(value: number): number {
+  value =
+    value >= 0 && value <= Number.MAX_SAFE_INTEGER ? Math.floor(value) : 0;
   let size = 1;
   while (value > 0x7f) {
     value = Math.floor(value / 128);

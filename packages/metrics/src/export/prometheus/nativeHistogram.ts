@@ -31,12 +31,14 @@ export interface NativeHistogram {
  * finer (merging 2^(scale-8) buckets at a time); bucket i becomes bucket
  * i + 1 (OpenTelemetry indexes a bucket by its lower bound, Prometheus by
  * its upper one); only occupied buckets are sent. Undefined for a scale
- * below -4, which Prometheus cannot take (the spec drops such points).
+ * below -4, which Prometheus cannot take (the spec drops such points), or
+ * one that is not an integer.
  */
 export function toNativeHistogram(
   histogram: ExponentialHistogram
 ): NativeHistogram | undefined {
-  if (histogram.scale < MIN_SCHEMA) return undefined;
+  if (!Number.isInteger(histogram.scale) || histogram.scale < MIN_SCHEMA)
+    return undefined;
   const shift = Math.max(0, histogram.scale - MAX_SCHEMA);
   const given = (histogram as { zeroThreshold?: unknown }).zeroThreshold;
   return {

@@ -1,9 +1,10 @@
 /**
  * A sample value as the text formats write it: JavaScript's shortest
  * round-trip form, which Prometheus parses exactly, with its spellings of
- * the infinities.
+ * the infinities; NaN for what is not a number.
  */
 export function sampleValue(value: number): string {
+  if (typeof value !== 'number') return 'NaN'; // a malformed point must not break the line
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return String(value);

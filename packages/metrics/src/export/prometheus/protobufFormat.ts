@@ -95,7 +95,7 @@ export function* writeProtobuf(
       if (histogram?.exponential && native === undefined) {
         context.diag.warn(
           `schema:${family.name}`,
-          `a point of '${family.name}' is not in the protobuf scrape: its scale ${histogram.exponential.scale} is below Prometheus' lowest schema, -4`
+          `a point of '${family.name}' is not in the protobuf scrape: its scale ${histogram.exponential.scale} is not a schema Prometheus takes (an integer ≥ -4)`
         );
       } else if (point) {
         if (pieces.length === 0 && encoder.length === 0) {

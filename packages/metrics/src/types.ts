@@ -147,6 +147,12 @@ export interface QueryResult {
   last?: number;
   /** Values of statistics added with registerStatistic(). */
   statistics?: Record<string, number>;
+  /**
+   * Present (true) while the snapshot found at start is still being
+   * restored: the answer holds what is restored so far (see
+   * `RetentionMetricReader.whenRestored()`).
+   */
+  restoring?: true;
 }
 
 /** What a custom statistic sees: the merged data of a query. */

@@ -226,6 +226,7 @@ describe('bound instruments and persistence', () => {
       await first.provider.shutdown(); // the final snapshot
       const second = realTimeSetUp({ persistence: { path } });
       try {
+        await second.reader.whenRestored();
         expect(
           second.reader.query('orders', { attributes: { shop: 'north' } })
         ).to.include({ sum: 7 });

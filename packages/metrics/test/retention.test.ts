@@ -70,6 +70,7 @@ describe('RetentionMetricReader retention', () => {
     expect(reasons('datapunk.metrics.history.evicted')).to.deep.equal([
       ['age', 0],
       ['budget', 0],
+      ['future', 0],
     ]);
     expect(reasons('datapunk.metrics.persistence.errors')).to.deep.equal([
       ['read', 0],

@@ -78,7 +78,38 @@ export class AttributeReader {
    * cannot be listed). `undefined` and `null` read as the empty set.
    */
   read(input: unknown): AttributeReading | undefined {
-    if (input === undefined || input === null) return EMPTY;
+    const entries = this._readEntries(input);
+    if (entries === undefined) return undefined;
+    if (entries === EMPTY_ENTRIES) return EMPTY;
+    return {
+      // fromEntries defines own properties, so a '__proto__' key stays a key.
+      attributes: Object.fromEntries(entries),
+      key: keyOf(entries),
+      invalid: entries.invalid,
+      truncated: entries.truncated,
+      dropped: entries.dropped,
+    };
+  }
+
+  /**
+   * As {@link read}, without making the attributes object: what finding a
+   * series needs (decodeAttributeKey makes the object from the key when it
+   * is needed).
+   */
+  readKey(input: unknown): Omit<AttributeReading, 'attributes'> | undefined {
+    const entries = this._readEntries(input);
+    if (entries === undefined) return undefined;
+    if (entries === EMPTY_ENTRIES) return EMPTY;
+    return {
+      key: keyOf(entries),
+      invalid: entries.invalid,
+      truncated: entries.truncated,
+      dropped: entries.dropped,
+    };
+  }
+
+  private _readEntries(input: unknown): Entries | undefined {
+    if (input === undefined || input === null) return EMPTY_ENTRIES;
     let keys: string[];
     try {
       if (typeof input !== 'object' || Array.isArray(input)) return undefined;
@@ -87,7 +118,7 @@ export class AttributeReader {
       return undefined;
     }
     const bounds = this._bounds;
-    const entries: [string, AttributeValue][] = [];
+    const entries = [] as unknown as Entries;
     let invalid = 0;
     let truncated = 0;
     let dropped = 0;
@@ -117,7 +148,7 @@ export class AttributeReader {
       }
       const key =
         rawKey.length > MAX_ATTRIBUTE_KEY_LENGTH
-          ? rawKey.slice(0, MAX_ATTRIBUTE_KEY_LENGTH)
+          ? copyPrefix(rawKey, MAX_ATTRIBUTE_KEY_LENGTH)
           : rawKey;
       if (key !== rawKey) cut++;
       const size = 2 * key.length + sizeOf(value);
@@ -132,17 +163,26 @@ export class AttributeReader {
       truncated += cut;
       entries.push([key, value]);
     }
-    if (entries.length === 0 && invalid + dropped === 0) return EMPTY;
-    return {
-      // fromEntries defines own properties, so a '__proto__' key stays a key.
-      attributes: Object.fromEntries(entries),
-      key: keyOf(entries),
-      invalid,
-      truncated,
-      dropped,
-    };
+    if (entries.length === 0 && invalid + dropped === 0) return EMPTY_ENTRIES;
+    entries.invalid = invalid;
+    entries.truncated = truncated;
+    entries.dropped = dropped;
+    return entries;
   }
 }
+
+/** Entries kept, sorted by key, with the counts of what was not. */
+type Entries = [string, AttributeValue][] & {
+  invalid: number;
+  truncated: number;
+  dropped: number;
+};
+
+const EMPTY_ENTRIES = Object.assign([], {
+  invalid: 0,
+  truncated: 0,
+  dropped: 0,
+}) as Entries;
 
 const INVALID = Symbol('invalid');
 
@@ -168,7 +208,7 @@ function readValue(
   switch (typeof value) {
     case 'string':
       return value.length > maxLength
-        ? { value: value.slice(0, maxLength), truncated: 1 }
+        ? { value: copyPrefix(value, maxLength), truncated: 1 }
         : { value, truncated: 0 };
     case 'number':
     case 'boolean':
@@ -208,13 +248,23 @@ function readArray(
         return INVALID;
       type = elementType;
       if (type === 'string' && (element as string).length > maxLength) {
-        element = (element as string).slice(0, maxLength);
+        element = copyPrefix(element as string, maxLength);
         truncated++;
       }
     }
     copy[i] = element;
   }
   return { value: copy as AttributeValue, truncated };
+}
+
+/**
+ * The first `length` characters of `text`, as a string of their own: a
+ * plain slice would keep the whole of a long original alive (V8 slices
+ * point into their parent), so 10 MB would stay retained behind 1 KB.
+ * Slicing a concatenation makes V8 copy the characters into a new string.
+ */
+function copyPrefix(text: string, length: number): string {
+  return (text.slice(0, length) + ' ').slice(0, length);
 }
 
 function sizeOf(value: AttributeValue): number {
@@ -249,5 +299,60 @@ function partOf(value: unknown): string {
     default:
       if (value === null) return 'z';
       return `a${(value as unknown[]).length}:${(value as unknown[]).map(partOf).join('')}`;
+  }
+}
+
+/**
+ * The attributes a key of {@link AttributeReading.key} stands for: the
+ * reading's attributes, made again (keys in sorted order, own properties).
+ * @throws {TypeError} for a string that is no such key.
+ */
+export function decodeAttributeKey(key: string): Attributes {
+  const entries: [string, AttributeValue][] = [];
+  const cursor = { at: 0 };
+  while (cursor.at < key.length) {
+    const name = readCounted(key, cursor);
+    entries.push([name, readPart(key, cursor) as AttributeValue]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/** `<length>:<text>` at the cursor. */
+function readCounted(key: string, cursor: { at: number }): string {
+  const colon = key.indexOf(':', cursor.at);
+  const length = Number(key.slice(cursor.at, colon));
+  if (colon < 0 || !Number.isInteger(length) || length < 0)
+    throw new TypeError(`not an attribute key at ${cursor.at}`);
+  cursor.at = colon + 1 + length;
+  return key.slice(colon + 1, cursor.at);
+}
+
+function readPart(key: string, cursor: { at: number }): unknown {
+  const tag = key[cursor.at++];
+  switch (tag) {
+    case 's':
+      return readCounted(key, cursor);
+    case 'n': {
+      const end = key.indexOf(';', cursor.at);
+      const value = Number(key.slice(cursor.at, end));
+      cursor.at = end + 1;
+      return value;
+    }
+    case 't':
+      return true;
+    case 'f':
+      return false;
+    case 'z':
+      return null;
+    case 'a': {
+      const colon = key.indexOf(':', cursor.at);
+      const length = Number(key.slice(cursor.at, colon));
+      cursor.at = colon + 1;
+      const values: unknown[] = [];
+      for (let i = 0; i < length; i++) values.push(readPart(key, cursor));
+      return values;
+    }
+    default:
+      throw new TypeError(`not an attribute key at ${cursor.at - 1}`);
   }
 }

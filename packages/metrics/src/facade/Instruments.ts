@@ -499,7 +499,8 @@ export class Instruments {
     type: MetricType,
     attributes: unknown
   ): Attributes | undefined | typeof UNREADABLE {
-    if (attributes === undefined) return undefined;
+    // null means none, as absent options do.
+    if (attributes === undefined || attributes === null) return undefined;
     const read = this._attributeReader.read(attributes);
     if (read === undefined) {
       this._reject(

@@ -84,14 +84,6 @@ export class MetricStore {
     };
   }
 
-  /** Forgets every stream, e.g. what a snapshot restored before it proved malformed. */
-  clear(): void {
-    this.streams.clear();
-    this._historyBytes = 0;
-    this._liveBytes = 0;
-    this._liveSeries = 0;
-  }
-
   /** When the reader started: points that end before it were restored from a snapshot. */
   get startMillis(): number {
     return this._config.startMillis;

@@ -48,7 +48,7 @@ export class StoreStats {
   /** Series whose live state expired, by reason: ttl. */
   readonly evictedSeries = new Tally(['ttl']);
   /** History points dropped, by reason: age, budget. */
-  readonly evictedPoints = new Tally(['age', 'budget']);
+  readonly evictedPoints = new Tally(['age', 'budget', 'future']);
   /** Failed persistence operations: read, write. */
   readonly persistenceErrors = new Tally(['read', 'write']);
   /** Failed exports: error, timeout. */

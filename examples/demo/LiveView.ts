@@ -22,8 +22,7 @@ export class LiveView {
   }
 
   render(seconds: number): void {
-    const { schedule, breakers, reader, detections, startedMillis } =
-      this._run;
+    const { schedule, breakers, reader, detections, startedMillis } = this._run;
     const now = Date.now();
     // This run only: a snapshot restored from the previous one is history,
     // not this run's traffic.

@@ -14,11 +14,29 @@ export interface PromSample {
   histogram?: [number, { count: string; sum: string }];
 }
 
+/** One scrape target's state, as /api/v1/targets gives it. */
+export interface PromTarget {
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  scrapeUrl: string;
+  labels: Record<string, string>;
+}
+
+export interface PrometheusOptions {
+  /** Rule files, evaluated every second. */
+  rules?: string[];
+  /** A `host:port` to scrape every second (path /metrics), as job 'datapunk'. */
+  scrapeTarget?: string;
+  /** `--enable-feature` flags; default ['native-histograms']. */
+  features?: string[];
+}
+
 /**
  * A real Prometheus (the one test/install-debian-packages.sh installs) on a free
  * loopback port with a data folder of its own, taking remote writes (from
- * the Collector) with native histograms enabled, and evaluating `rules`
- * every second when given.
+ * the Collector), with native histograms enabled unless `features` says
+ * otherwise, scraping `scrapeTarget` and evaluating `rules` every second
+ * when given.
  */
 export class Prometheus {
   private readonly _dir: string;
@@ -27,9 +45,14 @@ export class Prometheus {
 
   readonly port: number;
 
-  private constructor(port: number, dir: string, rules: string[]) {
+  private constructor(port: number, dir: string, options: PrometheusOptions) {
     this.port = port;
     this._dir = dir;
+    const {
+      rules = [],
+      scrapeTarget,
+      features = ['native-histograms'],
+    } = options;
     const config = join(dir, 'prometheus.yml');
     writeFileSync(
       config,
@@ -38,6 +61,16 @@ export class Prometheus {
         '  evaluation_interval: 1s',
         ...(rules.length > 0
           ? ['rule_files:', ...rules.map(r => `  - ${JSON.stringify(r)}`)]
+          : []),
+        ...(scrapeTarget
+          ? [
+              'scrape_configs:',
+              '  - job_name: datapunk',
+              '    scrape_interval: 1s',
+              '    scrape_timeout: 1s',
+              '    static_configs:',
+              `      - targets: [${JSON.stringify(scrapeTarget)}]`,
+            ]
           : []),
         '',
       ].join('\n')
@@ -49,7 +82,7 @@ export class Prometheus {
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--web.enable-remote-write-receiver',
-        '--enable-feature=native-histograms',
+        ...features.map(feature => `--enable-feature=${feature}`),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] }
     );
@@ -59,13 +92,9 @@ export class Prometheus {
   }
 
   /** Starts one and waits until it is ready. */
-  static async start(options: { rules?: string[] } = {}): Promise<Prometheus> {
+  static async start(options: PrometheusOptions = {}): Promise<Prometheus> {
     const dir = mkdtempSync(join(tmpdir(), 'datapunk-prometheus-'));
-    const prometheus = new Prometheus(
-      await freePort(),
-      dir,
-      options.rules ?? []
-    );
+    const prometheus = new Prometheus(await freePort(), dir, options);
     try {
       await prometheus._ready();
     } catch (error) {
@@ -116,6 +145,24 @@ export class Prometheus {
     return Number(samples[0].value[1]);
   }
 
+  /** The scrape targets and their state. */
+  async targets(): Promise<PromTarget[]> {
+    const body = (await this._get('/api/v1/targets')) as {
+      activeTargets: PromTarget[];
+    };
+    return body.activeTargets;
+  }
+
+  /** The TYPE/HELP metadata Prometheus keeps for `metric`, as /api/v1/metadata gives it. */
+  async metadata(
+    metric: string
+  ): Promise<{ type: string; help: string; unit: string }[]> {
+    const body = (await this._get(
+      `/api/v1/metadata?${new URLSearchParams({ metric }).toString()}`
+    )) as Record<string, { type: string; help: string; unit: string }[]>;
+    return body[metric] ?? [];
+  }
+
   /** Stops it and removes its folder. */
   async dispose(): Promise<void> {
     if (this._process.exitCode === null && this._process.signalCode === null) {
@@ -124,6 +171,18 @@ export class Prometheus {
       await exited;
     }
     rmSync(this._dir, { recursive: true, force: true });
+  }
+
+  private async _get(path: string): Promise<unknown> {
+    const response = await fetch(`http://127.0.0.1:${this.port}${path}`);
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: unknown;
+    };
+    if (body.status !== 'success')
+      throw new Error(`${path} failed: ${body.error}`);
+    return body.data;
   }
 
   private async _ready(): Promise<void> {

@@ -95,7 +95,7 @@ export function checkExponentialHistogram(
 }
 
 /**
- * A Summary (`<name>.summary`) with the exact count and sum of `values`,
+ * A Summary (`<name>.window`) with the exact count and sum of `values`,
  * exact min (quantile 0) and max (quantile 1), and its other quantiles
  * within the relative error of a sketch with the reader's defaults.
  */
@@ -106,25 +106,23 @@ export function checkSummary(
   unit: string,
   values: number[]
 ): void {
-  const { metric } = latest(requests, service, `${name}.summary`);
-  expect(metric.unit, `${name}.summary unit`).to.equal(unit);
-  expect(metric.summary, `${name}.summary is a Summary`).to.not.equal(
-    undefined
-  );
+  const { metric } = latest(requests, service, `${name}.window`);
+  expect(metric.unit, `${name}.window unit`).to.equal(unit);
+  expect(metric.summary, `${name}.window is a Summary`).to.not.equal(undefined);
   const [point] = metric.summary!.dataPoints;
-  expect(Number(point.count), `${name}.summary count`).to.equal(values.length);
-  expect(point.sum, `${name}.summary sum`).to.equal(
+  expect(Number(point.count), `${name}.window count`).to.equal(values.length);
+  expect(point.sum, `${name}.window sum`).to.equal(
     values.reduce((a, b) => a + b, 0)
   );
   const quantiles = new Map(
     (point.quantileValues ?? []).map(q => [q.quantile ?? 0, q.value ?? 0])
   );
   expect([...quantiles.keys()]).to.deep.equal([0, 0.5, 0.9, 0.95, 0.99, 1]);
-  expect(quantiles.get(0), `${name}.summary min`).to.equal(Math.min(...values));
-  expect(quantiles.get(1), `${name}.summary max`).to.equal(Math.max(...values));
+  expect(quantiles.get(0), `${name}.window min`).to.equal(Math.min(...values));
+  expect(quantiles.get(1), `${name}.window max`).to.equal(Math.max(...values));
   const bound = relativeErrorAt(5); // the reader's default sketch scale
   expectQuantilesWithin(
-    `${name}.summary`,
+    `${name}.window`,
     values,
     [0.5, 0.9, 0.95, 0.99],
     q => quantiles.get(q)!,

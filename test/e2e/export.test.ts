@@ -208,7 +208,7 @@ describe('end to end: OTLP/HTTP into a real OpenTelemetry Collector', function (
             'By',
             run.payloads.map(v => v + 1)
           )
-        ).to.throw(AssertionError, /e2e.payload.summary sum/);
+        ).to.throw(AssertionError, /e2e.payload.window sum/);
         expect(() =>
           checkOverflow(
             requests,

@@ -164,15 +164,15 @@ describe('end to end: through a Collector into a real Prometheus', function () {
   it("cannot combine per-instance Summary quantiles: their sum or mean misses the union's p99", async () => {
     const exact = exactQuantile(all(), 0.99);
     const summed = await prometheus!.value(
-      'sum(cross_latency_summary_seconds{quantile="0.99"})'
+      'sum(cross_latency_window_seconds{quantile="0.99"})'
     );
     const mean = await prometheus!.value(
-      'avg(cross_latency_summary_seconds{quantile="0.99"})'
+      'avg(cross_latency_window_seconds{quantile="0.99"})'
     );
     // Each instance's own p99 is right (within the bound) …
     for (const { instance, phases } of runs) {
       const own = await prometheus!.value(
-        `cross_latency_summary_seconds{quantile="0.99", instance="${instance}"}`
+        `cross_latency_window_seconds{quantile="0.99", instance="${instance}"}`
       );
       expect(Math.abs(own - exactQuantile(phases.flat(), 0.99))).to.be.at.most(
         exactQuantile(phases.flat(), 0.99) * relativeErrorAt(5)

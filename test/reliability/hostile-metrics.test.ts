@@ -317,7 +317,10 @@ describe('reliability: hostile input against @datapunk/otel-metrics', function (
       () => ({ big: 'x'.repeat(100_000) }),
     ];
     class Hostile {
-      constructor(readonly index: number) {}
+      readonly index: number;
+      constructor(index: number) {
+        this.index = index;
+      }
       make(): unknown {
         return HOSTILE[this.index]();
       }

@@ -18,7 +18,11 @@ import { OptionReader } from '@datapunk/otel-common';
 import { FanOutExporter } from './export/FanOutExporter';
 import type * as OtlpEntry from './export/otlp';
 import type * as PrometheusEntry from './export/prometheus';
-import type { PrometheusScrapeServer } from './export/prometheus';
+import type {
+  PrometheusScrapeServer,
+  PrometheusScrapeServerOptions,
+} from './export/prometheus';
+import { readHistogramBoundaries } from './export/prometheus/histogramBoundaries';
 import { Instruments } from './facade/Instruments';
 import { READER_OPTIONS } from './options';
 import { RetentionMetricReader } from './RetentionMetricReader';
@@ -62,10 +66,11 @@ export interface SetupMetricsOptions
    */
   exporter?: ExporterChoice | ExporterChoice[] | PushMetricExporter;
   /**
-   * Where 'prometheus' listens. Default OTEL_EXPORTER_PROMETHEUS_HOST and
-   * OTEL_EXPORTER_PROMETHEUS_PORT, else localhost:9464 (path /metrics).
+   * The 'prometheus' scrape endpoint: where it listens (default
+   * OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT, else
+   * localhost:9464, path /metrics) and its classic histogram boundaries.
    */
-  prometheus?: { host?: string; port?: number };
+  prometheus?: { host?: string; port?: number; histogramBoundaries?: number[] };
   /** Views for the MeterProvider. */
   views?: ViewOptions[];
   /** Register the provider as the global MeterProvider. Default true. */
@@ -149,15 +154,17 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
     views: views as ViewOptions[],
   });
   const prometheus = choices.includes('prometheus')
-    ? createScrapeServer(
-        reader,
-        prometheusOptions.host ??
+    ? createScrapeServer(reader, {
+        host:
+          prometheusOptions.host ??
           process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
           DEFAULT_PROMETHEUS_HOST,
-        prometheusOptions.port ??
+        port:
+          prometheusOptions.port ??
           fromEnv('OTEL_EXPORTER_PROMETHEUS_PORT', true) ??
-          DEFAULT_PROMETHEUS_PORT
-      )
+          DEFAULT_PROMETHEUS_PORT,
+        histogramBoundaries: prometheusOptions.histogramBoundaries,
+      })
     : undefined;
   if (global) metricsApi.setGlobalMeterProvider(meterProvider);
   return {
@@ -176,12 +183,17 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   };
 }
 
-/** `prometheus: { host, port }`, checked now (a bad port would fail only when listening). */
+/** `prometheus: { host, port, histogramBoundaries }`, checked now (a bad port would fail only when listening). */
 function resolvePrometheus(given: OptionReader): {
   host: string | undefined;
   port: number | undefined;
+  histogramBoundaries: number[] | undefined;
 } {
-  const prometheus = given.nested('prometheus', ['host', 'port']);
+  const prometheus = given.nested('prometheus', [
+    'host',
+    'port',
+    'histogramBoundaries',
+  ]);
   return {
     host:
       prometheus.raw('host') == null ? undefined : prometheus.string('host'),
@@ -189,6 +201,10 @@ function resolvePrometheus(given: OptionReader): {
       prometheus.raw('port') == null
         ? undefined
         : prometheus.integer('port', undefined, { min: 0, max: 65535 }),
+    histogramBoundaries:
+      prometheus.raw('histogramBoundaries') == null
+        ? undefined
+        : readHistogramBoundaries(prometheus),
   };
 }
 
@@ -202,12 +218,11 @@ function createOtlpExporter(): PushMetricExporter {
 /** The scrape endpoint, loaded only when asked for. */
 function createScrapeServer(
   reader: RetentionMetricReader,
-  host: string,
-  port: number
+  options: PrometheusScrapeServerOptions
 ): PrometheusScrapeServer {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const prometheus: typeof PrometheusEntry = require('./export/prometheus');
-  return new prometheus.PrometheusScrapeServer(reader, host, port);
+  return new prometheus.PrometheusScrapeServer(reader, options);
 }
 
 /**

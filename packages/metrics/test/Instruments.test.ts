@@ -39,7 +39,7 @@ for (const path of ['through the SDK', 'directly into the reader'] as const)
       expect(
         pointWith<{ count: number }>(rm, 'payload.size', {})!.value.count
       ).to.equal(1);
-      expect(pointWith(rm, 'score.summary', { quantile: 0.5 })!.value).to.equal(
+      expect(pointWith(rm, 'score.window', { quantile: 0.5 })!.value).to.equal(
         0.75
       );
       const timer = rm.scopeMetrics

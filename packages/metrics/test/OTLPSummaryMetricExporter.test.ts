@@ -157,7 +157,7 @@ describe('OTLPSummaryMetricExporter', () => {
     for (let v = 1; v <= 100; v++) histogram.record(v);
     await provider.forceFlush();
     await provider.shutdown();
-    const [summary] = receiver.metrics('latency.summary');
+    const [summary] = receiver.metrics('latency.window');
     expect(Number(summary.summary.dataPoints[0].count)).to.equal(100);
     const [received] = receiver.metrics('latency');
     expect(

@@ -78,7 +78,7 @@ describe('bound instruments (the Instruments facade recording directly)', () => 
       ['api.requests', 'bound.requests'],
       ['api.queue', 'bound.queue'],
       ['api.latency', 'bound.latency'],
-      ['api.latency.summary', 'bound.latency.summary'],
+      ['api.latency.window', 'bound.latency.window'],
     ]) {
       expect(exported(h, a), a).to.not.equal(undefined);
       expect(exported(h, b), b).to.deep.equal(exported(h, a));

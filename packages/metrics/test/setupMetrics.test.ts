@@ -82,7 +82,7 @@ describe('setupMetrics', () => {
       resource.find(a => a.key === 'deployment.environment.name')!.value
     ).to.deep.equal({ stringValue: 'test' });
     expect(
-      receiver.metrics('latency.summary')[0].summary.dataPoints[0].count
+      receiver.metrics('latency.window')[0].summary.dataPoints[0].count
     ).to.equal(1);
   });
 
@@ -140,9 +140,10 @@ describe('setupMetrics', () => {
       expect(text).to.match(/^latency_count\{.*\} 4$/m);
       expect(text).to.match(/^latency_sum\{.*\} 100$/m);
       expect(text).to.match(/^latency_bucket\{.*le="\+Inf".*\} 4$/m);
-      // The window's quantiles: min and max exactly.
-      expect(text).to.match(/^latency_summary\{.*quantile="0".*\} 10$/m);
-      expect(text).to.match(/^latency_summary\{.*quantile="1".*\} 40$/m);
+      // The window's quantiles, as a summary: min and max exactly.
+      expect(text).to.match(/^# TYPE latency_window summary$/m);
+      expect(text).to.match(/^latency_window\{.*quantile="0.0".*\} 10$/m);
+      expect(text).to.match(/^latency_window\{.*quantile="1.0".*\} 40$/m);
       expect((await fetch(url!.replace('/metrics', '/other'))).status).to.equal(
         404
       );

@@ -43,7 +43,7 @@ describe('RetentionMetricReader summaries', () => {
     const sorted = values.slice().sort((a, b) => a - b);
     const latest = h.latest();
     for (const q of [0.5, 0.9, 0.95, 0.99]) {
-      const reported = pointWith(latest, 'latency.summary', {
+      const reported = pointWith(latest, 'latency.window', {
         route: '/a',
         quantile: q,
       })!.value;
@@ -52,16 +52,16 @@ describe('RetentionMetricReader summaries', () => {
       );
     }
     expect(
-      pointWith(latest, 'latency.summary', { quantile: 0 })!.value
+      pointWith(latest, 'latency.window', { quantile: 0 })!.value
     ).to.equal(sorted[0]);
     expect(
-      pointWith(latest, 'latency.summary', { quantile: 1 })!.value
+      pointWith(latest, 'latency.window', { quantile: 1 })!.value
     ).to.equal(sorted[sorted.length - 1]);
-    expect(points(latest, 'latency.summary.count')[0].value).to.equal(
+    expect(points(latest, 'latency.window.values')[0].value).to.equal(
       values.length
     );
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    expect(points(latest, 'latency.summary.mean')[0].value).to.be.closeTo(
+    expect(points(latest, 'latency.window.mean')[0].value).to.be.closeTo(
       mean,
       mean * 1e-12
     );
@@ -69,9 +69,9 @@ describe('RetentionMetricReader summaries', () => {
       values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length
     );
     expect(
-      Math.abs(points(latest, 'latency.summary.stddev')[0].value - stddev)
+      Math.abs(points(latest, 'latency.window.stddev')[0].value - stddev)
     ).to.be.at.most(stddev * 0.05);
-    expect(metric(latest, 'latency.summary')!.descriptor.unit).to.equal('ms');
+    expect(metric(latest, 'latency.window')!.descriptor.unit).to.equal('ms');
     // The exponential histogram itself is exported too.
     expect(
       points<{ count: number }>(latest, 'latency')[0].value.count
@@ -88,20 +88,20 @@ describe('RetentionMetricReader summaries', () => {
     histogram.record(1000);
     await h.tick(COLLECT);
     expect(
-      pointWith(h.latest(), 'latency.summary', { quantile: 1 })!.value
+      pointWith(h.latest(), 'latency.window', { quantile: 1 })!.value
     ).to.equal(1000);
     await h.tick(50_000);
     histogram.record(2);
     await h.tick(COLLECT); // t = 70 s: the first slot has left the window
     expect(
-      pointWith(h.latest(), 'latency.summary', { quantile: 1 })!.value
+      pointWith(h.latest(), 'latency.window', { quantile: 1 })!.value
     ).to.equal(2);
-    expect(points(h.latest(), 'latency.summary.count')[0].value).to.equal(1);
+    expect(points(h.latest(), 'latency.window.values')[0].value).to.equal(1);
     expect(
       points<{ count: number }>(h.latest(), 'latency')[0].value.count
     ).to.equal(2);
     await h.tick(60_000); // nothing in the window any more: no summary point
-    expect(points(h.latest(), 'latency.summary')).to.have.length(0);
+    expect(points(h.latest(), 'latency.window')).to.have.length(0);
   });
 
   it('exports real Summary points where the exporter carries them', async () => {
@@ -115,7 +115,7 @@ describe('RetentionMetricReader summaries', () => {
     await h.tick(COLLECT);
     for (let v = 1; v <= 100; v++) histogram.record(v, { route: '/a' });
     await h.tick(COLLECT);
-    const found = summary(h.latest(), 'latency.summary')!;
+    const found = summary(h.latest(), 'latency.window')!;
     expect(found.dataPointType).to.equal(SUMMARY_DATA_POINT_TYPE);
     expect(isSummaryMetricData(found)).to.equal(true);
     const value = found.dataPoints[0].value;
@@ -142,7 +142,7 @@ describe('RetentionMetricReader summaries', () => {
     const { resourceMetrics } = await reader.collect();
     const found = resourceMetrics.scopeMetrics
       .flatMap(s => s.metrics)
-      .find(m => m.descriptor.name === 'latency.summary');
+      .find(m => m.descriptor.name === 'latency.window');
     expect(found && isSummaryMetricData(found)).to.equal(true);
     h = harness();
   });
@@ -156,7 +156,7 @@ describe('RetentionMetricReader summaries', () => {
     h.meter.createHistogram('latency').record(5);
     await h.tick(COLLECT);
     expect(metric(h.latest(), 'latency')).not.to.equal(undefined);
-    expect(metric(h.latest(), 'latency.summary')).to.equal(undefined);
-    expect(metric(h.latest(), 'latency.summary.mean')).to.equal(undefined);
+    expect(metric(h.latest(), 'latency.window')).to.equal(undefined);
+    expect(metric(h.latest(), 'latency.window.mean')).to.equal(undefined);
   });
 });

@@ -157,8 +157,10 @@ function summarizeWindow(
 }
 
 /**
- * `<name>.summary` (a Summary, or a gauge with a `quantile` attribute) and
- * `<name>.summary.{count,mean,stddev}` gauges, over the sliding window.
+ * `<name>.window` (a Summary, or a gauge with a `quantile` attribute) and
+ * `<name>.window.{values,mean,stddev}` gauges, over the sliding window.
+ * No name holds a Prometheus type word (`summary`) or ends in `count`:
+ * promtool's lint flags both.
  */
 function summaryMetrics(
   stream: Stream,
@@ -172,7 +174,7 @@ function summaryMetrics(
   const over = `over the last ${summary.windowMillis / 1000} s`;
   const base = (suffix: string, description: string, metricUnit = unit) => ({
     descriptor: {
-      name: `${name}.summary${suffix}`,
+      name: `${name}.window${suffix}`,
       description: `${description} of ${name} ${over}`,
       unit: metricUnit,
       valueType: ValueType.DOUBLE,
@@ -196,7 +198,7 @@ function summaryMetrics(
   });
   const quantileBase = base('', 'Quantiles (0 = min, 1 = max)');
   return [
-    gauge('.count', 'Values recorded', w => w.count, '{value}'),
+    gauge('.values', 'Values recorded', w => w.count, '{value}'),
     gauge('.mean', 'Mean', w => w.mean),
     gauge(
       '.stddev',

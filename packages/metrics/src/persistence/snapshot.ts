@@ -224,7 +224,9 @@ function parseLine(line: string, number: number): unknown {
       error instanceof SyntaxError
         ? 'is not JSON (truncated or corrupt)'
         : 'is refused';
-    throw new TypeError(`line ${number} ${why}: ${(error as Error).message}`);
+    throw new TypeError(`line ${number} ${why}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

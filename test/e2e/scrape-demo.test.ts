@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { freePort } from './Collector';
+import { Prometheus } from './Prometheus';
+import { requirePromtool } from '../requirements';
+import { sleep } from '../util';
+
+const ROOT = resolve(__dirname, '../..');
+const DURATION_SECONDS = 30;
+
+/** `promtool check metrics` on `text`: its exit code and what it printed. */
+function promtool(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn('promtool', ['check', 'metrics']);
+    let output = '';
+    child.stdout.on('data', chunk => (output += chunk));
+    child.stderr.on('data', chunk => (output += chunk));
+    child.on('error', reject);
+    child.on('close', code => done({ code: code ?? -1, output }));
+    child.stdin.end(text);
+  });
+}
+
+describe('the main job (examples/demo) as a Prometheus scrape target', function () {
+  this.timeout(120_000);
+  let demo: ChildProcess | undefined;
+  let exited: Promise<number | null>;
+  let output = '';
+  let prometheus: Prometheus | undefined;
+  let url: string;
+  let stateDir: string;
+
+  before(async function () {
+    requirePromtool(this);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/metrics`;
+    stateDir = mkdtempSync(join(tmpdir(), 'datapunk-demo-scrape-'));
+    prometheus = await Prometheus.start({ scrapeTarget: `127.0.0.1:${port}` });
+    demo = spawn(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'examples/demo/main.ts',
+        '--duration',
+        String(DURATION_SECONDS),
+        '--seed',
+        '3',
+        '--no-dashboard',
+        '--state',
+        join(stateDir, 'state.json'),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TS_NODE_PROJECT: 'examples/tsconfig.json',
+          OTEL_METRICS_EXPORTER: 'prometheus',
+          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }
+    );
+    demo.stdout!.on('data', chunk => (output += chunk));
+    demo.stderr!.on('data', chunk => (output += chunk));
+    exited = new Promise(done => demo!.once('exit', done));
+  });
+  after(async () => {
+    if (demo && demo.exitCode === null) demo.kill('SIGTERM');
+    await exited;
+    await prometheus?.dispose();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('serves a scrape that promtool check metrics passes without a warning, breakers, summaries and histograms included', async () => {
+    // Once the breakers have histograms and their window summaries.
+    let text = '';
+    const deadline = Date.now() + 60_000;
+    while (
+      !/^# TYPE circuit_breaker_call_duration_window_seconds summary$/m.test(
+        text
+      ) ||
+      !/^demo_downstream_duration_seconds_bucket/m.test(text)
+    ) {
+      if (Date.now() > deadline || demo!.exitCode !== null)
+        throw new Error(`no full scrape from the demo:\n${text}\n${output}`);
+      await sleep(1000);
+      text = await fetch(url).then(
+        response => response.text(),
+        () => ''
+      );
+    }
+    const { code, output: problems } = await promtool(text);
+    expect(problems, text).to.equal('');
+    expect(code).to.equal(0);
+  });
+
+  it('is scraped by a real Prometheus for the whole run: target up, native histograms, summaries typed summary', async () => {
+    expect(await exited, output).to.equal(0);
+    await sleep(2000);
+    // Down before the demo listens and after it ends, up in between without a gap.
+    expect(await prometheus!.value('changes(up[5m])')).to.be.at.most(2);
+    expect(await prometheus!.value('sum_over_time(up[5m])')).to.be.at.least(
+      DURATION_SECONDS - 10
+    );
+    expect(
+      await prometheus!.value(
+        'sum(max_over_time(histogram_count(circuit_breaker_call_duration_seconds)[5m:]))'
+      )
+    ).to.be.above(0);
+    expect(
+      (
+        await prometheus!.metadata('demo_downstream_duration_window_seconds')
+      ).map(m => m.type)
+    ).to.deep.equal(['summary']);
+  });
+});

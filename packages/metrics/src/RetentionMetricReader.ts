@@ -50,7 +50,10 @@ export class RetentionMetricReader extends MetricReader {
   private readonly _pipeline: MetricPipeline;
   private readonly _attributes: AttributeReader;
   /** Attribute sets the SDK hands over again, read once. */
-  private readonly _readings = new WeakMap<object, AttributeReading | undefined>();
+  private readonly _readings = new WeakMap<
+    object,
+    AttributeReading | undefined
+  >();
   private readonly _overflowReading: AttributeReading;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
@@ -101,7 +104,10 @@ export class RetentionMetricReader extends MetricReader {
    * of the last collection. Undefined for a metric the reader does not hold.
    * @throws {TypeError|RangeError} for invalid arguments.
    */
-  query(metricName: string, options: QueryOptions = {}): QueryResult | undefined {
+  query(
+    metricName: string,
+    options: QueryOptions = {}
+  ): QueryResult | undefined {
     return this._pipeline.query(metricName, options);
   }
 
@@ -158,7 +164,9 @@ export class RetentionMetricReader extends MetricReader {
   }
 
   /** One SDK collection, point by point, into the store. */
-  private *_fold(resourceMetrics: ResourceMetrics): Generator<void, void, undefined> {
+  private *_fold(
+    resourceMetrics: ResourceMetrics
+  ): Generator<void, void, undefined> {
     const store = this._pipeline.store;
     store.resource = resourceMetrics.resource;
     const since = this._pipeline.sinceMillis();
@@ -166,7 +174,10 @@ export class RetentionMetricReader extends MetricReader {
       for (const metric of metrics) {
         const kind = kindOf(metric);
         if (kind === undefined) {
-          store.stats.droppedPoints.add('unsupported_aggregation', metric.dataPoints.length);
+          store.stats.droppedPoints.add(
+            'unsupported_aggregation',
+            metric.dataPoints.length
+          );
           this._pipeline.diag.warn(
             `unsupported:${metric.descriptor.name}`,
             `metric '${metric.descriptor.name}' is aggregated as explicit-bucket histogram by a View; it is not retained or exported by this reader (use exponential histograms)`
@@ -180,13 +191,17 @@ export class RetentionMetricReader extends MetricReader {
           'isMonotonic' in metric && metric.isMonotonic
         );
         if (stream === undefined) {
-          store.stats.droppedPoints.add('metric_limit', metric.dataPoints.length);
+          store.stats.droppedPoints.add(
+            'metric_limit',
+            metric.dataPoints.length
+          );
           continue;
         }
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           const reading = this._read(point.attributes);
           if (reading.dropped > 0) store.stats.trimmedAttributes.add('keys');
-          if (reading.truncated > 0) store.stats.trimmedAttributes.add('values');
+          if (reading.truncated > 0)
+            store.stats.trimmedAttributes.add('values');
           if (reading.invalid > 0) store.stats.trimmedAttributes.add('invalid');
           // The SDK folds sets past its own limit (twice ours) into an
           // overflow point; those join the store's overflow series.

@@ -1,4 +1,6 @@
 export { RetentionMetricReader } from './RetentionMetricReader';
+export { RetentionMeterProvider } from './provider/RetentionMeterProvider';
+export type { RetentionMeterProviderOptions } from './provider/RetentionMeterProvider';
 export {
   SUMMARY_DATA_POINT_TYPE,
   isSummaryMetricData,

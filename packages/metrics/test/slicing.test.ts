@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Counter } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
-import { RetentionMetricReader } from '../src';
+import { RetentionMeterProvider, RetentionMetricReader } from '../src';
 
 const SERIES = 50_000;
 
@@ -70,7 +69,8 @@ describe('RetentionMeterProvider collections, in slices', () => {
       limits: { maxSeriesPerMetric: SERIES + 1 },
     });
     const histogram = provider.getMeter('test').createHistogram('latency');
-    for (let i = 0; i < SERIES; i++) histogram.record(i + 1, { client: `c${i}` });
+    for (let i = 0; i < SERIES; i++)
+      histogram.record(i + 1, { client: `c${i}` });
     let collected = 0;
     const turns = await whileRunning(
       provider.collect().then(result => {

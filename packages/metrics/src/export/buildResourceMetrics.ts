@@ -81,8 +81,13 @@ export function* buildResourceMetrics(
     for (let series = 0; series < stream.idLimit; series++) {
       if (!stream.isActive(series)) continue;
       // An observable's series not observed in the latest collection is not exported.
-      if (stream.observable && stream.lastUpdateOf(series) !== collected) continue;
-      const start = stream.exportedValue(series, context.duringExport, exported);
+      if (stream.observable && stream.lastUpdateOf(series) !== collected)
+        continue;
+      const start = stream.exportedValue(
+        series,
+        context.duringExport,
+        exported
+      );
       const attributes = stream.attributesOf(series);
       if (!Number.isNaN(start)) {
         points.push({

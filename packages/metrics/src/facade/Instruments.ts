@@ -76,13 +76,18 @@ export class Instruments {
         `Instruments: 'meter' must be an OpenTelemetry Meter, got ${describeValue(meter)}`
       );
     }
-    const reader = new OptionReader('Instruments', options, ['reader', 'meterName']);
+    const reader = new OptionReader('Instruments', options, [
+      'reader',
+      'meterName',
+    ]);
     const given = reader.raw('reader');
     this._meter = meter;
     if (meter instanceof RetentionMeter) {
       this._direct = meter;
     } else if (given instanceof RetentionMetricReader) {
-      this._direct = pipelineOf(given)!.meter({ name: reader.string('meterName') });
+      this._direct = pipelineOf(given)!.meter({
+        name: reader.string('meterName'),
+      });
     } else if (given !== undefined) {
       reader.failType('reader', 'a RetentionMetricReader', given);
     }
@@ -175,7 +180,12 @@ export class Instruments {
    * use. Never throws: an unknown type, an invalid name, a name already used
    * by another type or a bad value is rejected and counted.
    */
-  record(name: string, value: number, type: MetricType, attributes?: Attributes): void {
+  record(
+    name: string,
+    value: number,
+    type: MetricType,
+    attributes?: Attributes
+  ): void {
     const existing = this._instruments.get(name);
     if (existing !== undefined && existing.type !== type) {
       this._reject(
@@ -260,7 +270,11 @@ export class Instruments {
     const owner = `Instruments: ${type} '${name}'`;
     if (this._direct !== undefined) {
       const [instrument] = create(this._direct);
-      return directSink(owner, instrument as SyncInstrument, () => this._rejected++);
+      return directSink(
+        owner,
+        instrument as SyncInstrument,
+        () => this._rejected++
+      );
     }
     const [, record] = create(this._meter);
     return apiSink(
@@ -268,7 +282,8 @@ export class Instruments {
       record,
       !negativeAllowed,
       this._attributeReader,
-      (reason, message) => this._reject(type, reason, `${type} '${name}' ${message}`),
+      (reason, message) =>
+        this._reject(type, reason, `${type} '${name}' ${message}`),
       (reason, count) => this._dropAttributes(type, reason, count)
     );
   }
@@ -276,12 +291,16 @@ export class Instruments {
   private _reject(type: string, reason: string, message: string): void {
     this._rejected++;
     this._rejectedCounter ??= this._meter.createCounter(REJECTED_METRIC, {
-      description: 'Measurements the Instruments facade rejected, by metric type and reason',
+      description:
+        'Measurements the Instruments facade rejected, by metric type and reason',
       unit: '{measurement}',
       valueType: ValueType.INT,
     });
     this._rejectedCounter.add(1, this._attributesOf(type, reason));
-    this._diag.warn(`${type}:${reason}`, `rejected a measurement (${reason}): ${message}`);
+    this._diag.warn(
+      `${type}:${reason}`,
+      `rejected a measurement (${reason}): ${message}`
+    );
   }
 
   private _dropAttributes(type: string, reason: string, count: number): void {

@@ -49,7 +49,11 @@ export function apiSink(
   dropped: (reason: string, count: number) => void
 ): Sink {
   const checked = (value: unknown): value is number => {
-    if (typeof value === 'number' && value - value === 0 && (value >= 0 || !nonNegative))
+    if (
+      typeof value === 'number' &&
+      value - value === 0 &&
+      (value >= 0 || !nonNegative)
+    )
       return true;
     reject(
       typeof value !== 'number'
@@ -77,7 +81,10 @@ export function apiSink(
       }
       const read = reader.read(attributes);
       if (read === undefined) {
-        reject('invalid_attributes', `got ${describeValue(attributes)} as attributes`);
+        reject(
+          'invalid_attributes',
+          `got ${describeValue(attributes)} as attributes`
+        );
         return;
       }
       dropped('invalid', read.invalid);
@@ -87,7 +94,8 @@ export function apiSink(
     },
     bind: attributes => {
       const given = checkBound(owner, attributes);
-      const own = given === undefined ? undefined : reader.read(given)!.attributes;
+      const own =
+        given === undefined ? undefined : reader.read(given)!.attributes;
       return value => {
         if (checked(value)) send(value, own);
       };
@@ -100,11 +108,14 @@ export function apiSink(
  * value the API allows.
  * @throws {TypeError} naming the instrument and the attribute.
  */
-function checkBound(owner: string, attributes: unknown): Attributes | undefined {
+function checkBound(
+  owner: string,
+  attributes: unknown
+): Attributes | undefined {
   if (attributes === undefined) return undefined;
-  return new OptionReader(`${owner}.bind()`, { attributes }, ['attributes']).attributes(
-    'attributes'
-  );
+  return new OptionReader(`${owner}.bind()`, { attributes }, [
+    'attributes',
+  ]).attributes('attributes');
 }
 
 function describeError(error: unknown): string {

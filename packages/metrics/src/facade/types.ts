@@ -90,4 +90,3 @@ export interface TimerMetric {
   /** A handle for one attribute set (copied now): recording costs no look-up. */
   bind(attributes?: Attributes): BoundTimer;
 }
-

@@ -89,7 +89,12 @@ export class MetricPipeline {
     this.options = options;
     this._source = source;
     this._startMillis = startMillis;
-    this.diag = new RateLimitedDiag(owner, undefined, undefined, globalErrorHandler);
+    this.diag = new RateLimitedDiag(
+      owner,
+      undefined,
+      undefined,
+      globalErrorHandler
+    );
     this._attributeReader = new AttributeReader(options.limits);
     const summaryExport = options.summary?.export ?? 'none';
     this._summaryMode =
@@ -118,8 +123,10 @@ export class MetricPipeline {
         this.diag
       );
       this._restoring = true;
-      this._restored = this._run(() => this._restore(this._snapshotFile!)).catch(
-        error => this.diag.error('restore', `restoring failed: ${String(error)}`)
+      this._restored = this._run(() =>
+        this._restore(this._snapshotFile!)
+      ).catch(error =>
+        this.diag.error('restore', `restoring failed: ${String(error)}`)
       );
     } else {
       this._restored = Promise.resolve();
@@ -168,8 +175,12 @@ export class MetricPipeline {
       timer.unref();
       this._timers.push(timer);
     };
-    const { collectionIntervalMillis, exportIntervalMillis, exporter, persistence } =
-      this.options;
+    const {
+      collectionIntervalMillis,
+      exportIntervalMillis,
+      exporter,
+      persistence,
+    } = this.options;
     every(collectionIntervalMillis, () => this._collect());
     if (exporter) every(exportIntervalMillis, () => this._export());
     if (persistence) every(persistence.intervalMillis, () => this._persist());
@@ -188,7 +199,9 @@ export class MetricPipeline {
    */
   collect(timeoutMillis?: number, forScrape = false): Promise<Collection> {
     const summaryMode: SummaryMode =
-      !forScrape || this._summaryMode === 'none' ? this._summaryMode : 'summary';
+      !forScrape || this._summaryMode === 'none'
+        ? this._summaryMode
+        : 'summary';
     return this._run(async () => {
       const errors = await this._collect(timeoutMillis);
       const resourceMetrics = await this.store.run(
@@ -198,7 +211,10 @@ export class MetricPipeline {
     });
   }
 
-  query(metricName: string, options: QueryOptions = {}): QueryResult | undefined {
+  query(
+    metricName: string,
+    options: QueryOptions = {}
+  ): QueryResult | undefined {
     const result = queryStore(
       this.store,
       metricName,
@@ -219,8 +235,16 @@ export class MetricPipeline {
     return this.query(metricName, options);
   }
 
-  registerStatistic(owner: string, name: string, statistic: Statistic): { dispose(): void } {
-    if (typeof name !== 'string' || name.length === 0 || this._statistics.has(name)) {
+  registerStatistic(
+    owner: string,
+    name: string,
+    statistic: Statistic
+  ): { dispose(): void } {
+    if (
+      typeof name !== 'string' ||
+      name.length === 0 ||
+      this._statistics.has(name)
+    ) {
       throw new TypeError(
         `${owner}.registerStatistic: name must be a new non-empty string, got ${JSON.stringify(name)}`
       );
@@ -252,7 +276,10 @@ export class MetricPipeline {
       try {
         await this._exportOrCollect();
       } catch (error) {
-        this.diag.error('shutdown', `the final collection failed: ${String(error)}`);
+        this.diag.error(
+          'shutdown',
+          `the final collection failed: ${String(error)}`
+        );
       }
       this._closed = true;
       await this._persist(true);
@@ -277,7 +304,10 @@ export class MetricPipeline {
     const errors = await this._source.gather(timeoutMillis);
     await this.store.run(this.store.collect(Date.now()));
     for (const error of errors)
-      this.diag.warn('collect_error', `part of a collection failed: ${String(error)}`);
+      this.diag.warn(
+        'collect_error',
+        `part of a collection failed: ${String(error)}`
+      );
     return errors;
   }
 
@@ -300,7 +330,9 @@ export class MetricPipeline {
         this.options.exportTimeoutMillis
       );
     } finally {
-      await store.run(store.endExport(cycle, result.code === ExportResultCode.SUCCESS));
+      await store.run(
+        store.endExport(cycle, result.code === ExportResultCode.SUCCESS)
+      );
     }
     if (result.code !== ExportResultCode.SUCCESS) {
       const timedOut = result.error instanceof ExportTimeout;
@@ -314,7 +346,9 @@ export class MetricPipeline {
 
   private async _persist(final = false): Promise<void> {
     if (this._snapshotFile === undefined) return;
-    const chunks = await this.store.run(takeSnapshot(this.store, this.options, Date.now()));
+    const chunks = await this.store.run(
+      takeSnapshot(this.store, this.options, Date.now())
+    );
     await this._snapshotFile.write(chunks, final);
   }
 
@@ -393,7 +427,9 @@ function exportWithTimeout(
       () =>
         resolve({
           code: ExportResultCode.FAILED,
-          error: new ExportTimeout(`export timed out after ${timeoutMillis} ms`),
+          error: new ExportTimeout(
+            `export timed out after ${timeoutMillis} ms`
+          ),
         }),
       timeoutMillis
     );

@@ -7,11 +7,16 @@ import type { MetricPipeline } from './MetricPipeline';
  */
 const PIPELINES = new WeakMap<object, MetricPipeline>();
 
-export function registerPipeline(owner: object, pipeline: MetricPipeline): void {
+export function registerPipeline(
+  owner: object,
+  pipeline: MetricPipeline
+): void {
   PIPELINES.set(owner, pipeline);
 }
 
 /** The pipeline of a RetentionMetricReader or RetentionMeterProvider; undefined for anything else. */
 export function pipelineOf(owner: unknown): MetricPipeline | undefined {
-  return typeof owner === 'object' && owner !== null ? PIPELINES.get(owner) : undefined;
+  return typeof owner === 'object' && owner !== null
+    ? PIPELINES.get(owner)
+    : undefined;
 }

@@ -111,8 +111,7 @@ export class ObservableInstrument
       }
       const same = generation[series] === stream.generationOf(series);
       const before = previous[series];
-      const restarted =
-        !same || (this._rule.nonNegative && observed < before);
+      const restarted = !same || (this._rule.nonNegative && observed < before);
       previous[series] = observed;
       generation[series] = stream.generationOf(series);
       stream.record(series, restarted ? observed : observed - before);

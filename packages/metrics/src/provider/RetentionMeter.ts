@@ -46,17 +46,41 @@ const TYPES: Record<
   InstrumentType,
   { kind: MetricKind; monotonic: boolean; nonNegative: boolean }
 > = {
-  [InstrumentType.COUNTER]: { kind: MetricKind.SUM, monotonic: true, nonNegative: true },
-  [InstrumentType.UP_DOWN_COUNTER]: { kind: MetricKind.SUM, monotonic: false, nonNegative: false },
-  [InstrumentType.HISTOGRAM]: { kind: MetricKind.HISTOGRAM, monotonic: false, nonNegative: true },
-  [InstrumentType.GAUGE]: { kind: MetricKind.GAUGE, monotonic: false, nonNegative: false },
-  [InstrumentType.OBSERVABLE_COUNTER]: { kind: MetricKind.SUM, monotonic: true, nonNegative: true },
+  [InstrumentType.COUNTER]: {
+    kind: MetricKind.SUM,
+    monotonic: true,
+    nonNegative: true,
+  },
+  [InstrumentType.UP_DOWN_COUNTER]: {
+    kind: MetricKind.SUM,
+    monotonic: false,
+    nonNegative: false,
+  },
+  [InstrumentType.HISTOGRAM]: {
+    kind: MetricKind.HISTOGRAM,
+    monotonic: false,
+    nonNegative: true,
+  },
+  [InstrumentType.GAUGE]: {
+    kind: MetricKind.GAUGE,
+    monotonic: false,
+    nonNegative: false,
+  },
+  [InstrumentType.OBSERVABLE_COUNTER]: {
+    kind: MetricKind.SUM,
+    monotonic: true,
+    nonNegative: true,
+  },
   [InstrumentType.OBSERVABLE_UP_DOWN_COUNTER]: {
     kind: MetricKind.SUM,
     monotonic: false,
     nonNegative: false,
   },
-  [InstrumentType.OBSERVABLE_GAUGE]: { kind: MetricKind.GAUGE, monotonic: false, nonNegative: false },
+  [InstrumentType.OBSERVABLE_GAUGE]: {
+    kind: MetricKind.GAUGE,
+    monotonic: false,
+    nonNegative: false,
+  },
 };
 
 /**
@@ -68,7 +92,10 @@ const TYPES: Record<
 export class RetentionMeter implements Meter {
   readonly scope: Scope;
   private readonly _context: MeterContext;
-  private readonly _instruments = new Map<string, SyncInstrument | ObservableInstrument>();
+  private readonly _instruments = new Map<
+    string,
+    SyncInstrument | ObservableInstrument
+  >();
   private readonly _observables = new Set<ObservableInstrument>();
   private readonly _batches = new Map<
     BatchObservableCallback,
@@ -96,7 +123,10 @@ export class RetentionMeter implements Meter {
     return this._sync(name, InstrumentType.GAUGE, options);
   }
 
-  createObservableCounter(name: string, options?: MetricOptions): ObservableCounter {
+  createObservableCounter(
+    name: string,
+    options?: MetricOptions
+  ): ObservableCounter {
     return this._observable(name, InstrumentType.OBSERVABLE_COUNTER, options);
   }
 
@@ -104,10 +134,17 @@ export class RetentionMeter implements Meter {
     name: string,
     options?: MetricOptions
   ): ObservableUpDownCounter {
-    return this._observable(name, InstrumentType.OBSERVABLE_UP_DOWN_COUNTER, options);
+    return this._observable(
+      name,
+      InstrumentType.OBSERVABLE_UP_DOWN_COUNTER,
+      options
+    );
   }
 
-  createObservableGauge(name: string, options?: MetricOptions): ObservableGauge {
+  createObservableGauge(
+    name: string,
+    options?: MetricOptions
+  ): ObservableGauge {
     return this._observable(name, InstrumentType.OBSERVABLE_GAUGE, options);
   }
 
@@ -144,7 +181,10 @@ export class RetentionMeter implements Meter {
 
   /** Every callback to run at a collection, with the result it observes through. */
   *callbacks(): IterableIterator<
-    [ObservableCallback | BatchObservableCallback, ObservableResult | BatchObservableResult]
+    [
+      ObservableCallback | BatchObservableCallback,
+      ObservableResult | BatchObservableResult,
+    ]
   > {
     for (const observable of this._observables) yield* observable.callbacks();
     for (const [callback, observables] of this._batches) {
@@ -163,7 +203,11 @@ export class RetentionMeter implements Meter {
     }
   }
 
-  private _sync(name: string, type: InstrumentType, options: MetricOptions | undefined): SyncInstrument {
+  private _sync(
+    name: string,
+    type: InstrumentType,
+    options: MetricOptions | undefined
+  ): SyncInstrument {
     const existing = this._existing(name, type);
     if (existing instanceof SyncInstrument) return existing;
     const instrument = new SyncInstrument(
@@ -205,7 +249,10 @@ export class RetentionMeter implements Meter {
     this._instruments.set(`${type}\u0000${name}`, instrument);
   }
 
-  private _rule(type: InstrumentType, options: MetricOptions | undefined): ValueRule {
+  private _rule(
+    type: InstrumentType,
+    options: MetricOptions | undefined
+  ): ValueRule {
     return {
       nonNegative: TYPES[type].nonNegative,
       integer: readOptions(options).valueType === ValueType.INT,
@@ -294,13 +341,16 @@ function readOptions(options: MetricOptions | undefined): {
   let valueType = ValueType.DOUBLE;
   let advice: { explicitBucketBoundaries?: number[] } | undefined;
   try {
-    if (typeof options?.description === 'string') description = options.description;
+    if (typeof options?.description === 'string')
+      description = options.description;
     if (typeof options?.unit === 'string') unit = options.unit;
     if (options?.valueType === ValueType.INT) valueType = ValueType.INT;
     const boundaries = options?.advice?.explicitBucketBoundaries;
     if (
       Array.isArray(boundaries) &&
-      boundaries.every((b, i) => Number.isFinite(b) && (i === 0 || b > boundaries[i - 1]))
+      boundaries.every(
+        (b, i) => Number.isFinite(b) && (i === 0 || b > boundaries[i - 1])
+      )
     )
       advice = { explicitBucketBoundaries: [...boundaries] };
   } catch {

@@ -71,7 +71,11 @@ export class RetentionMeterProvider implements MeterProvider {
     this._views = new ViewRegistry(given.raw('views'));
     const resource = given.raw('resource') ?? defaultResource();
     if (typeof (resource as Resource).attributes !== 'object')
-      given.failType('resource', 'a Resource (from @opentelemetry/resources)', resource);
+      given.failType(
+        'resource',
+        'a Resource (from @opentelemetry/resources)',
+        resource
+      );
     this._pipeline = new MetricPipeline(OWNER, resolved, {
       gather: timeoutMillis => this._observe(timeoutMillis),
     });
@@ -148,7 +152,9 @@ export class RetentionMeterProvider implements MeterProvider {
    * collection's timeout. A callback that throws or times out is counted
    * and reported, and the others' observations are kept.
    */
-  private async _observe(timeoutMillis: number | undefined): Promise<unknown[]> {
+  private async _observe(
+    timeoutMillis: number | undefined
+  ): Promise<unknown[]> {
     const errors: unknown[] = [];
     const pending: Promise<void>[] = [];
     const stats = this._pipeline.store.stats;
@@ -185,7 +191,9 @@ export class RetentionMeterProvider implements MeterProvider {
       clearTimeout(timer);
       if (outcome === 'timeout') {
         stats.callbackErrors.add('timeout');
-        errors.push(new Error(`observable callbacks did not settle within ${limit} ms`));
+        errors.push(
+          new Error(`observable callbacks did not settle within ${limit} ms`)
+        );
       }
     }
     return errors;

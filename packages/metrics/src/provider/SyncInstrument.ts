@@ -7,7 +7,8 @@ import type {
 } from '@opentelemetry/api';
 import { describeValue } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
-import { SeriesResolver, UNREADABLE } from '../store/SeriesResolver';
+import type { SeriesResolver} from '../store/SeriesResolver';
+import { UNREADABLE } from '../store/SeriesResolver';
 import type { Stream } from '../store/Stream';
 import type { StoreStats } from '../store/Tally';
 
@@ -50,7 +51,9 @@ export class SyncInstrument
   private readonly _rule: ValueRule;
   private readonly _target: InstrumentTarget;
   /** The one stream, the common case, kept apart for the record path. */
-  private readonly _single: { stream: Stream; resolver: SeriesResolver } | undefined;
+  private readonly _single:
+    | { stream: Stream; resolver: SeriesResolver }
+    | undefined;
 
   constructor(name: string, rule: ValueRule, target: InstrumentTarget) {
     this.name = name;
@@ -73,7 +76,12 @@ export class SyncInstrument
     if (checked === undefined) return false;
     const single = this._single;
     if (single !== undefined)
-      return this._recordInto(single.stream, single.resolver, checked, attributes);
+      return this._recordInto(
+        single.stream,
+        single.resolver,
+        checked,
+        attributes
+      );
     let kept = true;
     for (const { stream, resolver } of this._target.streams)
       kept = this._recordInto(stream, resolver, checked, attributes) && kept;
@@ -113,7 +121,10 @@ export class SyncInstrument
   ): boolean {
     const series = resolver.seriesOf(attributes, this._target.sinceMillis());
     if (series === UNREADABLE) {
-      this._reject('invalid_attributes', `attributes ${describeValue(attributes)}`);
+      this._reject(
+        'invalid_attributes',
+        `attributes ${describeValue(attributes)}`
+      );
       return false;
     }
     stream.record(series, value);

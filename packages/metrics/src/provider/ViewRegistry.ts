@@ -54,7 +54,10 @@ interface View {
   /** Matches an instrument. */
   selects(instrument: InstrumentIdentity): boolean;
   /** The stream it makes; undefined: the instrument is dropped. */
-  stream(instrument: InstrumentIdentity, description: string): StreamView | undefined;
+  stream(
+    instrument: InstrumentIdentity,
+    description: string
+  ): StreamView | undefined;
 }
 
 /**
@@ -110,7 +113,9 @@ function readView(value: unknown, path: string): View {
       ? undefined
       : String(options.raw('description'));
   const instrumentName = text('instrumentName');
-  const instrumentType = options.raw('instrumentType') as InstrumentType | undefined;
+  const instrumentType = options.raw('instrumentType') as
+    | InstrumentType
+    | undefined;
   if (
     instrumentType !== undefined &&
     !Object.values(InstrumentType).includes(instrumentType)
@@ -125,12 +130,23 @@ function readView(value: unknown, path: string): View {
   const meterVersion = text('meterVersion');
   const meterSchemaUrl = text('meterSchemaUrl');
   if (
-    [instrumentName, instrumentType, instrumentUnit, meterName, meterVersion, meterSchemaUrl].every(
-      selector => selector === undefined
-    )
+    [
+      instrumentName,
+      instrumentType,
+      instrumentUnit,
+      meterName,
+      meterVersion,
+      meterSchemaUrl,
+    ].every(selector => selector === undefined)
   )
-    options.fail('instrumentName', 'or another selector must be given (a View selects instruments)');
-  if (name !== undefined && (instrumentName === undefined || instrumentName.includes('*')))
+    options.fail(
+      'instrumentName',
+      'or another selector must be given (a View selects instruments)'
+    );
+  if (
+    name !== undefined &&
+    (instrumentName === undefined || instrumentName.includes('*'))
+  )
     options.fail(
       'name',
       "needs an 'instrumentName' without a wildcard (one view, one stream name)",
@@ -150,8 +166,10 @@ function readView(value: unknown, path: string): View {
       (instrumentType === undefined || instrument.type === instrumentType) &&
       (instrumentUnit === undefined || instrument.unit === instrumentUnit) &&
       (meterName === undefined || instrument.meterName === meterName) &&
-      (meterVersion === undefined || instrument.meterVersion === meterVersion) &&
-      (meterSchemaUrl === undefined || instrument.meterSchemaUrl === meterSchemaUrl),
+      (meterVersion === undefined ||
+        instrument.meterVersion === meterVersion) &&
+      (meterSchemaUrl === undefined ||
+        instrument.meterSchemaUrl === meterSchemaUrl),
     stream: (instrument, instrumentDescription) => {
       if (aggregation === 'drop') return undefined;
       return {
@@ -159,7 +177,8 @@ function readView(value: unknown, path: string): View {
         description: description ?? instrumentDescription,
         maxSeries,
         histogram:
-          instrument.type === InstrumentType.HISTOGRAM && aggregation !== 'default'
+          instrument.type === InstrumentType.HISTOGRAM &&
+          aggregation !== 'default'
             ? aggregation
             : undefined,
         process: processors,
@@ -194,7 +213,12 @@ function readAggregation(
 ): 'drop' | 'default' | HistogramChoice {
   const given = options.raw('aggregation');
   if (given == null) return 'default';
-  const aggregation = new OptionReader(OWNER, given, ['type', 'options'], options.pathOf('aggregation'));
+  const aggregation = new OptionReader(
+    OWNER,
+    given,
+    ['type', 'options'],
+    options.pathOf('aggregation')
+  );
   const type = aggregation.raw('type');
   switch (type) {
     case AggregationType.DROP:
@@ -203,8 +227,14 @@ function readAggregation(
       return 'default';
     case AggregationType.EXPONENTIAL_HISTOGRAM:
     case AggregationType.EXPLICIT_BUCKET_HISTOGRAM: {
-      if (instrumentType !== undefined && instrumentType !== InstrumentType.HISTOGRAM)
-        aggregation.fail('type', `is a histogram aggregation; the view selects ${instrumentType}`);
+      if (
+        instrumentType !== undefined &&
+        instrumentType !== InstrumentType.HISTOGRAM
+      )
+        aggregation.fail(
+          'type',
+          `is a histogram aggregation; the view selects ${instrumentType}`
+        );
       const settings = aggregation.nested(
         'options',
         type === AggregationType.EXPONENTIAL_HISTOGRAM

@@ -250,7 +250,8 @@ export class MetricStore {
     for (const stream of this.streams.values()) {
       if (!stream.exportsDelta) continue;
       for (let series = 0; series < stream.idLimit; series++) {
-        if (stream.beginExport(series, nowMillis)) inFlight.push([stream, series]);
+        if (stream.beginExport(series, nowMillis))
+          inFlight.push([stream, series]);
         yield;
       }
     }
@@ -300,7 +301,8 @@ export class MetricStore {
           if (!stream.exists(series)) continue;
           const dropped = stream.dropHistoryThrough(series, cutoff);
           this.stats.evictedPoints.add('budget', dropped);
-          if (stream.exists(series)) historyBytes += stream.historyBytes(series);
+          if (stream.exists(series))
+            historyBytes += stream.historyBytes(series);
           yield;
         }
       }
@@ -324,12 +326,17 @@ export class MetricStore {
         const sketch = {
           maxScale: this._config.sketch.maxScale,
           maxBuckets:
-            histogram?.type === 'exponential' && histogram.maxBuckets !== undefined
+            histogram?.type === 'exponential' &&
+            histogram.maxBuckets !== undefined
               ? histogram.maxBuckets
               : this._config.sketch.maxBuckets,
         };
         return histogram?.type === 'explicit'
-          ? new ExplicitHistogramAggregator(sketch, this._config.quantiles, histogram.boundaries)
+          ? new ExplicitHistogramAggregator(
+              sketch,
+              this._config.quantiles,
+              histogram.boundaries
+            )
           : new HistogramAggregator(sketch, this._config.quantiles);
       }
     }

@@ -50,9 +50,10 @@ export class PointTracks {
     return this._bytes.byteLength + this._block.length * 40;
   }
 
-  /** Bytes of the block of one series' track. */
+  /** Bytes the points of one series' track take (its block holds at most about four times that). */
   bytesOf(series: number, track: number): number {
-    return this._capacity[series * this.tracks + track];
+    const slot = series * this.tracks + track;
+    return this._end[slot] - this._head[slot];
   }
 
   /** Makes room for series ids below `series`. */
@@ -150,6 +151,10 @@ export class PointTracks {
     }
     this._head[slot] = next;
     this._firstStart[slot] = this._startAt(slot, next);
+    // A track that shrank gives most of its block back.
+    const used = this._end[slot] - next;
+    if (4 * used < this._capacity[slot] && this._capacity[slot] > 64)
+      this._resize(slot, Arena.sizeFor(2 * used));
   }
 
   /**
@@ -201,7 +206,11 @@ export class PointTracks {
   private _length = 0;
 
   /** Positions `reader` at the payload of the point at `offset`; sets `_length`. */
-  private _reader(reader: ByteReader, slot: number, offset: number): ByteReader {
+  private _reader(
+    reader: ByteReader,
+    slot: number,
+    offset: number
+  ): ByteReader {
     reader.bytes = this._bytes.data;
     reader.offset = this._block[slot] + offset + START_BYTES;
     this._length = reader.readVarint();
@@ -229,7 +238,12 @@ export class PointTracks {
       return;
     }
     // Room to grow by half again, so a track that keeps growing moves rarely.
-    const capacity = Arena.sizeFor(needed + (needed >> 1));
+    this._resize(slot, Arena.sizeFor(needed + (needed >> 1)));
+  }
+
+  /** Moves a track's points to a block of `capacity` bytes. */
+  private _resize(slot: number, capacity: number): void {
+    const block = this._block[slot];
     const moved = this._bytes.allocate(capacity);
     if (block !== NONE) {
       this._moveDown(slot, block, moved);
@@ -249,11 +263,7 @@ export class PointTracks {
   }
 }
 
-function swapAt(
-  column: Int32Array | Float64Array,
-  x: number,
-  y: number
-): void {
+function swapAt(column: Int32Array | Float64Array, x: number, y: number): void {
   const held = column[x];
   column[x] = column[y];
   column[y] = held;

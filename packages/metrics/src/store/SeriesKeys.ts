@@ -128,7 +128,8 @@ function hashOf(key: string): number {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return hash;
+  // An int32, as the hash column keeps it (the empty key's never went through imul).
+  return hash | 0;
 }
 
 /** A string from UTF-16 units, in pieces small enough for fromCharCode's arguments. */

@@ -31,7 +31,9 @@ export class SeriesResolver {
   private readonly _reader: AttributeReader;
   private readonly _stats: StoreStats;
   /** A View's attribute processors; undefined keeps the attributes as they are. */
-  private readonly _process: ((attributes: Attributes) => Attributes) | undefined;
+  private readonly _process:
+    | ((attributes: Attributes) => Attributes)
+    | undefined;
   private readonly _resolved = new WeakMap<object, Resolved>();
   private readonly _recentMisses: object[] = [];
   private _nextMiss = 0;
@@ -97,7 +99,9 @@ export class SeriesResolver {
    * A View's processors on the attributes as read (so they never see a
    * getter or Proxy of the caller's), then read again as they left them.
    */
-  private _processed(attributes: unknown): Omit<AttributeReading, 'attributes'> | undefined {
+  private _processed(
+    attributes: unknown
+  ): Omit<AttributeReading, 'attributes'> | undefined {
     const read = this._reader.read(attributes);
     if (read === undefined) return undefined;
     let processed: unknown;
@@ -125,7 +129,11 @@ export class SeriesResolver {
     );
   }
 
-  private _remember(series: number, keys: string[], values: unknown[]): Resolved {
+  private _remember(
+    series: number,
+    keys: string[],
+    values: unknown[]
+  ): Resolved {
     return {
       series,
       generation: this._stream.generationOf(series),
@@ -156,10 +164,12 @@ function entriesOf(
   const keys: string[] = [];
   const values: unknown[] = [];
   try {
-    if (Object.getPrototypeOf(attributes) !== Object.prototype) return undefined;
+    if (Object.getPrototypeOf(attributes) !== Object.prototype)
+      return undefined;
     for (const key in attributes) {
       const descriptor = Object.getOwnPropertyDescriptor(attributes, key);
-      if (descriptor === undefined || descriptor.get !== undefined) return undefined;
+      if (descriptor === undefined || descriptor.get !== undefined)
+        return undefined;
       const value = descriptor.value;
       if (typeof value === 'object' && value !== null) return undefined;
       keys.push(key);

@@ -139,7 +139,9 @@ export class Stream {
 
   /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
   get byteLength(): number {
-    return this._keys.byteLength + this.tracks.byteLength + this._state.length * 61;
+    return (
+      this._keys.byteLength + this.tracks.byteLength + this._state.length * 61
+    );
   }
 
   /** Whether `series` is a series (active or retired). */
@@ -345,7 +347,8 @@ export class Stream {
   /** Delta streams: whether data still waits for a successful export. */
   hasUnconfirmedData(series: number): boolean {
     return (
-      this.tracks.size(series, LIVE) > 0 || this.tracks.size(series, IN_FLIGHT) > 0
+      this.tracks.size(series, LIVE) > 0 ||
+      this.tracks.size(series, IN_FLIGHT) > 0
     );
   }
 
@@ -371,12 +374,18 @@ export class Stream {
    * (cleared first), and the start of the time it covers; NaN when there is
    * none: in flight during a delta export, else the exported value.
    */
-  exportedValue(series: number, duringExport: boolean, into: Aggregate): number {
+  exportedValue(
+    series: number,
+    duringExport: boolean,
+    into: Aggregate
+  ): number {
     const track = this.exportsDelta && duringExport ? IN_FLIGHT : LIVE;
     if (this.tracks.size(series, track) === 0) return NaN;
     into.clear();
     const start = this.tracks.firstStart(series, track);
-    this.tracks.forEach(series, track, (_start, reader) => into.mergeFrom(reader));
+    this.tracks.forEach(series, track, (_start, reader) =>
+      into.mergeFrom(reader)
+    );
     return start;
   }
 
@@ -401,12 +410,20 @@ export class Stream {
     // The failed data goes first, then what came since, as one pending point.
     const merged = this.scratch;
     merged.clear();
-    tracks.forEach(series, IN_FLIGHT, (_start, reader) => merged.mergeFrom(reader));
+    tracks.forEach(series, IN_FLIGHT, (_start, reader) =>
+      merged.mergeFrom(reader)
+    );
     tracks.forEach(series, LIVE, (_start, reader) => merged.mergeFrom(reader));
     tracks.clear(series, IN_FLIGHT);
     tracks.clear(series, LIVE);
     this._pendingSince[series] = this._inFlightSince[series];
-    tracks.add(series, LIVE, this._pendingSince[series], merged, this.mergeScratch);
+    tracks.add(
+      series,
+      LIVE,
+      this._pendingSince[series],
+      merged,
+      this.mergeScratch
+    );
   }
 
   /** Merges the window as of `nowMillis` into `into`. */
@@ -456,20 +473,25 @@ export class Stream {
 
   /** What a snapshot keeps of a series. */
   state(series: number): SeriesState {
-    const live = this._state[series] === ACTIVE ? this.aggregator.create() : undefined;
+    const live =
+      this._state[series] === ACTIVE ? this.aggregator.create() : undefined;
     if (live) {
-      this.tracks.forEach(series, IN_FLIGHT, (_s, reader) => live.mergeFrom(reader));
+      this.tracks.forEach(series, IN_FLIGHT, (_s, reader) =>
+        live.mergeFrom(reader)
+      );
       this.tracks.forEach(series, LIVE, (_s, reader) => live.mergeFrom(reader));
     }
-    const history: [number, Aggregate][][] = this._layout.tiers.map((_tier, i) => {
-      const points: [number, Aggregate][] = [];
-      this.tracks.forEach(series, FIRST_TIER + i, (start, reader) => {
-        const value = this.aggregator.create();
-        value.mergeFrom(reader);
-        points.push([start, value]);
-      });
-      return points;
-    });
+    const history: [number, Aggregate][][] = this._layout.tiers.map(
+      (_tier, i) => {
+        const points: [number, Aggregate][] = [];
+        this.tracks.forEach(series, FIRST_TIER + i, (start, reader) => {
+          const value = this.aggregator.create();
+          value.mergeFrom(reader);
+          points.push([start, value]);
+        });
+        return points;
+      }
+    );
     return {
       startMillis: this._start[series],
       lastUpdateMillis: this._lastUpdate[series],
@@ -524,7 +546,13 @@ export class Stream {
     saved.history.forEach((points, tier) => {
       if (tier >= this._layout.tiers.length) return;
       for (const [start, value] of points)
-        this.tracks.add(series, FIRST_TIER + tier, start, value, this.mergeScratch);
+        this.tracks.add(
+          series,
+          FIRST_TIER + tier,
+          start,
+          value,
+          this.mergeScratch
+        );
     });
   }
 

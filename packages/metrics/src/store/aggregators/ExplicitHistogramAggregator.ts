@@ -37,7 +37,10 @@ export class ExplicitHistogramAggregator extends HistogramAggregator {
     );
   }
 
-  override toMetricData(head: MetricHead, points: DataPoint<unknown>[]): MetricData {
+  override toMetricData(
+    head: MetricHead,
+    points: DataPoint<unknown>[]
+  ): MetricData {
     return {
       descriptor: head.descriptor,
       aggregationTemporality: head.aggregationTemporality,

@@ -137,7 +137,10 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   absorb(series: number, point: DataPoint<unknown>): void {
     const value = point.value as ExponentialHistogram;
     // The sketch checks the point (it throws before anything changes).
-    const sketch = ExponentialSketch.fromExponentialHistogram(value, this._sketch);
+    const sketch = ExponentialSketch.fromExponentialHistogram(
+      value,
+      this._sketch
+    );
     const counts = sketch.toExponentialHistogram();
     this._count[series] += counts.count;
     this._sum[series] += counts.sum ?? 0;
@@ -219,7 +222,12 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
    * the series' is lowered to it), making room: a larger block, or a lower
    * scale when the range would pass maxBuckets.
    */
-  private _add(series: number, scale: number, index: number, count: number): void {
+  private _add(
+    series: number,
+    scale: number,
+    index: number,
+    count: number
+  ): void {
     if (scale > this._scale[series]) {
       index >>= scale - this._scale[series];
     } else if (scale < this._scale[series]) {
@@ -229,7 +237,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
     let low = empty ? index : Math.min(this._low[series], index);
     let high = empty ? index : Math.max(this._high[series], index);
     let change = 0;
-    while (((high >> change) - (low >> change)) + 1 > this._sketch.maxBuckets)
+    while ((high >> change) - (low >> change) + 1 > this._sketch.maxBuckets)
       change++;
     if (change > 0) {
       this._downscale(series, change);
@@ -238,7 +246,8 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       high >>= change;
     }
     this._ensure(series, low, high);
-    this._buckets.data[this._block[series] + index - this._base[series]] += count;
+    this._buckets.data[this._block[series] + index - this._base[series]] +=
+      count;
     this._low[series] = low;
     this._high[series] = high;
   }
@@ -271,7 +280,8 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   private _ensure(series: number, low: number, high: number): void {
     const block = this._block[series];
     const base = this._base[series];
-    if (block !== NONE && low >= base && high < base + this._size[series]) return;
+    if (block !== NONE && low >= base && high < base + this._size[series])
+      return;
     const span = high - low + 1;
     const size = Arena.sizeFor(Math.max(FIRST_BLOCK, span * 2));
     // Slack on both sides: the range may grow either way.

@@ -17,7 +17,10 @@ export class SumAggregator implements Aggregator<SumAggregate> {
 
   reserve(series: number): void {
     if (series > this._current.length)
-      this._current = grow(this._current, Math.max(series, this._current.length * 2));
+      this._current = grow(
+        this._current,
+        Math.max(series, this._current.length * 2)
+      );
   }
 
   record(series: number, value: number): void {

@@ -42,7 +42,9 @@ export class Arena<T extends Storage> {
 
   /** The size a block for `elements` gets: the next power of two, at least MIN_BLOCK. */
   static sizeFor(elements: number): number {
-    return elements <= MIN_BLOCK ? MIN_BLOCK : 1 << (32 - Math.clz32(elements - 1));
+    return elements <= MIN_BLOCK
+      ? MIN_BLOCK
+      : 1 << (32 - Math.clz32(elements - 1));
   }
 
   /** A zero-filled block of at least `elements`; returns its offset. */

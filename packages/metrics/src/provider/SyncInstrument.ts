@@ -7,7 +7,7 @@ import type {
 } from '@opentelemetry/api';
 import { describeValue } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
-import type { SeriesResolver} from '../store/SeriesResolver';
+import type { SeriesResolver } from '../store/SeriesResolver';
 import { UNREADABLE } from '../store/SeriesResolver';
 import type { Stream } from '../store/Stream';
 import type { StoreStats } from '../store/Tally';

@@ -1,3 +1,5 @@
+import { hashKey } from '@datapunk/otel-common';
+import type { PlainAttributes } from '@datapunk/otel-common';
 import { Arena } from './arena/Arena';
 import { grow } from './arena/columns';
 
@@ -31,9 +33,32 @@ export class SeriesKeys {
     );
   }
 
+  /** The id of the series whose key a plain attribute set has, or -1 (its key is never made). */
+  findPlain(attributes: PlainAttributes): number {
+    const hash = attributes.hash();
+    const mask = this._table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this._table[slot];
+      if (entry === EMPTY) return -1;
+      if (entry !== DELETED) {
+        const id = entry - 1;
+        const offset = this._offset[id];
+        if (
+          this._hash[id] === hash &&
+          attributes.matches(
+            this._chars.data,
+            offset,
+            offset + this._length[id]
+          )
+        )
+          return id;
+      }
+    }
+  }
+
   /** The id of the series with `key`, or -1. */
   find(key: string): number {
-    const hash = hashOf(key);
+    const hash = hashKey(key);
     const mask = this._table.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = this._table[slot];
@@ -56,7 +81,7 @@ export class SeriesKeys {
     }
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
-    const hash = hashOf(key);
+    const hash = hashKey(key);
     const offset = this._chars.allocate(key.length);
     const chars = this._chars.data;
     for (let i = 0; i < key.length; i++) chars[offset + i] = key.charCodeAt(i);
@@ -119,17 +144,6 @@ export class SeriesKeys {
     this._table = table;
     this._filled = filled;
   }
-}
-
-/** FNV-1a over UTF-16 units: cheap, and fine for open addressing with a power-of-two table. */
-function hashOf(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  // An int32, as the hash column keeps it (the empty key's never went through imul).
-  return hash | 0;
 }
 
 /** A string from UTF-16 units, in pieces small enough for fromCharCode's arguments. */

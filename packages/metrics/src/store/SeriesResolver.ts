@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { PlainAttributes } from '@datapunk/otel-common';
 import type { AttributeReader, AttributeReading } from '@datapunk/otel-common';
 import type { Stream } from './Stream';
 import type { StoreStats } from './Tally';
@@ -35,6 +36,7 @@ export class SeriesResolver {
     | ((attributes: Attributes) => Attributes)
     | undefined;
   private readonly _resolved = new WeakMap<object, Resolved>();
+  private readonly _plain = new PlainAttributes();
   private readonly _recentMisses: object[] = [];
   private _nextMiss = 0;
   private _empty: Resolved | undefined;
@@ -84,6 +86,16 @@ export class SeriesResolver {
   }
 
   private _lookup(attributes: unknown, sinceMillis: number): number {
+    const plain = this._plain;
+    if (
+      this._process === undefined &&
+      plain.read(attributes, this._reader.bounds)
+    ) {
+      const found = this._stream.findPlain(plain);
+      return found >= 0
+        ? found
+        : this._stream.seriesFor(plain.key(), sinceMillis, this._stats);
+    }
     const read =
       this._process === undefined
         ? this._reader.readKey(attributes)

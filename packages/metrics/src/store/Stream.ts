@@ -6,6 +6,7 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { decodeAttributeKey } from '@datapunk/otel-common';
+import type { PlainAttributes } from '@datapunk/otel-common';
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
@@ -192,6 +193,11 @@ export class Stream {
     const series = this._create(sinceMillis);
     this._keys.add(key, series);
     return series;
+  }
+
+  /** The active series of a plain attribute set, or -1 (then {@link seriesFor} with its key). */
+  findPlain(attributes: PlainAttributes): number {
+    return this._keys.findPlain(attributes);
   }
 
   /** Whether `series` took the overflow series' place (then the limit is reached). */

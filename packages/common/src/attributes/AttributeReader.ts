@@ -117,7 +117,7 @@ export class AttributeReader {
       }
       const key =
         rawKey.length > MAX_ATTRIBUTE_KEY_LENGTH
-          ? rawKey.slice(0, MAX_ATTRIBUTE_KEY_LENGTH)
+          ? prefixOf(rawKey, MAX_ATTRIBUTE_KEY_LENGTH)
           : rawKey;
       if (key !== rawKey) cut++;
       const size = 2 * key.length + sizeOf(value);
@@ -155,7 +155,7 @@ function readValue(
   switch (typeof value) {
     case 'string':
       return value.length > maxLength
-        ? { value: value.slice(0, maxLength), truncated: 1 }
+        ? { value: prefixOf(value, maxLength), truncated: 1 }
         : { value, truncated: 0 };
     case 'number':
     case 'boolean':
@@ -195,13 +195,23 @@ function readArray(
         return INVALID;
       type = elementType;
       if (type === 'string' && (element as string).length > maxLength) {
-        element = (element as string).slice(0, maxLength);
+        element = prefixOf(element as string, maxLength);
         truncated++;
       }
     }
     copy[i] = element;
   }
   return { value: copy as AttributeValue, truncated };
+}
+
+/**
+ * The first `length` characters of `text`, in a string of their own: V8
+ * makes `slice` of a long string a view that keeps the whole original
+ * alive (a 1 MB value cut to 1 KB would still hold 1 MB). Prepending a
+ * character and slicing it off forces the copy.
+ */
+function prefixOf(text: string, length: number): string {
+  return (' ' + text.slice(0, length)).slice(1);
 }
 
 function sizeOf(value: AttributeValue): number {

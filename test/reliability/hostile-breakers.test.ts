@@ -567,9 +567,14 @@ describe('reliability: hostile input to breakers (issues 20 and 21)', function (
       await new Promise<void>(done => server.listen(0, '127.0.0.1', done));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     };
-    /** Status and headers of a request; the body is read to its end. */
+    /** Status and headers of a request; the body is read to its end (within 5 s). */
     const send = (path: string, method = 'GET') =>
       new Promise<IncomingMessage>((done, fail) => {
+        setTimeout(
+          () =>
+            fail(new Error(`${method} ${path}: no complete response in 5 s`)),
+          5000
+        ).unref();
         const req = request(`${base}${path}`, { method }, response => {
           if (
             response.headers['content-type']?.startsWith('text/event-stream') &&

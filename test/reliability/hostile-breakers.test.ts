@@ -716,22 +716,23 @@ describe('reliability: hostile input to breakers (issues 20 and 21)', function (
       });
       /** Map lookups (has, get) one register() makes. */
       const lookups = (): number => {
-        const has = Map.prototype.has;
-        const getter = Map.prototype.get;
         let count = 0;
-        Map.prototype.has = function (this: Map<unknown, unknown>, key) {
-          count++;
-          return has.call(this, key);
-        };
-        Map.prototype.get = function (this: Map<unknown, unknown>, key) {
-          count++;
-          return getter.call(this, key);
-        };
+        const originals = (['has', 'get'] as const).map(method => {
+          const original = Map.prototype[method];
+          Map.prototype[method] = function (
+            this: Map<unknown, unknown>,
+            key: unknown
+          ) {
+            count++;
+            return original.call(this, key);
+          } as never;
+          return [method, original] as const;
+        });
         try {
           collector.register('per-request');
         } finally {
-          Map.prototype.has = has;
-          Map.prototype.get = getter;
+          for (const [method, original] of originals)
+            Map.prototype[method] = original as never;
         }
         return count;
       };

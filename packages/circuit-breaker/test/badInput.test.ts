@@ -14,6 +14,26 @@ import type { CockatielLike, OpossumLike } from '../src';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { collectorOnFakeTime } from './util';
 
+/** A cockatiel-shaped policy whose events the test emits by hand: our listeners only. */
+function cockatielShaped(): {
+  policy: CockatielLike;
+  listeners: Record<string, (value: unknown) => void>;
+} {
+  const listeners: Record<string, (value: unknown) => void> = {};
+  const subscribe = (name: string) => (listener: (value: unknown) => void) => {
+    listeners[name] = listener;
+    return { dispose: () => delete listeners[name] };
+  };
+  const policy = {
+    onSuccess: subscribe('success'),
+    onFailure: subscribe('failure'),
+    onStateChange: subscribe('state'),
+    state: 0,
+    execute: async () => undefined,
+  } as unknown as CockatielLike;
+  return { policy, listeners };
+}
+
 describe('bad input', () => {
   const context = collectorOnFakeTime();
 
@@ -87,19 +107,7 @@ describe('bad input', () => {
   });
 
   it('survives odd payloads from a cockatiel-shaped policy', () => {
-    const listeners: Record<string, (value: unknown) => void> = {};
-    const subscribe =
-      (name: string) => (listener: (value: unknown) => void) => {
-        listeners[name] = listener;
-        return { dispose: () => delete listeners[name] };
-      };
-    const policy = {
-      onSuccess: subscribe('success'),
-      onFailure: subscribe('failure'),
-      onStateChange: subscribe('state'),
-      state: 0,
-      execute: async () => undefined,
-    } as unknown as CockatielLike;
+    const { policy, listeners } = cockatielShaped();
     instrumentCockatiel(policy, {
       collector: context.collector,
       name: 'shaped',
@@ -123,9 +131,20 @@ describe('bad input', () => {
     expect(context.collector.rejectedInputs).to.equal(1);
   });
 
-  it('keeps closing buckets when a listener throws', () => {
+  it('keeps closing buckets when a listener throws, whatever it throws', () => {
     context.collector.onHealthChange(() => {
       throw new Error('listener bug');
+    });
+    context.collector.onHealthChange(() => {
+      // A thrown value that cannot even be made a string.
+      throw new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap');
+          },
+        }
+      );
     });
     const seen: string[] = [];
     context.collector.onHealthChange(event => seen.push(event.current));
@@ -280,19 +299,7 @@ describe('hostile input from breaker libraries and callers', () => {
   });
 
   it('counts cockatiel-shaped payloads it cannot read, and still counts the call', () => {
-    const listeners: Record<string, (value: unknown) => void> = {};
-    const subscribe =
-      (name: string) => (listener: (value: unknown) => void) => {
-        listeners[name] = listener;
-        return { dispose: () => delete listeners[name] };
-      };
-    const policy = {
-      onSuccess: subscribe('success'),
-      onFailure: subscribe('failure'),
-      onStateChange: subscribe('state'),
-      state: 0,
-      execute: async () => undefined,
-    } as unknown as CockatielLike;
+    const { policy, listeners } = cockatielShaped();
     instrumentCockatiel(policy, { collector: context.collector, name: 'c' });
     const getters = Object.defineProperties(
       {},

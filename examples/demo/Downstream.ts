@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { Metrics } from '@datapunk/otel-metrics';
+import type { Instruments } from '@datapunk/otel-metrics';
 import type { FaultSchedule } from './FaultSchedule';
 
 /** Typical latency of each route, in ms. */
@@ -12,7 +12,7 @@ const BASE_LATENCY_MILLIS: Record<string, number> = {
 /**
  * A small HTTP service on localhost: GET /payments and /inventory answer
  * after a lognormal delay, or fail with 500, as the fault schedule says at
- * that moment. It reports its own requests through the Metrics facade.
+ * that moment. It reports its own requests through the Instruments facade.
  */
 export class Downstream {
   private readonly _server: Server;
@@ -21,7 +21,7 @@ export class Downstream {
   private constructor(
     schedule: FaultSchedule,
     random: () => number,
-    metrics: Metrics
+    metrics: Instruments
   ) {
     const requests = metrics.counter('demo.downstream.requests', {
       description: 'Requests the downstream answered, by route and status',
@@ -67,7 +67,7 @@ export class Downstream {
   static async start(
     schedule: FaultSchedule,
     random: () => number,
-    metrics: Metrics
+    metrics: Instruments
   ): Promise<Downstream> {
     const downstream = new Downstream(schedule, random, metrics);
     await new Promise<void>(listening =>

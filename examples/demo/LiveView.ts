@@ -22,9 +22,12 @@ export class LiveView {
   }
 
   render(seconds: number): void {
-    const { schedule, breakers, reader, detections } = this._run;
+    const { schedule, breakers, reader, detections, startedMillis } =
+      this._run;
     const now = Date.now();
-    const fromMillis = now - RECENT_SECONDS * 1000;
+    // This run only: a snapshot restored from the previous one is history,
+    // not this run's traffic.
+    const fromMillis = Math.max(now - RECENT_SECONDS * 1000, startedMillis);
     const faults = schedule.faults
       .filter(f => seconds >= f.fromSeconds && seconds < f.toSeconds)
       .map(f => f.description);
@@ -58,7 +61,8 @@ export class LiveView {
         [
           `  ${name.padEnd(11)}`,
           snapshot.state.padEnd(9),
-          (calls()?.rate ?? 0).toFixed(1).padStart(8),
+          // A rate needs two points of history: none in the first moments.
+          (calls()?.rate?.toFixed(1) ?? '—').padStart(8),
           (ran === 0 ? '—' : `${((100 * failed) / ran).toFixed(1)}%`).padStart(
             7
           ),

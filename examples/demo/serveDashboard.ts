@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDashboardHandler } from '@datapunk/otel-circuit-breaker';
+import { createDashboardHandler } from '@datapunk/otel-circuit-breaker/dashboard';
 import type { CircuitBreakerMetrics } from '@datapunk/otel-circuit-breaker';
 
 /**

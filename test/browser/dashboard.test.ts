@@ -9,14 +9,14 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   CallOutcome,
   CircuitBreakerMetrics,
-  createDashboardHandler,
   instrumentOpossum,
 } from '@datapunk/otel-circuit-breaker';
+import { createDashboardHandler } from '@datapunk/otel-circuit-breaker/dashboard';
 import type {
   BreakerRecorder,
-  DashboardHandler,
   OpossumLike,
 } from '@datapunk/otel-circuit-breaker';
+import type { DashboardHandler } from '@datapunk/otel-circuit-breaker/dashboard';
 import { CHROMIUM, requireChromium } from '../requirements';
 import { seededRandom, sleep } from '../util';
 

@@ -1,10 +1,8 @@
 import { AssertionError, expect } from 'chai';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { CallOutcome } from '@datapunk/otel-circuit-breaker';
-import {
-  setupMetrics,
-  OTLPSummaryMetricExporter,
-} from '@datapunk/otel-metrics';
+import { setupMetrics } from '@datapunk/otel-metrics';
+import { OTLPSummaryMetricExporter } from '@datapunk/otel-metrics/otlp';
 import { Collector } from './Collector';
 import { requireCollector } from '../requirements';
 import type { OtlpMetricsRequest } from './Collector';

@@ -12,11 +12,9 @@ import {
   instrumentOpossum,
 } from '@datapunk/otel-circuit-breaker';
 import type { OpossumLike } from '@datapunk/otel-circuit-breaker';
-import {
-  OTLPSummaryMetricExporter,
-  setupMetrics,
-} from '@datapunk/otel-metrics';
-import type { OTLPHttpProtocol } from '@datapunk/otel-metrics';
+import { setupMetrics } from '@datapunk/otel-metrics';
+import { OTLPSummaryMetricExporter } from '@datapunk/otel-metrics/otlp';
+import type { OTLPHttpProtocol } from '@datapunk/otel-metrics/otlp';
 import { RunningStats } from '@datapunk/otel-sketch';
 import { seededRandom, sleep } from '../util';
 

@@ -15,11 +15,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { printTable, writeResults } from '@datapunk/bench-kit';
-import {
-  CallOutcome,
-  CircuitBreakerMetrics,
-  createDashboardHandler,
-} from '../src';
+import { CallOutcome, CircuitBreakerMetrics } from '../src';
+import { createDashboardHandler } from '../src/dashboard';
 import { seededRandom } from '../test/util';
 
 const BREAKERS = 30;

@@ -21,11 +21,8 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { median, printTable, writeResults } from '@datapunk/bench-kit';
-import {
-  CallOutcome,
-  CircuitBreakerMetrics,
-  createDashboardHandler,
-} from '../src';
+import { CallOutcome, CircuitBreakerMetrics } from '../src';
+import { createDashboardHandler } from '../src/dashboard';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BREAKERS = 5;

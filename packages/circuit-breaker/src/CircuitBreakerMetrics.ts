@@ -180,23 +180,19 @@ export class CircuitBreakerMetrics {
     );
     return this._attach(
       name,
-      this._readAttributes(REGISTER, 'attributes', reader.raw('attributes')),
+      this._readAttributes(reader),
       BreakerState.CLOSED
     );
   }
 
   /**
-   * Attributes given with a breaker, read and bounded by this collector's
-   * limits (also for the adapters, through adapters/attach.ts).
-   * @throws {TypeError} naming `path` and the entry at fault.
+   * The `attributes` option of `reader`, checked, read and bounded by this
+   * collector's limits (also for the adapters, through adapters/attach.ts).
+   * @throws {TypeError} naming the entry at fault.
    */
-  private _readAttributes(
-    owner: string,
-    path: string,
-    value: unknown
-  ): Attributes {
+  private _readAttributes(reader: OptionReader): Attributes {
     return this._count(
-      readAttributeOption(owner, path, value, this._attributeReader)
+      readAttributeOption(reader, 'attributes', this._attributeReader)
     ).attributes;
   }
 

@@ -5,22 +5,21 @@ export type { BreakerRecorder } from './Breaker';
 export { instrumentOpossum } from './adapters/instrumentOpossum';
 export type { OpossumLike } from './adapters/instrumentOpossum';
 export { instrumentCockatiel } from './adapters/instrumentCockatiel';
-export type { CockatielLike } from './adapters/instrumentCockatiel';
-export { OpossumInstrumentation } from './instrumentation/OpossumInstrumentation';
-export { CockatielInstrumentation } from './instrumentation/CockatielInstrumentation';
-export type { CircuitBreakerInstrumentationConfig } from './instrumentation/BreakerInstrumentation';
-export { createDashboardHandler } from './dashboard/createDashboardHandler';
 export type {
-  DashboardHandler,
-  DashboardOptions,
-} from './dashboard/createDashboardHandler';
-export type { Tile as DashboardTile } from './dashboard/tiles';
+  CockatielEvent,
+  CockatielLike,
+} from './adapters/instrumentCockatiel';
 export { AnomalyDetector } from './analyzer/AnomalyDetector';
 export type {
   AnomalyDetectorOptions,
   AnomalyResult,
 } from './analyzer/AnomalyDetector';
-export type { Episode, EpisodePhase } from './analyzer/EpisodeTracker';
+export type {
+  Direction,
+  Episode,
+  EpisodeEnd,
+  EpisodePhase,
+} from './analyzer/EpisodeTracker';
 export type { Trend } from './analyzer/TrendEstimator';
 export type { TripPatternState } from './analyzer/TripPatterns';
 export { BreakerState, CallOutcome } from './types';
@@ -42,4 +41,3 @@ export type {
 } from './types';
 export { VERSION } from './version';
 export { semconv };
-export type { Event, IDisposable } from '@datapunk/otel-common';

@@ -154,9 +154,8 @@ export function resolveOptions(
   }
   const attributeBounds = resolveLimits(owner, reader);
   const attributes = readAttributeOption(
-    owner,
-    reader.pathOf('attributes'),
-    reader.raw('attributes'),
+    reader,
+    'attributes',
     new AttributeReader(attributeBounds)
   ).attributes;
   return {
@@ -284,50 +283,22 @@ export function copyOptions(
 }
 
 /**
- * Attributes given as an option, read as the OpenTelemetry API defines them
- * (primitives or homogeneous arrays of primitives; null and undefined are
- * absent) and bounded by `reader`. Anything else throws a TypeError naming
- * the option, and the entry when one is at fault.
+ * The attributes option `name` of `reader`: checked as the OpenTelemetry
+ * API defines them (OptionReader.attributes: primitives or homogeneous
+ * arrays of primitives, anything else a TypeError naming the entry), then
+ * read and bounded by `attributes`.
  */
 export function readAttributeOption(
-  owner: string,
-  path: string,
-  value: unknown,
-  reader: AttributeReader
+  reader: OptionReader,
+  name: string,
+  attributes: AttributeReader
 ): AttributeReading {
-  const reading = reader.read(value);
-  if (reading !== undefined && reading.invalid === 0) return reading;
-  throw new TypeError(
-    `${owner}: ${isPlainObject(value) ? invalidEntry(path, value, reader) : `option '${path}' must be an object of attribute values, got ${describeValue(value)}`}`
-  );
-}
-
-/** Why an attribute set has invalid entries: the first such entry, read again. */
-function invalidEntry(
-  path: string,
-  value: object,
-  reader: AttributeReader
-): string {
-  let keys: string[];
-  try {
-    keys = Object.keys(value).sort();
-  } catch (error) {
-    return `option '${path}' could not be read: ${errorText(error)}`;
-  }
-  for (const key of keys) {
-    const field = `option '${path}.${key.length > 64 ? `${key.slice(0, 64)}…` : key}'`;
-    if (key.length === 0) return `option '${path}' must not have an empty key`;
-    let entry: unknown;
-    try {
-      entry = (value as Record<string, unknown>)[key];
-    } catch (error) {
-      return `${field} could not be read: ${errorText(error)}`;
-    }
-    if (reader.read({ [key]: entry })?.invalid !== 0) {
-      return `${field} must be an attribute value (a string, number or boolean, or an array of one of these), got ${describeValue(entry)}`;
-    }
-  }
-  return `option '${path}' changed while it was read`;
+  const value = reader.attributes(name);
+  const reading = attributes.read(value);
+  // Only getters that answer differently the second time get here.
+  if (reading === undefined || reading.invalid > 0)
+    return reader.failType(name, 'attributes that read the same twice', value);
+  return reading;
 }
 
 function join(path: string, key: string): string {

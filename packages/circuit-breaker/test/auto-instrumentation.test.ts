@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { CockatielInstrumentation, OpossumInstrumentation } from '../src';
+import {
+  CockatielInstrumentation,
+  OpossumInstrumentation,
+} from '../src/instrumentation';
 
 const run = promisify(execFile);
 
@@ -23,7 +26,7 @@ describe('instrumentation configuration', () => {
       instrumentation.setConfig({ attributes: { a: {} } } as never)
     ).to.throw(
       TypeError,
-      /^OpossumInstrumentation: option 'attributes\.a' must be an attribute value/
+      /^OpossumInstrumentation: option 'attributes\.a' must be a string, number or boolean, or an array of one of those types/
     );
     expect(() =>
       instrumentation.setConfig({ enabled: false, nameof: () => 'x' } as never)

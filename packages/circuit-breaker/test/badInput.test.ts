@@ -169,7 +169,7 @@ describe('bad input', () => {
       context.collector.register('x', { attributes: 5 as never })
     ).to.throw(
       TypeError,
-      /option 'attributes' must be an object of attribute values/
+      /option 'attributes' must be an object of attributes/
     );
   });
 });

@@ -4,12 +4,10 @@ import { runInNewContext } from 'node:vm';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import {
-  CallOutcome,
-  CircuitBreakerMetrics,
-  createDashboardHandler,
-} from '../src';
-import type { DashboardHandler, DashboardTile } from '../src';
+import { CallOutcome, CircuitBreakerMetrics } from '../src';
+import { createDashboardHandler } from '../src/dashboard';
+import type { DashboardHandler } from '../src/dashboard';
+import type { Tile as DashboardTile } from '../src/dashboard/tiles';
 import { eventually, sleep } from './util';
 
 /** Server-Sent Events as they arrive: name and parsed data. */

@@ -2,6 +2,8 @@ export {
   AttributeReader,
   DEFAULT_ATTRIBUTE_BOUNDS,
   MAX_ATTRIBUTE_KEY_LENGTH,
+  decodeAttributeKey,
+  isAttributeValue,
 } from './attributes/AttributeReader';
 export type {
   AttributeBounds,

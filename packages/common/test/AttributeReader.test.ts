@@ -6,6 +6,7 @@ import {
   AttributeReader,
   DEFAULT_ATTRIBUTE_BOUNDS,
   MAX_ATTRIBUTE_KEY_LENGTH,
+  decodeAttributeKey,
 } from '../src';
 
 describe('AttributeReader', () => {
@@ -210,6 +211,33 @@ describe('AttributeReader', () => {
       }),
       { numRuns: 500 }
     );
+  });
+
+  it('makes the attributes again from the key alone, and readKey gives the same key', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.double(),
+      fc.boolean(),
+      fc.array(fc.oneof(fc.string(), fc.constant(null)), { maxLength: 3 }),
+      fc.array(fc.double(), { maxLength: 3 }),
+      fc.array(fc.boolean(), { maxLength: 3 })
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1 }), value, { maxKeys: 6 }),
+        attributes => {
+          const read = reader.read(attributes)!;
+          expect(reader.readKey(attributes)!.key).to.equal(read.key);
+          const decoded = decodeAttributeKey(read.key);
+          expect(canonical(decoded)).to.deep.equal(canonical(read.attributes));
+          expect(Object.keys(decoded)).to.deep.equal(
+            Object.keys(read.attributes)
+          );
+        }
+      ),
+      { numRuns: 500 }
+    );
+    expect(() => decodeAttributeKey('garbage')).to.throw(TypeError);
   });
 });
 

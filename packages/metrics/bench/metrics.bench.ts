@@ -19,7 +19,7 @@ import {
   writeResults,
 } from '@datapunk/bench-kit';
 import { ExponentialSketch } from '@datapunk/otel-sketch';
-import { Metrics, RetentionMetricReader } from '../src';
+import { Instruments, RetentionMetricReader } from '../src';
 import { fakeClock } from '../test/util';
 import type { ScaleResult } from './scale';
 import { SETUPS } from './setups';
@@ -107,7 +107,7 @@ async function retentionHeap(setup: 'ours' | 'floor'): Promise<{
 /**
  * ns per record on every path, in one process, rounds interleaved: the
  * SDK's Histogram.record with 4 attributes (the plain SDK, and under this
- * reader), the Metrics facade recording directly (unbound, with a reused
+ * reader), the Instruments facade recording directly (unbound, with a reused
  * and with a fresh attributes object; bound handles), and the sketch's own
  * record as the floor.
  */
@@ -131,7 +131,7 @@ async function recordPaths(): Promise<[string, number][]> {
   const plain = new MeterProvider({ readers: [SETUPS[1].reader(timing)] });
   const reader = SETUPS[0].reader(timing) as RetentionMetricReader;
   const ours = new MeterProvider({ readers: [reader] });
-  const facade = new Metrics(ours.getMeter('bench'), {
+  const facade = new Instruments(ours.getMeter('bench'), {
     reader,
     meterName: 'bench',
   });

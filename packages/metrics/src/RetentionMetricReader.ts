@@ -19,7 +19,11 @@ import { acceptsSummaryPoints } from './export/SummaryMetricData';
 import { DEFAULTS, resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
 import { SnapshotFile } from './persistence/SnapshotFile';
-import { restoreSnapshot, takeSnapshot } from './persistence/snapshot';
+import {
+  applySnapshot,
+  parseSnapshot,
+  takeSnapshot,
+} from './persistence/snapshot';
 import { DirectRecorder } from './direct/DirectRecorder';
 import { queryStore } from './query/queryStore';
 import { MetricStore } from './store/MetricStore';
@@ -62,13 +66,16 @@ export class RetentionMetricReader extends MetricReader {
   private readonly _summaryMode: SummaryMode;
   private readonly _statistics = new Map<string, Statistic>();
   private readonly _snapshotFile: SnapshotFile | undefined;
+  /** Settles when the snapshot found at construction is restored (or refused). */
+  private readonly _restored: Promise<void>;
+  private _restoring = false;
   private readonly _startMillis = Date.now();
   private _timers: ReturnType<typeof setInterval>[] = [];
   /** Collections, exports and snapshots run one at a time, in order. */
   private _queue: Promise<unknown> = Promise.resolve();
   /** The one final collect, export and snapshot, however often shutdown is called. */
   private _finalFlush: Promise<void> | undefined;
-  /** Instruments the Metrics facade records without the SDK (see facade/Metrics.ts). */
+  /** Instruments the facade records without the SDK (see facade/Instruments.ts). */
   private readonly _direct: DirectRecorder;
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
@@ -128,8 +135,26 @@ export class RetentionMetricReader extends MetricReader {
         this._store.stats.persistenceErrors,
         this._diag
       );
-      this._restore(this._snapshotFile);
+      this._restoring = true;
+      this._restored = this._run(() =>
+        this._restore(this._snapshotFile!)
+      ).catch(error =>
+        this._diag.error('restore', `restoring failed: ${String(error)}`)
+      );
+    } else {
+      this._restored = Promise.resolve();
     }
+  }
+
+  /**
+   * Settles once the snapshot found at construction is restored (or was
+   * refused and moved aside). Restoration runs in the background, in slices,
+   * so a large snapshot never blocks the host; collections, exports and
+   * snapshots wait for it, and queries meanwhile answer with what is
+   * restored so far, marked `restoring: true`. Never rejects.
+   */
+  whenRestored(): Promise<void> {
+    return this._restored;
   }
 
   /**
@@ -159,7 +184,7 @@ export class RetentionMetricReader extends MetricReader {
     metricName: string,
     options: QueryOptions = {}
   ): QueryResult | undefined {
-    return queryStore(
+    const result = queryStore(
       this._store,
       metricName,
       options,
@@ -167,6 +192,8 @@ export class RetentionMetricReader extends MetricReader {
       this._statistics,
       this._diag
     );
+    if (result !== undefined && this._restoring) result.restoring = true;
+    return result;
   }
 
   /**
@@ -326,21 +353,28 @@ export class RetentionMetricReader extends MetricReader {
   }
 
   /**
-   * Restores the snapshot at construction, in one block: the file is read
-   * and parsed in one anyway, and the data is there when the constructor
-   * returns. Nothing of a malformed snapshot is kept, however far it got.
+   * Restores the snapshot found at construction, in slices: the file is
+   * read without blocking, every line checked and decoded (nothing is
+   * applied from a malformed snapshot, which is moved aside), then applied
+   * one series at a time.
    */
-  private _restore(file: SnapshotFile): void {
-    const json = file.read();
-    if (json === undefined) return;
+  private async _restore(file: SnapshotFile): Promise<void> {
     try {
-      new SlicedTask(
-        restoreSnapshot(this._store, json, this._options)
-      ).finish();
-    } catch (error) {
-      this._store.clear();
-      this._store.stats.persistenceErrors.add('read');
-      file.moveAside(`it could not be restored: ${(error as Error).message}`);
+      const chunks = await file.read();
+      if (chunks === undefined) return;
+      let parsed;
+      try {
+        parsed = await new SlicedTask(
+          parseSnapshot(chunks, this._options, Date.now())
+        ).run();
+      } catch (error) {
+        this._store.stats.persistenceErrors.add('read');
+        file.moveAside(`it could not be restored: ${(error as Error).message}`);
+        return;
+      }
+      await new SlicedTask(applySnapshot(this._store, parsed)).run();
+    } finally {
+      this._restoring = false;
     }
   }
 

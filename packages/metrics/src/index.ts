@@ -1,9 +1,4 @@
 export { RetentionMetricReader } from './RetentionMetricReader';
-export { OTLPSummaryMetricExporter } from './export/OTLPSummaryMetricExporter';
-export type {
-  OTLPHttpProtocol,
-  OTLPSummaryMetricExporterOptions,
-} from './export/OTLPSummaryMetricExporter';
 export {
   SUMMARY_DATA_POINT_TYPE,
   isSummaryMetricData,
@@ -13,10 +8,9 @@ export type {
   SummaryMetricData,
   SummaryValue,
 } from './export/SummaryMetricData';
-export { PrometheusScrapeServer } from './export/PrometheusScrapeServer';
 export { createAttributeLimitProcessor } from './attributes';
 export type { AttributeLimits } from './attributes';
-export { Metrics } from './facade/Metrics';
+export { Instruments } from './facade/Instruments';
 export type {
   BoundCounter,
   BoundGauge,
@@ -26,11 +20,11 @@ export type {
   CounterMetric,
   GaugeMetric,
   HistogramMetric,
-  MetricOptions,
-  MetricsOptions,
+  InstrumentConfig,
+  InstrumentsOptions,
   SummaryMetric,
   TimerMetric,
-} from './facade/Metrics';
+} from './facade/Instruments';
 export { MetricType } from './facade/MetricType';
 export { setupMetrics } from './setupMetrics';
 export type {
@@ -39,6 +33,7 @@ export type {
   SetupMetricsOptions,
 } from './setupMetrics';
 export type {
+  MetricKindName,
   PersistenceOptions,
   QueryOptions,
   QueryResult,

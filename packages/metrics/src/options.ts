@@ -10,6 +10,22 @@ import type {
 } from './types';
 
 const OWNER = 'RetentionMetricReader';
+
+/** Every option of the reader, which setupMetrics takes as well. */
+export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
+  'exporter',
+  'collectionIntervalMillis',
+  'exportIntervalMillis',
+  'exportTimeoutMillis',
+  'seriesTtlMillis',
+  'maxBuckets',
+  'maxScale',
+  'tiers',
+  'limits',
+  'summary',
+  'persistence',
+  'metricProducers',
+];
 const MAX_TIERS = 8;
 const MAX_SUMMARY_SLOTS = 60;
 
@@ -29,6 +45,7 @@ export const DEFAULTS = {
   maxSeriesPerMetric: 2000,
   maxAttributesPerSeries: 32,
   maxAttributeValueLength: 1024,
+  maxAttributeBytesPerSeries: 16 * 1024,
   maxRetainedBytes: 64 * 1024 * 1024,
   summaryWindowMillis: 300_000,
   summarySlots: 5,
@@ -50,6 +67,7 @@ export interface ResolvedLimits {
   maxSeriesPerMetric: number;
   maxAttributesPerSeries: number;
   maxAttributeValueLength: number;
+  maxAttributeBytesPerSeries: number;
   maxRetainedBytes: number;
 }
 
@@ -82,20 +100,7 @@ export interface ResolvedOptions {
 export function resolveOptions(
   options: RetentionMetricReaderOptions = {}
 ): ResolvedOptions {
-  const reader = new OptionReader(OWNER, options, [
-    'exporter',
-    'collectionIntervalMillis',
-    'exportIntervalMillis',
-    'exportTimeoutMillis',
-    'seriesTtlMillis',
-    'maxBuckets',
-    'maxScale',
-    'tiers',
-    'limits',
-    'summary',
-    'persistence',
-    'metricProducers',
-  ]);
+  const reader = new OptionReader(OWNER, options, READER_OPTIONS);
   const positive = { min: 1 };
   // Each default adapts to the other when only one is given (collecting
   // every 10 s, but no less often than exporting); given together they must fit.
@@ -291,6 +296,7 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
     'maxSeriesPerMetric',
     'maxAttributesPerSeries',
     'maxAttributeValueLength',
+    'maxAttributeBytesPerSeries',
     'maxRetainedBytes',
   ]);
   const atLeastOne = { min: 1 };
@@ -310,6 +316,11 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
       'maxAttributeValueLength',
       DEFAULTS.maxAttributeValueLength,
       atLeastOne
+    ),
+    maxAttributeBytesPerSeries: limits.integer(
+      'maxAttributeBytesPerSeries',
+      DEFAULTS.maxAttributeBytesPerSeries,
+      { min: 64 }
     ),
     maxRetainedBytes: limits.integer(
       'maxRetainedBytes',

@@ -16,15 +16,17 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { OptionReader } from '@datapunk/otel-common';
 import { FanOutExporter } from './export/FanOutExporter';
-import { OTLPSummaryMetricExporter } from './export/OTLPSummaryMetricExporter';
-import {
-  DEFAULT_PROMETHEUS_HOST,
-  DEFAULT_PROMETHEUS_PORT,
-  PrometheusScrapeServer,
-} from './export/PrometheusScrapeServer';
-import { Metrics } from './facade/Metrics';
+import type * as OtlpEntry from './export/otlp';
+import type * as PrometheusEntry from './export/prometheus';
+import type { PrometheusScrapeServer } from './export/prometheus';
+import { Instruments } from './facade/Instruments';
+import { READER_OPTIONS } from './options';
 import { RetentionMetricReader } from './RetentionMetricReader';
 import type { RetentionMetricReaderOptions } from './types';
+
+/** The conventional Prometheus exporter address (OpenTelemetry and Prometheus agree). */
+const DEFAULT_PROMETHEUS_PORT = 9464;
+const DEFAULT_PROMETHEUS_HOST = 'localhost';
 
 export type ExporterChoice = 'otlp' | 'console' | 'prometheus' | 'none';
 const CHOICES: readonly ExporterChoice[] = [
@@ -34,6 +36,15 @@ const CHOICES: readonly ExporterChoice[] = [
   'none',
 ];
 const OWNER = 'setupMetrics';
+const SETUP_OPTIONS: readonly (keyof SetupMetricsOptions)[] = [
+  'serviceName',
+  'resourceAttributes',
+  'exporter',
+  'prometheus',
+  'views',
+  'global',
+  'meterName',
+];
 
 export interface SetupMetricsOptions
   extends Omit<RetentionMetricReaderOptions, 'exporter'> {
@@ -67,7 +78,7 @@ export interface MetricsSetup {
   meterProvider: MeterProvider;
   reader: RetentionMetricReader;
   /** The five metric types (counter, gauge, histogram, summary, timer) on the meter `meterName`. */
-  instruments: Metrics;
+  instruments: Instruments;
   /** With 'prometheus': the scrape endpoint. */
   prometheus: PrometheusScrapeServer | undefined;
   /** Flushes and stops everything (the reader exports and persists one last time). */
@@ -86,20 +97,29 @@ export interface MetricsSetup {
  * @throws {TypeError|RangeError} naming the option, for invalid options.
  */
 export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
-  const {
-    serviceName,
-    resourceAttributes,
-    exporter,
-    prometheus: prometheusOptions,
-    views,
-    global = true,
-    meterName = 'app',
-    ...readerOptions
-  } = options;
+  const given = new OptionReader(OWNER, options, [
+    ...SETUP_OPTIONS,
+    ...READER_OPTIONS,
+  ]);
+  const serviceName =
+    given.raw('serviceName') == null ? undefined : given.string('serviceName');
+  const resourceAttributes = given.attributes('resourceAttributes');
+  const exporter = given.raw('exporter') as SetupMetricsOptions['exporter'];
+  const prometheusOptions = resolvePrometheus(given);
+  const views = given.raw('views') ?? [];
+  if (!Array.isArray(views))
+    given.failType('views', 'an array of ViewOptions', views);
+  const global = given.boolean('global', true);
+  const meterName = given.string('meterName', 'app');
+  const readerOptions: RetentionMetricReaderOptions = {};
+  for (const name of READER_OPTIONS) {
+    const value = given.raw(name);
+    if (value != null) Object.assign(readerOptions, { [name]: value });
+  }
   const choices = exporterChoices(exporter);
   const pushExporters = choices.flatMap((choice): PushMetricExporter[] =>
     choice === 'otlp'
-      ? [new OTLPSummaryMetricExporter()]
+      ? [createOtlpExporter()]
       : choice === 'console'
         ? [new ConsoleMetricExporter()]
         : []
@@ -118,8 +138,7 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   let resource = defaultResource().merge(
     detectResources({ detectors: [envDetector] })
   );
-  if (resourceAttributes)
-    resource = resource.merge(resourceFromAttributes(resourceAttributes));
+  resource = resource.merge(resourceFromAttributes(resourceAttributes));
   if (serviceName)
     resource = resource.merge(
       resourceFromAttributes({ 'service.name': serviceName })
@@ -127,15 +146,15 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   const meterProvider = new MeterProvider({
     resource,
     readers: [reader],
-    views,
+    views: views as ViewOptions[],
   });
   const prometheus = choices.includes('prometheus')
-    ? new PrometheusScrapeServer(
+    ? createScrapeServer(
         reader,
-        prometheusOptions?.host ??
+        prometheusOptions.host ??
           process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
           DEFAULT_PROMETHEUS_HOST,
-        prometheusOptions?.port ??
+        prometheusOptions.port ??
           fromEnv('OTEL_EXPORTER_PROMETHEUS_PORT', true) ??
           DEFAULT_PROMETHEUS_PORT
       )
@@ -144,7 +163,7 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   return {
     meterProvider,
     reader,
-    instruments: new Metrics(meterProvider.getMeter(meterName), {
+    instruments: new Instruments(meterProvider.getMeter(meterName), {
       reader,
       meterName,
     }),
@@ -155,6 +174,40 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
       if (global) metricsApi.disable();
     },
   };
+}
+
+/** `prometheus: { host, port }`, checked now (a bad port would fail only when listening). */
+function resolvePrometheus(given: OptionReader): {
+  host: string | undefined;
+  port: number | undefined;
+} {
+  const prometheus = given.nested('prometheus', ['host', 'port']);
+  return {
+    host:
+      prometheus.raw('host') == null ? undefined : prometheus.string('host'),
+    port:
+      prometheus.raw('port') == null
+        ? undefined
+        : prometheus.integer('port', undefined, { min: 0, max: 65535 }),
+  };
+}
+
+/** The OTLP exporter, loaded only when asked for (its packages are optional peers). */
+function createOtlpExporter(): PushMetricExporter {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const otlp: typeof OtlpEntry = require('./export/otlp');
+  return new otlp.OTLPSummaryMetricExporter();
+}
+
+/** The scrape endpoint, loaded only when asked for. */
+function createScrapeServer(
+  reader: RetentionMetricReader,
+  host: string,
+  port: number
+): PrometheusScrapeServer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const prometheus: typeof PrometheusEntry = require('./export/prometheus');
+  return new prometheus.PrometheusScrapeServer(reader, host, port);
 }
 
 /**

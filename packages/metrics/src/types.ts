@@ -27,6 +27,12 @@ export interface RetentionLimits {
   maxAttributesPerSeries?: number;
   /** Longest string attribute value kept, in UTF-16 units; longer ones are cut. Default 1024. */
   maxAttributeValueLength?: number;
+  /**
+   * Estimated bytes of one series' attributes (2 per key or string
+   * character, 8 per number or boolean); attributes past it are dropped,
+   * in sorted key order. Default 16384.
+   */
+  maxAttributeBytesPerSeries?: number;
   /** Estimated bytes of retained history; beyond it the oldest points go first. Default 64 MiB. */
   maxRetainedBytes?: number;
 }
@@ -44,7 +50,7 @@ export interface SummaryOptions {
   quantiles?: number[];
   /**
    * How summaries leave the process: 'summary' as OTLP Summary points (needs
-   * an exporter that carries them, such as {@link OTLPSummaryMetricExporter}),
+   * an exporter that carries them, such as `OTLPSummaryMetricExporter` from `@datapunk/otel-metrics/otlp`),
    * 'gauges' as gauges with a `quantile` attribute, 'none' not at all; 'auto'
    * picks 'summary' when the exporter carries Summary, else 'gauges'.
    */
@@ -100,6 +106,9 @@ export interface QueryOptions {
   toMillis?: number;
 }
 
+/** The kind of data a metric holds, as query results name it. */
+export type MetricKindName = 'sum' | 'gauge' | 'histogram';
+
 /** The kind of data a metric holds (internal; results carry its string). */
 export enum MetricKind {
   SUM = 'sum',
@@ -115,7 +124,7 @@ export enum MetricKind {
  */
 export interface QueryResult {
   /** What the metric holds: 'sum' (counters), 'gauge' or 'histogram' (histograms, summaries, timers). */
-  kind: `${MetricKind}`;
+  kind: MetricKindName;
   /** Series that matched. */
   series: number;
   /** The range actually covered by the points used. */
@@ -138,11 +147,17 @@ export interface QueryResult {
   last?: number;
   /** Values of statistics added with registerStatistic(). */
   statistics?: Record<string, number>;
+  /**
+   * Present (true) while the snapshot found at start is still being
+   * restored: the answer holds what is restored so far (see
+   * `RetentionMetricReader.whenRestored()`).
+   */
+  restoring?: true;
 }
 
 /** What a custom statistic sees: the merged data of a query. */
 export interface StatisticInput {
-  kind: `${MetricKind}`;
+  kind: MetricKindName;
   /** Histograms: every matching value. */
   sketch?: ExponentialSketch;
   /** Gauges: every observed value. */

@@ -9,11 +9,8 @@ import {
   MeterProvider,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import {
-  OTLPSummaryMetricExporter,
-  RetentionMetricReader,
-  SUMMARY_DATA_POINT_TYPE,
-} from '../src';
+import { OTLPSummaryMetricExporter } from '../src/export/otlp';
+import { RetentionMetricReader, SUMMARY_DATA_POINT_TYPE } from '../src';
 import type { SummaryMetricData } from '../src';
 import { OtlpReceiver } from './otlp';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RetentionMetricReader } from '../src';
-import { Metrics } from '../src';
+import { Instruments } from '../src';
 import { harness, pointWith, points, realTimeSetUp, selfCount } from './util';
 import type { Harness } from './util';
 
@@ -29,9 +29,9 @@ function exported(h: Harness, name: string): unknown {
   };
 }
 
-describe('bound instruments (the Metrics facade recording directly)', () => {
+describe('bound instruments (the Instruments facade recording directly)', () => {
   let h: Harness;
-  let metrics: Metrics;
+  let metrics: Instruments;
   afterEach(async () => h.close());
 
   const setUp = (options = {}) => {
@@ -40,7 +40,7 @@ describe('bound instruments (the Metrics facade recording directly)', () => {
       exportIntervalMillis: EXPORT,
       ...options,
     });
-    metrics = new Metrics(h.meter, { reader: h.reader, meterName: 'test' });
+    metrics = new Instruments(h.meter, { reader: h.reader, meterName: 'test' });
   };
 
   it('exports exactly what the same values give through the OpenTelemetry API', async () => {
@@ -192,19 +192,19 @@ describe('bound instruments (the Metrics facade recording directly)', () => {
 
   it('checks its options, naming the field', () => {
     setUp();
-    expect(() => new Metrics(h.meter, { reader: h.reader })).to.throw(
+    expect(() => new Instruments(h.meter, { reader: h.reader })).to.throw(
       TypeError,
-      /Metrics: option 'meterName' must be a non-empty string/
+      /Instruments: option 'meterName' must be a non-empty string/
     );
     expect(
       () =>
-        new Metrics(h.meter, {
+        new Instruments(h.meter, {
           reader: {} as RetentionMetricReader,
           meterName: 'x',
         })
     ).to.throw(
       TypeError,
-      /Metrics: option 'reader' must be a RetentionMetricReader/
+      /Instruments: option 'reader' must be a RetentionMetricReader/
     );
   });
 });
@@ -215,7 +215,7 @@ describe('bound instruments and persistence', () => {
     const path = join(dir, 'state.json');
     try {
       const first = realTimeSetUp({ persistence: { path } });
-      const metrics = new Metrics(first.meter, {
+      const metrics = new Instruments(first.meter, {
         reader: first.reader,
         meterName: 'test',
       });
@@ -226,6 +226,7 @@ describe('bound instruments and persistence', () => {
       await first.provider.shutdown(); // the final snapshot
       const second = realTimeSetUp({ persistence: { path } });
       try {
+        await second.reader.whenRestored();
         expect(
           second.reader.query('orders', { attributes: { shop: 'north' } })
         ).to.include({ sum: 7 });

@@ -94,50 +94,58 @@ describe('RetentionMetricReader persistence', () => {
     expect(logged.called).to.equal(false);
   });
 
+  const header = JSON.stringify({
+    format: 'datapunk.metrics.snapshot',
+    version: 2,
+    savedAtMillis: 1,
+    tiers: [],
+  });
   const unusable: [string, string, RegExp][] = [
-    ['garbage', 'definitely not json', /is not JSON/],
+    ['garbage', 'definitely not json', /line 1 is not JSON/],
     [
       'a truncated snapshot',
-      '{"format":"datapunk.metrics.snapshot","version":1,"metr',
-      /is not JSON/,
+      `${header}\n{"metric":{"scope":{"name":"s"},"descr`,
+      /line 2 is not JSON/,
     ],
     [
       'a foreign file',
-      JSON.stringify({ format: 'something.else', version: 1 }),
+      JSON.stringify({ format: 'something.else', version: 2 }),
       /'format' is something\.else, not a datapunk\.metrics\.snapshot file/,
     ],
     [
       'a newer version',
-      JSON.stringify({ format: 'datapunk.metrics.snapshot', version: 2 }),
-      /'version' 2 is not 1/,
+      JSON.stringify({ format: 'datapunk.metrics.snapshot', version: 3 }),
+      /'version' 3 is not 2/,
+    ],
+    [
+      'an older version (one JSON document)',
+      JSON.stringify({ format: 'datapunk.metrics.snapshot', version: 1 }),
+      /'version' 1 is not 2/,
     ],
     [
       'a malformed series',
-      JSON.stringify({
-        format: 'datapunk.metrics.snapshot',
-        version: 1,
-        savedAtMillis: 1,
-        tiers: [],
-        metrics: [
-          {
+      [
+        header,
+        JSON.stringify({
+          metric: {
             scope: { name: 's' },
             descriptor: { name: 'm', description: '', unit: '', valueType: 1 },
             kind: 'sum',
             monotonic: true,
-            series: [
-              {
-                attributes: {},
-                startMillis: 1,
-                lastUpdateMillis: 1,
-                pendingSinceMillis: 1,
-                live: 'lots',
-                history: [],
-              },
-            ],
           },
-        ],
-      }),
-      /'metrics\[0\]\.series\[0\]\.live' must be a finite number or null/,
+        }),
+        JSON.stringify({
+          series: {
+            attributes: {},
+            startMillis: 1,
+            lastUpdateMillis: 1,
+            pendingSinceMillis: 1,
+            live: 'lots',
+            history: [],
+          },
+        }),
+      ].join('\n'),
+      /'line 3\.series\.live' must be a finite number or null/,
     ],
   ];
   for (const [name, content, reason] of unusable) {
@@ -161,18 +169,48 @@ describe('RetentionMetricReader persistence', () => {
       ).to.equal(1);
       // A new good snapshot replaces it, never the file moved aside.
       await h.provider.shutdown();
-      expect(JSON.parse(readFileSync(path, 'utf8')).format).to.equal(
-        'datapunk.metrics.snapshot'
-      );
+      expect(headerOf(path).format).to.equal('datapunk.metrics.snapshot');
       expect(readFileSync(join(directory, aside[0]), 'utf8')).to.equal(content);
     });
   }
 
-  it('refuses a file larger than maxFileBytes', () => {
+  it('never takes restored data for new traffic: a rate is not computed across the restart', async () => {
+    // Points of 50 ms; collections forced by collectAndQuery, 60 ms apart.
+    const fine: RetentionMetricReaderOptions = {
+      ...options(),
+      collectionIntervalMillis: 50,
+      tiers: [{ resolutionMillis: 50, durationMillis: 60_000 }],
+    };
+    const pause = () => new Promise(resolve => setTimeout(resolve, 60));
+    const first = realTimeSetUp(fine);
+    const orders = first.meter.createCounter('orders');
+    for (let i = 0; i < 5; i++) {
+      orders.add(10);
+      await first.reader.collectAndQuery('orders');
+      await pause();
+    }
+    // Every point is whole now (the last one ended before this collection).
+    const before = (await first.reader.collectAndQuery('orders'))!.rate;
+    await first.provider.shutdown();
+    // The next process starts after the last point's interval (a point
+    // holding data of both runs would begin the second run).
+    await pause();
+    expect(before).to.be.a('number');
+    const second = start(fine);
+    second.meter.createCounter('orders').add(1000);
+    const after = (await second.reader.collectAndQuery('orders'))!;
+    expect(after.sum).to.equal(1050);
+    // One point since the restart: only the run before it has a rate, and
+    // it is the one that run had (the burst and the restored totals are
+    // not traffic over the gap).
+    expect(after.rate).to.equal(before);
+  });
+
+  it('refuses a file larger than maxFileBytes', async () => {
     writeFileSync(path, ' '.repeat(4096));
-    start(options({ path, maxFileBytes: 1024 }));
+    await start(options({ path, maxFileBytes: 1024 })).reader.whenRestored();
     expect(
-      logged.calledWithMatch(/is 4096 bytes, over maxFileBytes \(1024\)/)
+      logged.calledWithMatch(/holds more than maxFileBytes \(1024\) bytes/)
     ).to.equal(true);
   });
 
@@ -183,6 +221,7 @@ describe('RetentionMetricReader persistence', () => {
     const dead = `${path}.tmp-${2 ** 22 + 1}`;
     writeFileSync(dead, '{"format":"datapunk.metrics.snap');
     const h = start();
+    await h.reader.whenRestored();
     expect(existsSync(dead)).to.equal(false);
     await h.reader.forceFlush();
     expect(points(h.latest(), 'orders')[0].value).to.equal(5);
@@ -195,9 +234,7 @@ describe('RetentionMetricReader persistence', () => {
     h.meter.createCounter('orders').add(2);
     await h.provider.shutdown();
     running = undefined;
-    expect(JSON.parse(readFileSync(nested, 'utf8')).format).to.equal(
-      'datapunk.metrics.snapshot'
-    );
+    expect(headerOf(nested).format).to.equal('datapunk.metrics.snapshot');
     expect(logged.called).to.equal(false);
   });
 
@@ -231,3 +268,8 @@ describe('RetentionMetricReader persistence', () => {
     expect(logged.calledWithMatch(/will retry/)).to.equal(false);
   });
 });
+
+/** The header line of a snapshot file. */
+function headerOf(file: string): { format: string } {
+  return JSON.parse(readFileSync(file, 'utf8').split('\n')[0]);
+}

@@ -63,12 +63,14 @@ describe('RetentionMetricReader retention', () => {
       ['series_limit', 0],
     ]);
     expect(reasons('datapunk.metrics.attributes.trimmed')).to.deep.equal([
+      ['invalid', 0],
       ['keys', 0],
       ['values', 0],
     ]);
     expect(reasons('datapunk.metrics.history.evicted')).to.deep.equal([
       ['age', 0],
       ['budget', 0],
+      ['future', 0],
     ]);
     expect(reasons('datapunk.metrics.persistence.errors')).to.deep.equal([
       ['read', 0],

@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import {
-  OTLPSummaryMetricExporter,
-  SUMMARY_DATA_POINT_TYPE,
-  isSummaryMetricData,
-} from '../src';
+import { OTLPSummaryMetricExporter } from '../src/export/otlp';
+import { SUMMARY_DATA_POINT_TYPE, isSummaryMetricData } from '../src';
 import { RetentionMetricReader } from '../src';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { harness, metric, pointWith, points, summary } from './util';

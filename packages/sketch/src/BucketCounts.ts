@@ -1,4 +1,4 @@
-import type { ByteWriter } from './ByteWriter';
+import type { ByteWriter } from '@datapunk/otel-common/codec';
 
 /**
  * Counts of a contiguous range of bucket indexes in one growable typed array.

@@ -1,5 +1,5 @@
-import type { ByteReader } from './ByteReader';
-import type { ByteWriter } from './ByteWriter';
+import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ByteWriter } from '@datapunk/otel-common/codec';
 
 /**
  * The exact sum of doubles. `value` is that sum correctly rounded, so it is

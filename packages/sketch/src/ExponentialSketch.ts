@@ -1,8 +1,8 @@
 import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
 import { BucketCounts, ESCAPE } from './BucketCounts';
-import type { ByteReader } from './ByteReader';
-import type { ByteWriter } from './ByteWriter';
+import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ByteWriter } from '@datapunk/otel-common/codec';
 import { ExactSum } from './ExactSum';
 import type {
   BucketSpan,

@@ -1,6 +1,6 @@
 import { checkNumber, describeValue } from '@datapunk/otel-common/validation';
-import type { ByteReader } from './ByteReader';
-import type { ByteWriter } from './ByteWriter';
+import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ByteWriter } from '@datapunk/otel-common/codec';
 import type { RunningStatsJSON } from './types';
 import { isRecordable, requireVersioned } from './validate';
 

@@ -1,5 +1,3 @@
-export { ByteReader } from './ByteReader';
-export { ByteWriter } from './ByteWriter';
 export { ExponentialSketch } from './ExponentialSketch';
 export { RunningStats } from './RunningStats';
 export { SlidingWindow } from './SlidingWindow';

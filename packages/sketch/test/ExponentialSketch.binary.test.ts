@@ -1,11 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import {
-  ByteReader,
-  ByteWriter,
-  ExponentialSketch,
-  RunningStats,
-} from '../src';
+import { ExponentialSketch, RunningStats } from '../src';
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 
 const value = fc.oneof(
   fc.double({ min: -1e300, max: 1e300, noNaN: true }),

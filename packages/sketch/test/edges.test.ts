@@ -1,10 +1,6 @@
 import { expect } from 'chai';
-import {
-  ByteReader,
-  ByteWriter,
-  ExponentialSketch,
-  RunningStats,
-} from '../src';
+import { ExponentialSketch, RunningStats } from '../src';
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { exactQuantile, relativeErrorAt, seededRandom } from './datasets';
 
 /** The bucket a sketch at `scale` puts a single value in. */

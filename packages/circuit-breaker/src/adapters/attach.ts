@@ -57,11 +57,7 @@ export function readAdapterOptions(
   return {
     collector,
     name: reader.raw('name') == null ? undefined : reader.string('name'),
-    attributes: collector['_readAttributes'](
-      owner,
-      'attributes',
-      reader.raw('attributes')
-    ),
+    attributes: collector['_readAttributes'](reader),
     reader,
   };
 }

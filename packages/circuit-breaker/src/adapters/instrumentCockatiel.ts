@@ -10,10 +10,10 @@ import type { RegisterBreaker } from './attach';
 
 const OWNER = 'instrumentCockatiel';
 
-interface Disposable {
+/** A cockatiel event: subscribing returns what unsubscribes. */
+export type CockatielEvent<T> = (listener: (value: T) => void) => {
   dispose(): void;
-}
-type CockatielEvent<T> = (listener: (value: T) => void) => Disposable;
+};
 
 /** The part of a cockatiel CircuitBreakerPolicy (3.2 or 4) this adapter uses. */
 export interface CockatielLike {

@@ -8,7 +8,7 @@ export interface Trend {
   significant: boolean;
   /** The fitted change from the first sample to the last, in the signal's unit. */
   change: number;
-  /** Rising or falling: significant, and the change material (see {@link Materiality}). */
+  /** Rising or falling: significant, and the change material (see the `Materiality` rule of the trend estimator). */
   direction: 'rising' | 'falling' | 'flat';
   samples: number;
 }

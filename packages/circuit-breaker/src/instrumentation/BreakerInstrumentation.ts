@@ -193,16 +193,11 @@ function readConfig(
       reader.failType('nameOf', 'a function', nameOf);
     read.nameOf = nameOf as CircuitBreakerInstrumentationConfig['nameOf'];
   }
-  const attributes = reader.raw('attributes');
-  if (attributes != null) {
+  if (reader.raw('attributes') != null) {
     read.attributes = isCollector(collector)
-      ? collector['_readAttributes'](owner, 'attributes', attributes)
-      : readAttributeOption(
-          owner,
-          'attributes',
-          attributes,
-          new AttributeReader(bounds)
-        ).attributes;
+      ? collector['_readAttributes'](reader)
+      : readAttributeOption(reader, 'attributes', new AttributeReader(bounds))
+          .attributes;
   }
   return read;
 }

@@ -78,7 +78,38 @@ export class AttributeReader {
    * cannot be listed). `undefined` and `null` read as the empty set.
    */
   read(input: unknown): AttributeReading | undefined {
-    if (input === undefined || input === null) return EMPTY;
+    const entries = this._readEntries(input);
+    if (entries === undefined) return undefined;
+    if (entries === EMPTY_ENTRIES) return EMPTY;
+    return {
+      // fromEntries defines own properties, so a '__proto__' key stays a key.
+      attributes: Object.fromEntries(entries),
+      key: keyOf(entries),
+      invalid: entries.invalid,
+      truncated: entries.truncated,
+      dropped: entries.dropped,
+    };
+  }
+
+  /**
+   * As {@link read}, without making the attributes object: what finding a
+   * series needs (decodeAttributeKey makes the object from the key when it
+   * is needed).
+   */
+  readKey(input: unknown): Omit<AttributeReading, 'attributes'> | undefined {
+    const entries = this._readEntries(input);
+    if (entries === undefined) return undefined;
+    if (entries === EMPTY_ENTRIES) return EMPTY;
+    return {
+      key: keyOf(entries),
+      invalid: entries.invalid,
+      truncated: entries.truncated,
+      dropped: entries.dropped,
+    };
+  }
+
+  private _readEntries(input: unknown): Entries | undefined {
+    if (input === undefined || input === null) return EMPTY_ENTRIES;
     let keys: string[];
     try {
       if (typeof input !== 'object' || Array.isArray(input)) return undefined;
@@ -87,7 +118,7 @@ export class AttributeReader {
       return undefined;
     }
     const bounds = this._bounds;
-    const entries: [string, AttributeValue][] = [];
+    const entries = [] as unknown as Entries;
     let invalid = 0;
     let truncated = 0;
     let dropped = 0;
@@ -117,7 +148,7 @@ export class AttributeReader {
       }
       const key =
         rawKey.length > MAX_ATTRIBUTE_KEY_LENGTH
-          ? prefixOf(rawKey, MAX_ATTRIBUTE_KEY_LENGTH)
+          ? copyPrefix(rawKey, MAX_ATTRIBUTE_KEY_LENGTH)
           : rawKey;
       if (key !== rawKey) cut++;
       const size = 2 * key.length + sizeOf(value);
@@ -132,19 +163,41 @@ export class AttributeReader {
       truncated += cut;
       entries.push([key, value]);
     }
-    if (entries.length === 0 && invalid + dropped === 0) return EMPTY;
-    return {
-      // fromEntries defines own properties, so a '__proto__' key stays a key.
-      attributes: Object.fromEntries(entries),
-      key: keyOf(entries),
-      invalid,
-      truncated,
-      dropped,
-    };
+    if (entries.length === 0 && invalid + dropped === 0) return EMPTY_ENTRIES;
+    entries.invalid = invalid;
+    entries.truncated = truncated;
+    entries.dropped = dropped;
+    return entries;
   }
 }
 
+/** Entries kept, sorted by key, with the counts of what was not. */
+type Entries = [string, AttributeValue][] & {
+  invalid: number;
+  truncated: number;
+  dropped: number;
+};
+
+const EMPTY_ENTRIES = Object.assign([], {
+  invalid: 0,
+  truncated: 0,
+  dropped: 0,
+}) as Entries;
+
 const INVALID = Symbol('invalid');
+
+/**
+ * Whether `value` is an OpenTelemetry attribute value: a string, number or
+ * boolean, or an array of one of those types (nulls allowed); absent
+ * (undefined, null) counts as valid. Never throws.
+ */
+export function isAttributeValue(value: unknown): boolean {
+  try {
+    return readValue(value, Infinity) !== INVALID;
+  } catch {
+    return false;
+  }
+}
 
 /** A value read and copied; INVALID if it is no attribute value, undefined if absent. */
 function readValue(
@@ -155,7 +208,7 @@ function readValue(
   switch (typeof value) {
     case 'string':
       return value.length > maxLength
-        ? { value: prefixOf(value, maxLength), truncated: 1 }
+        ? { value: copyPrefix(value, maxLength), truncated: 1 }
         : { value, truncated: 0 };
     case 'number':
     case 'boolean':
@@ -195,7 +248,7 @@ function readArray(
         return INVALID;
       type = elementType;
       if (type === 'string' && (element as string).length > maxLength) {
-        element = prefixOf(element as string, maxLength);
+        element = copyPrefix(element as string, maxLength);
         truncated++;
       }
     }
@@ -205,13 +258,13 @@ function readArray(
 }
 
 /**
- * The first `length` characters of `text`, in a string of their own: V8
- * makes `slice` of a long string a view that keeps the whole original
- * alive (a 1 MB value cut to 1 KB would still hold 1 MB). Prepending a
- * character and slicing it off forces the copy.
+ * The first `length` characters of `text`, as a string of their own: a
+ * plain slice would keep the whole of a long original alive (V8 slices
+ * point into their parent), so 10 MB would stay retained behind 1 KB.
+ * Slicing a concatenation makes V8 copy the characters into a new string.
  */
-function prefixOf(text: string, length: number): string {
-  return (' ' + text.slice(0, length)).slice(1);
+function copyPrefix(text: string, length: number): string {
+  return (text.slice(0, length) + ' ').slice(0, length);
 }
 
 function sizeOf(value: AttributeValue): number {
@@ -246,5 +299,60 @@ function partOf(value: unknown): string {
     default:
       if (value === null) return 'z';
       return `a${(value as unknown[]).length}:${(value as unknown[]).map(partOf).join('')}`;
+  }
+}
+
+/**
+ * The attributes a key of {@link AttributeReading.key} stands for: the
+ * reading's attributes, made again (keys in sorted order, own properties).
+ * @throws {TypeError} for a string that is no such key.
+ */
+export function decodeAttributeKey(key: string): Attributes {
+  const entries: [string, AttributeValue][] = [];
+  const cursor = { at: 0 };
+  while (cursor.at < key.length) {
+    const name = readCounted(key, cursor);
+    entries.push([name, readPart(key, cursor) as AttributeValue]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/** `<length>:<text>` at the cursor. */
+function readCounted(key: string, cursor: { at: number }): string {
+  const colon = key.indexOf(':', cursor.at);
+  const length = Number(key.slice(cursor.at, colon));
+  if (colon < 0 || !Number.isInteger(length) || length < 0)
+    throw new TypeError(`not an attribute key at ${cursor.at}`);
+  cursor.at = colon + 1 + length;
+  return key.slice(colon + 1, cursor.at);
+}
+
+function readPart(key: string, cursor: { at: number }): unknown {
+  const tag = key[cursor.at++];
+  switch (tag) {
+    case 's':
+      return readCounted(key, cursor);
+    case 'n': {
+      const end = key.indexOf(';', cursor.at);
+      const value = Number(key.slice(cursor.at, end));
+      cursor.at = end + 1;
+      return value;
+    }
+    case 't':
+      return true;
+    case 'f':
+      return false;
+    case 'z':
+      return null;
+    case 'a': {
+      const colon = key.indexOf(':', cursor.at);
+      const length = Number(key.slice(cursor.at, colon));
+      cursor.at = colon + 1;
+      const values: unknown[] = [];
+      for (let i = 0; i < length; i++) values.push(readPart(key, cursor));
+      return values;
+    }
+    default:
+      throw new TypeError(`not an attribute key at ${cursor.at - 1}`);
   }
 }

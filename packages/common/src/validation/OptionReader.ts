@@ -1,3 +1,5 @@
+import type { Attributes } from '@opentelemetry/api';
+import { isAttributeValue } from '../attributes/AttributeReader';
 import type { RangeRule } from './RangeRule';
 import {
   checkNumber,
@@ -177,6 +179,37 @@ export class OptionReader {
     const value = this._options[name] ?? fallback;
     if (!isPlainObject(value)) this.failType(name, expected, value);
     return value;
+  }
+
+  /**
+   * OpenTelemetry attributes, or `{}` when absent: every value a primitive
+   * or a homogeneous array of primitives; another value throws, naming its
+   * key. (Bounds on length are the caller's: see AttributeReader.)
+   */
+  attributes(name: string): Attributes {
+    const value = this.object(name, {}, 'an object of attributes');
+    let keys: string[];
+    try {
+      keys = Object.keys(value);
+    } catch {
+      return this.failType(name, 'an object of attributes', value);
+    }
+    for (const key of keys) {
+      let entry: unknown;
+      try {
+        entry = value[key];
+      } catch {
+        entry = Symbol.for('unreadable');
+      }
+      if (key === '' || !isAttributeValue(entry)) {
+        this.failType(
+          `${name}.${key}`,
+          'a string, number or boolean, or an array of one of those types',
+          entry
+        );
+      }
+    }
+    return value as Attributes;
   }
 
   /** A nested options object, read with its own known names. */

@@ -12,7 +12,7 @@ import { DirectInstrument } from './DirectInstrument';
 import type { DirectDescriptor, DirectKind } from './DirectInstrument';
 
 /**
- * Instruments recorded without the SDK (the Metrics facade's, when it has
+ * Instruments recorded without the SDK (the Instruments facade's, when it has
  * the reader), handed to the reader as one of its MetricProducers: the SDK
  * merges their deltas into every collection of the reader, so they are
  * folded, limited, expired, summarised, persisted and exported on exactly

@@ -23,7 +23,7 @@ export interface SummaryValue {
 /**
  * An OTLP Summary metric. The SDK has no Summary type: the reader emits this
  * shape only to an exporter that declares it carries Summary points (see
- * {@link SummaryCapableExporter}), such as {@link OTLPSummaryMetricExporter}.
+ * {@link SummaryCapableExporter}), such as `OTLPSummaryMetricExporter` from `@datapunk/otel-metrics/otlp`.
  */
 export interface SummaryMetricData {
   readonly descriptor: MetricDescriptor;

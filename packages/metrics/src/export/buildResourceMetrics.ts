@@ -330,7 +330,7 @@ function selfMetrics(
     ),
     counter(
       'datapunk.metrics.attributes.trimmed',
-      'Data points whose attributes a limit cut',
+      'Data points whose attributes a limit cut (part: keys past a count or byte limit, values or keys past a length limit, invalid values dropped)',
       '{point}',
       'part',
       stats.trimmedAttributes

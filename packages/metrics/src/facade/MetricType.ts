@@ -1,4 +1,4 @@
-/** The five metric types of the {@link Metrics} facade. */
+/** The five metric types of the {@link Instruments} facade. */
 export enum MetricType {
   /** A monotonic sum of non-negative increments. */
   COUNTER = 'counter',

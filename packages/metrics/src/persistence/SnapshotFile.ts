@@ -1,23 +1,39 @@
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fsyncSync,
   openSync,
   readdirSync,
-  readFileSync,
   renameSync,
-  statSync,
   unlinkSync,
 } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
 import type { ResolvedPersistence } from '../options';
 import type { Tally } from '../store/Tally';
 
+/** Reading never follows a link and never waits for a writer (a FIFO). */
+const READ_FLAGS =
+  constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** A temporary file is always a new file of ours: never an existing one, never through a link. */
+const CREATE_FLAGS =
+  constants.O_WRONLY |
+  constants.O_CREAT |
+  constants.O_EXCL |
+  constants.O_NOFOLLOW;
+const READ_CHUNK_BYTES = 1 << 20;
+
 /**
- * The snapshot on disk. Writes are atomic (a temporary file, fsync, rename,
- * fsync of the directory), so a crash at any moment leaves the previous
- * snapshot or the new one, never a mix. A file that cannot be used is moved
+ * The snapshot on disk. Writes are atomic (a new temporary file, fsync,
+ * rename, fsync of the directory), so a crash at any moment leaves the
+ * previous snapshot or the new one, never a mix. Nothing at the path can
+ * steer the reader or the writer: links are not followed, only a regular
+ * file is read, reads stop at maxFileBytes read (whatever size the file
+ * reports), and temporary files are created exclusively under random names
+ * in the snapshot's own directory. A file that cannot be used is moved
  * aside, never overwritten. Nothing here throws: failures are counted and
  * reported through diag.
  */
@@ -40,39 +56,49 @@ export class SnapshotFile {
     this._diag = diag;
   }
 
-  /** The parsed snapshot, or undefined when there is none or it is unusable. */
-  read(): unknown {
+  /**
+   * The snapshot's bytes, in the chunks read, or undefined when there is
+   * none or it is unusable (then moved aside). Read without blocking: the
+   * caller decodes and parses it in slices.
+   */
+  async read(): Promise<Buffer[] | undefined> {
     this._removeDeadTemporaries();
-    let text: string;
+    let handle: FileHandle;
     try {
-      const { size } = statSync(this._path);
-      if (size > this._maxBytes) {
-        this._errors.add('read');
-        this.moveAside(
-          `it is ${size} bytes, over maxFileBytes (${this._maxBytes})`
-        );
-        return undefined;
-      }
-      text = readFileSync(this._path, 'utf8');
+      handle = await open(this._path, READ_FLAGS);
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
       // No file there (or no directory): nothing to restore or to protect;
       // writes will report the path and retry.
-      const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      this._errors.add('read');
-      this.moveAside(`it could not be read: ${(error as Error).message}`);
-      return undefined;
+      return this._refuse(
+        code === 'ELOOP'
+          ? 'it is a symbolic link (not followed)'
+          : `it could not be opened: ${(error as Error).message}`
+      );
     }
     try {
-      return JSON.parse(text, refusePrototypeObjects);
+      const stats = await handle.stat();
+      if (!stats.isFile())
+        return this._refuse('it is not a regular file (a FIFO, a device…)');
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > this._maxBytes)
+          return this._refuse(
+            `it holds more than maxFileBytes (${this._maxBytes}) bytes`
+          );
+        chunks.push(buffer.subarray(0, bytesRead));
+      }
+      return chunks;
     } catch (error) {
-      this._errors.add('read');
-      const why =
-        error instanceof SyntaxError
-          ? 'it is not JSON (truncated or corrupt)'
-          : 'it is refused';
-      this.moveAside(`${why}: ${(error as Error).message}`);
-      return undefined;
+      return this._refuse(`it could not be read: ${(error as Error).message}`);
+    } finally {
+      await handle.close().catch(() => undefined);
     }
   }
 
@@ -98,6 +124,49 @@ export class SnapshotFile {
   }
 
   /**
+   * Replaces the snapshot atomically with the text of `chunks`, written one
+   * after another, making its directory if it is missing; reports and counts
+   * failures (saying whether another attempt will come), never throws.
+   */
+  async write(chunks: readonly string[], final = false): Promise<void> {
+    if (!this._writable) return;
+    const temporary = `${this._path}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
+    let created = false;
+    try {
+      await mkdir(dirname(this._path), { recursive: true });
+      const handle = await open(temporary, CREATE_FLAGS, 0o600);
+      created = true;
+      try {
+        // writeFile writes all of a chunk (a plain write may stop short, at
+        // a full disk or a size limit, without an error).
+        for (const chunk of chunks) await handle.writeFile(chunk, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // rename replaces whatever is at the path (a link included) and never follows it.
+      await rename(temporary, this._path);
+      created = false;
+      syncDirectory(dirname(this._path));
+    } catch (error) {
+      this._errors.add('write');
+      this._diag.error(
+        final ? 'snapshot_final' : 'snapshot_write',
+        final
+          ? `could not write the final snapshot ${this._path} at shutdown: ${(error as Error).message}`
+          : `could not write snapshot ${this._path}, will retry: ${(error as Error).message}`
+      );
+      if (created) await unlink(temporary).catch(() => undefined);
+    }
+  }
+
+  private _refuse(reason: string): undefined {
+    this._errors.add('read');
+    this.moveAside(reason);
+    return undefined;
+  }
+
+  /**
    * Deletes temporary files left by writers that died mid-write (killed or
    * crashed: their process is gone), so crashes do not fill the disk.
    */
@@ -107,7 +176,7 @@ export class SnapshotFile {
     try {
       for (const name of readdirSync(directory)) {
         if (!name.startsWith(prefix)) continue;
-        const pid = Number(name.slice(prefix.length));
+        const pid = Number(name.slice(prefix.length).split('-')[0]);
         if (
           pid > 0 &&
           Number.isInteger(pid) &&
@@ -120,49 +189,6 @@ export class SnapshotFile {
       // Best effort: a leftover costs disk space, not correctness.
     }
   }
-
-  /**
-   * Replaces the snapshot atomically with the text of `chunks`, written one
-   * after another, making its directory if it is missing; reports and counts
-   * failures (saying whether another attempt will come), never throws.
-   */
-  async write(chunks: readonly string[], final = false): Promise<void> {
-    if (!this._writable) return;
-    const temporary = `${this._path}.tmp-${process.pid}`;
-    try {
-      await mkdir(dirname(this._path), { recursive: true });
-      const handle = await open(temporary, 'w');
-      try {
-        for (const chunk of chunks) await handle.write(chunk, null, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, this._path);
-      syncDirectory(dirname(this._path));
-    } catch (error) {
-      this._errors.add('write');
-      this._diag.error(
-        final ? 'snapshot_final' : 'snapshot_write',
-        final
-          ? `could not write the final snapshot ${this._path} at shutdown: ${(error as Error).message}`
-          : `could not write snapshot ${this._path}, will retry: ${(error as Error).message}`
-      );
-      await unlink(temporary).catch(() => undefined);
-    }
-  }
-}
-
-/**
- * A JSON.parse reviver refusing a `__proto__` key that holds an object: no
- * snapshot we write has one (attribute values are primitives), and code that
- * copied it by assignment would replace a prototype. A primitive one is a
- * legitimate attribute key.
- */
-function refusePrototypeObjects(key: string, value: unknown): unknown {
-  if (key === '__proto__' && typeof value === 'object' && value !== null)
-    throw new TypeError("a '__proto__' key holds an object");
-  return value;
 }
 
 function isAlive(pid: number): boolean {

@@ -6,15 +6,18 @@ import {
   checkString,
 } from '@datapunk/otel-common';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
 import type { ResolvedOptions } from '../options';
 import type { Aggregate } from '../store/Aggregate';
 import type { MetricStore } from '../store/MetricStore';
-import type { MetricStream } from '../store/MetricStream';
-import type { Series } from '../store/Series';
+import { aggregateFromJSON } from '../store/MetricStream';
+import type { MetricStream, Scope } from '../store/MetricStream';
+import type { Series, SeriesState } from '../store/Series';
 import { MetricKind } from '../types';
 
 const FORMAT = 'datapunk.metrics.snapshot';
-const VERSION = 1;
+/** 2: one JSON document per line (header, then a metric line before its series' lines). */
+const VERSION = 2;
 /** More points in one tier of one series than any valid configuration keeps. */
 const MAX_POINTS_PER_TIER = 100_000;
 
@@ -24,8 +27,10 @@ type Json = Record<string, unknown>;
 const CHUNK_CHARS = 1 << 20;
 
 /**
- * The store as versioned JSON text, in chunks: live state and history of
- * every series, one series per step, for the reader to run in slices.
+ * The store as versioned, line-delimited JSON, in chunks: a header line,
+ * then per metric a line of its own and one line per series (live state
+ * and history), one series per step, for the reader to run in slices. One
+ * line per series lets a restore parse it in slices too.
  */
 export function* takeSnapshot(
   store: MetricStore,
@@ -33,39 +38,36 @@ export function* takeSnapshot(
   nowMillis: number
 ): Generator<void, string[], undefined> {
   const chunks: string[] = [];
-  let text = `{"format":${JSON.stringify(FORMAT)},"version":${VERSION},"savedAtMillis":${nowMillis},"tiers":${JSON.stringify(
-    options.tiers.map(t => [t.resolutionMillis, t.durationMillis])
-  )},"metrics":[`;
-  let firstMetric = true;
+  let text = `${JSON.stringify({
+    format: FORMAT,
+    version: VERSION,
+    savedAtMillis: nowMillis,
+    tiers: options.tiers.map(t => [t.resolutionMillis, t.durationMillis]),
+  })}\n`;
   for (const stream of store.streams.values()) {
-    const head = JSON.stringify({
-      scope: { ...stream.scope },
-      descriptor: {
-        name: stream.descriptor.name,
-        description: stream.descriptor.description,
-        unit: stream.descriptor.unit,
-        valueType: stream.descriptor.valueType,
+    text += `${JSON.stringify({
+      metric: {
+        scope: { ...stream.scope },
+        descriptor: {
+          name: stream.descriptor.name,
+          description: stream.descriptor.description,
+          unit: stream.descriptor.unit,
+          valueType: stream.descriptor.valueType,
+        },
+        kind: stream.kind,
+        monotonic: stream.isMonotonic,
       },
-      kind: stream.kind,
-      monotonic: stream.isMonotonic,
-    });
-    // The metric's fields, then its series: `{…,"series":[…]}`.
-    text += `${firstMetric ? '' : ','}${head.slice(0, -1)},"series":[`;
-    firstMetric = false;
-    let firstSeries = true;
+    })}\n`;
     for (const series of stream.allSeries()) {
-      text +=
-        (firstSeries ? '' : ',') + JSON.stringify(seriesJson(stream, series));
-      firstSeries = false;
+      text += `${JSON.stringify({ series: seriesJson(stream, series) })}\n`;
       if (text.length >= CHUNK_CHARS) {
         chunks.push(text);
         text = '';
       }
       yield;
     }
-    text += ']}';
   }
-  chunks.push(text + ']}');
+  chunks.push(text);
   return chunks;
 }
 
@@ -86,19 +88,40 @@ function seriesJson(stream: MetricStream, series: Series): Json {
   };
 }
 
+/** One metric of a parsed snapshot, with its series. */
+interface ParsedMetric {
+  scope: Scope;
+  descriptor: MetricData['descriptor'];
+  kind: MetricKind;
+  monotonic: boolean;
+  series: { attributes: Attributes; state: SeriesState }[];
+}
+
+/** A snapshot checked from end to end, ready to apply. */
+export interface ParsedSnapshot {
+  metrics: ParsedMetric[];
+  /** History points dated after the restore (a clock that went back, a forged file): dropped. */
+  futurePoints: number;
+}
+
 /**
- * Loads a snapshot into an empty store, through the same limits as new
- * data. History is kept only when the tiers are configured as they were.
- * @throws {TypeError|RangeError} naming the field, for a foreign, newer or
- *   malformed snapshot; the store may then hold part of it, so the caller
- *   must discard the store.
+ * Checks and decodes a whole snapshot, one line per step, without touching
+ * the store: a malformed line anywhere means nothing of it is applied.
+ * History is kept only when the tiers are configured as they were; points
+ * dated after `nowMillis` are dropped (counted), times in the future are
+ * brought back to `nowMillis`.
+ * @throws {TypeError|RangeError} naming the line and field, for a foreign,
+ *   older or newer, or malformed snapshot.
  */
-export function* restoreSnapshot(
-  store: MetricStore,
-  json: unknown,
-  options: ResolvedOptions
-): Generator<void, void, undefined> {
-  const root = record(json, 'snapshot');
+export function* parseSnapshot(
+  chunks: readonly Buffer[],
+  options: ResolvedOptions,
+  nowMillis: number
+): Generator<void, ParsedSnapshot, undefined> {
+  const lines = splitLines(chunks);
+  const first = lines.next();
+  if (first.done) throw new TypeError('the file is empty');
+  const root = record(parseLine(first.value, 1), 'line 1');
   if (root.format !== FORMAT)
     throw new TypeError(
       `'format' is ${String(root.format)}, not a ${FORMAT} file`
@@ -114,22 +137,109 @@ export function* restoreSnapshot(
     JSON.stringify(
       options.tiers.map(t => [t.resolutionMillis, t.durationMillis])
     );
-  for (const [m, metric] of list(root.metrics, 'metrics').entries()) {
-    yield* restoreMetric(
-      store,
-      record(metric, `metrics[${m}]`),
-      `metrics[${m}]`,
-      sameTiers
+  const quantiles = options.summary?.quantiles ?? [];
+  const parsed: ParsedSnapshot = { metrics: [], futurePoints: 0 };
+  let number = 1;
+  for (const line of lines) {
+    number++;
+    if (line.length === 0) continue;
+    const entry = record(parseLine(line, number), `line ${number}`);
+    if (entry.metric !== undefined) {
+      parsed.metrics.push(
+        parseMetric(record(entry.metric, `line ${number}.metric`), number)
+      );
+    } else {
+      const metric = parsed.metrics[parsed.metrics.length - 1];
+      if (metric === undefined)
+        throw new TypeError(`line ${number}: a series before any metric`);
+      metric.series.push(
+        parseSeries(
+          record(entry.series, `line ${number}.series`),
+          `line ${number}.series`,
+          metric.kind,
+          quantiles,
+          sameTiers,
+          nowMillis,
+          parsed
+        )
+      );
+    }
+    yield;
+  }
+  return parsed;
+}
+
+/**
+ * Loads a parsed snapshot into the store, one series per step, through the
+ * same limits as new data.
+ */
+export function* applySnapshot(
+  store: MetricStore,
+  snapshot: ParsedSnapshot
+): Generator<void, void, undefined> {
+  store.stats.evictedPoints.add('future', snapshot.futurePoints);
+  for (const metric of snapshot.metrics) {
+    const stream = store.streamFor(
+      metric.scope,
+      metric.descriptor,
+      metric.kind,
+      metric.monotonic
     );
+    if (stream === undefined) {
+      store.stats.droppedPoints.add('metric_limit', metric.series.length);
+      continue;
+    }
+    for (const { attributes, state } of metric.series) {
+      store.restoreSeries(stream, attributes, state);
+      yield;
+    }
   }
 }
 
-function* restoreMetric(
-  store: MetricStore,
-  metric: Json,
-  path: string,
-  sameTiers: boolean
-): Generator<void, void, undefined> {
+/** The file's lines, decoded one at a time (a line may span chunks). */
+function* splitLines(chunks: readonly Buffer[]): Generator<string> {
+  let pending: Buffer[] = [];
+  for (const chunk of chunks) {
+    let from = 0;
+    for (;;) {
+      const end = chunk.indexOf(0x0a, from);
+      if (end < 0) break;
+      pending.push(chunk.subarray(from, end));
+      yield Buffer.concat(pending).toString('utf8');
+      pending = [];
+      from = end + 1;
+    }
+    if (from < chunk.length) pending.push(chunk.subarray(from));
+  }
+  if (pending.length > 0) yield Buffer.concat(pending).toString('utf8');
+}
+
+function parseLine(line: string, number: number): unknown {
+  try {
+    return JSON.parse(line, refusePrototypeObjects);
+  } catch (error) {
+    const why =
+      error instanceof SyntaxError
+        ? 'is not JSON (truncated or corrupt)'
+        : 'is refused';
+    throw new TypeError(`line ${number} ${why}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A JSON.parse reviver refusing a `__proto__` key that holds an object: no
+ * snapshot we write has one (attribute values are primitives), and code that
+ * copied it by assignment would replace a prototype. A primitive one is a
+ * legitimate attribute key.
+ */
+function refusePrototypeObjects(key: string, value: unknown): unknown {
+  if (key === '__proto__' && typeof value === 'object' && value !== null)
+    throw new TypeError("a '__proto__' key holds an object");
+  return value;
+}
+
+function parseMetric(metric: Json, number: number): ParsedMetric {
+  const path = `line ${number}.metric`;
   const scope = record(metric.scope, `${path}.scope`);
   const descriptor = record(metric.descriptor, `${path}.descriptor`);
   const kind = metric.kind;
@@ -146,13 +256,13 @@ function* restoreMetric(
       `'${path}.descriptor.valueType' must be ${ValueType.INT} or ${ValueType.DOUBLE}`
     );
   }
-  const stream = store.streamFor(
-    {
+  return {
+    scope: {
       name: text(scope.name, `${path}.scope.name`),
       version: optionalText(scope.version, `${path}.scope.version`),
       schemaUrl: optionalText(scope.schemaUrl, `${path}.scope.schemaUrl`),
     },
-    {
+    descriptor: {
       name: text(descriptor.name, `${path}.descriptor.name`),
       description: text(
         descriptor.description,
@@ -163,62 +273,70 @@ function* restoreMetric(
       valueType,
     },
     kind,
-    metric.monotonic === true
-  );
-  if (stream === undefined) {
-    store.stats.droppedPoints.add('metric_limit');
-    return;
-  }
-  for (const [s, value] of list(metric.series, `${path}.series`).entries()) {
-    const at = `${path}.series[${s}]`;
-    const series = record(value, at);
-    const live =
-      series.live === null
-        ? undefined
-        : stream.aggregateFromJSON(series.live, `${at}.live`);
-    const history = sameTiers
-      ? list(series.history, `${at}.history`).map((tier, t) =>
-          list(tier, `${at}.history[${t}]`, MAX_POINTS_PER_TIER).map(
-            (point, p): [number, Aggregate] => {
-              const pair = list(point, `${at}.history[${t}][${p}]`);
-              return [
-                finite(pair[0], `${at}.history[${t}][${p}][0]`),
-                stream.aggregateFromJSON(
-                  pair[1],
-                  `${at}.history[${t}][${p}][1]`
-                ),
-              ];
-            }
-          )
-        )
-      : [];
-    const totals =
-      series.deltaTotals === undefined
-        ? undefined
-        : list(series.deltaTotals, `${at}.deltaTotals`);
-    store.restoreSeries(
-      stream,
-      attributes(series.attributes, `${at}.attributes`),
-      {
-        startMillis: finite(series.startMillis, `${at}.startMillis`),
-        lastUpdateMillis: finite(
-          series.lastUpdateMillis,
-          `${at}.lastUpdateMillis`
-        ),
-        pendingSinceMillis: finite(
-          series.pendingSinceMillis,
-          `${at}.pendingSinceMillis`
-        ),
-        live,
-        totals: totals && {
-          count: finite(totals[0], `${at}.deltaTotals[0]`),
-          sum: finite(totals[1], `${at}.deltaTotals[1]`),
-        },
-        history,
-      }
-    );
-    yield;
-  }
+    monotonic: metric.monotonic === true,
+    series: [],
+  };
+}
+
+function parseSeries(
+  series: Json,
+  at: string,
+  kind: MetricKind,
+  quantiles: readonly number[],
+  sameTiers: boolean,
+  nowMillis: number,
+  parsed: ParsedSnapshot
+): { attributes: Attributes; state: SeriesState } {
+  const live =
+    series.live === null
+      ? undefined
+      : aggregateFromJSON(kind, series.live, `${at}.live`, quantiles);
+  const history = sameTiers
+    ? list(series.history, `${at}.history`).map((tier, t) => {
+        const points: [number, Aggregate][] = [];
+        list(tier, `${at}.history[${t}]`, MAX_POINTS_PER_TIER).forEach(
+          (point, p) => {
+            const pair = list(point, `${at}.history[${t}][${p}]`);
+            const start = finite(pair[0], `${at}.history[${t}][${p}][0]`);
+            const value = aggregateFromJSON(
+              kind,
+              pair[1],
+              `${at}.history[${t}][${p}][1]`,
+              quantiles
+            );
+            if (start >= nowMillis) parsed.futurePoints++;
+            else points.push([start, value]);
+          }
+        );
+        return points;
+      })
+    : [];
+  const totals =
+    series.deltaTotals === undefined
+      ? undefined
+      : list(series.deltaTotals, `${at}.deltaTotals`);
+  const notAfterNow = (value: unknown, field: string) =>
+    Math.min(finite(value, field), nowMillis);
+  return {
+    attributes: attributes(series.attributes, `${at}.attributes`),
+    state: {
+      startMillis: notAfterNow(series.startMillis, `${at}.startMillis`),
+      lastUpdateMillis: notAfterNow(
+        series.lastUpdateMillis,
+        `${at}.lastUpdateMillis`
+      ),
+      pendingSinceMillis: notAfterNow(
+        series.pendingSinceMillis,
+        `${at}.pendingSinceMillis`
+      ),
+      live,
+      totals: totals && {
+        count: finite(totals[0], `${at}.deltaTotals[0]`),
+        sum: finite(totals[1], `${at}.deltaTotals[1]`),
+      },
+      history,
+    },
+  };
 }
 
 const OWNER = 'snapshot';

@@ -51,8 +51,16 @@ export function queryStore(
   // histograms merge exactly in any order.
   const ordered: { start: number; value: Aggregate }[] | undefined =
     kind === MetricKind.GAUGE ? [] : undefined;
+  // Sums: each point's total and end, by start, for the rate.
+  const sums: Map<number, RatePoint> | undefined =
+    kind === MetricKind.SUM ? new Map() : undefined;
+  // Nothing is known past the latest collection.
+  const collected = store.lastCollectionMillis;
+  const knownTo = Math.min(
+    nowMillis,
+    Number.isNaN(collected) ? Infinity : collected
+  );
   let series = 0;
-  let found = 0;
   let coveredFrom = Infinity;
   let coveredTo = -Infinity;
   let resolutionMillis = 0;
@@ -63,17 +71,29 @@ export function queryStore(
       store.tiers.forEach(({ resolutionMillis: resolution }, tier) => {
         s.forEachPoint(tier, (start, reader) => {
           if (start >= to || start + resolution <= from) return;
-          found++;
           // A series' first point holds nothing from before the series began.
           coveredFrom = Math.min(coveredFrom, Math.max(start, s.startMillis));
           coveredTo = Math.max(coveredTo, start + resolution);
           resolutionMillis = Math.max(resolutionMillis, resolution);
-          if (ordered === undefined) {
+          if (ordered === undefined && sums === undefined) {
             merged.mergeFrom(reader);
-          } else {
-            const value = stream.createAggregate();
-            value.mergeFrom(reader);
-            ordered.push({ start, value });
+            return;
+          }
+          const value = stream.createAggregate();
+          value.mergeFrom(reader);
+          if (ordered !== undefined) ordered.push({ start, value });
+          if (sums !== undefined) {
+            merged.merge(value);
+            const total = (value as SumAggregate).total;
+            const point = sums.get(start);
+            if (point !== undefined) point.total += total;
+            else
+              sums.set(start, {
+                start,
+                nominalEnd: start + resolution,
+                end: Math.min(start + resolution, knownTo),
+                total,
+              });
           }
         });
       });
@@ -82,17 +102,11 @@ export function queryStore(
   ordered
     ?.sort((a, b) => a.start - b.start)
     .forEach(({ value }) => merged.merge(value));
-  if (found === 0) {
-    coveredFrom = Number.isFinite(from) ? from : to;
-    coveredTo = to;
+  coveredTo = Math.min(coveredTo, knownTo);
+  if (!(coveredTo > coveredFrom)) {
+    // An empty answer: no data in the range (or a range in the future).
+    coveredFrom = coveredTo = Math.max(Math.min(to, knownTo), from);
   }
-  // Nothing is known past the latest collection.
-  const collected = store.lastCollectionMillis;
-  coveredTo = Math.min(
-    coveredTo,
-    nowMillis,
-    Number.isNaN(collected) ? Infinity : collected
-  );
   const result: QueryResult = {
     kind,
     series,
@@ -101,9 +115,9 @@ export function queryStore(
     resolutionMillis,
     ...merged.describe(),
   };
-  if (kind === MetricKind.SUM && coveredTo > coveredFrom) {
-    result.rate =
-      (merged as SumAggregate).total / ((coveredTo - coveredFrom) / 1000);
+  if (sums !== undefined) {
+    const rate = rateOf([...sums.values()], store.startMillis);
+    if (rate !== undefined) result.rate = rate;
   }
   if (statistics.size > 0) {
     const input: StatisticInput = {
@@ -141,8 +155,41 @@ function readOptions(
       ? -Infinity
       : reader.number('fromMillis', undefined);
   const to = reader.number('toMillis', nowMillis);
-  reader.ordered('fromMillis', from, '<', 'toMillis', to);
   return { from, to, filter };
+}
+
+/** One retained point of a sum (all matching series merged): its total over (start, end]. */
+interface RatePoint {
+  start: number;
+  /** Where its interval ends: a point ending after the process started may hold its data. */
+  nominalEnd: number;
+  /** Where its data is known to end (the latest collection, for the newest point). */
+  end: number;
+  total: number;
+}
+
+/**
+ * Per second, as a backend computes a rate from cumulative samples: the
+ * increase after the first point over the time from the end of the first
+ * point to the end of the last (so at least two points are needed), never
+ * across the process's start: points restored from before it and points
+ * that may hold data since are two runs, each needing two points of its
+ * own (a point holding both is the second run's first, so restored data
+ * never counts as new traffic). Undefined when no run has two points.
+ */
+function rateOf(points: RatePoint[], startMillis: number): number | undefined {
+  points.sort((a, b) => a.start - b.start);
+  let increase = 0;
+  let seconds = 0;
+  for (const run of [
+    points.filter(p => p.nominalEnd <= startMillis),
+    points.filter(p => p.nominalEnd > startMillis),
+  ]) {
+    if (run.length < 2) continue;
+    for (let i = 1; i < run.length; i++) increase += run[i].total;
+    seconds += (run[run.length - 1].end - run[0].end) / 1000;
+  }
+  return seconds > 0 ? increase / seconds : undefined;
 }
 
 /** Whether `attributes` include every entry of `filter` (arrays compared by value). */

@@ -1,5 +1,5 @@
 import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
-import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
+import type { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { MetricKind, QueryResult } from '../types';
 
 /**

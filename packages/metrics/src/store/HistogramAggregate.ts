@@ -1,9 +1,6 @@
 import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
-import {
-  ByteReader,
-  ByteWriter,
-  ExponentialSketch,
-} from '@datapunk/otel-sketch';
+import { ExponentialSketch } from '@datapunk/otel-sketch';
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { quantileKey } from '@datapunk/otel-common';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';

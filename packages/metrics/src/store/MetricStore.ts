@@ -84,12 +84,9 @@ export class MetricStore {
     };
   }
 
-  /** Forgets every stream, e.g. what a snapshot restored before it proved malformed. */
-  clear(): void {
-    this.streams.clear();
-    this._historyBytes = 0;
-    this._liveBytes = 0;
-    this._liveSeries = 0;
+  /** When the reader started: points that end before it were restored from a snapshot. */
+  get startMillis(): number {
+    return this._config.startMillis;
   }
 
   get tiers(): readonly RetentionTier[] {
@@ -387,8 +384,9 @@ export class MetricStore {
     nowMillis: number
   ): Series {
     const limited = this._limiter.limit(attributes);
-    if (limited.droppedKeys > 0) this.stats.trimmedAttributes.add('keys');
-    if (limited.truncatedValues > 0) this.stats.trimmedAttributes.add('values');
+    if (limited.dropped > 0) this.stats.trimmedAttributes.add('keys');
+    if (limited.truncated > 0) this.stats.trimmedAttributes.add('values');
+    if (limited.invalid > 0) this.stats.trimmedAttributes.add('invalid');
     // The SDK folds sets past its own per-collection limit (twice ours) into
     // an overflow point; those join the reader's overflow series.
     const isOverflow = limited.key === this._overflowKey;

@@ -143,17 +143,25 @@ export class MetricStream {
     else (aggregate as GaugeAggregate).observe(value);
     return aggregate;
   }
+}
 
-  /** Restores an aggregate of this stream's kind from its JSON. */
-  aggregateFromJSON(json: unknown, field: string): Aggregate {
-    switch (this.kind) {
-      case MetricKind.SUM:
-        return SumAggregate.fromJSON(json, field);
-      case MetricKind.GAUGE:
-        return GaugeAggregate.fromJSON(json, field);
-      case MetricKind.HISTOGRAM:
-        return HistogramAggregate.fromJSON(json, this._factory.quantiles);
-    }
+/**
+ * An aggregate of `kind` from its JSON.
+ * @throws {TypeError|RangeError} naming `field`, if the JSON is malformed.
+ */
+export function aggregateFromJSON(
+  kind: MetricKind,
+  json: unknown,
+  field: string,
+  quantiles: readonly number[]
+): Aggregate {
+  switch (kind) {
+    case MetricKind.SUM:
+      return SumAggregate.fromJSON(json, field);
+    case MetricKind.GAUGE:
+      return GaugeAggregate.fromJSON(json, field);
+    case MetricKind.HISTOGRAM:
+      return HistogramAggregate.fromJSON(json, quantiles);
   }
 }
 

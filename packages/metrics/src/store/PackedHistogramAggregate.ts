@@ -1,5 +1,5 @@
 import type { ExponentialHistogram } from '@opentelemetry/sdk-metrics';
-import { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { Aggregate } from './Aggregate';
 
 /** The typed array's and its buffer's headers (V8, 64-bit). */

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ByteReader } from '@datapunk/otel-sketch';
+import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import { HistogramAggregate } from './HistogramAggregate';

@@ -1,4 +1,4 @@
-import type { ByteReader, ByteWriter } from '@datapunk/otel-sketch';
+import type { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { MetricKind } from '../types';
 import type { Aggregate } from './Aggregate';
 import { AGGREGATE_OVERHEAD_BYTES } from './Aggregate';

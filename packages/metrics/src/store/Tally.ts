@@ -44,11 +44,11 @@ export class StoreStats {
     'sdk_cardinality_limit',
   ]);
   /** Data points whose attribute set a limit cut: keys, values. */
-  readonly trimmedAttributes = new Tally(['keys', 'values']);
+  readonly trimmedAttributes = new Tally(['keys', 'values', 'invalid']);
   /** Series whose live state expired, by reason: ttl. */
   readonly evictedSeries = new Tally(['ttl']);
   /** History points dropped, by reason: age, budget. */
-  readonly evictedPoints = new Tally(['age', 'budget']);
+  readonly evictedPoints = new Tally(['age', 'budget', 'future']);
   /** Failed persistence operations: read, write. */
   readonly persistenceErrors = new Tally(['read', 'write']);
   /** Failed exports: error, timeout. */

@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { expect } from 'chai';
 import * as ts from 'typescript';
+import { ROOT, packPublished } from './pack';
+import type { Packed } from './pack';
+import { relativeLinks, sectionOf } from './readme';
 
-const ROOT = resolve(__dirname, '..');
-const PACKAGES = ['sketch', 'common', 'metrics', 'circuit-breaker'];
+const PACKAGES = ['circuit-breaker', 'common', 'metrics', 'sketch'];
 
 interface PackageJson {
   name: string;
@@ -14,19 +15,19 @@ interface PackageJson {
   exports?: Record<string, { types: string; default: string } | string>;
 }
 
-/** What `npm pack` would put in the tarball. */
-function packedFiles(directory: string): string[] {
-  const output = execFileSync('npm', ['pack', '--dry-run', '--json'], {
-    cwd: join(ROOT, 'packages', directory),
-    encoding: 'utf8',
-  });
-  return (JSON.parse(output) as { files: { path: string }[] }[])[0].files.map(
-    f => f.path
-  );
+/** The tarball `npm pack` makes of packages/<directory>. */
+function packed(directory: string): Packed {
+  const found = packPublished().find(p => p.directory === directory);
+  if (!found) throw new Error(`packages/${directory} is not published`);
+  return found;
 }
 
 describe('packaging: what a registry user gets', function () {
   this.timeout(60_000);
+
+  it('publishes these packages, and no other (bench-kit stays private)', () => {
+    expect(packPublished().map(p => p.directory)).to.deep.equal(PACKAGES);
+  });
 
   for (const directory of PACKAGES) {
     describe(`@datapunk/otel-${directory}`, () => {
@@ -50,7 +51,7 @@ describe('packaging: what a registry user gets', function () {
       });
 
       it('ships its README, licence and build, and no maps to sources it does not ship', () => {
-        const files = packedFiles(directory);
+        const { files } = packed(directory);
         for (const needed of [
           'README.md',
           'LICENSE',
@@ -66,7 +67,7 @@ describe('packaging: what a registry user gets', function () {
       });
 
       it('ships the Prometheus rules and Grafana dashboards it documents', () => {
-        const shipped = packedFiles(directory).filter(f =>
+        const shipped = packed(directory).files.filter(f =>
           /^(prometheus|grafana)\//.test(f)
         );
         expect(shipped.sort()).to.deep.equal(
@@ -81,16 +82,19 @@ describe('packaging: what a registry user gets', function () {
         );
       });
 
-      it('links only to files that exist, from its README', () => {
-        const readme = readFileSync(join(path, 'README.md'), 'utf8');
-        const links = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
-          .map(match => match[1])
-          .filter(link => !/^[a-z]+:/.test(link));
-        for (const link of links)
+      it('links from its packed README only to files in the tarball: nothing outside the package', () => {
+        const { files, read } = packed(directory);
+        const links = relativeLinks(read('README.md'));
+        for (const link of links) {
+          const path = posix.normalize(link).replace(/\/$/, '');
+          expect(path, `${link} leaves the package`).not.to.match(
+            /^(\.\.(\/|$)|\/)/
+          );
           expect(
-            existsSync(join(path, link)),
-            `${link} in ${directory}`
+            files.some(f => f === path || f.startsWith(`${path}/`)),
+            `${link} is not in the tarball`
           ).to.equal(true);
+        }
       });
     });
   }
@@ -155,12 +159,9 @@ declare const other: { merge(sketch: unknown): void };
 describe("the READMEs' code, pasted into one application", function () {
   this.timeout(60_000);
 
-  it('compiles: the root quick start', () => {
+  it('compiles: the root quick start per package', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const start = readme.indexOf('## Quick start');
-    const snippets = snippetsOf(
-      readme.slice(start, readme.indexOf('\n## ', start + 1))
-    );
+    const snippets = snippetsOf(sectionOf(readme, 'Quick start'));
     expect(snippets.length).to.be.at.least(3);
     expect(compileTogether(snippets)).to.deep.equal([]);
   });

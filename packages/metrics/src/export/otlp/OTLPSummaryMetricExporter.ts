@@ -1,17 +1,12 @@
-import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
 import type { OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
-import {
-  convertLegacyHttpOptions,
-  createOtlpHttpExportDelegate,
-} from '@opentelemetry/otlp-exporter-base/node-http';
-import {
-  JsonMetricsSerializer,
-  MetricsExporterMetricsHelper,
-  ProtobufMetricsSerializer,
-} from '@opentelemetry/otlp-transformer';
 import { OptionReader } from '@datapunk/otel-common';
+import type { SummaryCapableExporter } from '../SummaryMetricData';
+import { loadOtlpPackages } from './otlpPackages';
 import { createSummarySerializer } from './summarySerializer';
-import type { SummaryCapableExporter } from './SummaryMetricData';
+
+// This module is loaded only when OTLP export is used (from the
+// '@datapunk/otel-metrics/otlp' entry, or by setupMetrics for 'otlp').
+const { exporter, exporterBase, transformer } = loadOtlpPackages();
 
 export type OTLPHttpProtocol = 'http/json' | 'http/protobuf';
 
@@ -30,7 +25,7 @@ const PROTOCOLS: readonly OTLPHttpProtocol[] = ['http/json', 'http/protobuf'];
  * Summary points.
  */
 export class OTLPSummaryMetricExporter
-  extends OTLPMetricExporterBase
+  extends exporter.OTLPMetricExporterBase
   implements SummaryCapableExporter
 {
   readonly acceptsSummaryPoints = true;
@@ -41,16 +36,18 @@ export class OTLPSummaryMetricExporter
     const protocol = resolveProtocol(config.protocol);
     const json = protocol === 'http/json';
     super(
-      createOtlpHttpExportDelegate(
-        convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', {
+      exporterBase.createOtlpHttpExportDelegate(
+        exporterBase.convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', {
           'Content-Type': json ? 'application/json' : 'application/x-protobuf',
         }),
         createSummarySerializer(
-          json ? JsonMetricsSerializer : ProtobufMetricsSerializer,
+          json
+            ? transformer.JsonMetricsSerializer
+            : transformer.ProtobufMetricsSerializer,
           json ? 'json' : 'protobuf'
         ),
         'datapunk_otlp_summary_metric_exporter',
-        MetricsExporterMetricsHelper,
+        transformer.MetricsExporterMetricsHelper,
         undefined
       ),
       config

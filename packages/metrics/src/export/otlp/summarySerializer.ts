@@ -9,8 +9,8 @@ import type {
   ISerializer,
 } from '@opentelemetry/otlp-transformer';
 import { ProtoWriter, readFields } from './protobuf';
-import { isSummaryMetricData } from './SummaryMetricData';
-import type { SummaryMetricData, SummaryValue } from './SummaryMetricData';
+import { isSummaryMetricData } from '../SummaryMetricData';
+import type { SummaryMetricData, SummaryValue } from '../SummaryMetricData';
 
 export type MetricsSerializer = ISerializer<
   ResourceMetrics,

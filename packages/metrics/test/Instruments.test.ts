@@ -1,20 +1,20 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { MetricType, Metrics, RetentionMetricReader } from '../src';
+import { MetricType, Instruments, RetentionMetricReader } from '../src';
 import { pointWith } from './util';
 
 for (const path of ['through the SDK', 'directly into the reader'] as const)
-  describe(`Metrics, recording ${path}`, () => {
+  describe(`Instruments, recording ${path}`, () => {
     let reader: RetentionMetricReader;
     let provider: MeterProvider;
-    let metrics: Metrics;
+    let metrics: Instruments;
     let clock: sinon.SinonFakeTimers | undefined;
 
     beforeEach(() => {
       reader = new RetentionMetricReader();
       provider = new MeterProvider({ readers: [reader] });
-      metrics = new Metrics(
+      metrics = new Instruments(
         provider.getMeter('facade'),
         path === 'through the SDK' ? {} : { reader, meterName: 'facade' }
       );
@@ -163,11 +163,11 @@ for (const path of ['through the SDK', 'directly into the reader'] as const)
       expect(metrics.counter('taken')).to.equal(metrics.counter('taken'));
       expect(() => metrics.gauge('taken')).to.throw(
         TypeError,
-        /Metrics: 'taken' is already a counter; it cannot also be a gauge/
+        /Instruments: 'taken' is already a counter; it cannot also be a gauge/
       );
-      expect(() => new Metrics({} as never)).to.throw(
+      expect(() => new Instruments({} as never)).to.throw(
         TypeError,
-        /Metrics: 'meter' must be an OpenTelemetry Meter, got an object/
+        /Instruments: 'meter' must be an OpenTelemetry Meter, got an object/
       );
     });
   });

@@ -7,10 +7,11 @@ import type {
   Meter,
 } from '@opentelemetry/api';
 import {
+  AttributeReader,
+  DEFAULT_ATTRIBUTE_BOUNDS,
   OptionReader,
   RateLimitedDiag,
   describeValue,
-  isPlainObject,
 } from '@datapunk/otel-common';
 import type { DirectKind } from '../direct/DirectInstrument';
 import type { DirectRecorder } from '../direct/DirectRecorder';
@@ -21,9 +22,12 @@ import { MetricType } from './MetricType';
 /** OpenTelemetry's instrument name syntax. */
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
 const REJECTED_METRIC = 'datapunk.metrics.measurements.rejected';
+const DROPPED_ATTRIBUTES_METRIC = 'datapunk.metrics.attributes.dropped';
+/** Marks attributes that are not an attributes object at all. */
+const UNREADABLE = Symbol('unreadable attributes');
 const TYPES = new Set<string>(Object.values(MetricType));
 
-export interface MetricOptions {
+export interface InstrumentConfig {
   description?: string;
   /** UCUM unit; timers default to 's'. */
   unit?: string;
@@ -31,7 +35,7 @@ export interface MetricOptions {
   valueType?: ValueType;
 }
 
-export interface MetricsOptions {
+export interface InstrumentsOptions {
   /**
    * The reader to record into directly: instruments then skip the SDK's
    * record path (no attribute hashing per call; a bound handle costs a few
@@ -138,7 +142,7 @@ interface Sink {
  * diag (rate-limited). So is a value recorded after the reader shut down,
  * when recording directly.
  */
-export class Metrics {
+export class Instruments {
   private readonly _meter: Meter;
   private readonly _direct:
     | { recorder: DirectRecorder; scope: string }
@@ -148,18 +152,20 @@ export class Metrics {
     { type: MetricType; instrument: Instrument }
   >();
   private readonly _rejectedCounter: Counter;
+  private readonly _droppedAttributesCounter: Counter;
   private readonly _rejectedAttributes = new Map<string, Attributes>();
-  private readonly _diag = new RateLimitedDiag('Metrics');
+  private readonly _attributeReader: AttributeReader;
+  private readonly _diag = new RateLimitedDiag('Instruments');
   private _rejected = 0;
 
   /** @throws {TypeError} for a value that is not a Meter, or invalid options. */
-  constructor(meter: Meter, options: MetricsOptions = {}) {
+  constructor(meter: Meter, options: InstrumentsOptions = {}) {
     if (typeof meter?.createCounter !== 'function') {
       throw new TypeError(
-        `Metrics: 'meter' must be an OpenTelemetry Meter, got ${describeValue(meter)}`
+        `Instruments: 'meter' must be an OpenTelemetry Meter, got ${describeValue(meter)}`
       );
     }
-    const reader = new OptionReader('Metrics', options, [
+    const reader = new OptionReader('Instruments', options, [
       'reader',
       'meterName',
     ]);
@@ -174,12 +180,27 @@ export class Metrics {
       reader.failType('reader', 'a RetentionMetricReader', given);
     }
     this._meter = meter;
+    // The reader's attribute limits apply before anything is kept.
+    this._attributeReader = new AttributeReader(
+      given instanceof RetentionMetricReader
+        ? given['_options'].limits
+        : DEFAULT_ATTRIBUTE_BOUNDS
+    );
     this._rejectedCounter = meter.createCounter(REJECTED_METRIC, {
       description:
-        'Measurements the Metrics facade rejected, by metric type and reason',
+        'Measurements the Instruments facade rejected, by metric type and reason',
       unit: '{measurement}',
       valueType: ValueType.INT,
     });
+    this._droppedAttributesCounter = meter.createCounter(
+      DROPPED_ATTRIBUTES_METRIC,
+      {
+        description:
+          'Attributes the Instruments facade dropped or cut (the measurement was kept), by metric type and reason',
+        unit: '{attribute}',
+        valueType: ValueType.INT,
+      }
+    );
   }
 
   /** Measurements rejected so far. */
@@ -188,7 +209,7 @@ export class Metrics {
   }
 
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
-  counter(name: string, options?: MetricOptions): CounterMetric {
+  counter(name: string, options?: InstrumentConfig): CounterMetric {
     return this._instrument(name, MetricType.COUNTER, () => {
       const sink = this._sink(
         MetricType.COUNTER,
@@ -208,7 +229,7 @@ export class Metrics {
   }
 
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
-  gauge(name: string, options?: MetricOptions): GaugeMetric {
+  gauge(name: string, options?: InstrumentConfig): GaugeMetric {
     return this._instrument(name, MetricType.GAUGE, () => {
       const sink = this._sink(MetricType.GAUGE, name, options, 'gauge', () => {
         const gauge: Gauge = this._meter.createGauge(name, options);
@@ -222,7 +243,7 @@ export class Metrics {
   }
 
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
-  histogram(name: string, options?: MetricOptions): HistogramMetric {
+  histogram(name: string, options?: InstrumentConfig): HistogramMetric {
     return this._instrument(name, MetricType.HISTOGRAM, () => {
       const sink = this._histogramSink(MetricType.HISTOGRAM, name, options);
       return {
@@ -233,7 +254,7 @@ export class Metrics {
   }
 
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
-  summary(name: string, options?: MetricOptions): SummaryMetric {
+  summary(name: string, options?: InstrumentConfig): SummaryMetric {
     return this._instrument(name, MetricType.SUMMARY, () => {
       const sink = this._histogramSink(MetricType.SUMMARY, name, options);
       return {
@@ -244,7 +265,7 @@ export class Metrics {
   }
 
   /** @throws {TypeError} for an invalid name, or a name taken by another type. */
-  timer(name: string, options?: MetricOptions): TimerMetric {
+  timer(name: string, options?: InstrumentConfig): TimerMetric {
     return this._instrument(name, MetricType.TIMER, () => {
       const sink = this._histogramSink(MetricType.TIMER, name, {
         unit: 's',
@@ -255,13 +276,14 @@ export class Metrics {
       return {
         record,
         startTimer: attributes => startTimer(s => record(s, attributes)),
-        time: (fn, attributes) => time(fn, s => record(s, attributes)),
+        time: (fn, attributes) =>
+          time(`Instruments: timer '${name}'`, fn, s => record(s, attributes)),
         bind: attributes => {
           const bound = sink.bind(attributes);
           return {
             record: bound,
             startTimer: () => startTimer(bound),
-            time: fn => time(fn, bound),
+            time: fn => time(`Instruments: timer '${name}'`, fn, bound),
           };
         },
       };
@@ -322,14 +344,14 @@ export class Metrics {
     if (existing !== undefined) {
       if (existing.type !== type) {
         throw new TypeError(
-          `Metrics: '${name}' is already a ${existing.type}; it cannot also be a ${type}`
+          `Instruments: '${name}' is already a ${existing.type}; it cannot also be a ${type}`
         );
       }
       return existing.instrument as T;
     }
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
       throw new TypeError(
-        `Metrics: metric name ${describeValue(name)} must start with a letter and hold at most 255 letters, digits, '_', '.', '-' or '/'`
+        `Instruments: metric name ${describeValue(name)} must start with a letter and hold at most 255 letters, digits, '_', '.', '-' or '/'`
       );
     }
     const instrument = create();
@@ -340,7 +362,7 @@ export class Metrics {
   private _histogramSink(
     type: MetricType,
     name: string,
-    options: MetricOptions | undefined
+    options: InstrumentConfig | undefined
   ): Sink {
     return this._sink(type, name, options, 'histogram', () => {
       const histogram: Histogram = this._meter.createHistogram(name, options);
@@ -351,30 +373,41 @@ export class Metrics {
   /**
    * An instrument's sink: straight into the reader's producer when the
    * facade has one, else through the SDK instrument `viaSdk` makes. Values
-   * are checked either way; bound recorders check inline, so a valid value
-   * on a live series costs a type check and an add.
+   * and attributes are checked either way; bound recorders check inline, so
+   * a valid value on a live series costs a type check and an add.
    */
   private _sink(
     type: MetricType,
     name: string,
-    options: MetricOptions | undefined,
+    options: InstrumentConfig | undefined,
     kind: DirectKind,
     viaSdk: () => (value: number, attributes: Attributes | undefined) => void
   ): Sink {
     const negativeAllowed = type === MetricType.GAUGE;
-    const accept = (value: unknown, attributes?: unknown) =>
-      this._accept(type, value, negativeAllowed, attributes);
+    /** The attributes to record with; UNREADABLE (counted) to reject the measurement. */
+    const accept = (value: unknown, attributes: unknown) =>
+      this._acceptValue(type, value, negativeAllowed)
+        ? this._readAttributes(type, attributes)
+        : UNREADABLE;
+    const bindAttributes = (attributes: unknown) =>
+      this._bindAttributes(type, name, attributes);
     if (this._direct === undefined) {
       const record = viaSdk();
       return {
         record: (value, attributes) => {
-          if (accept(value, attributes)) record(value, attributes);
+          const read = accept(value, attributes);
+          if (read === UNREADABLE) return;
+          try {
+            record(value, read);
+          } catch (error) {
+            this._failed(type, name, error);
+          }
         },
         bind: attributes => {
-          if (!accept(0, attributes)) attributes = undefined;
-          const own = attributes && { ...attributes };
+          const own = bindAttributes(attributes);
           return value => {
-            if (accept(value)) record(value, own);
+            if (this._acceptValue(type, value, negativeAllowed))
+              record(value, own);
           };
         },
       };
@@ -402,13 +435,17 @@ export class Metrics {
     };
     return {
       record: (value, attributes) => {
-        if (!accept(value, attributes)) return;
-        const series = instrument.lookup(attributes);
-        (series.live ? series : revive(series))?.record(value);
+        const read = accept(value, attributes);
+        if (read === UNREADABLE) return;
+        try {
+          const series = instrument.lookup(read);
+          (series.live ? series : revive(series))?.record(value);
+        } catch (error) {
+          this._failed(type, name, error);
+        }
       },
       bind: attributes => {
-        if (!accept(0, attributes)) attributes = undefined;
-        let series = instrument.bind(attributes);
+        let series = instrument.bind(bindAttributes(attributes));
         return value => {
           if (
             typeof value === 'number' &&
@@ -417,7 +454,7 @@ export class Metrics {
             series.live
           ) {
             series.record(value);
-          } else if (accept(value)) {
+          } else if (this._acceptValue(type, value, negativeAllowed)) {
             const revived = revive(series);
             if (revived !== undefined) {
               series = revived;
@@ -429,37 +466,104 @@ export class Metrics {
     };
   }
 
-  /**
-   * Whether a value (and its attributes: absent, or a plain object) suits
-   * the type; counts and reports it if not. The SDK throws on some bad
-   * attributes (a gauge given null), so they never reach it.
-   */
-  private _accept(
+  /** Whether a value suits the type; counts and reports it if not. */
+  private _acceptValue(
     type: MetricType,
     value: unknown,
-    negativeAllowed: boolean,
-    attributes: unknown
-  ): boolean {
-    const attributesOk = attributes === undefined || isPlainObject(attributes);
+    negativeAllowed: boolean
+  ): value is number {
     if (
       typeof value === 'number' &&
       value - value === 0 &&
-      (negativeAllowed || value >= 0) &&
-      attributesOk
+      (negativeAllowed || value >= 0)
     )
       return true;
-    const [reason, got] = !attributesOk
-      ? ['invalid_attributes', attributes]
-      : [
-          typeof value !== 'number'
-            ? 'not_a_number'
-            : value - value !== 0
-              ? 'not_finite'
-              : 'negative',
-          value,
-        ];
-    this._reject(type, reason, `${type} got ${describeValue(got)}`);
+    const reason =
+      typeof value !== 'number'
+        ? 'not_a_number'
+        : value - value !== 0
+          ? 'not_finite'
+          : 'negative';
+    this._reject(type, reason, `${type} got ${describeValue(value)}`);
     return false;
+  }
+
+  /**
+   * The attributes of one measurement as the OpenTelemetry API defines them
+   * and within the limits: invalid entries are dropped and long values cut
+   * (counted; the measurement is kept). An object passed again unchanged is
+   * handed on as is, so the recorder's identity cache still serves it.
+   * UNREADABLE (the measurement rejected) when it is no attributes object.
+   */
+  private _readAttributes(
+    type: MetricType,
+    attributes: unknown
+  ): Attributes | undefined | typeof UNREADABLE {
+    // null means none, as absent options do.
+    if (attributes === undefined || attributes === null) return undefined;
+    const read = this._attributeReader.read(attributes);
+    if (read === undefined) {
+      this._reject(
+        type,
+        'invalid_attributes',
+        `${type} got ${describeValue(attributes)} as attributes`
+      );
+      return UNREADABLE;
+    }
+    if (read.invalid + read.truncated + read.dropped === 0)
+      return attributes as Attributes;
+    this._dropAttributes(type, 'invalid', read.invalid);
+    this._dropAttributes(type, 'too_long', read.truncated);
+    this._dropAttributes(type, 'over_limit', read.dropped);
+    return read.attributes;
+  }
+
+  /**
+   * A bound handle's attributes, copied now: anything but an attributes
+   * object (or absent) is refused, as are invalid entries; long values are
+   * cut to the limits.
+   * @throws {TypeError} naming the instrument and the attribute.
+   */
+  private _bindAttributes(
+    type: MetricType,
+    name: string,
+    attributes: unknown
+  ): Attributes | undefined {
+    if (attributes === undefined) return undefined;
+    const checked = new OptionReader(
+      `Instruments: ${type} '${name}'.bind()`,
+      {
+        attributes,
+      },
+      ['attributes']
+    ).attributes('attributes');
+    const read = this._attributeReader.read(checked)!;
+    this._dropAttributes(type, 'too_long', read.truncated);
+    this._dropAttributes(type, 'over_limit', read.dropped);
+    return read.attributes;
+  }
+
+  /**
+   * The last line of defence: an attributes object that was readable once
+   * but threw when read again (a getter, a Proxy) never reaches the caller.
+   */
+  private _failed(type: MetricType, name: string, error: unknown): void {
+    let message: string;
+    try {
+      message = String(error);
+    } catch {
+      message = 'an unprintable error';
+    }
+    this._reject(type, 'record_failed', `${type} '${name}': ${message}`);
+  }
+
+  private _dropAttributes(type: string, reason: string, count: number): void {
+    if (count === 0) return;
+    this._droppedAttributesCounter.add(count, { 'metric.type': type, reason });
+    this._diag.warn(
+      `${type}:attributes:${reason}`,
+      `dropped or cut ${count} attribute(s) of a ${type} measurement (${reason}); the measurement was kept`
+    );
   }
 
   private _reject(type: string, reason: string, message: string): void {
@@ -488,8 +592,19 @@ function startTimer(record: (seconds: number) => void): () => number {
   };
 }
 
-/** Times `fn`, sync or until its promise settles, and records the seconds. */
-function time<T>(fn: () => T, record: (seconds: number) => void): T {
+/**
+ * Times `fn`, sync or until its promise settles, and records the seconds.
+ * @throws {TypeError} when `fn` is not a function (there is nothing to run).
+ */
+function time<T>(
+  owner: string,
+  fn: () => T,
+  record: (seconds: number) => void
+): T {
+  if (typeof fn !== 'function')
+    throw new TypeError(
+      `${owner}.time() needs a function to time, got ${describeValue(fn)}`
+    );
   const stop = startTimer(record);
   let result: T;
   try {
@@ -511,6 +626,11 @@ function time<T>(fn: () => T, record: (seconds: number) => void): T {
   return result;
 }
 
+/** Whether `value` is a thenable; a `then` that throws when read makes it a plain value. */
 function isThenable<T>(value: T): value is T & PromiseLike<Awaited<T>> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
+  try {
+    return typeof (value as { then?: unknown } | null)?.then === 'function';
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,5 @@
+export { createDashboardHandler } from './createDashboardHandler';
+export type {
+  DashboardHandler,
+  DashboardOptions,
+} from './createDashboardHandler';

@@ -1,0 +1,2 @@
+export { ByteReader } from './ByteReader';
+export { ByteWriter } from './ByteWriter';

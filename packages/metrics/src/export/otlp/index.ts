@@ -1,0 +1,5 @@
+export { OTLPSummaryMetricExporter } from './OTLPSummaryMetricExporter';
+export type {
+  OTLPHttpProtocol,
+  OTLPSummaryMetricExporterOptions,
+} from './OTLPSummaryMetricExporter';

@@ -1,0 +1,1 @@
+export { PrometheusScrapeServer } from '../PrometheusScrapeServer';

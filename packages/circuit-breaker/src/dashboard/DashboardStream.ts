@@ -66,16 +66,21 @@ export class DashboardStream {
     return this._clients.size;
   }
 
+  /** Whether another client can be added now. */
+  get accepting(): boolean {
+    return !this._closed && this._clients.size < this._options.maxClients;
+  }
+
+  /** Answers a HEAD of the stream: its headers, no body, no client slot taken. */
+  head(response: ServerResponse): void {
+    response.writeHead(200, STREAM_HEADERS);
+    response.end();
+  }
+
   /** Starts streaming to `response`; false (nothing written) when full or closed. */
   add(response: ServerResponse): boolean {
-    if (this._closed || this._clients.size >= this._options.maxClients)
-      return false;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-content-type-options': 'nosniff',
-    });
+    if (!this.accepting) return false;
+    response.writeHead(200, STREAM_HEADERS);
     response.write(`retry: 1000\n\n${event('history', this._history())}`);
     this._clients.add(response);
     const forget = () => this._remove(response);
@@ -206,6 +211,13 @@ export class DashboardStream {
     });
   }
 }
+
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-content-type-options': 'nosniff',
+};
 
 /** One Server-Sent Event. `data` is one line of JSON. */
 function event(name: string, data: string): string {

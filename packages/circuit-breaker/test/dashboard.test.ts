@@ -203,6 +203,40 @@ describe('the dashboard handler', () => {
     ]);
   });
 
+  it('gives the true calls per second in the first frame, however soon before a bucket close the page connects (issue 20)', async () => {
+    collector.dispose();
+    collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      bucketMillis: 250,
+      windowMillis: 5000,
+    });
+    await listen({ intervalMillis: 200 });
+    const payments = collector.register('payments');
+    // 10 calls every 10 ms: 1000 a second, 250 per bucket.
+    const load = setInterval(() => {
+      for (let i = 0; i < 10; i++) payments.recordCall(CallOutcome.SUCCESS, 5);
+    }, 10);
+    try {
+      // Connect shortly before a bucket closes: the first frame then counts
+      // whole buckets begun well before the page was there.
+      await new Promise<void>(resolve => {
+        const closes = collector.onBucketClose(() => {
+          closes.dispose();
+          setTimeout(resolve, 200);
+        });
+      });
+      const { reader } = await connect();
+      await eventually(() => reader.frames().length >= 1, 'a first frame');
+      const first = reader
+        .frames()[0]
+        .breakers.find(b => b.name === 'payments')!.callsPerSecond;
+      // Timers on a busy machine drift: within a fifth of the rate made.
+      expect(first).to.be.within(800, 1200);
+    } finally {
+      clearInterval(load);
+    }
+  });
+
   it('streams a frame per interval with every breaker, its calls per second and state', async () => {
     await listen({ intervalMillis: 200 });
     const payments = collector.register('payments');

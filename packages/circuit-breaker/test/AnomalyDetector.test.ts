@@ -1,5 +1,20 @@
 import { expect } from 'chai';
 import { AnomalyDetector } from '../src';
+import type { AnomalyDetectorOptions } from '../src';
+
+/**
+ * The z-score streak rule the breaker's latency detectors use (the
+ * detector's defaults before the rank CUSUM): median/MAD of the last 60
+ * values, 3 scores in a row at |z| ≥ 2.
+ */
+const streakDetector = (options: AnomalyDetectorOptions = {}) =>
+  new AnomalyDetector({
+    rule: 'consecutive',
+    baseline: 'robust',
+    windowSize: 60,
+    minBaseline: Math.min(10, options.windowSize ?? 60),
+    ...options,
+  });
 
 /** Feeds values one a second from t = 0 and returns the last result. */
 function feed(detector: AnomalyDetector, values: number[], start = 0) {
@@ -14,13 +29,13 @@ const noise = (n: number) =>
 
 describe('AnomalyDetector', () => {
   it('scores nothing until the baseline holds minBaseline values', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     const early = feed(detector, [100, 100, 100, 1000]);
     expect(early).to.include({ ready: false, score: 0, anomalous: false });
   });
 
   it('scores against the baseline of earlier values and needs three in a row', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     const baseline = feed(detector, noise(60));
     expect(baseline.anomalous).to.equal(false);
     const first = detector.observe(200, 60_000);
@@ -38,7 +53,7 @@ describe('AnomalyDetector', () => {
   });
 
   it('restarts the streak when a value is back in line or turns the other way', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     feed(detector, noise(60));
     detector.observe(200, 60_000);
     detector.observe(200, 61_000);
@@ -54,12 +69,12 @@ describe('AnomalyDetector', () => {
   });
 
   it('floors σ at a share of the mean, so a flat series is not alarmed by small steps', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     feed(detector, new Array(30).fill(100));
     const step = detector.observe(104, 30_000);
     expect(step.stddev).to.equal(5);
     expect(step.score).to.be.closeTo(0.8, 1e-12);
-    const absolute = new AnomalyDetector({
+    const absolute = streakDetector({
       sigmaFloorRatio: 0,
       sigmaFloor: 10,
     });
@@ -68,7 +83,7 @@ describe('AnomalyDetector', () => {
   });
 
   it('counts only the direction it is told to', () => {
-    const detector = new AnomalyDetector({ direction: 'up', consecutive: 1 });
+    const detector = streakDetector({ direction: 'up', consecutive: 1 });
     feed(detector, noise(20));
     expect(detector.observe(0, 20_000)).to.include({
       anomalous: false,
@@ -81,7 +96,7 @@ describe('AnomalyDetector', () => {
   });
 
   it('follows a drifting level with an EWMA baseline', () => {
-    const detector = new AnomalyDetector({
+    const detector = streakDetector({
       baseline: 'ewma',
       windowSize: 9,
       consecutive: 1,
@@ -89,13 +104,13 @@ describe('AnomalyDetector', () => {
     const drift = Array.from({ length: 100 }, (_, i) => 100 + i + (i % 2));
     expect(feed(detector, drift).anomalous).to.equal(false);
     expect(detector.observe(400, 100_000).anomalous).to.equal(true);
-    const windowed = new AnomalyDetector({ windowSize: 9, consecutive: 1 });
+    const windowed = streakDetector({ windowSize: 9, consecutive: 1 });
     feed(windowed, drift);
     expect(windowed.observe(205, 100_000).score).to.be.below(5);
   });
 
   it('drops and counts values that are not finite numbers', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     for (const bad of [NaN, Infinity, -Infinity, '5', undefined]) {
       expect(detector.observe(bad as number, 0)).to.include({
         anomalous: false,
@@ -148,7 +163,7 @@ describe('AnomalyDetector', () => {
       'an unknown baseline',
       { baseline: 'median' },
       RangeError,
-      /option 'baseline' must be one of 'robust', 'window', 'ewma'/,
+      /option 'baseline' must be one of 'rank', 'robust', 'window', 'ewma'/,
     ],
     [
       'a negative acceptance period',
@@ -209,7 +224,7 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
   };
   /** Nothing is ever out of line, so every value joins the baseline. */
   const quiet = (baseline: 'robust' | 'window') =>
-    new AnomalyDetector({ baseline, threshold: 1e9, sigmaFloorRatio: 0 });
+    streakDetector({ baseline, threshold: 1e9, sigmaFloorRatio: 0 });
   const odd = [3, 9, 4, 7, 12, 5, 8, 6, 10, 11, 2];
   const even = [...odd, 30];
   const flat = [5, 5, 5, 5, 5, 5, 5, 9, 13, 21, 5];
@@ -237,7 +252,7 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
   });
 
   it('forgets everything on reset(), a streak it was holding back included', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     feed(detector, noise(20));
     feed(detector, [1000, 1000], 20); // a streak, held back from the baseline
     detector.reset();
@@ -248,7 +263,7 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
   });
 
   it('re-learns an accepted level from the last windowSize values of its episode', () => {
-    const detector = new AnomalyDetector({
+    const detector = streakDetector({
       windowSize: 20,
       acceptAfterMillis: 60_000,
     });

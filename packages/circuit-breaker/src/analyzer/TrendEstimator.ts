@@ -1,3 +1,5 @@
+import { RingBuffer } from '../window/RingBuffer';
+
 /** A linear trend over the trend window. */
 export interface Trend {
   /** Change per second, in the signal's unit (least squares). */
@@ -38,37 +40,29 @@ export interface Materiality {
  * samples a significant slope can be a fraction of a percent.
  */
 export class TrendEstimator {
-  private readonly _times: Float64Array;
-  private readonly _values: Float64Array;
-  private _size = 0;
-  private _next = 0;
+  /** (seconds, value) samples, oldest first. */
+  private readonly _samples: RingBuffer<[number, number]>;
   private readonly _materiality: Materiality;
   /** The trend of the samples as they are; recomputed after a change. */
   private _trend: Trend | undefined;
 
   constructor(capacity: number, materiality: Materiality) {
-    this._times = new Float64Array(capacity);
-    this._values = new Float64Array(capacity);
+    this._samples = new RingBuffer(capacity);
     this._materiality = materiality;
   }
 
   add(timestampMillis: number, value: number): void {
     if (!Number.isFinite(value) || !Number.isFinite(timestampMillis)) return;
-    this._times[this._next] = timestampMillis / 1000;
-    this._values[this._next] = value;
-    this._next = (this._next + 1) % this._times.length;
-    if (this._size < this._times.length) this._size++;
+    this._samples.push([timestampMillis / 1000, value]);
     this._trend = undefined;
   }
 
   /** Drops samples older than `cutoffMillis` (the window moved past them). */
   dropBefore(cutoffMillis: number): void {
     const cutoff = cutoffMillis / 1000;
-    const capacity = this._times.length;
-    while (this._size > 0) {
-      const oldest = (this._next - this._size + capacity) % capacity;
-      if (this._times[oldest] >= cutoff) return;
-      this._size--;
+    const samples = this._samples;
+    while (samples.size > 0 && samples.at(0)![0] < cutoff) {
+      samples.shift();
       this._trend = undefined;
     }
   }
@@ -78,35 +72,28 @@ export class TrendEstimator {
   }
 
   private _fit(): Trend {
-    const n = this._size;
+    const samples = this._samples;
+    const n = samples.size;
     if (n < MIN_SAMPLES) return flat(n);
-    const capacity = this._times.length;
-    const start = (this._next - n + capacity) % capacity;
     let meanT = 0;
     let meanV = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      meanT += this._times[i];
-      meanV += this._values[i];
+    for (const [t, v] of samples) {
+      meanT += t;
+      meanV += v;
     }
     meanT /= n;
     meanV /= n;
     let sxx = 0;
     let sxy = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      const dt = this._times[i] - meanT;
-      sxx += dt * dt;
-      sxy += dt * (this._values[i] - meanV);
+    for (const [t, v] of samples) {
+      sxx += (t - meanT) ** 2;
+      sxy += (t - meanT) * (v - meanV);
     }
     if (sxx === 0) return flat(n);
     const slope = sxy / sxx;
     let residuals = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      const predicted = meanV + slope * (this._times[i] - meanT);
-      residuals += (this._values[i] - predicted) ** 2;
-    }
+    for (const [t, v] of samples)
+      residuals += (v - (meanV + slope * (t - meanT))) ** 2;
     const standardError = Math.sqrt(residuals / (n - 2) / sxx);
     const significance =
       standardError > 0
@@ -115,8 +102,7 @@ export class TrendEstimator {
           ? 0
           : Math.sign(slope) * Infinity;
     const significant = Math.abs(significance) >= SIGNIFICANCE_BAR;
-    const last = (start + n - 1) % capacity;
-    const change = slope * (this._times[last] - this._times[start]);
+    const change = slope * (samples.at(n - 1)![0] - samples.at(0)![0]);
     const material =
       Math.abs(change) >=
       Math.max(

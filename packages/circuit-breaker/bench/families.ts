@@ -67,7 +67,7 @@ export function familyRows(options: AnomalyDetectorOptions = {}): FamilyRow[] {
     });
   };
   FAMILIES.forEach((stream, i) =>
-    add(stream.name, stream, (r, _s) => stream.draw(r, 1), 101 + i)
+    add(stream.name, stream, r => stream.draw(r, 1), 101 + i)
   );
   const daily = meanOf(20, 0.8);
   add(`${daily.name}, daily cycle ±50%`, daily, cycle(daily, 0.5, 86_400), 201);
@@ -108,14 +108,4 @@ export function familyRows(options: AnomalyDetectorOptions = {}): FamilyRow[] {
       seed
     );
   return rows;
-}
-
-if (require.main === module) {
-  for (const row of familyRows(JSON.parse(process.argv[2] ?? "{}")))
-    console.log(
-      row.stream.padEnd(60),
-      row.falsePerHour.toFixed(2),
-      row.double.join('/'),
-      row.half.join('/')
-    );
 }

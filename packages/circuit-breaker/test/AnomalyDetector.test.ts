@@ -283,3 +283,121 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
     );
   });
 });
+
+describe('AnomalyDetector defaults: rank score and CUSUM', () => {
+  /** Φ(z) by numerical integration of the normal density (Simpson), independent of the detector. */
+  const phi = (z: number) => {
+    const steps = 2000;
+    const a = -10;
+    const h = (z - a) / steps;
+    const f = (x: number) => Math.exp(-(x * x) / 2) / Math.sqrt(2 * Math.PI);
+    let sum = f(a) + f(z);
+    for (let i = 1; i < steps; i++) sum += (i % 2 === 1 ? 4 : 2) * f(a + i * h);
+    return (sum * h) / 3;
+  };
+  /** 30 distinct values 1…30 in a scrambled order. */
+  const ranks = Array.from({ length: 30 }, (_, i) => ((i * 7) % 30) + 1);
+
+  it('scores a value by its mid-rank among the baseline, as a normal quantile', () => {
+    const cases: [number, number][] = [
+      [0.5, 0.5 / 31], // below all 30
+      [10, (9 + 0.5 + 0.5) / 31], // ties one of them
+      [15.5, (15 + 0.5) / 31], // between
+      [100, 30.5 / 31], // above all
+    ];
+    for (const [value, p] of cases) {
+      const detector = new AnomalyDetector({ sigmaFloorRatio: 0 });
+      feed(detector, ranks);
+      const { score, ready } = detector.observe(value, 30_000);
+      expect(ready).to.equal(true);
+      expect(phi(score), `value ${value}`).to.be.closeTo(p, 1e-6);
+    }
+  });
+
+  it('scores 0 within sigmaFloorRatio of the median, and reports median and robust σ', () => {
+    const detector = new AnomalyDetector();
+    feed(detector, ranks); // median 15.5
+    const near = detector.observe(16.2, 30_000); // |0.7| < 5% of 15.5
+    expect(near.score).to.equal(0);
+    expect(near.mean).to.equal(15.5);
+    expect(detector.observe(17, 31_000).score).to.be.above(0); // median now 16
+  });
+
+  it('adds (score − 0.75) per value and raises at evidence 7, both ways', () => {
+    for (const [value, sign] of [
+      [1000, 1],
+      [-1000, -1],
+    ]) {
+      const detector = new AnomalyDetector();
+      feed(detector, ranks);
+      // Φ⁻¹(30.5 / 31), by bisection on the independent Φ.
+      let lo = 0;
+      let hi = 5;
+      for (let i = 0; i < 60; i++) {
+        const mid = (lo + hi) / 2;
+        if (phi(mid) < 30.5 / 31) lo = mid;
+        else hi = mid;
+      }
+      const top = lo;
+      let evidence = 0;
+      let raisedAt = 0;
+      for (let k = 1; k <= 10 && raisedAt === 0; k++) {
+        const result = detector.observe(value, (30 + k) * 1000);
+        evidence = Math.min(7, evidence + top - 0.75);
+        expect(result.evidence, `value ${k}`).to.be.closeTo(
+          sign * evidence,
+          1e-4
+        );
+        expect(result.streak).to.equal(result.anomalous ? 0 : k);
+        if (result.phase === 'start') raisedAt = k;
+      }
+      expect(raisedAt).to.equal(Math.ceil(7 / (top - 0.75)));
+    }
+  });
+
+  it('counts only the direction it is told to, and takes reference and decisionInterval', () => {
+    const up = new AnomalyDetector({ direction: 'up' });
+    feed(up, ranks);
+    for (let k = 0; k < 10; k++)
+      expect(up.observe(-1000, (30 + k) * 1000)).to.include({
+        evidence: 0,
+        anomalous: false,
+      });
+    const quick = new AnomalyDetector({ reference: 0, decisionInterval: 4 });
+    feed(quick, ranks);
+    expect(quick.observe(1000, 30_000).anomalous).to.equal(false);
+    expect(quick.observe(1000, 31_000).phase).to.equal('start');
+  });
+
+  it('lets values that built evidence into the baseline once it is spent', () => {
+    const detector = new AnomalyDetector({ windowSize: 30 });
+    feed(detector, ranks);
+    detector.observe(31, 30_000); // adds evidence: held back
+    expect(detector.observe(15, 31_000).evidence).to.be.above(0);
+    // Enough values in line spend it; the held 31 then joins the baseline.
+    let t = 32;
+    while (detector.observe(15, t++ * 1000).evidence > 0);
+    expect(detector.observe(31, t * 1000).score).to.be.below(
+      detector.observe(1000, (t + 1) * 1000).score
+    );
+  });
+
+  const invalid: [unknown, RegExp][] = [
+    [{ rule: 'streak' }, /option 'rule' must be one of 'cusum', 'consecutive'/],
+    [
+      { reference: -1 },
+      /option 'reference' must be a finite number ≥ 0, got -1/,
+    ],
+    [
+      { decisionInterval: 0 },
+      /option 'decisionInterval' must be a finite number > 0, got 0/,
+    ],
+  ];
+  for (const [options, message] of invalid)
+    it(`throws for ${JSON.stringify(options)}`, () => {
+      expect(() => new AnomalyDetector(options as never)).to.throw(
+        RangeError,
+        message
+      );
+    });
+});

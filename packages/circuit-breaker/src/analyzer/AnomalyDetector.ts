@@ -18,7 +18,7 @@ export interface AnomalyDetectorOptions {
   rule?: 'cusum' | 'consecutive';
   /** Under 'cusum': the score an observation must exceed to add evidence. Default 0.75. */
   reference?: number;
-  /** Under 'cusum': the evidence that raises an episode. Default 8. */
+  /** Under 'cusum': the evidence that raises an episode. Default 7. */
   decisionInterval?: number;
   /** |score| at or above which an observation is out of line (its `direction`); under 'consecutive' what raises. Default 2.0. */
   threshold?: number;
@@ -100,7 +100,7 @@ const OWNER = 'AnomalyDetector';
  * rank among the last 120 normal values (a normal quantile: skew, heavy
  * tails, ties and single spikes change nothing), and the scores feed a
  * two-sided CUSUM: evidence grows by (score − 0.75) per value and an
- * episode is raised when it reaches 8. Held while the evidence stays up
+ * episode is raised when it reaches 7. Held while the evidence stays up
  * against a baseline frozen meanwhile, however long that is; cleared once
  * it has been under 3/4 of the decision interval for `clearAfter`
  * observations; or accepted as the new normal after `acceptAfterMillis`
@@ -151,7 +151,7 @@ export class AnomalyDetector {
     ]);
     const cusum = reader.oneOf('rule', ['cusum', 'consecutive'], 'cusum');
     const reference = reader.number('reference', 0.75, { min: 0 });
-    const decision = reader.number('decisionInterval', 8, { above: 0 });
+    const decision = reader.number('decisionInterval', 7, { above: 0 });
     const threshold = reader.number('threshold', 2.0, { above: 0 });
     const windowSize = reader.integer('windowSize', 120, {
       min: 2,

@@ -391,6 +391,31 @@ describe('the analyzer', () => {
     expect(context.collector.acceptNewNormal('nobody')).to.equal(0);
   });
 
+  it('ends an SLO breach on acceptNewNormal() too, and raises it again only after the window was back under', () => {
+    context = setup({ latencySloMillis: 100, acceptAfterMillis: Infinity });
+    for (let s = 0; s < 30; s++) context.second();
+    const slow = { ...STEADY, medianMillis: 200 };
+    for (let s = 0; s < 10; s++) context.second(slow);
+    const raised = () =>
+      context.anomalies.filter(e => e.kind === 'latency_slo').length;
+    expect(raised()).to.equal(1);
+    expect(context.collector.acceptNewNormal('svc')).to.be.at.least(1);
+    expect(
+      context.ends.filter(e => e.kind === 'latency_slo').map(e => e.reason)
+    ).to.deep.equal(['accepted']);
+    const reasons = () =>
+      context.collector.getHealth('svc')!.reasons.join('; ');
+    // Still over the SLO: the accepted breach is not raised again…
+    for (let s = 0; s < 20; s++) context.second(slow);
+    expect(raised()).to.equal(1);
+    expect(reasons()).not.to.match(/SLO/);
+    // …until the window has been back under it and crosses it anew.
+    for (let s = 0; s < 70; s++) context.second();
+    for (let s = 0; s < 10; s++) context.second(slow);
+    expect(raised()).to.equal(2);
+    expect(reasons()).to.match(/over its SLO 100 ms/);
+  });
+
   it('learns an accepted error rate afresh', () => {
     context = setup({ acceptAfterMillis: Infinity });
     incident({ ...STEADY, errorRate: 0.1 }, 60, 600, 0);

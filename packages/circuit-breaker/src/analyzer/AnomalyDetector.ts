@@ -309,7 +309,7 @@ export class AnomalyDetector {
     if (phase === 'start') {
       // What was held back is the episode's first stretch.
       episodeValues.clear();
-      for (const held of this._held) episodeValues.push(held);
+      this._held.forEach(held => episodeValues.push(held));
       episodeValues.push(x);
       this._held.clear();
     } else if (this._tracker.active) {
@@ -330,12 +330,12 @@ export class AnomalyDetector {
   }
 
   private _release(): void {
-    for (const held of this._held) this._baseline.add(held);
+    this._held.forEach(held => this._baseline.add(held));
     this._held.clear();
   }
 
   private _relearn(): void {
-    this._baseline.replaceWith(this._episodeValues);
+    this._baseline.replaceWith(this._episodeValues.toArray());
     this._episodeValues.clear();
     this._held.clear();
     this._cusum?.reset();

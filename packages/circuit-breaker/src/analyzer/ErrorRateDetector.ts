@@ -146,7 +146,7 @@ export class ErrorRateDetector {
   }
 
   private _release(): void {
-    for (const [calls, failures] of this._held) this._learn(calls, failures);
+    this._held.forEach(([calls, failures]) => this._learn(calls, failures));
     this._held.clear();
   }
 

@@ -40,29 +40,38 @@ export interface Materiality {
  * samples a significant slope can be a fraction of a percent.
  */
 export class TrendEstimator {
-  /** (seconds, value) samples, oldest first. */
-  private readonly _samples: RingBuffer<[number, number]>;
+  /** The samples' times (seconds) and values, oldest first. */
+  private readonly _sampleTimes: RingBuffer<number>;
+  private readonly _sampleValues: RingBuffer<number>;
+  /** Scratch for the fit, which reads the samples three times. */
+  private readonly _times: Float64Array;
+  private readonly _values: Float64Array;
   private readonly _materiality: Materiality;
   /** The trend of the samples as they are; recomputed after a change. */
   private _trend: Trend | undefined;
 
   constructor(capacity: number, materiality: Materiality) {
-    this._samples = new RingBuffer(capacity);
+    this._sampleTimes = new RingBuffer(capacity);
+    this._sampleValues = new RingBuffer(capacity);
+    this._times = new Float64Array(capacity);
+    this._values = new Float64Array(capacity);
     this._materiality = materiality;
   }
 
   add(timestampMillis: number, value: number): void {
     if (!Number.isFinite(value) || !Number.isFinite(timestampMillis)) return;
-    this._samples.push([timestampMillis / 1000, value]);
+    this._sampleTimes.push(timestampMillis / 1000);
+    this._sampleValues.push(value);
     this._trend = undefined;
   }
 
   /** Drops samples older than `cutoffMillis` (the window moved past them). */
   dropBefore(cutoffMillis: number): void {
     const cutoff = cutoffMillis / 1000;
-    const samples = this._samples;
-    while (samples.size > 0 && samples.at(0)![0] < cutoff) {
-      samples.shift();
+    const times = this._sampleTimes;
+    while (times.size > 0 && times.at(0)! < cutoff) {
+      times.shift();
+      this._sampleValues.shift();
       this._trend = undefined;
     }
   }
@@ -72,28 +81,32 @@ export class TrendEstimator {
   }
 
   private _fit(): Trend {
-    const samples = this._samples;
-    const n = samples.size;
+    const n = this._sampleTimes.size;
     if (n < MIN_SAMPLES) return flat(n);
+    const times = this._times;
+    const values = this._values;
+    this._sampleTimes.copyTo(times);
+    this._sampleValues.copyTo(values);
     let meanT = 0;
     let meanV = 0;
-    for (const [t, v] of samples) {
-      meanT += t;
-      meanV += v;
+    for (let i = 0; i < n; i++) {
+      meanT += times[i];
+      meanV += values[i];
     }
     meanT /= n;
     meanV /= n;
     let sxx = 0;
     let sxy = 0;
-    for (const [t, v] of samples) {
-      sxx += (t - meanT) ** 2;
-      sxy += (t - meanT) * (v - meanV);
+    for (let i = 0; i < n; i++) {
+      const dt = times[i] - meanT;
+      sxx += dt * dt;
+      sxy += dt * (values[i] - meanV);
     }
     if (sxx === 0) return flat(n);
     const slope = sxy / sxx;
     let residuals = 0;
-    for (const [t, v] of samples)
-      residuals += (v - (meanV + slope * (t - meanT))) ** 2;
+    for (let i = 0; i < n; i++)
+      residuals += (values[i] - (meanV + slope * (times[i] - meanT))) ** 2;
     const standardError = Math.sqrt(residuals / (n - 2) / sxx);
     const significance =
       standardError > 0
@@ -102,7 +115,7 @@ export class TrendEstimator {
           ? 0
           : Math.sign(slope) * Infinity;
     const significant = Math.abs(significance) >= SIGNIFICANCE_BAR;
-    const change = slope * (samples.at(n - 1)![0] - samples.at(0)![0]);
+    const change = slope * (times[n - 1] - times[0]);
     const material =
       Math.abs(change) >=
       Math.max(

@@ -16,12 +16,18 @@ const MEAN_DEVIATION_TO_SIGMA = 1.2533;
  */
 export class WindowBaseline implements Baseline {
   private readonly _values: RingBuffer<number>;
+  /** The values in a plain array (refreshed after a change), read several times per observation. */
+  private readonly _copy: Float64Array;
+  private _copied = false;
   private readonly _scratch: Float64Array;
+  private readonly _deviations: Float64Array;
   private readonly _robust: boolean;
 
   constructor(size: number, estimate: 'robust' | 'mean') {
     this._values = new RingBuffer(size);
+    this._copy = new Float64Array(size);
     this._scratch = new Float64Array(size);
+    this._deviations = new Float64Array(size);
     this._robust = estimate === 'robust';
   }
 
@@ -31,27 +37,28 @@ export class WindowBaseline implements Baseline {
 
   add(value: number): void {
     this._values.push(value);
+    this._copied = false;
   }
 
   center(): number {
     if (this.size === 0) return NaN;
-    return this._robust ? this._median(this._values) : this._mean();
+    return this._robust ? this._median(this._view()) : this._mean();
   }
 
   spread(center: number): number {
     const n = this.size;
     if (n === 0) return NaN;
+    const values = this._view();
     if (!this._robust) {
       let squares = 0;
-      for (const value of this._values) squares += (value - center) ** 2;
+      for (let i = 0; i < n; i++) squares += (values[i] - center) ** 2;
       return Math.sqrt(squares / n);
     }
-    const deviations: number[] = [];
+    const deviations = this._deviations;
     let total = 0;
-    for (const value of this._values) {
-      const deviation = Math.abs(value - center);
-      deviations.push(deviation);
-      total += deviation;
+    for (let i = 0; i < n; i++) {
+      deviations[i] = Math.abs(values[i] - center);
+      total += deviations[i];
     }
     const mad = this._median(deviations);
     return mad > 0 ? MAD_TO_SIGMA * mad : (MEAN_DEVIATION_TO_SIGMA * total) / n;
@@ -65,32 +72,43 @@ export class WindowBaseline implements Baseline {
    * so one wild value weighs no more than any value beyond the range.
    */
   normalScore(value: number): number {
+    const n = this.size;
+    const values = this._view();
     let below = 0;
     let ties = 0;
-    for (const other of this._values) {
-      if (other < value) below++;
-      else if (other === value) ties++;
+    for (let i = 0; i < n; i++) {
+      if (values[i] < value) below++;
+      else if (values[i] === value) ties++;
     }
-    return normalQuantile((below + ties / 2 + 0.5) / (this.size + 1));
+    return normalQuantile((below + ties / 2 + 0.5) / (n + 1));
   }
 
   replaceWith(values: Iterable<number>): void {
     this._values.clear();
     for (const value of values) this.add(value);
+    this._copied = false;
+  }
+
+  private _view(): Float64Array {
+    if (!this._copied) {
+      this._values.copyTo(this._copy);
+      this._copied = true;
+    }
+    return this._copy;
   }
 
   private _mean(): number {
+    const values = this._view();
     let sum = 0;
-    for (const value of this._values) sum += value;
+    for (let i = 0; i < this.size; i++) sum += values[i];
     return sum / this.size;
   }
 
-  /** The median of `values` (as many as the window holds). */
-  private _median(values: Iterable<number>): number {
+  /** The median of the first `size` entries of `values`. */
+  private _median(values: Float64Array): number {
     const n = this.size;
     const sorted = this._scratch.subarray(0, n);
-    let i = 0;
-    for (const value of values) sorted[i++] = value;
+    sorted.set(values.subarray(0, n));
     sorted.sort();
     const middle = n >> 1;
     return n % 2 === 1

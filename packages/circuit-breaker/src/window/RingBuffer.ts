@@ -62,14 +62,28 @@ export class RingBuffer<T> {
     this._size = 0;
   }
 
-  /** Oldest first. */
-  *[Symbol.iterator](): IterableIterator<T> {
+  /** Calls `callback` with each item and its index, oldest first (a plain loop: the windows are read on every bucket close). */
+  forEach(callback: (item: T, index: number) => void): void {
+    const items = this._items;
+    const capacity = this._capacity;
+    const start = this._start;
     for (let i = 0; i < this._size; i++)
-      yield this._items[(this._start + i) % this._capacity];
+      callback(items[(start + i) % capacity], i);
+  }
+
+  /** Writes the items into `target` from index 0, oldest first (two plain copies, no call per item). */
+  copyTo(target: { [index: number]: T }): void {
+    const items = this._items;
+    const firstPart = Math.min(this._size, this._capacity - this._start);
+    for (let i = 0; i < firstPart; i++) target[i] = items[this._start + i];
+    for (let i = firstPart; i < this._size; i++)
+      target[i] = items[i - firstPart];
   }
 
   /** The items, oldest first. */
   toArray(): T[] {
-    return [...this];
+    const items: T[] = [];
+    this.forEach(item => items.push(item));
+    return items;
   }
 }

@@ -29,10 +29,11 @@ function clarity(
 
 /**
  * The bound on values to raise a shift (90th percentile of 10), when the
- * shift is clear: 7 for ×2 (the issue asks 5: met at the median, 6–7 at
- * the 90th percentile for p99s of 5 samples and integer-valued streams),
- * 15 for ×1.5. A shift that is only visible, or buried in the noise, may
- * be absorbed into the baseline before it is raised: no bound.
+ * shift is clear: 7 for ×2 (the issue asks 5: met at the 90th percentile
+ * but by the noisiest clear streams, 6, and integers around 3, 7), 15 for
+ * ×1.5. A shift that is
+ * only visible, or buried in the noise, may be absorbed into the baseline
+ * before it is raised: no bound.
  */
 function bound(stream: Stream, shift: number): number | undefined {
   if (clarity(stream, shift) !== 'clear') return undefined;
@@ -86,13 +87,13 @@ describe('AnomalyDetector at its defaults on stationary stream families (6 h eac
       ).to.be.at.most(HOURS);
   });
 
-  it('an hourly cycle (±10%) on a smooth mean and on a p99 raises no more', () => {
+  it('an hourly cycle (±20%) on a smooth mean and on a p99 raises no more', () => {
     for (const [stream, seed] of [
       [meanOf(50, 0.3), 203],
       [p99Of(20, 0.8), 213],
     ] as [Stream, number][])
       expect(
-        falseEpisodes(seed, cycle(stream, 0.1, 3600)),
+        falseEpisodes(seed, cycle(stream, 0.2, 3600)),
         stream.name
       ).to.be.at.most(HOURS);
   });

@@ -314,16 +314,20 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
     }
   });
 
-  it('scores 0 within sigmaFloorRatio of the median, and reports median and robust σ', () => {
+  it('moves a value sigmaFloorRatio towards the median before ranking it (0 within), and reports median and robust σ', () => {
     const detector = new AnomalyDetector();
-    feed(detector, ranks); // median 15.5
-    const near = detector.observe(16.2, 30_000); // |0.7| < 5% of 15.5
+    feed(detector, ranks); // median 15.5, floor 0.775
+    const near = detector.observe(16.2, 30_000);
     expect(near.score).to.equal(0);
     expect(near.mean).to.equal(15.5);
-    expect(detector.observe(17, 31_000).score).to.be.above(0); // median now 16
+    // 16.2 joined: 31 values, median 16, floor 0.8; 17 is ranked as 16.2,
+    // above 1…16 and level with 16.2.
+    const beyond = detector.observe(17, 31_000);
+    expect(beyond.mean).to.equal(16);
+    expect(phi(beyond.score)).to.be.closeTo((16 + 0.5 + 0.5) / 32, 1e-6);
   });
 
-  it('adds (score − 0.75) per value and raises at evidence 7, both ways', () => {
+  it('adds (score − 0.75) per value and raises at evidence 6, both ways', () => {
     for (const [value, sign] of [
       [1000, 1],
       [-1000, -1],
@@ -343,7 +347,7 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
       let raisedAt = 0;
       for (let k = 1; k <= 10 && raisedAt === 0; k++) {
         const result = detector.observe(value, (30 + k) * 1000);
-        evidence = Math.min(7, evidence + top - 0.75);
+        evidence = Math.min(6, evidence + top - 0.75);
         expect(result.evidence, `value ${k}`).to.be.closeTo(
           sign * evidence,
           1e-4
@@ -351,7 +355,7 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
         expect(result.streak).to.equal(result.anomalous ? 0 : k);
         if (result.phase === 'start') raisedAt = k;
       }
-      expect(raisedAt).to.equal(Math.ceil(7 / (top - 0.75)));
+      expect(raisedAt).to.equal(Math.ceil(6 / (top - 0.75)));
     }
   });
 

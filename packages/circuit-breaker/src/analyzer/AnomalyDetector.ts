@@ -18,7 +18,7 @@ export interface AnomalyDetectorOptions {
   rule?: 'cusum' | 'consecutive';
   /** Under 'cusum': the score an observation must exceed to add evidence. Default 0.75. */
   reference?: number;
-  /** Under 'cusum': the evidence that raises an episode. Default 7. */
+  /** Under 'cusum': the evidence that raises an episode. Default 6. */
   decisionInterval?: number;
   /** |score| at or above which an observation is out of line (its `direction`); under 'consecutive' what raises. Default 2.0. */
   threshold?: number;
@@ -38,8 +38,9 @@ export interface AnomalyDetectorOptions {
   acceptAfterMillis?: number;
   /**
    * Changes smaller than this share of |centre| are no change: σ is at
-   * least this (under 'rank', a value this close to the median scores 0);
-   * under 'log', ln(1 + it). Default 0.05.
+   * least this; under 'rank' a value is moved this much towards the median
+   * before it is ranked (within it, it scores 0). Under 'log', ln(1 + it).
+   * Default 0.05.
    */
   sigmaFloorRatio?: number;
   /** The same floor in the values' unit (after the transform). Default 0. */
@@ -100,7 +101,7 @@ const OWNER = 'AnomalyDetector';
  * rank among the last 120 normal values (a normal quantile: skew, heavy
  * tails, ties and single spikes change nothing), and the scores feed a
  * two-sided CUSUM: evidence grows by (score − 0.75) per value and an
- * episode is raised when it reaches 7. Held while the evidence stays up
+ * episode is raised when it reaches 6. Held while the evidence stays up
  * against a baseline frozen meanwhile, however long that is; cleared once
  * it has been under 3/4 of the decision interval for `clearAfter`
  * observations; or accepted as the new normal after `acceptAfterMillis`
@@ -151,7 +152,7 @@ export class AnomalyDetector {
     ]);
     const cusum = reader.oneOf('rule', ['cusum', 'consecutive'], 'cusum');
     const reference = reader.number('reference', 0.75, { min: 0 });
-    const decision = reader.number('decisionInterval', 7, { above: 0 });
+    const decision = reader.number('decisionInterval', 6, { above: 0 });
     const threshold = reader.number('threshold', 2.0, { above: 0 });
     const windowSize = reader.integer('windowSize', 120, {
       min: 2,
@@ -248,10 +249,14 @@ export class AnomalyDetector {
     );
     const sigma = Math.max(baseline.spread(center), floor);
     const deviation = x - center;
+    // Under 'rank' a deviation counts less the floor: a level that drifts
+    // by a few percent (a cycle the window lags) is not out of line.
     const score = this._rank
-      ? Math.abs(deviation) < floor
+      ? Math.abs(deviation) <= floor
         ? 0
-        : (baseline as WindowBaseline).normalScore(x)
+        : (baseline as WindowBaseline).normalScore(
+            x - Math.sign(deviation) * floor
+          )
       : sigma > 0
         ? deviation / sigma
         : deviation === 0

@@ -166,11 +166,13 @@ const GRIDS: { name: string; defaults: Candidate; grid: Candidate[] }[] = [
   {
     name: 'AnomalyDetector (rank + CUSUM)',
     defaults: { label: 'defaults', method: detector({}) },
-    grid: [60, 120, 480].flatMap(windowSize =>
-      [5, 8, 12, 20].map(decisionInterval => ({
-        label: `windowSize ${windowSize}, decisionInterval ${decisionInterval}`,
-        method: detector({ windowSize, decisionInterval }),
-      }))
+    grid: [120, 480].flatMap(windowSize =>
+      [4, 6, 10, 20, 40].flatMap(decisionInterval =>
+        [0.75, 1.5].map(reference => ({
+          label: `windowSize ${windowSize}, decisionInterval ${decisionInterval}, reference ${reference}`,
+          method: detector({ windowSize, decisionInterval, reference }),
+        }))
+      )
     ),
   },
   {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AnomalyDetector } from '../src';
-import type { AnomalyDetectorOptions } from '../src';
+import type { AnomalyDetectorOptions, AnomalyResult } from '../src';
 
 /**
  * The z-score streak rule the breaker's latency detectors use (the
@@ -383,6 +383,57 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
     while (detector.observe(15, t++ * 1000).evidence > 0);
     expect(detector.observe(31, t * 1000).score).to.be.below(
       detector.observe(1000, (t + 1) * 1000).score
+    );
+  });
+
+  it('under direction down, accumulates only the down side', () => {
+    const down = new AnomalyDetector({ direction: 'down' });
+    feed(down, ranks);
+    for (let k = 0; k < 10; k++)
+      expect(down.observe(1000, (30 + k) * 1000)).to.include({
+        evidence: 0,
+        anomalous: false,
+      });
+    let raised: AnomalyResult | undefined;
+    for (let k = 10; k < 20 && !raised; k++) {
+      const result = down.observe(-1000, (30 + k) * 1000);
+      expect(result.evidence).to.be.below(0);
+      if (result.phase === 'start') raised = result;
+    }
+    expect(raised?.episode?.direction).to.equal('down');
+  });
+
+  it('scores the median itself 0 and mirrors values around it', () => {
+    const detector = new AnomalyDetector({ sigmaFloorRatio: 0 });
+    const symmetric = Array.from({ length: 30 }, (_, i) => i - 14.5); // −14.5…14.5
+    feed(detector, symmetric);
+    const one = new AnomalyDetector({ sigmaFloorRatio: 0 });
+    feed(one, symmetric);
+    const other = new AnomalyDetector({ sigmaFloorRatio: 0 });
+    feed(other, symmetric);
+    expect(detector.observe(0, 30_000).score).to.be.closeTo(0, 1e-9);
+    expect(one.observe(7.5, 30_000).score).to.be.closeTo(
+      -other.observe(-7.5, 30_000).score,
+      1e-9
+    );
+  });
+
+  it('lets held values into the baseline, oldest first, once a window of them waits', () => {
+    // Evidence that never raises (an unreachable decision interval) holds
+    // every value above the median back, up to windowSize of them.
+    const detector = new AnomalyDetector({
+      windowSize: 30,
+      reference: 0,
+      decisionInterval: 1e9,
+    });
+    feed(detector, ranks);
+    for (let k = 0; k < 40; k++) detector.observe(1000, (30 + k) * 1000);
+    // The 10 oldest of the 40 replaced the 10 oldest of the window.
+    const expected = [...ranks.slice(10), ...new Array(10).fill(1000)].sort(
+      (a, b) => a - b
+    );
+    expect(detector.observe(1000, 70_000).mean).to.equal(
+      (expected[14] + expected[15]) / 2
     );
   });
 

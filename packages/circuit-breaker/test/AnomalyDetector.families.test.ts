@@ -33,7 +33,7 @@ function clarity(
  * but by the noisiest clear streams, 6, and integers around 3, 7), 15 for
  * ×1.5. A shift that is
  * only visible, or buried in the noise, may be absorbed into the baseline
- * before it is raised: no bound.
+ * before it is raised: no bound but the ×5 one every family has.
  */
 function bound(stream: Stream, shift: number): number | undefined {
   if (clarity(stream, shift) !== 'clear') return undefined;
@@ -65,9 +65,14 @@ describe('AnomalyDetector at its defaults on stationary stream families (6 h eac
     it(`${stream.name}: ≤ 1 false episode an hour, and raises a level shift as fast as its noise allows`, () => {
       const found = falseEpisodes(101 + i, r => stream.draw(r, 1));
       expect(found, 'false episodes in 6 h').to.be.at.most(HOURS);
+      // Every family: a ×5 shift within 15 values.
+      expect(
+        delay90(stream, 5, 500 * (i + 1)),
+        'values to raise ×5'
+      ).to.be.at.most(15);
       for (const shift of [2, 1.5]) {
         const limit = bound(stream, shift);
-        if (limit === undefined) continue; // buried in the noise: no bound
+        if (limit === undefined) continue; // not clear: no bound
         expect(
           delay90(stream, shift, 1000 * (i + 1)),
           `values to raise ×${shift} (${clarity(stream, shift)})`

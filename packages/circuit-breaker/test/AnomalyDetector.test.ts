@@ -262,6 +262,22 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
     expect(detector.observe(100, 40_000).mean).to.equal(median(fresh));
   });
 
+  it('raises a new shift at once after reset(), even right after an accepted episode', () => {
+    const detector = streakDetector({ acceptAfterMillis: 0 });
+    feed(detector, noise(20));
+    feed(detector, [1000, 1000, 1000, 1000], 20); // raised, then accepted
+    detector.reset();
+    feed(detector, noise(10), 30); // the baseline; nothing scored yet
+    const shift = [5000, 5000, 5000].map((v, i) =>
+      detector.observe(v, (40 + i) * 1000)
+    );
+    expect(shift.map(r => r.phase)).to.deep.equal([
+      undefined,
+      undefined,
+      'start',
+    ]);
+  });
+
   it('re-learns an accepted level from the last windowSize values of its episode', () => {
     const detector = streakDetector({
       windowSize: 20,
@@ -438,6 +454,27 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
     expect(detector.observe(1000, 70_000).mean).to.equal(
       (expected[14] + expected[15]) / 2
     );
+  });
+
+  it('starts the evidence afresh on accept() and on reset()', () => {
+    for (const end of ['accept', 'reset'] as const) {
+      const detector = new AnomalyDetector({ acceptAfterMillis: Infinity });
+      feed(detector, ranks);
+      let t = 30;
+      while (!detector.episode && t < 60) detector.observe(1000, t++ * 1000);
+      expect(detector.episode, end).not.to.equal(undefined);
+      if (end === 'accept')
+        expect(detector.accept(t * 1000)).to.include({ endReason: 'accepted' });
+      else {
+        detector.reset();
+        feed(detector, ranks, t);
+        t += 30;
+      }
+      // A value at the baseline's median: score 0, so no evidence unless some was left.
+      const median = detector.observe(end === 'accept' ? 1000 : 15.5, t * 1000);
+      expect(median.score, end).to.equal(0);
+      expect(median.evidence, end).to.equal(0);
+    }
   });
 
   const invalid: [unknown, RegExp][] = [

@@ -85,8 +85,7 @@ export class WindowBaseline implements Baseline {
 
   replaceWith(values: Iterable<number>): void {
     this._values.clear();
-    for (const value of values) this.add(value);
-    this._copied = false;
+    for (const value of values) this.add(value); // add() marks the copy stale
   }
 
   private _view(): Float64Array {

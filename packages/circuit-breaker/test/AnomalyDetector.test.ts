@@ -148,6 +148,12 @@ describe('AnomalyDetector', () => {
       /option 'consecutive' must be an integer ≥ 1/,
     ],
     [
+      'a negative floor ratio',
+      { sigmaFloorRatio: -1 },
+      RangeError,
+      /option 'sigmaFloorRatio' must be a finite number ≥ 0, got -1/,
+    ],
+    [
       'a negative floor',
       { sigmaFloor: -1 },
       RangeError,
@@ -278,6 +284,82 @@ describe('AnomalyDetector baselines, reset and re-learning', () => {
     ]);
   });
 
+  it('lets a streak go into the baseline when a new one starts the other way', () => {
+    const detector = streakDetector({ windowSize: 10, sigmaFloorRatio: 0 });
+    const one = Array.from({ length: 10 }, (_, i) => i + 1);
+    feed(detector, one); // 1…10
+    detector.observe(200, 10_000); // a streak up, held back
+    detector.observe(200, 11_000);
+    // A streak down: its first value is scored against 1…10, then lets the two 200s in.
+    expect(detector.observe(-200, 12_000).mean).to.equal(median(one));
+    expect(detector.observe(5, 13_000).mean).to.equal(
+      median([...one.slice(2), 200, 200])
+    );
+  });
+
+  it('scores 0 for the centre itself and ±Infinity beyond it when σ is 0 and unfloored', () => {
+    const detector = quiet('robust');
+    feed(detector, new Array(12).fill(5));
+    expect(detector.observe(5, 12_000).score).to.equal(0);
+    expect(detector.observe(6, 13_000).score).to.equal(Infinity);
+    expect(detector.observe(4, 14_000).score).to.equal(-Infinity);
+  });
+
+  it('reports the exponentially weighted mean and deviation (ewma)', () => {
+    // α = 2 / (3 + 1) = 0.5: after 0 and 10, mean 5, variance (1 − α)(0 + α·100) = 25.
+    const detector = streakDetector({
+      baseline: 'ewma',
+      windowSize: 3,
+      minBaseline: 2,
+      sigmaFloorRatio: 0,
+    });
+    feed(detector, [0, 10]);
+    expect(detector.observe(5, 2000)).to.include({ mean: 5, stddev: 5 });
+  });
+
+  it("reports σ on a log scale in the values' unit (the delta method)", () => {
+    // ln values 0 and 4: mean 2, σ 2; back: e², σ ≈ e² · 2.
+    const detector = streakDetector({
+      baseline: 'window',
+      transform: 'log',
+      minBaseline: 2,
+      sigmaFloorRatio: 0,
+      threshold: 1e9,
+    });
+    feed(detector, [1, Math.exp(4)]);
+    const result = detector.observe(Math.exp(2), 2000);
+    expect(result.mean).to.be.closeTo(Math.exp(2), 1e-9);
+    expect(result.stddev).to.be.closeTo(2 * Math.exp(2), 1e-9);
+  });
+
+  it('keeps its baseline when accept() finds no episode', () => {
+    const detector = new AnomalyDetector();
+    feed(detector, noise(40));
+    expect(detector.accept(40_000)).to.equal(undefined);
+    expect(detector.observe(100, 41_000)).to.include({
+      ready: true,
+      mean: median(noise(40)),
+    });
+  });
+
+  it('re-learns an accepted level from the values it held back and those of its episode', () => {
+    const detector = new AnomalyDetector({
+      acceptAfterMillis: 10_000,
+      minBaseline: 10,
+    });
+    feed(detector, noise(40));
+    const level = Array.from({ length: 30 }, (_, i) => 1000 + 7 * i);
+    let accepted = -1;
+    for (let i = 0; i < level.length && accepted < 0; i++)
+      if (detector.observe(level[i], (40 + i) * 1000).phase === 'end')
+        accepted = i;
+    // Every value from the first of the shift to the one that ended it: fewer than a window.
+    expect(accepted).to.be.within(10, 20);
+    expect(detector.observe(1100, 80_000).mean).to.equal(
+      median(level.slice(0, accepted + 1))
+    );
+  });
+
   it('re-learns an accepted level from the last windowSize values of its episode', () => {
     const detector = streakDetector({
       windowSize: 20,
@@ -335,6 +417,10 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
     feed(detector, ranks); // median 15.5, floor 0.775
     const near = detector.observe(16.2, 30_000);
     expect(near.score).to.equal(0);
+    const below = new AnomalyDetector();
+    feed(below, ranks);
+    // Within the floor, not ranked at all (15.6 − 0.775 would rank below the median).
+    expect(below.observe(15.6, 30_000).score).to.equal(0);
     expect(near.mean).to.equal(15.5);
     // 16.2 joined: 31 values, median 16, floor 0.8; 17 is ranked as 16.2,
     // above 1…16 and level with 16.2.
@@ -475,6 +561,34 @@ describe('AnomalyDetector defaults: rank score and CUSUM', () => {
       expect(median.score, end).to.equal(0);
       expect(median.evidence, end).to.equal(0);
     }
+  });
+
+  it('ranks across the whole range, tails included, as Φ⁻¹ of the mid-rank', () => {
+    const thousand = Array.from({ length: 999 }, (_, i) => i + 1);
+    for (const k of [0, 1, 10, 30, 100, 300, 500, 700, 900, 970, 990, 999]) {
+      const detector = new AnomalyDetector({
+        windowSize: 999,
+        minBaseline: 999,
+        sigmaFloorRatio: 0,
+      });
+      feed(detector, thousand);
+      const { score } = detector.observe(k + 0.5, 999_000); // above k values
+      expect(phi(score), `above ${k}`).to.be.closeTo((k + 0.5) / 1000, 1e-8);
+    }
+  });
+
+  it("marks a value's direction at |score| ≥ threshold, up or down", () => {
+    const fresh = (threshold?: number) => {
+      const detector = new AnomalyDetector({ threshold, sigmaFloorRatio: 0 });
+      feed(detector, ranks);
+      return detector;
+    };
+    expect(fresh().observe(16, 30_000).direction).to.equal(undefined);
+    expect(fresh().observe(1000, 30_000).direction).to.equal('up');
+    expect(fresh().observe(-1000, 30_000).direction).to.equal('down');
+    // Exactly at the threshold counts.
+    const top = fresh().observe(1000, 30_000).score;
+    expect(fresh(top).observe(1000, 30_000).direction).to.equal('up');
   });
 
   const invalid: [unknown, RegExp][] = [

@@ -218,26 +218,22 @@ export class AnomalyDetector {
 
   /** Scores `value` against the baseline, then learns from it if it is normal. */
   observe(value: number, timestampMillis: number): AnomalyResult {
-    const x =
-      typeof value !== 'number' || !Number.isFinite(value)
-        ? NaN
-        : this._log
-          ? value > 0
-            ? Math.log(value)
-            : NaN
-          : value;
+    // Number.isFinite is false for anything but a finite number, and reads nothing of it.
+    const x = !Number.isFinite(value)
+      ? NaN
+      : this._log
+        ? value > 0
+          ? Math.log(value)
+          : NaN
+        : value;
     if (Number.isNaN(x)) {
       this._rejected++;
-      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
-        phase: undefined,
-      });
+      return this._result(value, timestampMillis, false, 0, NaN, NaN);
     }
     const baseline = this._baseline;
     if (baseline.size < this._minBaseline) {
       baseline.add(x);
-      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
-        phase: undefined,
-      });
+      return this._result(value, timestampMillis, false, 0, NaN, NaN);
     }
     const center = baseline.center();
     // On a log scale a share of the level is a constant step: ln(1 + ratio).
@@ -295,7 +291,6 @@ export class AnomalyDetector {
     this._tracker.reset();
     this._cusum?.reset();
     this._held.clear();
-    this._episodeValues.clear();
   }
 
   /** Whether observations are being held back: a streak, or evidence not yet spent. */
@@ -320,9 +315,10 @@ export class AnomalyDetector {
     } else if (this._tracker.active) {
       episodeValues.push(x);
     } else if (phase === 'end') {
-      episodeValues.push(x);
-      if (ended?.endReason === 'accepted') this._relearn();
-      else episodeValues.clear();
+      if (ended!.endReason === 'accepted') {
+        episodeValues.push(x);
+        this._relearn();
+      }
     } else if (this._holding()) {
       // A new streak (the other way) lets the previous one go.
       if (!this._cusum && this._tracker.streak === 1) this._release();
@@ -339,10 +335,9 @@ export class AnomalyDetector {
     this._held.clear();
   }
 
+  /** The baseline becomes the episode's values (nothing is held back during one). */
   private _relearn(): void {
     this._baseline.replaceWith(this._episodeValues.toArray());
-    this._episodeValues.clear();
-    this._held.clear();
     this._cusum?.reset();
   }
 
@@ -353,7 +348,7 @@ export class AnomalyDetector {
     score: number,
     center: number,
     sigma: number,
-    change: { phase: EpisodePhase; ended?: Episode }
+    change?: { phase: EpisodePhase; ended?: Episode }
   ): AnomalyResult {
     const mean = this._log ? Math.exp(center) : center;
     const counted = this._counted;
@@ -371,8 +366,8 @@ export class AnomalyDetector {
       ready,
       value,
       timestampMillis,
-      phase: change.phase,
-      episode: change.ended ?? this._tracker.active,
+      phase: change?.phase,
+      episode: change?.ended ?? this._tracker.active,
     };
   }
 }

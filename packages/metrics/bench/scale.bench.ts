@@ -76,7 +76,7 @@ function main(): void {
         `exported: histogram points in the latest export (N: every series kept; ours export 9 more points per series ` +
         `at the defaults, the window's .values/.mean/.stddev gauges and 6 quantile gauges, since a plain exporter takes no Summary); ` +
         `load: 1-min load average when the row started. ` +
-        `Ratios: our provider, facade and bound handles vs the SDK with explicit buckets; the reader vs the SDK with exponential histograms.\n`
+        `Ratios: our provider, facade and bound handles vs the SDK with explicit buckets; the reader vs the SDK with exponential histograms; CPU per record made.\n`
     );
     printScaleTable(scale);
   }

@@ -40,7 +40,12 @@ export function printTargets(
         1,
         '×'
       );
-      atMost(`${at}: CPU ≤ 1.0× SDK explicit`, ratio(FIGURES.cpu), 1, '×');
+      atMost(
+        `${at}: CPU per record ≤ 1.0× SDK explicit`,
+        ratio(FIGURES.cpu),
+        1,
+        '×'
+      );
     } else if (row.path === reader && row.series >= 20_000) {
       atMost(
         `${at}: stall ≤ 1.2× SDK exponential`,

@@ -1,3 +1,5 @@
+import { describeRule, fail } from '@datapunk/otel-common/validation';
+import type { RangeRule } from '@datapunk/otel-common/validation';
 import {
   MAX_NORMAL_EXPONENT,
   MIN_NORMAL_EXPONENT,
@@ -10,6 +12,12 @@ import {
 export const MIN_SCALE = -10;
 /** The highest scale OpenTelemetry defines. */
 export const MAX_SCALE = 20;
+/** What a scale read from options or data must be. */
+export const SCALE_RULE: RangeRule = {
+  integer: true,
+  min: MIN_SCALE,
+  max: MAX_SCALE,
+};
 
 /**
  * Rounding of `Math.log(v) × 2^scale / ln 2` stays below 2^-21 for every
@@ -18,18 +26,23 @@ export const MAX_SCALE = 20;
  */
 const BOUNDARY_TOLERANCE = 1e-6;
 
+/** Every scale's mapping, made once (see the class's static block). */
+const MAPPINGS: Base2Mapping[] = [];
+
 /**
  * OpenTelemetry's base-2 exponential bucket mapping at one scale: bucket `i`
- * holds (base^i, base^(i+1)] with base = 2^(2^-scale).
+ * holds (base^i, base^(i+1)] with base = 2^(2^-scale). Get one with
+ * {@link getMapping}; the mappings are shared and immutable.
  *
  * The index equals the SDK's (`LogarithmMapping` for scale > 0,
  * `ExponentMapping` otherwise) except that values within a few ulps of a
  * power of two are placed exactly, where the SDK's logarithm can round into
- * the neighbouring bucket. That makes `index(v) >> c` equal the index at
+ * the neighbouring bucket. That makes `mapToIndex(v) >> c` equal the index at
  * scale − c for every value, so downscaling never moves a value relative to
  * where a lower-scale sketch would have put it, and merges stay exact.
  */
 export class Base2Mapping {
+  /** The scale, an integer in [-10, 20]: base = 2^(2^-scale). */
   readonly scale: number;
   /** (base − 1) / (base + 1): the worst relative error of a bucket's midpoint. */
   readonly relativeError: number;
@@ -43,7 +56,7 @@ export class Base2Mapping {
   readonly maxIndex: number;
   private readonly _midpointFactor: number;
 
-  constructor(scale: number) {
+  private constructor(scale: number) {
     this.scale = scale;
     this._scaleFactor = Math.LOG2E * 2 ** scale;
     this._inverseFactor = Math.LN2 * 2 ** -scale;
@@ -62,8 +75,14 @@ export class Base2Mapping {
     this._midpointFactor = (2 * base) / (1 + base);
   }
 
-  /** The bucket index of a positive finite value. */
-  index(value: number): number {
+  /**
+   * The index of the bucket holding a positive finite value, allocating
+   * nothing: one `Math.log` away from bucket boundaries, an exact comparison
+   * near them. Anything else (0, negative, NaN, ±Infinity) gets an index in
+   * [minIndex, maxIndex] that means nothing: check values first, as
+   * `ExponentialSketch.record` does.
+   */
+  mapToIndex(value: number): number {
     if (this.scale > 0) {
       const x = Math.log(value) * this._scaleFactor;
       const i = Math.floor(x);
@@ -78,7 +97,8 @@ export class Base2Mapping {
       }
       return this._indexNearBoundary(value, x);
     }
-    if (value < MIN_NORMAL_VALUE) return this.minIndex;
+    // Written to send NaN here too, so that no input leaves the index range.
+    if (!(value >= MIN_NORMAL_VALUE)) return this.minIndex;
     return (exponentOf(value) - (isPowerOfTwo(value) ? 1 : 0)) >> this._shift;
   }
 
@@ -111,14 +131,24 @@ export class Base2Mapping {
     }
     return index < this.maxIndex ? index : this.maxIndex;
   }
+
+  static {
+    for (let scale = MIN_SCALE; scale <= MAX_SCALE; scale++) {
+      MAPPINGS.push(new Base2Mapping(scale));
+    }
+  }
 }
 
-const MAPPINGS: Base2Mapping[] = [];
-for (let scale = MIN_SCALE; scale <= MAX_SCALE; scale++) {
-  MAPPINGS.push(new Base2Mapping(scale));
-}
-
-/** The shared mapping for a scale in [MIN_SCALE, MAX_SCALE]. */
+/**
+ * The shared mapping of a scale: cheap enough to call per value (an array
+ * read and a check).
+ * @throws {RangeError} if `scale` is not an integer in [-10, 20].
+ */
 export function getMapping(scale: number): Base2Mapping {
-  return MAPPINGS[scale - MIN_SCALE];
+  const mapping = MAPPINGS[scale - MIN_SCALE];
+  // Undefined for a fractional scale or NaN; another for a string or boolean.
+  if (mapping === undefined || mapping.scale !== scale) {
+    fail('getMapping', "'scale'", `must be ${describeRule(SCALE_RULE)}`, scale);
+  }
+  return mapping;
 }

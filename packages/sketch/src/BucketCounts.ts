@@ -1,11 +1,23 @@
-import type { ByteWriter } from '@datapunk/otel-common/codec';
+import type { RangeRule } from '@datapunk/otel-common/validation';
+import { addDense } from './OccupiedBuckets';
+import type { OccupiedBuckets } from './OccupiedBuckets';
+import type { BucketSpan } from './types';
+
+/** The most buckets of one sign a sketch holds, and a point may carry. */
+export const MAX_BUCKETS = 16384;
+/** What a sketch's maxBuckets must be. */
+export const MAX_BUCKETS_RULE: RangeRule = {
+  integer: true,
+  min: 2,
+  max: MAX_BUCKETS,
+};
 
 /**
  * Counts of a contiguous range of bucket indexes in one growable typed array.
  * Growth keeps slack on the side it grew towards, so a range that creeps
  * outward reallocates O(log n) times.
  */
-export class BucketCounts {
+export class BucketCounts implements OccupiedBuckets {
   /** counts[i] is the count of bucket `_base + i`. */
   private _counts: Float64Array = EMPTY;
   private _base = 0;
@@ -20,6 +32,16 @@ export class BucketCounts {
   /** Bytes held by the counts array (its capacity, not just the span). */
   get allocatedBytes(): number {
     return this._counts.byteLength;
+  }
+
+  /** The array, in place: bucket `index` holds counts[index − offset]. */
+  get counts(): Float64Array {
+    return this._counts;
+  }
+
+  /** The bucket index of counts[0]. */
+  get offset(): number {
+    return this._base;
   }
 
   /** Lowest non-empty index (meaningless when empty). */
@@ -56,24 +78,48 @@ export class BucketCounts {
     return true;
   }
 
+  /** Adds to a bucket, first growing towards it, to `capacity` buckets at most. */
+  add(index: number, count: number, capacity: number): void {
+    if (!this.tryIncrement(index, count)) {
+      this.reserve(index, index, capacity);
+      this.tryIncrement(index, count);
+    }
+  }
+
+  addTo(target: BucketCounts, shift: number, capacity: number): number {
+    return addDense(
+      this._counts,
+      this._base,
+      this._start,
+      this._end,
+      target,
+      shift,
+      capacity
+    );
+  }
+
   /**
-   * Reallocates so that `index` fits next to the current range, with room for
-   * at most `capacity` buckets in all (the caller keeps the span within it).
+   * Makes the array hold buckets `low` to `high` as well as the current
+   * range, with room for at most `capacity` buckets in all (the caller keeps
+   * the span within it). Reallocates only when it must: an emptied array
+   * (see clear) that is long enough is reused, the range centred in it.
    */
-  growToInclude(index: number, capacity: number): void {
-    if (this.isEmpty && this._counts.length > 0) {
-      // An emptied array (see clear) is reused: centre it on the index.
-      this._base = index - (this._counts.length >> 1);
+  reserve(low: number, high: number, capacity: number): void {
+    const empty = this.isEmpty;
+    const lo = empty ? low : Math.min(low, this._start);
+    const hi = empty ? high : Math.max(high, this._end);
+    const span = hi - lo + 1;
+    const length = this._counts.length;
+    if (lo >= this._base && hi < this._base + length && !empty) return;
+    if (empty && span <= length) {
+      this._base = lo - ((length - span) >> 1);
       return;
     }
-    const lo = this.isEmpty ? index : Math.min(index, this._start);
-    const hi = this.isEmpty ? index : Math.max(index, this._end);
-    const span = hi - lo + 1;
     const size = Math.min(capacity, Math.max(MIN_ALLOCATION, span * 2));
     // Leave the slack on the side the range is growing towards.
-    const base = !this.isEmpty && index < this._start ? hi - size + 1 : lo;
+    const base = !empty && lo < this._start ? hi - size + 1 : lo;
     const counts = new Float64Array(size);
-    if (!this.isEmpty) {
+    if (!empty) {
       counts.set(
         this._counts.subarray(
           this._start - this._base,
@@ -98,30 +144,6 @@ export class BucketCounts {
     this._end = -1;
   }
 
-  /**
-   * The non-empty buckets, lowest first, each as its gap from the previous
-   * one (the first from `start`) and its count: one byte
-   * `gap << 4 | count − 1` when the gap is ≤ 7 and the count ≤ 16, which is
-   * most buckets of most data; otherwise the byte 128, then both as varints.
-   * The reader stops at `end`, the last non-empty bucket.
-   */
-  writeNonZero(writer: ByteWriter): void {
-    let previous = this._start;
-    for (let index = this._start; index <= this._end; index++) {
-      const count = this._counts[index - this._base];
-      if (count === 0) continue;
-      const gap = index - previous;
-      if (gap <= 7 && count <= 16) {
-        writer.writeByte((gap << 4) | (count - 1));
-      } else {
-        writer.writeByte(ESCAPE);
-        writer.writeVarint(gap);
-        writer.writeVarint(count);
-      }
-      previous = index;
-    }
-  }
-
   /** Merges each bucket i into bucket i >> change. */
   downscale(change: number): void {
     if (this.isEmpty || change === 0) return;
@@ -137,13 +159,13 @@ export class BucketCounts {
     this._end = end;
   }
 
-  /** Counts from `start` to `end` inclusive, as OpenTelemetry's bucketCounts. */
-  toArray(): number[] {
-    if (this.isEmpty) return [];
+  /** Counts from `start` to `end` inclusive, as OpenTelemetry's span. */
+  toSpan(): BucketSpan {
+    if (this.isEmpty) return { offset: 0, bucketCounts: [] };
     const counts = new Array<number>(this._end - this._start + 1);
     const from = this._start - this._base;
     for (let i = 0; i < counts.length; i++) counts[i] = this._counts[from + i];
-    return counts;
+    return { offset: this._start, bucketCounts: counts };
   }
 
   clone(): BucketCounts {
@@ -156,8 +178,21 @@ export class BucketCounts {
   }
 }
 
+/** The fewest halvings that bring [low, high] within `maxBuckets` buckets. */
+export function scaleChange(
+  low: number,
+  high: number,
+  maxBuckets: number
+): number {
+  let change = 0;
+  while (high - low >= maxBuckets) {
+    high >>= 1;
+    low >>= 1;
+    change++;
+  }
+  return change;
+}
+
 const EMPTY = new Float64Array(0);
-/** In {@link BucketCounts.writeNonZero}: gap and count follow as varints. */
-export const ESCAPE = 128;
 /** The smallest array worth allocating: 16 buckets = 128 bytes. */
 const MIN_ALLOCATION = 16;

@@ -1,33 +1,30 @@
-import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
+import { MAX_SCALE, SCALE_RULE, getMapping } from './Base2Mapping';
 import type { Base2Mapping } from './Base2Mapping';
-import { BucketCounts, ESCAPE } from './BucketCounts';
+import { BucketCounts, MAX_BUCKETS_RULE, scaleChange } from './BucketCounts';
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { ByteWriter } from '@datapunk/otel-common/codec';
 import { ExactSum } from './ExactSum';
+import type { OccupiedBuckets } from './OccupiedBuckets';
 import type {
-  BucketSpan,
+  BucketBlock,
   ExponentialHistogramPoint,
   ExponentialSketchJSON,
   ExponentialSketchOptions,
 } from './types';
-import { isEmpty, parsePoint, parseSumParts } from './parsePoint';
-import type { ParsedPoint, ParsedSpan } from './parsePoint';
-import {
-  OptionReader,
-  checkNumber,
-  describeValue,
-} from '@datapunk/otel-common/validation';
-import { isRecordable, requireVersioned } from './validate';
+import { checkBlock } from './checkBlock';
+import { readSketch, writeSketch } from './codec/binary';
+import { parseSketchJSON, sketchToJSON } from './codec/json';
+import { parseOtelPoint, sketchToPoint } from './codec/otelPoint';
+import type { ParsedPoint } from './codec/parsePoint';
+import { OptionReader, describeValue } from '@datapunk/otel-common/validation';
+import { isRecordable } from './validate';
 
 const DEFAULT_MAX_BUCKETS = 520;
-const MIN_BUCKETS = 2;
-const MAX_BUCKETS = 16384;
 const OPTION_KEYS = ['maxBuckets', 'maxScale'] as const;
 /** The sketch, its two bucket stores and exact sum, with object headers. */
 const SKETCH_OVERHEAD_BYTES = 450;
 /** A typed array's object and buffer headers, beyond its data. */
 const TYPED_ARRAY_OVERHEAD_BYTES = 200;
-const JSON_VERSION = 1;
 
 /**
  * A mergeable quantile sketch on OpenTelemetry's base-2 exponential buckets.
@@ -60,20 +57,33 @@ export class ExponentialSketch {
    */
   constructor(options: ExponentialSketchOptions = {}) {
     const reader = new OptionReader('ExponentialSketch', options, OPTION_KEYS);
-    this._maxBuckets = reader.integer('maxBuckets', DEFAULT_MAX_BUCKETS, {
-      min: MIN_BUCKETS,
-      max: MAX_BUCKETS,
-    });
-    this._maxScale = reader.integer('maxScale', MAX_SCALE, {
-      min: MIN_SCALE,
-      max: MAX_SCALE,
-    });
+    this._maxBuckets = reader.integer(
+      'maxBuckets',
+      DEFAULT_MAX_BUCKETS,
+      MAX_BUCKETS_RULE
+    );
+    this._maxScale = reader.integer('maxScale', MAX_SCALE, SCALE_RULE);
     this._mapping = getMapping(this._maxScale);
   }
 
   /** Number of recorded values, zeros included. */
   get count(): number {
     return this._count;
+  }
+
+  /** Number of recorded zeros. */
+  get zeroCount(): number {
+    return this._zeroCount;
+  }
+
+  /** The option: most buckets per sign. */
+  get maxBuckets(): number {
+    return this._maxBuckets;
+  }
+
+  /** The option: the finest scale, where the sketch starts. */
+  get maxScale(): number {
+    return this._maxScale;
   }
 
   /** Exact sum of recorded values, rounded once to a double. */
@@ -192,43 +202,60 @@ export class ExponentialSketch {
       );
     }
     if (other === this) other = other.clone();
-    const positive = other._positive;
-    const negative = other._negative;
-    if (!positive.isEmpty || !negative.isEmpty) {
-      const shift = this._makeRoom(
-        other.scale,
-        positive.start,
-        positive.end,
-        negative.start,
-        negative.end
-      );
-      this._addBuckets(this._positive, positive, shift);
-      this._addBuckets(this._negative, negative, shift);
-    }
-    this._zeroCount += other._zeroCount;
-    this._count += other._count;
+    this._mergeCounts(
+      other.scale,
+      other._positive,
+      other._negative,
+      other._zeroCount,
+      other._min,
+      other._max
+    );
     this._sum.merge(other._sum);
-    if (other._min < this._min) this._min = other._min;
-    if (other._max > this._max) this._max = other._max;
     this._rejected += other._rejected;
+  }
+
+  /**
+   * Adds a dense block of bucket counts read in place, e.g. a series' block
+   * in a store's shared Float64Array, allocating nothing: the same result,
+   * bit for bit, as recording its values here (given the block's exact sum),
+   * through the same code as merge(), mergeFrom() and
+   * mergeExponentialHistogram(). It reads each range once: its cost is
+   * proportional to `to − from`.
+   *
+   * The block is trusted to come from the caller's own record path: what
+   * costs nothing to check is checked (scale, ranges, zero count, min ≤ max,
+   * a numeric sum), but not each count, which must be a non-negative
+   * integer, nor that min, max and the sum are the block's values. A point
+   * from elsewhere goes through {@link mergeExponentialHistogram}, which
+   * checks everything.
+   * @throws {TypeError|RangeError} naming the field, if the block is
+   *   malformed; the sketch is then unchanged.
+   */
+  mergeBuckets(block: BucketBlock): void {
+    const checked = checkBlock('ExponentialSketch.mergeBuckets', block);
+    this._mergeCounts(
+      block.scale,
+      checked.positive,
+      checked.negative,
+      block.zeroCount,
+      block.min,
+      block.max
+    );
+    this._sum.add(block.sum);
+    if (block.sumError !== undefined) this._sum.add(block.sumError);
   }
 
   /**
    * Adds the data of an OpenTelemetry exponential histogram point, e.g. one
    * exported by `@opentelemetry/sdk-metrics`, straight from its arrays: the
    * same result as merging {@link fromExponentialHistogram}'s sketch, with
-   * nothing allocated for it.
+   * no sketch made for it.
    * @throws {TypeError|RangeError} naming the field, if the point is
    *   malformed; the sketch is then unchanged.
    */
   mergeExponentialHistogram(point: ExponentialHistogramPoint): void {
     this._mergeParsed(
-      parsePoint(
-        'ExponentialSketch.mergeExponentialHistogram',
-        point,
-        undefined,
-        false
-      )
+      parseOtelPoint('ExponentialSketch.mergeExponentialHistogram', point)
     );
   }
 
@@ -246,86 +273,30 @@ export class ExponentialSketch {
   }
 
   /**
-   * Writes the sketch in a compact binary form (non-empty buckets only, as
+   * Writes the sketch in a compact binary form (occupied buckets only, as
    * varints) for storage inside a process; {@link mergeFrom} reads it back
    * exactly. Options are not written: the reader supplies its own.
    */
   writeTo(writer: ByteWriter): void {
-    writer.writeSignedVarint(this.scale);
-    writer.writeVarint(this._count);
-    writer.writeVarint(this._zeroCount);
-    writer.writeVarint(this._rejected);
-    if (this._count > 0) {
-      writer.writeFloat64(this._min);
-      writer.writeFloat64(this._max);
-    }
-    this._sum.writeTo(writer);
-    // Each sign's range (span + 1, 0 when empty) before any bucket, so the
-    // reader can make room for both first; then the buckets.
-    for (const buckets of [this._positive, this._negative]) {
-      if (buckets.isEmpty) {
-        writer.writeVarint(0);
-      } else {
-        writer.writeVarint(buckets.end - buckets.start + 1);
-        writer.writeSignedVarint(buckets.start);
-      }
-    }
-    this._positive.writeNonZero(writer);
-    this._negative.writeNonZero(writer);
+    writeSketch(writer, this, this._sum, this._positive, this._negative);
   }
 
   /**
    * Adds a sketch written by {@link writeTo}, as merge() would add the
-   * sketch itself, without making one.
+   * sketch itself, without making one. The bytes are trusted (they never
+   * left the process): nothing is checked.
    */
   mergeFrom(reader: ByteReader): void {
-    const scale = reader.readSignedVarint();
-    const count = reader.readVarint();
-    const zeroCount = reader.readVarint();
-    const rejected = reader.readVarint();
-    let min = Infinity;
-    let max = -Infinity;
-    if (count > 0) {
-      min = reader.readFloat64();
-      max = reader.readFloat64();
-    }
-    this._sum.mergeFrom(reader);
-    const positiveSpan = reader.readVarint();
-    const positiveLow = positiveSpan > 0 ? reader.readSignedVarint() : 0;
-    const negativeSpan = reader.readVarint();
-    const negativeLow = negativeSpan > 0 ? reader.readSignedVarint() : 0;
-    const positiveHigh = positiveLow + positiveSpan - 1;
-    const negativeHigh = negativeLow + negativeSpan - 1;
-    if (positiveSpan + negativeSpan > 0) {
-      const shift = this._makeRoom(
-        scale,
-        positiveLow,
-        positiveHigh,
-        negativeLow,
-        negativeHigh
-      );
-      if (positiveSpan > 0)
-        this._addWritten(
-          reader,
-          this._positive,
-          positiveLow,
-          positiveHigh,
-          shift
-        );
-      if (negativeSpan > 0)
-        this._addWritten(
-          reader,
-          this._negative,
-          negativeLow,
-          negativeHigh,
-          shift
-        );
-    }
-    this._zeroCount += zeroCount;
-    this._count += count;
-    if (min < this._min) this._min = min;
-    if (max > this._max) this._max = max;
-    this._rejected += rejected;
+    const written = readSketch(reader, this._sum);
+    this._mergeCounts(
+      written.scale,
+      written.positive,
+      written.negative,
+      written.zeroCount,
+      written.min,
+      written.max
+    );
+    this._rejected += written.rejected;
   }
 
   /**
@@ -403,24 +374,9 @@ export class ExponentialSketch {
     return copy;
   }
 
+  /** The versioned JSON form: the exact sum, every bucket, the options. */
   toJSON(): ExponentialSketchJSON {
-    const parts = this._sum.canonicalParts();
-    const overflowed = parts.length === 1 && !Number.isFinite(parts[0]);
-    return {
-      version: JSON_VERSION,
-      maxBuckets: this._maxBuckets,
-      maxScale: this._maxScale,
-      scale: this.scale,
-      count: this._count,
-      zeroCount: this._zeroCount,
-      sum: overflowed
-        ? (String(parts[0]) as 'Infinity' | '-Infinity' | 'NaN')
-        : parts,
-      ...(this._count > 0 ? { min: this._min, max: this._max } : {}),
-      positive: toSpan(this._positive),
-      negative: toSpan(this._negative),
-      rejected: this._rejected,
-    };
+    return sketchToJSON(this, this._sum, this._positive, this._negative);
   }
 
   /**
@@ -429,44 +385,13 @@ export class ExponentialSketch {
    *   or inconsistent; never returns a sketch that breaks its invariants.
    */
   static fromJSON(json: unknown): ExponentialSketch {
-    const owner = 'ExponentialSketch.fromJSON';
-    const record = requireVersioned(owner, json, JSON_VERSION);
+    const parsed = parseSketchJSON('ExponentialSketch.fromJSON', json);
     const sketch = new ExponentialSketch({
-      maxBuckets: checkNumber(owner, "'maxBuckets'", record.maxBuckets, {
-        integer: true,
-        min: MIN_BUCKETS,
-        max: MAX_BUCKETS,
-      }),
-      maxScale: checkNumber(owner, "'maxScale'", record.maxScale, {
-        integer: true,
-        min: MIN_SCALE,
-        max: MAX_SCALE,
-      }),
+      maxBuckets: parsed.maxBuckets,
+      maxScale: parsed.maxScale,
     });
-    const point = parsePoint(
-      owner,
-      record,
-      parseSumParts(owner, record.sum),
-      true
-    );
-    const fits = (span: ParsedSpan) =>
-      isEmpty(span) ||
-      scaleChange(span.low, span.high, sketch._maxBuckets) === 0;
-    if (
-      point.mapping.scale > sketch._maxScale ||
-      !fits(point.positive) ||
-      !fits(point.negative)
-    ) {
-      throw new RangeError(
-        `${owner}: 'scale' and the bucket spans must fit 'maxScale' and 'maxBuckets'`
-      );
-    }
-    sketch._mergeParsed(point);
-    sketch._rejected = checkNumber(owner, "'rejected'", record.rejected, {
-      integer: true,
-      min: 0,
-      max: Number.MAX_SAFE_INTEGER,
-    });
+    sketch._mergeParsed(parsed.point);
+    sketch._rejected = parsed.rejected;
     return sketch;
   }
 
@@ -475,16 +400,7 @@ export class ExponentialSketch {
    * Like the SDK, it reports scale 0 when there are no non-zero buckets.
    */
   toExponentialHistogram(): ExponentialHistogramPoint {
-    const hasBuckets = !this._positive.isEmpty || !this._negative.isEmpty;
-    return {
-      count: this._count,
-      sum: this.sum,
-      scale: hasBuckets ? this.scale : 0,
-      zeroCount: this._zeroCount,
-      positive: toSpan(this._positive),
-      negative: toSpan(this._negative),
-      ...(this._count > 0 ? { min: this._min, max: this._max } : {}),
-    };
+    return sketchToPoint(this, this._positive, this._negative);
   }
 
   /**
@@ -501,12 +417,7 @@ export class ExponentialSketch {
   ): ExponentialSketch {
     const sketch = new ExponentialSketch(options);
     sketch._mergeParsed(
-      parsePoint(
-        'ExponentialSketch.fromExponentialHistogram',
-        point,
-        undefined,
-        false
-      )
+      parseOtelPoint('ExponentialSketch.fromExponentialHistogram', point)
     );
     return sketch;
   }
@@ -516,7 +427,7 @@ export class ExponentialSketch {
     magnitude: number,
     count: number
   ): void {
-    const index = this._mapping.index(magnitude);
+    const index = this._mapping.mapToIndex(magnitude);
     if (!buckets.tryIncrement(index, count)) {
       this._growAndIncrement(buckets, index, count);
     }
@@ -536,7 +447,7 @@ export class ExponentialSketch {
       index >>= change;
       if (buckets.tryIncrement(index, count)) return;
     }
-    buckets.growToInclude(index, this._maxBuckets);
+    buckets.reserve(index, index, this._maxBuckets);
     buckets.tryIncrement(index, count);
   }
 
@@ -549,33 +460,76 @@ export class ExponentialSketch {
   }
 
   /**
-   * Downscales so that buckets recorded at `theirScale`, spanning [low, high]
-   * of each sign (low > high: none), fit beside ours; returns the shift that
-   * maps their indexes onto ours.
+   * The merge every merge ends in: adds `zeroCount` zeros and each sign's
+   * occupied buckets at `scale`, whose extremes are `min` and `max` (ignored
+   * when there is nothing), first downscaling as far as the union needs. It trusts its input (each entry checks what it must),
+   * adds the positive buckets before the negative ones (the order the
+   * binary form holds them in), and leaves the sum to the caller, as each
+   * source keeps its exact sum in a form of its own.
+   */
+  private _mergeCounts(
+    scale: number,
+    positive: OccupiedBuckets,
+    negative: OccupiedBuckets,
+    zeroCount: number,
+    min: number,
+    max: number
+  ): void {
+    let count = zeroCount;
+    if (positive.start <= positive.end || negative.start <= negative.end) {
+      const shift = this._makeRoom(scale, positive, negative);
+      count += this._addAll(this._positive, positive, shift);
+      count += this._addAll(this._negative, negative, shift);
+    }
+    this._zeroCount += zeroCount;
+    this._count += count;
+    if (count > 0) {
+      if (min < this._min) this._min = min;
+      if (max > this._max) this._max = max;
+    }
+  }
+
+  /**
+   * Adds their buckets to ours, reserving their whole range first (room was
+   * made); returns the count added.
+   */
+  private _addAll(
+    ours: BucketCounts,
+    theirs: OccupiedBuckets,
+    shift: number
+  ): number {
+    if (theirs.start > theirs.end) return 0;
+    ours.reserve(theirs.start >> shift, theirs.end >> shift, this._maxBuckets);
+    return theirs.addTo(ours, shift, this._maxBuckets);
+  }
+
+  /** Adds a checked point and its exact sum. */
+  private _mergeParsed(point: ParsedPoint): void {
+    this._mergeCounts(
+      point.mapping.scale,
+      point.positive,
+      point.negative,
+      point.zeroCount,
+      point.min,
+      point.max
+    );
+    if (typeof point.sum === 'number') this._sum.add(point.sum);
+    else this._sum.merge(point.sum);
+  }
+
+  /**
+   * Downscales so that buckets at `theirScale` fit beside ours; returns the
+   * shift that maps their indexes onto ours.
    */
   private _makeRoom(
     theirScale: number,
-    positiveLow: number,
-    positiveHigh: number,
-    negativeLow: number,
-    negativeHigh: number
+    positive: OccupiedBuckets,
+    negative: OccupiedBuckets
   ): number {
     const scale = Math.min(this.scale, theirScale);
     const change = Math.max(
-      this._changeToFit(
-        this._positive,
-        positiveLow,
-        positiveHigh,
-        theirScale,
-        scale
-      ),
-      this._changeToFit(
-        this._negative,
-        negativeLow,
-        negativeHigh,
-        theirScale,
-        scale
-      )
+      this._changeToFit(this._positive, positive, theirScale, scale),
+      this._changeToFit(this._negative, negative, theirScale, scale)
     );
     this._downscaleTo(scale - change);
     return theirScale - this.scale;
@@ -584,92 +538,20 @@ export class ExponentialSketch {
   /** How far below `scale` our range and theirs together need to go to fit. */
   private _changeToFit(
     ours: BucketCounts,
-    theirLow: number,
-    theirHigh: number,
+    theirs: OccupiedBuckets,
     theirScale: number,
     scale: number
   ): number {
-    if (theirLow > theirHigh) return 0;
+    if (theirs.start > theirs.end) return 0;
     const theirShift = theirScale - scale;
-    let low = theirLow >> theirShift;
-    let high = theirHigh >> theirShift;
+    let low = theirs.start >> theirShift;
+    let high = theirs.end >> theirShift;
     if (!ours.isEmpty) {
       const ourShift = this.scale - scale;
       low = Math.min(low, ours.start >> ourShift);
       high = Math.max(high, ours.end >> ourShift);
     }
     return scaleChange(low, high, this._maxBuckets);
-  }
-
-  /** Adds to one bucket, growing the range (which the caller made room for). */
-  private _add(buckets: BucketCounts, index: number, count: number): void {
-    if (!buckets.tryIncrement(index, count)) {
-      buckets.growToInclude(index, this._maxBuckets);
-      buckets.tryIncrement(index, count);
-    }
-  }
-
-  private _addBuckets(
-    ours: BucketCounts,
-    theirs: BucketCounts,
-    shift: number
-  ): void {
-    for (let index = theirs.start; index <= theirs.end; index++) {
-      const count = theirs.at(index);
-      if (count !== 0) this._add(ours, index >> shift, count);
-    }
-  }
-
-  /** Adds the buckets BucketCounts.writeNonZero wrote, from `low` through `high`. */
-  private _addWritten(
-    reader: ByteReader,
-    ours: BucketCounts,
-    low: number,
-    high: number,
-    shift: number
-  ): void {
-    let index = low;
-    do {
-      const byte = reader.readByte();
-      let count: number;
-      if (byte === ESCAPE) {
-        index += reader.readVarint();
-        count = reader.readVarint();
-      } else {
-        index += byte >> 4;
-        count = (byte & 15) + 1;
-      }
-      this._add(ours, index >> shift, count);
-    } while (index < high);
-  }
-
-  /** Adds a validated point, downscaling as merge() would. */
-  private _mergeParsed(point: ParsedPoint): void {
-    const { positive, negative } = point;
-    if (!isEmpty(positive) || !isEmpty(negative)) {
-      const shift = this._makeRoom(
-        point.mapping.scale,
-        positive.low,
-        positive.high,
-        negative.low,
-        negative.high
-      );
-      this._addSpan(this._positive, positive, shift);
-      this._addSpan(this._negative, negative, shift);
-    }
-    this._zeroCount += point.zeroCount;
-    this._count += point.count;
-    if (typeof point.sum === 'number') this._sum.add(point.sum);
-    else this._sum.merge(point.sum);
-    if (point.min < this._min) this._min = point.min;
-    if (point.max > this._max) this._max = point.max;
-  }
-
-  private _addSpan(ours: BucketCounts, span: ParsedSpan, shift: number): void {
-    for (let index = span.low; index <= span.high; index++) {
-      const count = span.counts[index - span.offset];
-      if (count !== 0) this._add(ours, index >> shift, count);
-    }
   }
 
   private _clamp(value: number): number {
@@ -681,24 +563,6 @@ export class ExponentialSketch {
   }
 }
 
-/** The fewest halvings that bring [low, high] within `maxBuckets` buckets. */
-function scaleChange(low: number, high: number, maxBuckets: number): number {
-  let change = 0;
-  while (high - low >= maxBuckets) {
-    high >>= 1;
-    low >>= 1;
-    change++;
-  }
-  return change;
-}
-
 function arrayBytes(dataBytes: number): number {
   return dataBytes === 0 ? 0 : dataBytes + TYPED_ARRAY_OVERHEAD_BYTES;
-}
-
-function toSpan(buckets: BucketCounts): BucketSpan {
-  return {
-    offset: buckets.isEmpty ? 0 : buckets.start,
-    bucketCounts: buckets.toArray(),
-  };
 }

@@ -22,6 +22,51 @@ export interface BucketSpan {
 }
 
 /**
+ * Bucket counts of one sign read in place from any array (a typed array, an
+ * arena, a plain array): `counts[from + i]` is the count of bucket
+ * `offset + i`, for i from 0 to `to − from − 1`, each a non-negative
+ * integer. Zero counts at either end are fine; nothing is copied.
+ */
+export interface BucketRange {
+  /** Any array of numbers, read in place: a Float64Array arena, a Uint32Array, an array. */
+  counts: ArrayLike<number>;
+  /** The bucket index of `counts[from]`. */
+  offset: number;
+  /** The first count's position in `counts`, an integer ≥ 0. */
+  from: number;
+  /** The position after the last count, an integer in [from, counts.length]. */
+  to: number;
+}
+
+/**
+ * Data a sketch adds with {@link ExponentialSketch.mergeBuckets}: a dense
+ * block of bucket counts at one scale and the statistics kept beside them.
+ * The count is not given: it is `zeroCount` plus every bucket count.
+ */
+export interface BucketBlock {
+  /** The scale the bucket indexes are at, an integer in [-10, 20]. */
+  scale: number;
+  /** Counts of positive values; absent when there are none. */
+  positive?: BucketRange;
+  /** Counts of negative values by magnitude; absent when there are none. */
+  negative?: BucketRange;
+  /** How many zeros, an integer ≥ 0. */
+  zeroCount: number;
+  /**
+   * The sum of the values, taken as exactly `sum + sumError`: keep the sum
+   * as a TwoSum pair (hi, lo) to merge it exactly, or as one double with
+   * sumError absent.
+   */
+  sum: number;
+  /** What `sum` lacks of the exact sum, e.g. the lo of a TwoSum pair; 0 when absent. */
+  sumError?: number;
+  /** The smallest value; finite, ≤ max, ignored when the block is empty. */
+  min: number;
+  /** The largest value; finite, ≥ min, ignored when the block is empty. */
+  max: number;
+}
+
+/**
  * The value of an OpenTelemetry exponential histogram data point, the same
  * shape as `ExponentialHistogram` in `@opentelemetry/sdk-metrics`: bucket
  * `offset + i` holds (base^(offset+i), base^(offset+i+1)], base =

@@ -3,12 +3,11 @@ import {
   checkRecord,
   describeValue,
 } from '@datapunk/otel-common/validation';
-import { MAX_SCALE, MIN_SCALE, getMapping } from './Base2Mapping';
-import type { Base2Mapping } from './Base2Mapping';
-import { ExactSum } from './ExactSum';
-
-/** Longest bucket array accepted from outside, whatever the options. */
-export const MAX_SPAN_LENGTH = 16384;
+import { SCALE_RULE, getMapping } from '../Base2Mapping';
+import type { Base2Mapping } from '../Base2Mapping';
+import { MAX_BUCKETS } from '../BucketCounts';
+import { ExactSum } from '../ExactSum';
+import { COUNT_RULE, DenseBuckets, scanCounts } from '../OccupiedBuckets';
 /**
  * How far a stored min or max may sit outside its bucket: the rounding of
  * computed boundaries, far below a bucket's width even at scale 20.
@@ -17,26 +16,14 @@ const BOUNDARY_SLACK = 1e-12;
 /** How far sum / count may stray outside [min, max]: float sums drift. */
 const MEAN_SLACK = 1e-6;
 
-/**
- * Validated bucket counts of one sign, read in place (nothing is copied):
- * bucket `offset + i` holds `counts[i]`; `low` and `high` are the lowest and
- * highest non-empty indexes (low > high when all are empty).
- */
-export interface ParsedSpan {
-  offset: number;
-  counts: readonly number[];
-  low: number;
-  high: number;
-  total: number;
-}
-
 /** A point-shaped record whose fields hold together. */
 export interface ParsedPoint {
   mapping: Base2Mapping;
   zeroCount: number;
   count: number;
-  positive: ParsedSpan;
-  negative: ParsedSpan;
+  /** Each sign's buckets, checked and read in place. */
+  positive: DenseBuckets;
+  negative: DenseBuckets;
   /** Infinity / -Infinity when count is 0. */
   min: number;
   max: number;
@@ -64,17 +51,16 @@ export function parsePoint(
   requireMinMax: boolean
 ): ParsedPoint {
   const record = checkRecord(owner, "'point'", value);
-  const scale = checkNumber(owner, "'scale'", record.scale, {
-    integer: true,
-    min: MIN_SCALE,
-    max: MAX_SCALE,
-  });
+  const scale = checkNumber(owner, "'scale'", record.scale, SCALE_RULE);
   const mapping = getMapping(scale);
   const zeroCount = requireCount(owner, 'zeroCount', record.zeroCount);
   const count = requireCount(owner, 'count', record.count);
-  const positive = parseSpan(owner, 'positive', record.positive, mapping);
-  const negative = parseSpan(owner, 'negative', record.negative, mapping);
-  const total = zeroCount + positive.total + negative.total;
+  const positive = new DenseBuckets();
+  const negative = new DenseBuckets();
+  const total =
+    zeroCount +
+    parseSpan(owner, 'positive', record.positive, mapping, positive) +
+    parseSpan(owner, 'negative', record.negative, mapping, negative);
   if (total !== count) {
     throw new RangeError(
       `${owner}: 'count' (${count}) must equal 'zeroCount' plus all bucket counts (${total})`
@@ -82,14 +68,14 @@ export function parsePoint(
   }
 
   const lowest: Edge = !isEmpty(negative)
-    ? { sign: -1, index: negative.high }
+    ? { sign: -1, index: negative.end }
     : zeroCount === 0 && !isEmpty(positive)
-      ? { sign: 1, index: positive.low }
+      ? { sign: 1, index: positive.start }
       : null;
   const highest: Edge = !isEmpty(positive)
-    ? { sign: 1, index: positive.high }
+    ? { sign: 1, index: positive.end }
     : zeroCount === 0 && !isEmpty(negative)
-      ? { sign: -1, index: negative.low }
+      ? { sign: -1, index: negative.start }
       : null;
   let min = Infinity;
   let max = -Infinity;
@@ -166,29 +152,27 @@ export function parseSumParts(owner: string, value: unknown): number[] {
 }
 
 function requireCount(owner: string, name: string, value: unknown): number {
-  return checkNumber(owner, `'${name}'`, value, {
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-  });
+  return checkNumber(owner, `'${name}'`, value, COUNT_RULE);
 }
 
-/** Whether a span has no non-empty bucket. */
-export function isEmpty(span: ParsedSpan): boolean {
-  return span.low > span.high;
+/** Whether scanned buckets hold nothing. */
+export function isEmpty(buckets: DenseBuckets): boolean {
+  return buckets.start > buckets.end;
 }
 
+/** Checks one sign's span into `into`; returns its total count. */
 function parseSpan(
   owner: string,
   name: string,
   value: unknown,
-  mapping: Base2Mapping
-): ParsedSpan {
+  mapping: Base2Mapping,
+  into: DenseBuckets
+): number {
   const span = checkRecord(owner, `'${name}'`, value);
   const counts = span.bucketCounts;
-  if (!Array.isArray(counts) || counts.length > MAX_SPAN_LENGTH) {
+  if (!Array.isArray(counts) || counts.length > MAX_BUCKETS) {
     throw new TypeError(
-      `${owner}: '${name}.bucketCounts' must be an array of at most ${MAX_SPAN_LENGTH} counts, got ${describeValue(counts)}`
+      `${owner}: '${name}.bucketCounts' must be an array of at most ${MAX_BUCKETS} counts, got ${describeValue(counts)}`
     );
   }
   const offset = checkNumber(owner, `'${name}.offset'`, span.offset, {
@@ -196,25 +180,16 @@ function parseSpan(
     min: mapping.minIndex,
     max: mapping.maxIndex - Math.max(0, counts.length - 1),
   });
-  let total = 0;
-  let low = 0;
-  let high = -1;
-  for (let i = 0; i < counts.length; i++) {
-    const count: unknown = counts[i];
-    // The common case inline; requireCount only to name what is wrong.
-    if (
-      !(typeof count === 'number' && count >= 0 && Number.isSafeInteger(count))
-    )
-      requireCount(owner, `${name}.bucketCounts[${i}]`, count);
-    if (count === 0) continue;
-    if (high < low) low = offset + i;
-    high = offset + i;
-    total += count as number;
-  }
-  if (!Number.isSafeInteger(total)) {
-    throw new RangeError(`${owner}: '${name}.bucketCounts' add up past 2^53`);
-  }
-  return { offset, counts, low, high, total };
+  return scanCounts(
+    owner,
+    name,
+    'bucketCounts',
+    counts,
+    0,
+    counts.length,
+    offset,
+    into
+  );
 }
 
 function requireInEdgeBucket(
@@ -261,12 +236,12 @@ function outerBound(
 
 function addMidpoints(
   sum: ExactSum,
-  span: ParsedSpan,
+  buckets: DenseBuckets,
   mapping: Base2Mapping,
   sign: 1 | -1
 ): void {
-  for (let index = span.low; index <= span.high; index++) {
-    const count = span.counts[index - span.offset];
+  for (let index = buckets.start; index <= buckets.end; index++) {
+    const count = buckets.counts[index - buckets.offset];
     if (count > 0) sum.addProduct(sign * mapping.midpoint(index), count);
   }
 }

@@ -1,0 +1,165 @@
+import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ByteWriter } from '@datapunk/otel-common/codec';
+import type { BucketCounts } from '../BucketCounts';
+import type { ExactSum } from '../ExactSum';
+import type { ExponentialSketch } from '../ExponentialSketch';
+import type { OccupiedBuckets } from '../OccupiedBuckets';
+
+/**
+ * The compact binary form of a sketch, for a process's own storage (no
+ * version, no checks: files and the network take the JSON form). In order:
+ * scale, count, zero count and rejected count as varints; min and max as raw
+ * doubles when count > 0; the exact sum's parts; each sign's range (its span
+ * + 1, 0 when empty, then its lowest index) before any bucket, so that the
+ * reader can make room for both first; then each sign's occupied buckets.
+ */
+
+/** In a bucket's byte: gap and count follow as varints. */
+const ESCAPE = 128;
+
+/** A sketch read by {@link readSketch}: shared, valid until the next read. */
+export interface WrittenSketch {
+  scale: number;
+  zeroCount: number;
+  rejected: number;
+  /** Infinity and -Infinity when the sketch was empty. */
+  min: number;
+  max: number;
+  positive: OccupiedBuckets;
+  negative: OccupiedBuckets;
+}
+
+/** Writes `sketch`, whose exact sum and buckets its caller hands over. */
+export function writeSketch(
+  writer: ByteWriter,
+  sketch: ExponentialSketch,
+  sum: ExactSum,
+  positive: BucketCounts,
+  negative: BucketCounts
+): void {
+  writer.writeSignedVarint(sketch.scale);
+  writer.writeVarint(sketch.count);
+  writer.writeVarint(sketch.zeroCount);
+  writer.writeVarint(sketch.rejected);
+  if (sketch.count > 0) {
+    writer.writeFloat64(sketch.min);
+    writer.writeFloat64(sketch.max);
+  }
+  sum.writeTo(writer);
+  writeRange(writer, positive);
+  writeRange(writer, negative);
+  writeOccupied(writer, positive);
+  writeOccupied(writer, negative);
+}
+
+/**
+ * Reads what {@link writeSketch} wrote up to the buckets, adding its exact
+ * sum to `sum` on the way (the sum comes first). The buckets stay in the
+ * bytes until the merge adds them (see WrittenBuckets), so that reading
+ * costs what the bytes hold and allocates nothing.
+ */
+export function readSketch(reader: ByteReader, sum: ExactSum): WrittenSketch {
+  const read = WRITTEN;
+  read.scale = reader.readSignedVarint();
+  // The count says whether min and max follow; the merge recounts.
+  const count = reader.readVarint();
+  read.zeroCount = reader.readVarint();
+  read.rejected = reader.readVarint();
+  read.min = count > 0 ? reader.readFloat64() : Infinity;
+  read.max = count > 0 ? reader.readFloat64() : -Infinity;
+  sum.mergeFrom(reader);
+  const positiveSpan = reader.readVarint();
+  const positiveStart = positiveSpan > 0 ? reader.readSignedVarint() : 0;
+  const negativeSpan = reader.readVarint();
+  const negativeStart = negativeSpan > 0 ? reader.readSignedVarint() : 0;
+  POSITIVE.take(reader, positiveStart, positiveSpan);
+  NEGATIVE.take(reader, negativeStart, negativeSpan);
+  return read;
+}
+
+function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
+  if (buckets.isEmpty) {
+    writer.writeVarint(0);
+  } else {
+    writer.writeVarint(buckets.end - buckets.start + 1);
+    writer.writeSignedVarint(buckets.start);
+  }
+}
+
+/**
+ * The occupied buckets, lowest first, each as its gap from the previous one
+ * (the first from `start`) and its count: one byte `gap << 4 | count − 1`
+ * when the gap is ≤ 7 and the count ≤ 16, which is most buckets of most
+ * data; otherwise {@link ESCAPE}, then both as varints. The reader stops at
+ * `end`, the last occupied bucket.
+ */
+function writeOccupied(writer: ByteWriter, buckets: BucketCounts): void {
+  const { counts, offset } = buckets;
+  let previous = buckets.start;
+  for (let index = buckets.start; index <= buckets.end; index++) {
+    const count = counts[index - offset];
+    if (count === 0) continue;
+    const gap = index - previous;
+    if (gap <= 7 && count <= 16) {
+      writer.writeByte((gap << 4) | (count - 1));
+    } else {
+      writer.writeByte(ESCAPE);
+      writer.writeVarint(gap);
+      writer.writeVarint(count);
+    }
+    previous = index;
+  }
+}
+
+/**
+ * One sign's buckets still in the bytes: addTo decodes them straight into
+ * the target. The merge adds the positive sign, then the negative one, the
+ * order writeSketch wrote them in, each once.
+ */
+class WrittenBuckets implements OccupiedBuckets {
+  start = 0;
+  end = -1;
+  private _reader: ByteReader | undefined = undefined;
+
+  /** Takes the range of `span` buckets from `start`, whose bytes come later. */
+  take(reader: ByteReader, start: number, span: number): void {
+    // Held only until addTo: a reader's bytes may be a view of a large buffer.
+    this._reader = span > 0 ? reader : undefined;
+    this.start = start;
+    this.end = start + span - 1;
+  }
+
+  addTo(target: BucketCounts, shift: number, capacity: number): number {
+    const reader = this._reader;
+    if (reader === undefined) return 0;
+    this._reader = undefined;
+    let total = 0;
+    let index = this.start;
+    do {
+      const byte = reader.readByte();
+      let count: number;
+      if (byte === ESCAPE) {
+        index += reader.readVarint();
+        count = reader.readVarint();
+      } else {
+        index += byte >> 4;
+        count = (byte & 15) + 1;
+      }
+      target.add(index >> shift, count, capacity);
+      total += count;
+    } while (index < this.end);
+    return total;
+  }
+}
+
+const POSITIVE = new WrittenBuckets();
+const NEGATIVE = new WrittenBuckets();
+const WRITTEN: WrittenSketch = {
+  scale: 0,
+  zeroCount: 0,
+  rejected: 0,
+  min: Infinity,
+  max: -Infinity,
+  positive: POSITIVE,
+  negative: NEGATIVE,
+};

@@ -8,7 +8,7 @@
  * 70 simulated minutes (scale/retention.ts); then the issue's targets,
  * met or missed.
  *
- *   npm run bench:scale       (from the repository root; about 12 minutes)
+ *   npm run bench:scale       (from the repository root; about 10 minutes)
  *
  * BENCH_ONLY=scale, record or retention runs one part. A script, not a
  * test: compare the ratios, and the load average beside them (the VM is

@@ -14,8 +14,9 @@ import {
   RetentionMeterProvider,
   RetentionMetricReader,
 } from '../../src';
-import type { RetentionMetricReaderOptions } from '../../src';
+import type { HistogramMetric, RetentionMetricReaderOptions } from '../../src';
 import { NullExporter } from './NullExporter';
+import { selfMetricsOf } from './selfMetrics';
 import type { RecordInto } from './RecordLoad';
 import { COLLECTION_INTERVAL_MILLIS, EXPORT_INTERVAL_MILLIS } from './workload';
 
@@ -80,7 +81,7 @@ function sdkPath(
     exporter,
     selfMetrics:
       reader instanceof RetentionMetricReader
-        ? async () => selfMetrics(await reader.collect())
+        ? async () => selfMetricsOf(await reader.collect())
         : undefined,
     shutdown: () => provider.shutdown(),
   };
@@ -109,9 +110,14 @@ function providerPath(
   return {
     record: recordVia(provider),
     exporter,
-    selfMetrics: async () => selfMetrics(await provider.collect()),
+    selfMetrics: async () => selfMetricsOf(await provider.collect()),
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** The Instruments facade's histogram on our provider's meter. */
+function facadeHistogram(provider: RetentionMeterProvider): HistogramMetric {
+  return new Instruments(provider.getMeter('bench')).histogram(METRIC_NAME);
 }
 
 const SDK_EXPLICIT = 'SDK, explicit buckets';
@@ -168,9 +174,7 @@ export const SCALE_PATHS: ScalePath[] = [
     reference: SDK_EXPLICIT,
     create: attributes =>
       providerPath(attributes, provider => {
-        const histogram = new Instruments(provider.getMeter('bench')).histogram(
-          METRIC_NAME
-        );
+        const histogram = facadeHistogram(provider);
         return (series, value) => histogram.record(value, attributes[series]);
       }),
   },
@@ -179,35 +183,10 @@ export const SCALE_PATHS: ScalePath[] = [
     reference: SDK_EXPLICIT,
     create: attributes =>
       providerPath(attributes, provider => {
-        const histogram = new Instruments(provider.getMeter('bench')).histogram(
-          METRIC_NAME
-        );
+        const histogram = facadeHistogram(provider);
         // One handle per series, made with the provider (their memory counts).
         const handles = attributes.map(a => histogram.bind(a));
         return (series, value) => handles[series].record(value);
       }),
   },
 ];
-
-/** Self-metrics of our store in a collection, summed over their points. */
-function selfMetrics(collection: {
-  resourceMetrics: {
-    scopeMetrics: {
-      metrics: {
-        descriptor: { name: string };
-        dataPoints: { value: unknown }[];
-      }[];
-    }[];
-  };
-}): Record<string, number> {
-  const totals: Record<string, number> = {};
-  for (const scope of collection.resourceMetrics.scopeMetrics)
-    for (const metric of scope.metrics) {
-      const name = metric.descriptor.name;
-      if (!name.startsWith('datapunk.metrics.')) continue;
-      for (const point of metric.dataPoints)
-        if (typeof point.value === 'number')
-          totals[name] = (totals[name] ?? 0) + point.value;
-    }
-  return totals;
-}

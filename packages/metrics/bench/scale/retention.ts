@@ -17,12 +17,14 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { printTable, retainedBytes } from '@datapunk/bench-kit';
 import { RetentionMeterProvider, RetentionMetricReader } from '../../src';
 import { fakeClock, T0 } from '../../test/util';
+import { selfMetricsOf } from './selfMetrics';
 import { latencies, seriesAttributes } from './workload';
 
 const SERIES = 1_000;
 export const RETENTION_MINUTES = 70;
 const STEP_MILLIS = 10_000;
 const VALUES_PER_STEP = 20;
+const RETAINED_BYTES = 'datapunk.metrics.retained.bytes';
 
 export interface RetentionResult {
   setup: string;
@@ -48,7 +50,8 @@ const SETUPS: Record<string, () => Retaining> = {
     return {
       record: (value, attributes) => histogram.record(value, attributes),
       collectOnce: () => provider.forceFlush(),
-      retainedBytes: async () => retainedOf(await provider.collect()),
+      retainedBytes: async () =>
+        selfMetricsOf(await provider.collect())[RETAINED_BYTES],
       shutdown: () => provider.shutdown(),
     };
   },
@@ -59,7 +62,8 @@ const SETUPS: Record<string, () => Retaining> = {
     return {
       record: (value, attributes) => histogram.record(value, attributes),
       collectOnce: () => reader.forceFlush(),
-      retainedBytes: async () => retainedOf(await reader.collect()),
+      retainedBytes: async () =>
+        selfMetricsOf(await reader.collect())[RETAINED_BYTES],
       shutdown: () => provider.shutdown(),
     };
   },
@@ -97,24 +101,6 @@ async function measure(setup: string): Promise<RetentionResult> {
   } finally {
     clock.restore();
   }
-}
-
-function retainedOf(collection: {
-  resourceMetrics: {
-    scopeMetrics: {
-      metrics: {
-        descriptor: { name: string };
-        dataPoints: { value: unknown }[];
-      }[];
-    }[];
-  };
-}): number {
-  let bytes = 0;
-  for (const scope of collection.resourceMetrics.scopeMetrics)
-    for (const metric of scope.metrics)
-      if (metric.descriptor.name === 'datapunk.metrics.retained.bytes')
-        for (const point of metric.dataPoints) bytes += point.value as number;
-  return bytes;
 }
 
 export const RETENTION_SETUPS = Object.keys(SETUPS);

@@ -17,6 +17,7 @@ export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
   'collectionIntervalMillis',
   'exportIntervalMillis',
   'exportTimeoutMillis',
+  'maxExportBatchSize',
   'seriesTtlMillis',
   'maxBuckets',
   'maxScale',
@@ -33,6 +34,7 @@ export const DEFAULTS = {
   collectionIntervalMillis: 10_000,
   exportIntervalMillis: 60_000,
   exportTimeoutMillis: 30_000,
+  maxExportBatchSize: 1000,
   seriesTtlMillis: 300_000,
   maxBuckets: 520,
   maxScale: 5,
@@ -83,6 +85,7 @@ export interface ResolvedOptions {
   collectionIntervalMillis: number;
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
+  maxExportBatchSize: number;
   seriesTtlMillis: number;
   maxBuckets: number;
   maxScale: number;
@@ -158,6 +161,11 @@ export function resolveOptions(
     collectionIntervalMillis,
     exportIntervalMillis,
     exportTimeoutMillis,
+    maxExportBatchSize: reader.integer(
+      'maxExportBatchSize',
+      DEFAULTS.maxExportBatchSize,
+      positive
+    ),
     seriesTtlMillis,
     maxBuckets: reader.integer('maxBuckets', DEFAULTS.maxBuckets, {
       min: 2,

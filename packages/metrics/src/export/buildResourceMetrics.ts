@@ -15,8 +15,9 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import type { ResolvedSummary } from '../options';
 import { HistogramAggregate } from '../store/HistogramAggregate';
-import type { MetricStore } from '../store/MetricStore';
+import type { MetricStore, Work } from '../store/MetricStore';
 import type { Aggregate } from '../store/Aggregate';
+import type { SeriesRange } from '../store/exportCycle';
 import type { Scope, Stream } from '../store/Stream';
 import type { Tally } from '../store/Tally';
 import { SUMMARY_DATA_POINT_TYPE } from './SummaryMetricData';
@@ -51,89 +52,184 @@ interface WindowSummary {
   totals: { count: number; sum: number };
 }
 
+/** Part of a collection: at most about maxPoints points, a series' points never split. */
+export interface Batch {
+  readonly resourceMetrics: ResourceMetrics;
+  /** The series it holds, to settle once it is exported. */
+  readonly ranges: readonly SeriesRange[];
+}
+
 /**
- * The store as OTLP-shaped metrics: one point per live series in the
- * temporality its exporter asked for, percentile summaries of histograms,
- * and the reader's own metrics. A pure read of the store, one series per
- * step, for the reader to run in slices.
+ * The store as OTLP-shaped metrics, in batches: one point per live series
+ * in the temporality its exporter asked for, percentile summaries of
+ * histograms, and (in the first batch) the reader's own metrics. A pure
+ * read of the store, one series per step, for the pipeline to run in
+ * slices; each batch can be exported and dropped before the next is built,
+ * so no object graph grows with the number of series.
  */
+export class CollectionBatches {
+  private readonly _store: MetricStore;
+  private readonly _context: BuildContext;
+  private readonly _maxPoints: number;
+  private readonly _streams: Stream[];
+  private readonly _endTime: HrTime;
+  private _stream = 0;
+  private _series = 0;
+  private _first = true;
+
+  constructor(store: MetricStore, context: BuildContext, maxPoints: number) {
+    this._store = store;
+    this._context = context;
+    this._maxPoints = maxPoints;
+    this._streams = [...store.streams.values()];
+    this._endTime = hrTime(context.nowMillis);
+  }
+
+  /** The next batch; undefined after the last. */
+  *next(): Work<Batch | undefined> {
+    if (!this._first && this._stream >= this._streams.length) return undefined;
+    const byScope = new Map<string, ScopeMetrics>();
+    const ranges: SeriesRange[] = [];
+    let points = 0;
+    while (this._stream < this._streams.length && points < this._maxPoints) {
+      const stream = this._streams[this._stream];
+      const from = this._series;
+      const part = yield* buildPart(
+        stream,
+        from,
+        this._maxPoints - points,
+        this._context,
+        this._endTime,
+        this._store.lastCollectionMillis
+      );
+      points += part.points;
+      ranges.push({ stream, from, to: part.to });
+      if (part.to < stream.idLimit) this._series = part.to;
+      else {
+        this._stream++;
+        this._series = 0;
+      }
+      if (part.metrics.length > 0)
+        scopeMetricsOf(byScope, stream.scope).metrics.push(...part.metrics);
+    }
+    const scopeMetrics = [...byScope.values()];
+    if (this._first) {
+      scopeMetrics.push({
+        scope: this._context.selfScope,
+        metrics: selfMetrics(this._store, this._context, this._endTime),
+      });
+      this._first = false;
+    }
+    return {
+      resourceMetrics: { resource: this._store.resource!, scopeMetrics },
+      ranges,
+    };
+  }
+}
+
+/** The whole store as one ResourceMetrics (a preview; exports go in batches). */
 export function* buildResourceMetrics(
   store: MetricStore,
   context: BuildContext
-): Generator<void, ResourceMetrics, undefined> {
-  const byScope = new Map<string, ScopeMetrics>();
-  const endTime = hrTime(context.nowMillis);
-  const summarize =
-    context.summary !== undefined && context.summaryMode !== 'none';
-  const collected = store.lastCollectionMillis;
-  for (const stream of store.streams.values()) {
-    const scopeKey = `${stream.scope.name}\u0000${stream.scope.version ?? ''}\u0000${stream.scope.schemaUrl ?? ''}`;
-    let scopeMetrics = byScope.get(scopeKey);
-    if (scopeMetrics === undefined) {
-      scopeMetrics = { scope: stream.scope, metrics: [] };
-      byScope.set(scopeKey, scopeMetrics);
-    }
-    const points: DataPoint<unknown>[] = [];
-    const summaries: WindowSummary[] = [];
-    // Scratches of the build's own; the stream's belong to collections.
-    const exported = stream.aggregator.create();
-    const window = stream.summarized ? stream.aggregator.create() : undefined;
-    for (let series = 0; series < stream.idLimit; series++) {
-      if (!stream.isActive(series)) continue;
-      // An observable's series not observed in the latest collection is not exported.
-      if (stream.observable && stream.lastUpdateOf(series) !== collected)
-        continue;
-      const start = stream.exportedValue(
-        series,
-        context.duringExport,
-        exported
-      );
-      const attributes = stream.attributesOf(series);
-      if (!Number.isNaN(start)) {
-        points.push({
-          attributes,
-          startTime: hrTime(start),
-          endTime,
-          value: stream.aggregator.pointValue(exported),
-        });
-      }
-      if (summarize && window instanceof HistogramAggregate) {
-        const summary = summarizeWindow(
-          stream,
-          series,
-          attributes,
-          Number.isNaN(start) ? undefined : exported,
-          window,
-          context
-        );
-        if (summary) summaries.push(summary);
-      }
-      yield;
-    }
-    if (summaries.length > 0) {
-      // The SDK's MetricData has no Summary; exporters that take one check dataPointType.
-      scopeMetrics.metrics.push(
-        ...(summaryMetrics(stream, summaries, context, endTime) as MetricData[])
-      );
-    }
-    if (points.length > 0)
-      scopeMetrics.metrics.push(
-        stream.aggregator.toMetricData(
-          {
-            descriptor: stream.descriptor,
-            aggregationTemporality: stream.temporality,
-            isMonotonic: stream.isMonotonic,
-          },
-          points
-        )
-      );
+): Work<ResourceMetrics> {
+  const batch = yield* new CollectionBatches(store, context, Infinity).next();
+  return batch!.resourceMetrics;
+}
+
+function scopeMetricsOf(
+  byScope: Map<string, ScopeMetrics>,
+  scope: Scope
+): ScopeMetrics {
+  const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}`;
+  let scopeMetrics = byScope.get(key);
+  if (scopeMetrics === undefined) {
+    scopeMetrics = { scope, metrics: [] };
+    byScope.set(key, scopeMetrics);
   }
-  const scopeMetrics = [...byScope.values()].filter(s => s.metrics.length > 0);
-  scopeMetrics.push({
-    scope: context.selfScope,
-    metrics: selfMetrics(store, context, endTime),
-  });
-  return { resource: store.resource!, scopeMetrics };
+  return scopeMetrics;
+}
+
+/**
+ * A stream's metrics for its series from `from` on, until about `budget`
+ * points are made: its own points and its window summaries. Returns where
+ * it stopped.
+ */
+function* buildPart(
+  stream: Stream,
+  from: number,
+  budget: number,
+  context: BuildContext,
+  endTime: HrTime,
+  collected: number
+): Work<{ metrics: MetricData[]; to: number; points: number }> {
+  const summarize =
+    context.summary !== undefined &&
+    context.summaryMode !== 'none' &&
+    stream.summarized;
+  // Points per summarized series: the three window gauges, and the quantiles.
+  const perSummary = !summarize
+    ? 0
+    : context.summaryMode === 'summary'
+      ? 4
+      : 5 + context.summary!.quantiles.length;
+  const points: DataPoint<unknown>[] = [];
+  const summaries: WindowSummary[] = [];
+  // Scratches of the build's own; the stream's belong to collections.
+  const exported = stream.aggregator.create();
+  const window = summarize ? stream.aggregator.create() : undefined;
+  let made = 0;
+  let series = from;
+  for (; series < stream.idLimit && made < budget; series++) {
+    yield;
+    if (!stream.isActive(series)) continue;
+    // An observable's series not observed in the latest collection is not exported.
+    if (stream.observable && stream.lastUpdateOf(series) !== collected)
+      continue;
+    const start = stream.exportedValue(series, context.duringExport, exported);
+    const attributes = stream.attributesOf(series);
+    if (!Number.isNaN(start)) {
+      points.push({
+        attributes,
+        startTime: hrTime(start),
+        endTime,
+        value: stream.aggregator.pointValue(exported),
+      });
+      made++;
+    }
+    if (window instanceof HistogramAggregate) {
+      const summary = summarizeWindow(
+        stream,
+        series,
+        attributes,
+        Number.isNaN(start) ? undefined : exported,
+        window,
+        context
+      );
+      if (summary) {
+        summaries.push(summary);
+        made += perSummary;
+      }
+    }
+  }
+  const metrics: MetricData[] = [];
+  if (summaries.length > 0) {
+    // The SDK's MetricData has no Summary; exporters that take one check dataPointType.
+    metrics.push(
+      ...(summaryMetrics(stream, summaries, context, endTime) as MetricData[])
+    );
+  }
+  if (points.length > 0)
+    metrics.push(
+      stream.aggregator.toMetricData(
+        {
+          descriptor: stream.descriptor,
+          aggregationTemporality: stream.temporality,
+          isMonotonic: stream.isMonotonic,
+        },
+        points
+      )
+    );
+  return { metrics, to: series, points: made };
 }
 
 /** A series' window merged in `scratch`, summarized; undefined when it is empty. */

@@ -309,6 +309,7 @@ export class RetentionMeter implements Meter {
           histogram: view.histogram,
           advice,
           observable: type.startsWith('OBSERVABLE'),
+          instrumentType: type,
         }
       );
       if (stream === undefined) {

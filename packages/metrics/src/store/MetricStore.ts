@@ -1,5 +1,6 @@
 import type {
   AggregationTemporality,
+  InstrumentType,
   MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
@@ -31,8 +32,15 @@ export interface StoreConfig {
   sketch: { maxBuckets: number; maxScale: number };
   /** Quantiles a query reports. */
   quantiles: readonly number[];
-  /** The temporality the exporter wants for a kind of metric. */
-  temporalityOf(kind: MetricKind, isMonotonic: boolean): AggregationTemporality;
+  /**
+   * The temporality the exporter wants for a kind of metric, or for the
+   * instrument type when it is known.
+   */
+  temporalityOf(
+    kind: MetricKind,
+    isMonotonic: boolean,
+    instrumentType: InstrumentType | undefined
+  ): AggregationTemporality;
   /** Whether a temporality is delta. */
   isDelta(temporality: AggregationTemporality): boolean;
   diag: RateLimitedDiag;
@@ -48,6 +56,11 @@ export interface StreamOptions {
   advice?: { explicitBucketBoundaries?: number[] };
   /** An observable instrument's stream: only series observed in the latest collection are exported. */
   observable?: boolean;
+  /**
+   * The instrument type of a provider's stream, which the exporter's
+   * temporality is asked for (the SDK's data carries none: its kind decides).
+   */
+  instrumentType?: InstrumentType;
 }
 
 /** The delta series one export carries: moved in flight by beginExport, settled by endExport. */
@@ -164,12 +177,14 @@ export class MetricStore {
     isMonotonic: boolean,
     options: StreamOptions = {}
   ): Stream | undefined {
+    // A Counter and an UpDownCounter of one name stay two metrics, as in the SDK.
     const key = [
       scope.name,
       scope.version ?? '',
       scope.schemaUrl ?? '',
       descriptor.name,
       kind,
+      isMonotonic ? 'monotonic' : '',
     ].join('\u0000');
     let stream = this.streams.get(key);
     if (stream !== undefined) return stream;
@@ -180,7 +195,11 @@ export class MetricStore {
       );
       return undefined;
     }
-    const temporality = this._config.temporalityOf(kind, isMonotonic);
+    const temporality = this._config.temporalityOf(
+      kind,
+      isMonotonic,
+      options.instrumentType
+    );
     stream = new Stream({
       key,
       scope,

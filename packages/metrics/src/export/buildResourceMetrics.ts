@@ -65,7 +65,6 @@ export function* buildResourceMetrics(
   const endTime = hrTime(context.nowMillis);
   const summarize =
     context.summary !== undefined && context.summaryMode !== 'none';
-  const collected = store.lastCollectionMillis;
   for (const stream of store.streams.values()) {
     const scopeKey = `${stream.scope.name}\u0000${stream.scope.version ?? ''}\u0000${stream.scope.schemaUrl ?? ''}`;
     let scopeMetrics = byScope.get(scopeKey);
@@ -81,7 +80,10 @@ export function* buildResourceMetrics(
     for (let series = 0; series < stream.idLimit; series++) {
       if (!stream.isActive(series)) continue;
       // An observable's series not observed in the latest collection is not exported.
-      if (stream.observable && stream.lastUpdateOf(series) !== collected)
+      if (
+        stream.observable &&
+        stream.lastCollectionOf(series) !== store.collections
+      )
         continue;
       const start = stream.exportedValue(
         series,

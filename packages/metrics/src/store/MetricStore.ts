@@ -94,6 +94,7 @@ export class MetricStore {
   private _liveBytes = 0;
   private _liveSeries = 0;
   private _lastCollectionMillis = NaN;
+  private _collections = 0;
   /** Work on the store under way, which a query finishes first. */
   private _running: SlicedTask<unknown> | undefined;
 
@@ -143,6 +144,11 @@ export class MetricStore {
   /** When the latest collection was folded in: what the data covers up to. NaN before one. */
   get lastCollectionMillis(): number {
     return this._lastCollectionMillis;
+  }
+
+  /** Collections so far: the latest one's number. */
+  get collections(): number {
+    return this._collections;
   }
 
   /** Series exported now, across all metrics. */
@@ -228,7 +234,9 @@ export class MetricStore {
    */
   *collect(nowMillis: number): Work {
     this._lastCollectionMillis = nowMillis;
-    for (const stream of this.streams.values()) yield* stream.fold(nowMillis);
+    const collection = ++this._collections;
+    for (const stream of this.streams.values())
+      yield* stream.fold(nowMillis, collection);
     yield* this.maintain(nowMillis);
   }
 

@@ -96,6 +96,11 @@ export class Stream {
   private _generation = new Int32Array(0);
   private _start = new Float64Array(0);
   private _lastUpdate = new Float64Array(0);
+  /**
+   * The collection (the store's count) that last folded data into each
+   * series: two collections can fall in one millisecond.
+   */
+  private _lastCollection = new Float64Array(0);
   private _pendingSince = new Float64Array(0);
   private _inFlightSince = new Float64Array(0);
   /** Delta histograms: count and sum since the start, as a Summary carries them. */
@@ -141,7 +146,7 @@ export class Stream {
   /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
   get byteLength(): number {
     return (
-      this._keys.byteLength + this.tracks.byteLength + this._state.length * 61
+      this._keys.byteLength + this.tracks.byteLength + this._state.length * 69
     );
   }
 
@@ -162,8 +167,9 @@ export class Stream {
     return this._start[series];
   }
 
-  lastUpdateOf(series: number): number {
-    return this._lastUpdate[series];
+  /** The collection that last folded data into `series` (0: none yet). */
+  lastCollectionOf(series: number): number {
+    return this._lastCollection[series];
   }
 
   /** The attribute key of a series. */
@@ -221,9 +227,12 @@ export class Stream {
    * A collection at `nowMillis`: every series with a current delta moves it
    * into its exported value, window and finest tier (the delta happened
    * before: it goes into the slot and point holding nowMillis − 1). One
-   * series per step.
+   * series per step. `collection` counts the store's collections.
    */
-  *fold(nowMillis: number): Generator<void, void, undefined> {
+  *fold(
+    nowMillis: number,
+    collection: number
+  ): Generator<void, void, undefined> {
     const at = nowMillis - 1;
     const layout = this._layout;
     const delta = this.scratch;
@@ -265,6 +274,7 @@ export class Stream {
           this.mergeScratch
         );
       this._lastUpdate[series] = nowMillis;
+      this._lastCollection[series] = collection;
       yield;
     }
     this._dirtyLength = 0;
@@ -569,6 +579,7 @@ export class Stream {
     this._generation[series]++;
     this._start[series] = sinceMillis;
     this._lastUpdate[series] = sinceMillis;
+    this._lastCollection[series] = 0;
     this._pendingSince[series] = sinceMillis;
     this._inFlightSince[series] = sinceMillis;
     this._totalCount[series] = 0;
@@ -610,6 +621,7 @@ export class Stream {
     this._generation = grow(this._generation, length);
     this._start = grow(this._start, length);
     this._lastUpdate = grow(this._lastUpdate, length);
+    this._lastCollection = grow(this._lastCollection, length);
     this._pendingSince = grow(this._pendingSince, length);
     this._inFlightSince = grow(this._inFlightSince, length);
     this._totalCount = grow(this._totalCount, length);

@@ -118,7 +118,14 @@ export class Stream {
   constructor(definition: StreamDefinition) {
     this.key = definition.key;
     this.scope = definition.scope;
-    this.descriptor = definition.descriptor;
+    // The advice goes with the descriptor, as on the SDK's own: exporters
+    // that want explicit buckets (the Prometheus exposition) read it there.
+    this.descriptor =
+      definition.advice === undefined
+        ? definition.descriptor
+        : Object.assign({}, definition.descriptor, {
+            advice: definition.advice,
+          });
     this.isMonotonic = definition.isMonotonic;
     this.temporality = definition.temporality;
     this.exportsDelta = definition.exportsDelta;

@@ -279,7 +279,7 @@ describe('RetentionMeterProvider views', () => {
       );
     });
 
-    for (const observable of [false])
+    for (const observable of [false, true])
       it(`aggregationCardinalityLimit: ${observable ? 'an observable counter' : 'a counter'} keeps limit − 1 sets and one overflow series with the rest`, async () => {
         const limit = 4;
         setup = providerSetUp({

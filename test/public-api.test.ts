@@ -24,6 +24,7 @@ describe('public API: only what a user should hold', () => {
       'register',
       'rejectedInputs',
       'setMeterProvider',
+      'truncatedAttributes',
     ]);
     const collector = new CircuitBreakerMetrics({
       meterProvider: new MeterProvider(),

@@ -44,10 +44,13 @@ describe('reliability: limits on untrusted sizes', () => {
     const reader = new RetentionMetricReader({
       persistence: { path, maxFileBytes: 4096 },
     });
+    await reader.whenRestored();
     expect(
       readdirSync(directory).filter(f => f.includes('.corrupt-'))
     ).to.have.length(1);
-    expect(diagLog.lines.join('\n')).to.match(/over maxFileBytes \(4096\)/);
+    expect(diagLog.lines.join('\n')).to.match(
+      /more than maxFileBytes \(4096\)/
+    );
     await reader.shutdown();
     rmSync(directory, { recursive: true });
   });

@@ -19,6 +19,8 @@ import { AnomalyDetector, BreakerState, CircuitBreakerMetrics } from '../src';
 import { fakeTime, seededRandom } from '../test/util';
 import { STEADY, oneSecondOf } from '../test/traffic';
 import type { Traffic } from '../test/traffic';
+import { familyRows } from './families';
+import { loadNab, realDataRows } from './realdata';
 
 const WARM_UP_SECONDS = 3600;
 /** After a fault ends, episodes that start within this are part of it. */
@@ -361,7 +363,61 @@ const detectorResults = run(
   "AnomalyDetector alone at its defaults, fed each second's mean latency (or failure rate for error scenarios):",
   throughDetector
 );
+console.log(
+  '\nAnomalyDetector alone at its defaults on stream families, 6 h each at 1 value/s (values to raise a shift: median / 90th percentile / worst of 20):\n'
+);
+const families = familyRows();
+const delays = (d: number[]) =>
+  d.map(v => (Number.isFinite(v) ? `${v}` : 'never')).join(' / ');
+printTable(
+  [
+    'stream',
+    'false episodes/h',
+    '×2 raised after (values)',
+    '×1.5 raised after (values)',
+  ],
+  families.map(f => [
+    f.stream,
+    f.falsePerHour.toFixed(2),
+    delays(f.double),
+    delays(f.half),
+  ])
+);
+const nab = loadNab();
+let realData: ReturnType<typeof realDataRows> | undefined;
+if (nab === undefined) {
+  console.log(
+    '\nReal labelled data: bench/data/nab is missing; run bench/fetch-nab.sh (see bench/README.md).'
+  );
+} else {
+  console.log(
+    `\nReal labelled operations data: NAB realAWSCloudwatch + realKnownCause, ${nab.length} series, ${nab.reduce((n, s) => n + s.values.length, 0)} rows, one row per observation (an episode overlapping a labelled window is a hit):\n`
+  );
+  realData = realDataRows(nab);
+  const percent = (v: number) =>
+    Number.isNaN(v) ? '–' : `${(100 * v).toFixed(0)}%`;
+  printTable(
+    [
+      'method',
+      'setting',
+      'scored on',
+      'recall',
+      'precision',
+      'false episodes/day',
+    ],
+    realData.map(r => [
+      r.method,
+      r.setting,
+      r.scoredOn,
+      percent(r.recall),
+      percent(r.precision),
+      r.falsePerDay.toFixed(2),
+    ])
+  );
+}
 writeResults('detection', {
   breaker: breakerResults,
   detector: detectorResults,
+  families,
+  realData,
 });

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { describeValue } from '@datapunk/otel-common';
 import type { ExponentialSketch } from '@datapunk/otel-sketch';
 import {
   BreakerAnalyzer,
@@ -8,6 +9,7 @@ import {
 import type { AnalysisChanges } from './analyzer/BreakerAnalyzer';
 import type { EndedAnomaly } from './analyzer/AnomalyStatus';
 import type { ResolvedOptions } from './options';
+import { errorText } from './readForeign';
 import { toSnapshot } from './snapshot';
 import { StateTimeline } from './StateTimeline';
 import type { BreakerState, CallOutcome } from './types';
@@ -34,8 +36,9 @@ export type RejectInput = (reason: string, detail: string) => void;
 
 /**
  * The generic API to report any circuit breaker. Nothing here throws into
- * the caller: a bad outcome, latency or state is dropped and counted, and
- * reports after dispose() are ignored (and counted).
+ * the caller, whatever it is given (a Proxy, a BigInt, a Symbol, an object
+ * whose getters throw): a bad outcome, latency or state is dropped and
+ * counted, and reports after dispose() are ignored (and counted).
  */
 export interface BreakerRecorder {
   readonly name: string;
@@ -156,14 +159,14 @@ export class Breaker implements BreakerRecorder {
 
   recordCall(outcome: CallOutcome, durationMillis?: number): void {
     if (this._disposed) return this._afterDispose('recordCall');
-    const index = OUTCOME_INDEX[outcome as string];
-    if (index === undefined) {
+    // Own keys only: 'constructor' or '__proto__' are no outcomes.
+    if (typeof outcome !== 'string' || !Object.hasOwn(OUTCOME_INDEX, outcome)) {
       return this._reject(
         'unknown_outcome',
-        `'${String(outcome)}' is not a call outcome of ${this.name}`
+        `${describeValue(outcome)} is not a call outcome of ${this.name}`
       );
     }
-    this.recordOutcome(index, durationMillis);
+    this.recordOutcome(OUTCOME_INDEX[outcome], durationMillis);
   }
 
   /** The hot path, for adapters: outcome by slot, latency (ms) when known. */
@@ -181,7 +184,18 @@ export class Breaker implements BreakerRecorder {
     this._bucket.callEnded(index, undefined);
     this._reject(
       'invalid_latency',
-      `latency ${String(durationMillis)} of ${this.name} is not a finite duration ≥ 0`
+      `latency ${describeValue(durationMillis)} of ${this.name} is not a finite duration ≥ 0`
+    );
+  }
+
+  /**
+   * Something a breaker library handed over could not be read (a getter or
+   * Proxy trap threw): what could be counted was; this counts the rest.
+   */
+  rejectUnreadable(what: string, error?: unknown): void {
+    this._reject(
+      'unreadable_input',
+      `${what} of ${this.name} could not be read${error === undefined ? '' : `: ${errorText(error)}`}`
     );
   }
 
@@ -200,7 +214,7 @@ export class Breaker implements BreakerRecorder {
     if (!StateTimeline.isState(state)) {
       return this._reject(
         'unknown_state',
-        `'${String(state)}' is not a breaker state of ${this.name}`
+        `${describeValue(state)} is not a breaker state of ${this.name}`
       );
     }
     const now = Date.now();
@@ -214,13 +228,13 @@ export class Breaker implements BreakerRecorder {
     if (typeof name !== 'string' || name.length === 0 || name.length > 128) {
       return this._reject(
         'invalid_resource',
-        `resource name ${String(name).slice(0, 40)} of ${this.name}`
+        `resource name ${describeValue(name)} of ${this.name}`
       );
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       return this._reject(
         'invalid_resource',
-        `resource '${name}' of ${this.name} got ${String(value)}`
+        `resource '${name}' of ${this.name} got ${describeValue(value)}`
       );
     }
     // One of the resources watched is the calls in flight.
@@ -239,7 +253,14 @@ export class Breaker implements BreakerRecorder {
   dispose(): void {
     if (this._disposed) return;
     this._disposed = true;
-    for (const detach of this._detach.splice(0)) detach();
+    for (const detach of this._detach.splice(0)) {
+      try {
+        detach();
+      } catch (error) {
+        // A library object that throws when its listeners are removed.
+        this.rejectUnreadable('detaching from the library', error);
+      }
+    }
     this._onDispose(this);
   }
 
@@ -249,8 +270,7 @@ export class Breaker implements BreakerRecorder {
    * analyzes it.
    */
   closeBucket(nowMillis: number): ClosedBucket {
-    const probed = this._probe?.();
-    if (probed !== undefined) this.recordStateChange(probed);
+    this._reconcileState();
     const bucket = this._bucket.take();
     this._ring.push(bucket.tallies, bucket.latencyStats);
     const succeeded = bucket.latencies[SUCCESS];
@@ -328,6 +348,17 @@ export class Breaker implements BreakerRecorder {
       },
       nowMillis
     );
+  }
+
+  /** The state the library reports, if it can say. */
+  private _reconcileState(): void {
+    let probed: BreakerState | undefined;
+    try {
+      probed = this._probe?.();
+    } catch (error) {
+      return this.rejectUnreadable('the state', error);
+    }
+    if (probed !== undefined) this.recordStateChange(probed);
   }
 
   private _afterDispose(method: string): void {

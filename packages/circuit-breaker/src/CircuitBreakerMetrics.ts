@@ -2,17 +2,20 @@ import { ClockFollowingInterval } from './ClockFollowingInterval';
 import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import {
+  AttributeReader,
   EventEmitter,
   OptionReader,
+  describeValue,
   RateLimitedDiag,
   SlicedTask,
 } from '@datapunk/otel-common';
-import type { Event } from '@datapunk/otel-common';
+import type { AttributeReading, Event } from '@datapunk/otel-common';
 import { Breaker } from './Breaker';
 import type { BreakerRecorder, ClosedBucket, StateProbe } from './Breaker';
 import { BreakerInstruments } from './BreakerInstruments';
-import { resolveOptions } from './options';
+import { copyOptions, readAttributeOption, resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
+import { errorText } from './readForeign';
 import { BreakerState } from './types';
 import type { CallOutcome } from './types';
 import { OUTCOMES } from './window/tallies';
@@ -31,6 +34,22 @@ import { VERSION } from './version';
 
 const METER_NAME = '@datapunk/otel-circuit-breaker';
 const MAX_NAME_LENGTH = 256;
+const REGISTER = 'CircuitBreakerMetrics.register';
+
+/**
+ * The `name#n` suffixes given to the duplicates of one name (and attribute
+ * set): freed ones are given again first, so a breaker made and disposed
+ * per request reuses a few names instead of making new series forever,
+ * and finding one is O(1) whatever the number of duplicates.
+ */
+interface Duplicates {
+  /** The next suffix never given out. */
+  next: number;
+  /** Suffixes given out and freed since. */
+  free: number[];
+  /** Duplicates alive now; the entry goes when none is. */
+  live: number;
+}
 
 /**
  * Collects the calls, states and analysis of many circuit breakers and
@@ -50,6 +69,13 @@ export class CircuitBreakerMetrics {
   private readonly _options: ResolvedOptions;
   private readonly _diag = new RateLimitedDiag('CircuitBreakerMetrics');
   private readonly _breakers = new Map<string, Breaker>();
+  private readonly _duplicates = new Map<string, Duplicates>();
+  /** Each breaker's key in _breakers; of a duplicate, also the key it duplicates and its suffix. */
+  private readonly _keys = new WeakMap<
+    Breaker,
+    { key: string; duplicateOf: string; suffix: number }
+  >();
+  private readonly _attributeReader: AttributeReader;
   private readonly _anomaly = new EventEmitter<AnomalyEvent>(
     'onAnomaly',
     this._diag
@@ -80,6 +106,7 @@ export class CircuitBreakerMetrics {
   /** The bucket closes of the last tick, while they run. */
   private _closing: SlicedTask<void> | undefined;
   private _rejectedInputs = 0;
+  private _truncatedAttributes = 0;
   private _disposed = false;
 
   /** An anomaly episode started: latency, error rate, an SLO breach or a resource over its baseline. */
@@ -99,6 +126,7 @@ export class CircuitBreakerMetrics {
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
   constructor(options: CircuitBreakerMetricsOptions = {}) {
     this._options = resolveOptions(options);
+    this._attributeReader = new AttributeReader(this._options.attributeBounds);
     this._followsGlobal = this._options.meterProvider === undefined;
     this._provider = this._options.meterProvider ?? metrics.getMeterProvider();
     this._instruments = this._createInstruments(this._provider);
@@ -113,28 +141,66 @@ export class CircuitBreakerMetrics {
     return [...this._breakers.values()].map(b => b.name);
   }
 
-  /** Inputs dropped so far: unknown outcomes or states, bad latencies or resources, reports after dispose. */
+  /**
+   * Inputs dropped so far: unknown outcomes or states, bad latencies or
+   * resources, reports after dispose, values from a breaker library that
+   * could not be read (a throwing getter or Proxy), lookups by attributes
+   * that are no attribute set.
+   */
   get rejectedInputs(): number {
     return this._rejectedInputs;
   }
 
   /**
+   * Attribute values cut to `limits.maxAttributeValueLength`, and
+   * attributes dropped past `limits.maxAttributesPerSeries` or
+   * `limits.maxAttributeBytesPerSeries`, so far.
+   */
+  get truncatedAttributes(): number {
+    return this._truncatedAttributes;
+  }
+
+  /**
    * Starts reporting a breaker by hand, for any library: returns the
    * recorder its events go to. A name already taken (with the same
-   * attributes) gets a suffix, `name#2`, so breakers never share data.
-   * @throws {TypeError} for an empty or too long name, or attributes that are not an object.
+   * attributes) gets a suffix, `name#2`, so breakers never share data; the
+   * suffix of a disposed duplicate is given again.
+   * @throws {TypeError|RangeError} for an empty or too long name, attributes
+   *   that are not OpenTelemetry attribute values, or an unknown option.
    */
   register(
     name: string,
     options: { attributes?: Attributes } = {}
   ): BreakerRecorder {
-    return this._attach(name, options.attributes ?? {}, BreakerState.CLOSED);
+    checkName(name);
+    const reader = new OptionReader(
+      REGISTER,
+      copyOptions(REGISTER, options ?? undefined),
+      ['attributes']
+    );
+    return this._attach(
+      name,
+      this._readAttributes(reader),
+      BreakerState.CLOSED
+    );
+  }
+
+  /**
+   * The `attributes` option of `reader`, checked, read and bounded by this
+   * collector's limits (also for the adapters, through adapters/attach.ts).
+   * @throws {TypeError} naming the entry at fault.
+   */
+  private _readAttributes(reader: OptionReader): Attributes {
+    return this._count(
+      readAttributeOption(reader, 'attributes', this._attributeReader)
+    ).attributes;
   }
 
   /**
    * As {@link register}, for the adapters (through adapters/attach.ts, not
-   * part of the API): with the breaker's current state and a probe the
-   * window reconciles the state with at every bucket close.
+   * part of the API): with attributes read already (_readAttributes), the
+   * breaker's current state and a probe the window reconciles the state
+   * with at every bucket close.
    */
   private _attach(
     name: string,
@@ -142,30 +208,30 @@ export class CircuitBreakerMetrics {
     state: BreakerState,
     probe?: StateProbe
   ): Breaker {
-    const reader = new OptionReader(
-      'CircuitBreakerMetrics.register',
-      { name, attributes },
-      ['name', 'attributes']
-    );
-    const text = reader.string('name');
-    if (text.length > MAX_NAME_LENGTH)
-      reader.fail(
-        'name',
-        `must be at most ${MAX_NAME_LENGTH} characters long`,
-        text
-      );
-    reader.object('attributes', {}, 'an object of attribute values');
+    const text = checkName(name);
     if (this._disposed)
       throw new Error('CircuitBreakerMetrics: register() after dispose()');
-    const merged = { ...this._options.attributes, ...attributes };
-    const unique = this._uniqueName(text, merged);
-    const breaker = new Breaker(unique, merged, this._options, state, {
-      reject: (reason, detail) => this._rejectInput(reason, detail),
-      onStateChange: (b, to) => this._instruments.transition(b, to),
-      onDispose: b => this._forget(b),
-      probe,
+    const merged = this._count(this._merged(attributes)!);
+    const { unique, suffix } = this._uniqueName(text, merged.key);
+    const breaker = new Breaker(
+      unique,
+      Object.freeze(merged.attributes),
+      this._options,
+      state,
+      {
+        reject: (reason, detail) => this._rejectInput(reason, detail),
+        onStateChange: (b, to) => this._instruments.transition(b, to),
+        onDispose: b => this._forget(b),
+        probe,
+      }
+    );
+    const key = keyOf(unique, merged.key);
+    this._keys.set(breaker, {
+      key,
+      duplicateOf: keyOf(text, merged.key),
+      suffix,
     });
-    this._breakers.set(keyOf(unique, merged), breaker);
+    this._breakers.set(key, breaker);
     this._ticker.start();
     return breaker;
   }
@@ -248,22 +314,64 @@ export class CircuitBreakerMetrics {
     );
   }
 
-  private _uniqueName(name: string, attributes: Attributes): string {
-    if (!this._breakers.has(keyOf(name, attributes))) return name;
-    let n = 2;
-    while (this._breakers.has(keyOf(`${name}#${n}`, attributes))) n++;
-    this._diag.warn(
-      `duplicate:${name}`,
-      `another breaker is already named '${name}': reporting this one as '${name}#${n}'`
-    );
-    return `${name}#${n}`;
+  /** A breaker's set: this collector's attributes and its own (read already), bounded together. */
+  private _merged(own: Attributes): AttributeReading | undefined {
+    return this._attributeReader.read({ ...this._options.attributes, ...own });
   }
 
-  private _find(name: string, attributes?: Attributes): Breaker | undefined {
-    if (attributes !== undefined)
-      return this._breakers.get(
-        keyOf(name, { ...this._options.attributes, ...attributes })
+  private _count(reading: AttributeReading): AttributeReading {
+    const cut = reading.truncated + reading.dropped;
+    if (cut > 0) {
+      this._truncatedAttributes += cut;
+      this._diag.warn(
+        'attribute_limits',
+        `${cut} breaker attributes cut or dropped at the collector's limits (${JSON.stringify(this._options.attributeBounds)})`
       );
+    }
+    return reading;
+  }
+
+  /** `name`, or `name#n` if taken: the n a disposed duplicate freed last, else the next. */
+  private _uniqueName(
+    name: string,
+    attributesKey: string
+  ): { unique: string; suffix: number } {
+    const key = keyOf(name, attributesKey);
+    if (!this._breakers.has(key)) return { unique: name, suffix: 0 };
+    let duplicates = this._duplicates.get(key);
+    if (duplicates === undefined) {
+      duplicates = { next: 2, free: [], live: 0 };
+      this._duplicates.set(key, duplicates);
+    }
+    let suffix: number;
+    // A suffix is skipped (for good) only if someone registered `name#n` by hand.
+    do suffix = duplicates.free.pop() ?? duplicates.next++;
+    while (this._breakers.has(keyOf(`${name}#${suffix}`, attributesKey)));
+    duplicates.live++;
+    this._diag.warn(
+      'duplicate',
+      `another breaker is already named '${name}': reporting this one as '${name}#${suffix}'`
+    );
+    return { unique: `${name}#${suffix}`, suffix };
+  }
+
+  private _find(name: unknown, attributes?: unknown): Breaker | undefined {
+    if (typeof name !== 'string') return undefined;
+    if (attributes !== undefined) {
+      const own = this._attributeReader.read(attributes);
+      const merged =
+        own !== undefined && own.invalid === 0
+          ? this._merged(own.attributes)
+          : undefined;
+      if (merged === undefined) {
+        this._rejectInput(
+          'invalid_attributes',
+          `a breaker looked up by ${describeValue(attributes)}, which is no set of attribute values`
+        );
+        return undefined;
+      }
+      return this._breakers.get(keyOf(name, merged.key));
+    }
     for (const breaker of this._breakers.values())
       if (breaker.name === name) return breaker;
     return undefined;
@@ -271,7 +379,14 @@ export class CircuitBreakerMetrics {
 
   private _forget(breaker: Breaker): void {
     this._instruments.flush(breaker, breaker.closeLastBucket());
-    this._breakers.delete(keyOf(breaker.name, breaker.attributes));
+    const { key, duplicateOf, suffix } = this._keys.get(breaker)!;
+    this._breakers.delete(key);
+    const duplicates =
+      suffix > 0 ? this._duplicates.get(duplicateOf) : undefined;
+    if (duplicates !== undefined) {
+      if (--duplicates.live === 0) this._duplicates.delete(duplicateOf);
+      else duplicates.free.push(suffix);
+    }
     if (this._breakers.size === 0) this._ticker.stop();
   }
 
@@ -302,7 +417,7 @@ export class CircuitBreakerMetrics {
     this._closing
       .run()
       .catch(error =>
-        this._diag.error('tick', `closing buckets failed: ${String(error)}`)
+        this._diag.error('tick', `closing buckets failed: ${errorText(error)}`)
       );
   }
 
@@ -314,7 +429,7 @@ export class CircuitBreakerMetrics {
     } catch (error) {
       this._diag.error(
         'tick',
-        `closing the bucket of '${breaker.name}' failed: ${String(error)}`
+        `closing the bucket of '${breaker.name}' failed: ${errorText(error)}`
       );
     }
   }
@@ -400,9 +515,20 @@ function isNoop(provider: MeterProvider): boolean {
   return provider.getMeter(METER_NAME).constructor === NOOP_METER;
 }
 
-function keyOf(name: string, attributes: Attributes): string {
-  return JSON.stringify([
-    name,
-    Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  ]);
+/** @throws {TypeError|RangeError} unless `name` is a string of 1 to 256 characters. */
+function checkName(name: unknown): string {
+  const reader = new OptionReader(REGISTER, { name }, ['name']);
+  const text = reader.string('name');
+  if (text.length > MAX_NAME_LENGTH)
+    reader.fail(
+      'name',
+      `must be at most ${MAX_NAME_LENGTH} characters long`,
+      text
+    );
+  return text;
+}
+
+/** The key of a breaker: its name and the key of its attribute set, unambiguous. */
+function keyOf(name: string, attributesKey: string): string {
+  return `${name.length}:${name}${attributesKey}`;
 }

@@ -1,4 +1,5 @@
 import { BreakerState } from './types';
+import { RingBuffer } from './window/RingBuffer';
 import type { BreakerTransitions, Transition } from './types';
 
 /** Transitions kept with their time: enough to read a flapping episode. */
@@ -12,28 +13,18 @@ export class TransitionLog {
   private _trips = 0;
   private _recoveryAttempts = 0;
   private _recoveries = 0;
-  private readonly _recent: Transition[] = [];
-  private _next = 0;
+  private readonly _recent = new RingBuffer<Transition>(RECENT);
 
   record(from: BreakerState, to: BreakerState, timestampMillis: number): void {
     if (to === BreakerState.OPEN) this._trips++;
     else if (to === BreakerState.HALF_OPEN) this._recoveryAttempts++;
     else if (to === BreakerState.CLOSED && from === BreakerState.HALF_OPEN)
       this._recoveries++;
-    const transition = { from, to, timestampMillis };
-    if (this._recent.length < RECENT) this._recent.push(transition);
-    else this._recent[this._next] = transition;
-    this._next = (this._next + 1) % RECENT;
+    this._recent.push({ from, to, timestampMillis });
   }
 
   history(): BreakerTransitions {
-    const recent =
-      this._recent.length < RECENT
-        ? this._recent.slice()
-        : [
-            ...this._recent.slice(this._next),
-            ...this._recent.slice(0, this._next),
-          ];
+    const recent = this._recent.toArray();
     return {
       trips: this._trips,
       recoveryAttempts: this._recoveryAttempts,

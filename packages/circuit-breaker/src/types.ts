@@ -46,8 +46,27 @@ export interface CircuitBreakerMetricsOptions {
    * `setupMetrics()`) gets its metrics from the next bucket close on.
    */
   meterProvider?: MeterProvider;
-  /** Attributes added to every breaker's data (e.g. a group). */
+  /**
+   * Attributes added to every breaker's data (e.g. a group): OpenTelemetry
+   * attribute values (a string, number or boolean, or an array of one of
+   * these); anything else throws.
+   */
   attributes?: Attributes;
+  /**
+   * Bounds on each breaker's attribute set (this collector's attributes and
+   * its own, merged), applied before anything of it is kept: by the
+   * collector, its instruments or the dashboard. Values are cut, attributes
+   * past either budget dropped (the first in sorted key order are kept),
+   * and both counted in `truncatedAttributes`.
+   */
+  limits?: {
+    /** Attributes kept per breaker. Default 32. */
+    maxAttributesPerSeries?: number;
+    /** Longest string value (or array element) kept, in UTF-16 units. Default 1024. */
+    maxAttributeValueLength?: number;
+    /** Estimated size of one breaker's set (2 bytes a character, 8 a number). Default 4096. */
+    maxAttributeBytesPerSeries?: number;
+  };
   /** The rolling window. Default 60000; a multiple of bucketMillis. */
   windowMillis?: number;
   /** One bucket of the window. Default 1000. */
@@ -98,9 +117,9 @@ export interface CircuitBreakerMetricsOptions {
 
 /** How to name a breaker when attaching to it. */
 export interface InstrumentOptions {
-  /** The breaker's name; opossum's own name by default, required for cockatiel. */
+  /** The breaker's name (1 to 256 characters); opossum's own name by default, required for cockatiel. */
   name?: string;
-  /** More attributes for this breaker's data. */
+  /** More attributes for this breaker's data: OpenTelemetry attribute values, bounded by the collector's `limits`. */
   attributes?: Attributes;
 }
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type * as sinon from 'sinon';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BreakerState, CircuitBreakerMetrics } from '../src';
+import { BreakerState, CallOutcome, CircuitBreakerMetrics } from '../src';
 import type {
   AnomalyEndEvent,
   AnomalyEvent,
@@ -389,6 +389,64 @@ describe('the analyzer', () => {
     expect(reasons).not.to.match(/anomaly/);
     expect(reasons).to.match(/latency rising/);
     expect(context.collector.acceptNewNormal('nobody')).to.equal(0);
+  });
+
+  it('holds an SLO breach from the close the window reaches the SLO to the first close back under it', () => {
+    context = setup({ errorRateSlo: 0.1, windowMillis: 10_000 });
+    // Buckets 20–24 fail 3 calls of 10: the window's rate climbs and falls by 3 points a bucket.
+    const failures = (b: number) => (b >= 20 && b < 25 ? 3 : 0);
+    for (let b = 0; b < 50; b++) {
+      for (let i = 0; i < 10; i++)
+        context.breaker.recordCall(
+          i < failures(b) ? CallOutcome.FAILURE : CallOutcome.SUCCESS,
+          10
+        );
+      context.clock.tick(1000);
+    }
+    // The window at the close of bucket b: buckets b − 9 … b, 10 calls each.
+    const rate = (b: number) => {
+      let failed = 0;
+      for (let k = Math.max(0, b - 9); k <= b; k++) failed += failures(k);
+      return failed / (10 * Math.min(10, b + 1));
+    };
+    let first = -1;
+    let back = -1;
+    for (let b = 0; b < 50; b++) {
+      if (first < 0 && rate(b) >= 0.1) first = b;
+      else if (first >= 0 && back < 0 && rate(b) < 0.1) back = b;
+    }
+    const closeOf = (b: number) => T0 + (b + 1) * 1000;
+    const started = context.anomalies.filter(e => e.kind === 'error_rate_slo');
+    const ended = context.ends.filter(e => e.kind === 'error_rate_slo');
+    expect(started.map(e => e.startMillis)).to.deep.equal([closeOf(first)]);
+    expect(ended.map(e => [e.endMillis, e.reason])).to.deep.equal([
+      [closeOf(back), 'cleared'],
+    ]);
+  });
+
+  it('ends an SLO breach on acceptNewNormal() too, and raises it again only after the window was back under', () => {
+    context = setup({ latencySloMillis: 100, acceptAfterMillis: Infinity });
+    for (let s = 0; s < 30; s++) context.second();
+    const slow = { ...STEADY, medianMillis: 200 };
+    for (let s = 0; s < 10; s++) context.second(slow);
+    const raised = () =>
+      context.anomalies.filter(e => e.kind === 'latency_slo').length;
+    expect(raised()).to.equal(1);
+    expect(context.collector.acceptNewNormal('svc')).to.be.at.least(1);
+    expect(
+      context.ends.filter(e => e.kind === 'latency_slo').map(e => e.reason)
+    ).to.deep.equal(['accepted']);
+    const reasons = () =>
+      context.collector.getHealth('svc')!.reasons.join('; ');
+    // Still over the SLO: the accepted breach is not raised again…
+    for (let s = 0; s < 20; s++) context.second(slow);
+    expect(raised()).to.equal(1);
+    expect(reasons()).not.to.match(/SLO/);
+    // …until the window has been back under it and crosses it anew.
+    for (let s = 0; s < 70; s++) context.second();
+    for (let s = 0; s < 10; s++) context.second(slow);
+    expect(raised()).to.equal(2);
+    expect(reasons()).to.match(/over its SLO 100 ms/);
   });
 
   it('learns an accepted error rate afresh', () => {

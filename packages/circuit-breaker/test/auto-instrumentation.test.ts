@@ -4,8 +4,49 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  CockatielInstrumentation,
+  OpossumInstrumentation,
+} from '../src/instrumentation';
 
 const run = promisify(execFile);
+
+describe('instrumentation configuration', () => {
+  it('is checked at construction and at every setConfig(), naming the field', () => {
+    const instrumentation = new OpossumInstrumentation({
+      enabled: false,
+      attributes: { team: 'core' },
+    });
+    expect(instrumentation.getConfig()).to.deep.equal({
+      enabled: false,
+      attributes: { team: 'core' },
+    });
+    expect(() =>
+      instrumentation.setConfig({ attributes: { a: {} } } as never)
+    ).to.throw(
+      TypeError,
+      /^OpossumInstrumentation: option 'attributes\.a' must be a string, number or boolean, or an array of one of those types/
+    );
+    expect(() =>
+      instrumentation.setConfig({ enabled: false, nameof: () => 'x' } as never)
+    ).to.throw(TypeError, /unknown option 'nameof'/);
+    expect(
+      () =>
+        new CockatielInstrumentation({
+          enabled: false,
+          collectorOptions: { meterProvider: new MeterProvider() } as never,
+        })
+    ).to.throw(TypeError, /unknown option 'collectorOptions\.meterProvider'/);
+    // Attributes are cut at the limits of the collector they go to.
+    const own = new OpossumInstrumentation({
+      enabled: false,
+      collectorOptions: { limits: { maxAttributeValueLength: 4 } },
+      attributes: { team: 'core-platform' },
+    });
+    expect(own.getConfig().attributes).to.deep.equal({ team: 'core' });
+  });
+});
 const FIXTURES = join(__dirname, 'fixtures');
 const MODULES = join(__dirname, '..', '..', '..', 'node_modules');
 
@@ -142,6 +183,26 @@ describe('auto-instrumentation (child processes)', function () {
       ]);
     });
   }
+
+  it('reports no breaker its nameOf throws for or names badly, counts each once, and lets its calls through', async () => {
+    const report = (await fixture(['./auto-nameof.cjs'])) as unknown as {
+      results: string[];
+      breakers: string[];
+      rejectedInputs: number;
+    };
+    expect(report).to.deep.equal({
+      results: [
+        'throws: ok',
+        'throws: ok',
+        'numbered: ok',
+        'numbered: ok',
+        'named: ok',
+        'named: ok',
+      ],
+      breakers: ['named'],
+      rejectedInputs: 2,
+    });
+  });
 
   it('reports both libraries to one collector when given none', async () => {
     const report = await fixture(['./auto-shared.cjs']);

@@ -11,7 +11,28 @@ import {
   instrumentOpossum,
 } from '../src';
 import type { CockatielLike, OpossumLike } from '../src';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { collectorOnFakeTime } from './util';
+
+/** A cockatiel-shaped policy whose events the test emits by hand: our listeners only. */
+function cockatielShaped(): {
+  policy: CockatielLike;
+  listeners: Record<string, (value: unknown) => void>;
+} {
+  const listeners: Record<string, (value: unknown) => void> = {};
+  const subscribe = (name: string) => (listener: (value: unknown) => void) => {
+    listeners[name] = listener;
+    return { dispose: () => delete listeners[name] };
+  };
+  const policy = {
+    onSuccess: subscribe('success'),
+    onFailure: subscribe('failure'),
+    onStateChange: subscribe('state'),
+    state: 0,
+    execute: async () => undefined,
+  } as unknown as CockatielLike;
+  return { policy, listeners };
+}
 
 describe('bad input', () => {
   const context = collectorOnFakeTime();
@@ -86,19 +107,7 @@ describe('bad input', () => {
   });
 
   it('survives odd payloads from a cockatiel-shaped policy', () => {
-    const listeners: Record<string, (value: unknown) => void> = {};
-    const subscribe =
-      (name: string) => (listener: (value: unknown) => void) => {
-        listeners[name] = listener;
-        return { dispose: () => delete listeners[name] };
-      };
-    const policy = {
-      onSuccess: subscribe('success'),
-      onFailure: subscribe('failure'),
-      onStateChange: subscribe('state'),
-      state: 0,
-      execute: async () => undefined,
-    } as unknown as CockatielLike;
+    const { policy, listeners } = cockatielShaped();
     instrumentCockatiel(policy, {
       collector: context.collector,
       name: 'shaped',
@@ -122,9 +131,20 @@ describe('bad input', () => {
     expect(context.collector.rejectedInputs).to.equal(1);
   });
 
-  it('keeps closing buckets when a listener throws', () => {
+  it('keeps closing buckets when a listener throws, whatever it throws', () => {
     context.collector.onHealthChange(() => {
       throw new Error('listener bug');
+    });
+    context.collector.onHealthChange(() => {
+      // A thrown value that cannot even be made a string.
+      throw new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap');
+          },
+        }
+      );
     });
     const seen: string[] = [];
     context.collector.onHealthChange(event => seen.push(event.current));
@@ -149,8 +169,150 @@ describe('bad input', () => {
       context.collector.register('x', { attributes: 5 as never })
     ).to.throw(
       TypeError,
-      /option 'attributes' must be an object of attribute values/
+      /option 'attributes' must be an object of attributes/
     );
+  });
+});
+
+describe('hostile input from breaker libraries and callers', () => {
+  const context = collectorOnFakeTime();
+  const trap = () => {
+    throw new Error('trap');
+  };
+
+  it('cuts attributes at the collector limits (its own attributes included), counts them, and finds the breaker by the same attributes', () => {
+    const collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      attributes: { team: 'core' },
+      limits: {
+        maxAttributesPerSeries: 3,
+        maxAttributeValueLength: 8,
+        maxAttributeBytesPerSeries: 100,
+      },
+    });
+    const given = {
+      long: 'abcdefghijkl',
+      list: ['abcdefghij', 'x'],
+      zz: 'dropped: a fourth attribute',
+    };
+    collector.register('cut', { attributes: given });
+    // Sorted keys, the collector's 'team' among them; 8 characters each.
+    expect(collector.getSnapshot('cut', given)!.attributes).to.deep.equal({
+      list: ['abcdefgh', 'x'],
+      long: 'abcdefgh',
+      team: 'core',
+    });
+    // 'long', 'list[0]' and 'zz' cut; then 'zz' dropped, past three
+    // attributes with the collector's 'team'.
+    expect(collector.truncatedAttributes).to.equal(4);
+    expect(collector.getSnapshot('cut', { team: 'core' })).to.equal(undefined);
+    // The byte budget, estimated at 2 bytes a character and 8 a number:
+    // 'a' takes 2 + 20, 'b' 22 more would pass 40, 'c' 2 + 8 still fits.
+    const budget = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      limits: { maxAttributeBytesPerSeries: 40 },
+    });
+    budget.register('budget', {
+      attributes: { a: 'x'.repeat(10), b: 'y'.repeat(10), c: 1 },
+    });
+    expect(budget.getSnapshot('budget')!.attributes).to.deep.equal({
+      a: 'x'.repeat(10),
+      c: 1,
+    });
+    expect(budget.truncatedAttributes).to.equal(1);
+    budget.dispose();
+    collector.dispose();
+  });
+
+  it('counts a lookup by something that is no attribute set, and finds nothing', () => {
+    context.collector.register('svc', { attributes: { region: 'eu' } });
+    for (const attributes of [
+      { a: {} },
+      'eu',
+      new Proxy({}, { ownKeys: trap }),
+    ]) {
+      const before = context.collector.rejectedInputs;
+      expect(
+        context.collector.getSnapshot('svc', attributes as never)
+      ).to.equal(undefined);
+      expect(context.collector.getHealth('svc', attributes as never)).to.equal(
+        undefined
+      );
+      expect(context.collector.rejectedInputs - before).to.equal(2);
+    }
+    expect(context.collector.getSnapshot('svc', { region: 'eu' })).not.to.equal(
+      undefined
+    );
+  });
+
+  it("gives a disposed duplicate's suffix again, and skips one taken by hand", () => {
+    const { collector } = context;
+    const x = [
+      collector.register('x'),
+      collector.register('x'),
+      collector.register('x'),
+    ];
+    expect(x.map(r => r.name)).to.deep.equal(['x', 'x#2', 'x#3']);
+    x[1].dispose();
+    expect(collector.register('x').name).to.equal('x#2');
+    expect(collector.register('x#4').name).to.equal('x#4');
+    expect(collector.register('x').name).to.equal('x#5');
+    // The same name with other attributes is another breaker.
+    expect(
+      collector.register('x', { attributes: { region: 'eu' } }).name
+    ).to.equal('x');
+  });
+
+  it('counts what it cannot read from an opossum breaker (its state, a result, an error, removing listeners) and goes on', () => {
+    const emitter = new EventEmitter() as unknown as OpossumLike & {
+      emit(e: string, ...a: unknown[]): boolean;
+    };
+    let hostile = false;
+    Object.defineProperties(emitter, {
+      fire: { value: () => undefined },
+      name: { value: 'unreadable' },
+      opened: { get: () => (hostile ? trap() : false) },
+      halfOpen: { get: () => false },
+      enabled: { get: () => (hostile ? trap() : true) },
+    });
+    const recorder = instrumentOpossum(emitter, {
+      collector: context.collector,
+    });
+    const other = context.collector.register('other');
+    hostile = true;
+    const proxy = new Proxy({}, { get: trap, getPrototypeOf: trap });
+    expect(() => emitter.emit('success', proxy, 3)).not.to.throw();
+    expect(() => emitter.emit('failure', proxy, 4)).not.to.throw();
+    other.recordCall(CallOutcome.SUCCESS, 1);
+    expect(() => context.clock.tick(1000)).not.to.throw();
+    const snapshot = context.collector.getSnapshot('unreadable')!;
+    expect(snapshot.window.calls).to.include({ success: 1, failure: 1 });
+    expect(
+      context.collector.getSnapshot('other')!.window.calls.success
+    ).to.equal(1);
+    // The result, the error and the state at the bucket close.
+    expect(context.collector.rejectedInputs).to.equal(3);
+    (emitter as unknown as { removeListener: unknown }).removeListener = trap;
+    expect(() => recorder.dispose()).not.to.throw();
+    expect(context.collector.getSnapshot('unreadable')).to.equal(undefined);
+    expect(context.collector.rejectedInputs).to.be.above(3);
+  });
+
+  it('counts cockatiel-shaped payloads it cannot read, and still counts the call', () => {
+    const { policy, listeners } = cockatielShaped();
+    instrumentCockatiel(policy, { collector: context.collector, name: 'c' });
+    const getters = Object.defineProperties(
+      {},
+      { duration: { get: trap }, handled: { get: trap } }
+    );
+    expect(() => listeners.success(getters)).not.to.throw();
+    expect(() => listeners.failure(getters)).not.to.throw();
+    expect(() => listeners.state(new Proxy({}, { get: trap }))).not.to.throw();
+    context.clock.tick(1000);
+    const snapshot = context.collector.getSnapshot('c')!;
+    expect(snapshot.window.calls).to.include({ success: 1, failure: 1 });
+    expect(snapshot.window.latencyMillis.count).to.equal(0);
+    expect(context.collector.rejectedInputs).to.equal(3); // two durations, one 'handled'
   });
 });
 

@@ -215,7 +215,7 @@ describe('instrumentCockatiel input checks', () => {
     });
     expect(() => instrumentCockatiel(policy, { collector } as never)).to.throw(
       TypeError,
-      /options.name is required \(a cockatiel policy has no name of its own\)/
+      /instrumentCockatiel: option 'name' is required \(a cockatiel policy has no name of its own\)/
     );
     expect(() =>
       instrumentCockatiel({} as CockatielLike, {
@@ -225,7 +225,7 @@ describe('instrumentCockatiel input checks', () => {
     ).to.throw(TypeError, /expected a cockatiel CircuitBreakerPolicy/);
     expect(() => instrumentCockatiel(policy, { name: 'x' } as never)).to.throw(
       TypeError,
-      /options.collector must be a CircuitBreakerMetrics/
+      /instrumentCockatiel: option 'collector' must be a CircuitBreakerMetrics, got undefined/
     );
     collector.dispose();
   });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createServer, get, request } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import { runInNewContext } from 'node:vm';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { CallOutcome, CircuitBreakerMetrics } from '../src';
@@ -103,6 +104,137 @@ describe('the dashboard handler', () => {
       /default-src 'none'; script-src 'nonce-/
     );
     expect(await page.text()).to.include('<title>Circuit breakers</title>');
+  });
+
+  it('as a node:http listener, hands what it does not serve to onUnhandled', async () => {
+    const unhandled: string[] = [];
+    await listen({
+      onUnhandled: (request: IncomingMessage, response: ServerResponse) => {
+        unhandled.push(`${request.method} ${request.url}`);
+        response.writeHead(418).end();
+      },
+    });
+    expect(await fetchStatus('/', 'POST')).to.equal(418);
+    expect(await fetchStatus('/secrets')).to.equal(418);
+    expect(await fetchStatus('/events', 'DELETE')).to.equal(418);
+    expect(await fetchStatus('/')).to.equal(200);
+    expect(unhandled).to.deep.equal([
+      'POST /',
+      'GET /secrets',
+      'DELETE /events',
+    ]);
+  });
+
+  it('as middleware, serves only its page and stream below the mount point and calls next() for the rest', async () => {
+    handler = createDashboardHandler(collector);
+    const passed: string[] = [];
+    server = createServer((req, res) =>
+      handler(req, res, () => {
+        passed.push(`${req.method} ${req.url}`);
+        res.writeHead(204).end();
+      })
+    );
+    await new Promise<void>(done => server.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await fetchStatus('/')).to.equal(200);
+    expect(await fetchStatus('/', 'HEAD')).to.equal(200);
+    for (const [path, method] of [
+      ['/', 'POST'],
+      ['/orders/', 'GET'],
+      ['/webhooks/events', 'POST'],
+      ['/webhooks/events', 'GET'],
+    ])
+      expect(await fetchStatus(path, method), `${method} ${path}`).to.equal(
+        204
+      );
+    expect(passed).to.deep.equal([
+      'POST /',
+      'GET /orders/',
+      'POST /webhooks/events',
+      'GET /webhooks/events',
+    ]);
+  });
+
+  it('answers HEAD of the stream without taking a client slot', async () => {
+    await listen({ maxClients: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await fetchStatus('/events', 'HEAD')).to.equal(200);
+    const { response } = await connect();
+    expect(response.statusCode).to.equal(200);
+    expect(await fetchStatus('/events', 'HEAD')).to.equal(503);
+    response.destroy();
+  });
+
+  it("opens its stream relative to the page's own path, whatever that path looks like", async () => {
+    await listen();
+    const script = /<script nonce="[^"]+">([\s\S]*?)<\/script>/.exec(
+      await (await fetch(`${base}/`)).text()
+    )![1];
+    /** The URL the page's EventSource gets, run with just enough of a browser. */
+    const streamOf = (href: string) => {
+      const opened: string[] = [];
+      const element = { addEventListener() {}, append() {} };
+      runInNewContext(script, {
+        location: new URL(href),
+        document: { getElementById: () => element },
+        EventSource: class {
+          constructor(url: string) {
+            opened.push(new URL(url, href).href);
+          }
+          addEventListener() {}
+        },
+        Map,
+        Set,
+      });
+      return opened;
+    };
+    expect(streamOf('http://host/')).to.deep.equal(['http://host/events']);
+    expect(streamOf('http://host/breakers/')).to.deep.equal([
+      'http://host/breakers/events',
+    ]);
+    expect(streamOf('http://host/breakers')).to.deep.equal([
+      'http://host/breakers/events',
+    ]);
+    expect(streamOf('http://host//evil.example/')).to.deep.equal([
+      'http://host//evil.example/events',
+    ]);
+    expect(streamOf('http://host/a//evil.example')).to.deep.equal([
+      'http://host/a//evil.example/events',
+    ]);
+  });
+
+  it('gives the true calls per second in the first frame, however soon before a bucket close the page connects (issue 20)', async () => {
+    collector.dispose();
+    collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      bucketMillis: 250,
+      windowMillis: 5000,
+    });
+    await listen({ intervalMillis: 200 });
+    const payments = collector.register('payments');
+    // 10 calls every 10 ms: 1000 a second, 250 per bucket.
+    const load = setInterval(() => {
+      for (let i = 0; i < 10; i++) payments.recordCall(CallOutcome.SUCCESS, 5);
+    }, 10);
+    try {
+      // Connect shortly before a bucket closes: the first frame then counts
+      // whole buckets begun well before the page was there.
+      await new Promise<void>(resolve => {
+        const closes = collector.onBucketClose(() => {
+          closes.dispose();
+          setTimeout(resolve, 200);
+        });
+      });
+      const { reader } = await connect();
+      await eventually(() => reader.frames().length >= 1, 'a first frame');
+      const first = reader
+        .frames()[0]
+        .breakers.find(b => b.name === 'payments')!.callsPerSecond;
+      // Timers on a busy machine drift: within a fifth of the rate made.
+      expect(first).to.be.within(800, 1200);
+    } finally {
+      clearInterval(load);
+    }
   });
 
   it('streams a frame per interval with every breaker, its calls per second and state', async () => {

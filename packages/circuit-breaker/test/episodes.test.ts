@@ -1,6 +1,20 @@
 import { expect } from 'chai';
 import { AnomalyDetector } from '../src';
-import type { AnomalyResult } from '../src';
+import type { AnomalyDetectorOptions, AnomalyResult } from '../src';
+
+/**
+ * The z-score streak rule the breaker's latency detectors use (the
+ * detector's defaults before the rank CUSUM): median/MAD of the last 60
+ * values, 3 scores in a row at |z| ≥ 2.
+ */
+const streakDetector = (options: AnomalyDetectorOptions = {}) =>
+  new AnomalyDetector({
+    rule: 'consecutive',
+    baseline: 'robust',
+    windowSize: 60,
+    minBaseline: Math.min(10, options.windowSize ?? 60),
+    ...options,
+  });
 
 /** Feeds values one a second from `start` seconds and returns every result. */
 function feed(
@@ -26,7 +40,7 @@ function median(values: number[]): number {
 
 describe('AnomalyDetector episodes', () => {
   it('holds an episode as long as the values stay out of line, against the baseline from before it', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     const before = noise(60);
     feed(detector, before);
     // Thirty minutes at 1.5× the level, one value a second.
@@ -49,7 +63,7 @@ describe('AnomalyDetector episodes', () => {
   });
 
   it('clears after clearAfter values back within bounds, reporting duration and peak', () => {
-    const detector = new AnomalyDetector({ clearAfter: 5 });
+    const detector = streakDetector({ clearAfter: 5 });
     feed(detector, noise(60));
     const shifted = [150, 160, 170, 300, 155, 150];
     const during = feed(detector, shifted, 60);
@@ -73,7 +87,7 @@ describe('AnomalyDetector episodes', () => {
   });
 
   it('does not chatter when the values hover at the edge (hysteresis)', () => {
-    const detector = new AnomalyDetector();
+    const detector = streakDetector();
     feed(detector, noise(60));
     const sigma = detector.observe(100, 60_000).stddev;
     // Three well out of line raise it; then values alternate just inside
@@ -88,7 +102,7 @@ describe('AnomalyDetector episodes', () => {
   });
 
   it('accepts a lasting new level after acceptAfterMillis, as an event of its own, and learns it', () => {
-    const detector = new AnomalyDetector({ acceptAfterMillis: 600_000 });
+    const detector = streakDetector({ acceptAfterMillis: 600_000 });
     feed(detector, noise(60));
     const shifted = noise(1200, 5).map(v => v * 2);
     const results = feed(detector, shifted, 60);
@@ -107,7 +121,7 @@ describe('AnomalyDetector episodes', () => {
   });
 
   it('accepts at the next value with 0, never with Infinity, and by hand with accept()', () => {
-    const atOnce = new AnomalyDetector({ acceptAfterMillis: 0 });
+    const atOnce = streakDetector({ acceptAfterMillis: 0 });
     feed(atOnce, noise(60));
     const quick = feed(atOnce, [200, 200, 200, 200], 60);
     expect(quick.map(r => r.phase)).to.deep.equal([
@@ -118,7 +132,7 @@ describe('AnomalyDetector episodes', () => {
     ]);
     expect(quick[3].episode!.endReason).to.equal('accepted');
 
-    const never = new AnomalyDetector({ acceptAfterMillis: Infinity });
+    const never = streakDetector({ acceptAfterMillis: Infinity });
     feed(never, noise(60));
     const day = feed(never, new Array(86_400).fill(200), 60);
     expect(day[day.length - 1].anomalous).to.equal(true);
@@ -128,8 +142,8 @@ describe('AnomalyDetector episodes', () => {
   });
 
   it('lets the values of a streak that raised nothing into the baseline', () => {
-    const withSpikes = new AnomalyDetector({ baseline: 'window' });
-    const without = new AnomalyDetector({ baseline: 'window' });
+    const withSpikes = streakDetector({ baseline: 'window' });
+    const without = streakDetector({ baseline: 'window' });
     feed(withSpikes, [...noise(40), 200, 200, ...noise(10, 40)]);
     feed(without, [...noise(40), ...noise(10, 40)]);
     const a = withSpikes.observe(100, 52_000);
@@ -143,7 +157,7 @@ describe('AnomalyDetector episodes', () => {
 
   it('scores a doubling the same at 2 ms and at 2 s on a log scale, and rejects values ≤ 0', () => {
     const scores = [0.002, 2].map(level => {
-      const detector = new AnomalyDetector({ transform: 'log' });
+      const detector = streakDetector({ transform: 'log' });
       feed(
         detector,
         noise(60).map(v => (v / 100) * level)
@@ -152,7 +166,7 @@ describe('AnomalyDetector episodes', () => {
     });
     expect(scores[0]).to.be.closeTo(scores[1], 1e-9);
     expect(scores[0]).to.be.above(2);
-    const detector = new AnomalyDetector({ transform: 'log' });
+    const detector = streakDetector({ transform: 'log' });
     for (const bad of [0, -1]) detector.observe(bad, 0);
     expect(detector.rejected).to.equal(2);
   });

@@ -284,7 +284,7 @@ describe('instrumentOpossum input checks', () => {
     const breaker = new Opossum10(async () => 1);
     expect(() => instrumentOpossum(breaker, {} as never)).to.throw(
       TypeError,
-      /instrumentOpossum: options.collector must be a CircuitBreakerMetrics/
+      /instrumentOpossum: option 'collector' must be a CircuitBreakerMetrics, got undefined/
     );
     breaker.shutdown();
     collector.dispose();

@@ -46,9 +46,18 @@ export class EventEmitter<T> {
       } catch (error) {
         this._diag.error(
           `listener:${this._name}`,
-          `a ${this._name} listener threw: ${String(error)}`
+          `a ${this._name} listener threw: ${textOf(error)}`
         );
       }
     }
+  }
+}
+
+/** What a listener threw, as text; a thrown Proxy or a throwing toString must not escape emit(). */
+function textOf(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return 'an unreadable value';
   }
 }

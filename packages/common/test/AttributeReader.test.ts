@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   AttributeReader,
   DEFAULT_ATTRIBUTE_BOUNDS,
@@ -133,6 +135,31 @@ describe('AttributeReader', () => {
     expect(read.attributes['k'.repeat(MAX_ATTRIBUTE_KEY_LENGTH)]).to.equal(1);
     // s, the long array, its long element, the long key.
     expect(read.truncated).to.equal(4);
+  });
+
+  it('keeps only what it cut: a long value or key is not held through its cut', () => {
+    // V8's slice of a long string is a view that keeps the whole string alive.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const readBig = (i: number) => {
+      // 1 MiB of one-byte characters, made at run time (no shared constant).
+      const big = String(i % 10).repeat(1 << 20) + 'x';
+      return reader.read({ [big]: big, list: [big] })!.attributes;
+    };
+    readBig(0); // compiled and warmed up before the baseline
+    const kept: unknown[] = [];
+    const before = heap();
+    for (let i = 0; i < 20; i++) kept.push(readBig(i));
+    const grown = heap() - before;
+    expect(kept).to.have.length(20);
+    // 20 sets of three cut strings (1024 + 1024 + 256 one-byte characters,
+    // ~2.5 KB with their objects): far below one 1 MiB string.
+    expect(grown).to.be.below(20 * 8 * 1024);
   });
 
   it('keeps the first N keys in sorted order, and stops at the byte budget', () => {

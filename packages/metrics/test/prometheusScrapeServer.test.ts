@@ -339,7 +339,7 @@ describe('setupMetrics with OTEL_METRICS_EXPORTER=otlp,prometheus', function () 
     expect(
       samples.find(s => s.name === 'latency_window_seconds_count')?.value
     ).to.equal('4');
-    await setup.reader.forceFlush();
+    await setup.meterProvider.forceFlush();
     const [summary] = receiver.metrics('latency.window');
     expect(Number(summary.summary.dataPoints[0].count)).to.equal(4);
   });

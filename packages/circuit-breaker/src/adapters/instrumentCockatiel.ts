@@ -1,10 +1,14 @@
+import type { Attributes } from '@opentelemetry/api';
 import { OUTCOME_INDEX } from '../Breaker';
 import type { Breaker, BreakerRecorder } from '../Breaker';
 import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import { UNREADABLE, errorText, readProperty } from '../readForeign';
 import { BreakerState, CallOutcome } from '../types';
 import type { CockatielInstrumentOptions } from '../types';
-import { attachOnce, requireCollector } from './attach';
+import { attachOnce, guarded, readAdapterOptions } from './attach';
 import type { RegisterBreaker } from './attach';
+
+const OWNER = 'instrumentCockatiel';
 
 /** A cockatiel event: subscribing returns what unsubscribes. */
 export type CockatielEvent<T> = (listener: (value: T) => void) => {
@@ -48,80 +52,134 @@ const STATES = [
  * flight; dispose() removes the wrapper. Without it, rejections show only as
  * time in the open state. A cockatiel policy has no name: `name` is required.
  * Attaching a policy again returns the same recorder, or a new one once
- * the first was disposed.
- * @throws {TypeError} if `policy` is not a cockatiel circuit breaker, or `name` or `options.collector` is missing.
+ * the first was disposed. Whatever a call is given or gives (a Proxy, an
+ * object whose getters throw), it settles as it would without this adapter.
+ * @throws {TypeError|RangeError} if `policy` is not a cockatiel circuit
+ *   breaker, without `name` or `collector`, or for any other bad or unknown option.
  */
 export function instrumentCockatiel(
   policy: CockatielLike,
   options: CockatielInstrumentOptions & { collector: CircuitBreakerMetrics }
 ): BreakerRecorder {
-  const collector = requireCollector('instrumentCockatiel', options);
-  requireCockatiel(policy);
-  if (typeof options.name !== 'string' || options.name.length === 0) {
+  const { collector, name, attributes, reader } = readAdapterOptions(
+    OWNER,
+    options,
+    ['countRejections']
+  );
+  if (name === undefined) {
     throw new TypeError(
-      'instrumentCockatiel: options.name is required (a cockatiel policy has no name of its own)'
+      `${OWNER}: option 'name' is required (a cockatiel policy has no name of its own)`
     );
   }
+  const countRejections = reader.boolean('countRejections', false);
+  requireCockatiel(policy);
   return attachOnce(collector, policy, true, register =>
-    connectCockatiel(
-      policy,
-      register,
-      options as CockatielInstrumentOptions & { name: string }
-    )
+    connectCockatiel(policy, register, { name, attributes, countRejections })
   )!;
 }
 
 /** @throws {TypeError} unless `policy` looks like a cockatiel CircuitBreakerPolicy. */
 export function requireCockatiel(policy: CockatielLike): void {
+  let hasState: boolean;
+  try {
+    hasState = 'state' in policy;
+  } catch {
+    hasState = false; // not an object, or a Proxy whose `has` throws
+  }
   if (
-    typeof policy?.onSuccess !== 'function' ||
-    typeof policy.onFailure !== 'function' ||
-    typeof policy.onStateChange !== 'function' ||
-    typeof policy.execute !== 'function' ||
-    !('state' in policy)
+    typeof readProperty(policy, 'onSuccess') !== 'function' ||
+    typeof readProperty(policy, 'onFailure') !== 'function' ||
+    typeof readProperty(policy, 'onStateChange') !== 'function' ||
+    typeof readProperty(policy, 'execute') !== 'function' ||
+    !hasState
   ) {
     throw new TypeError(
-      'instrumentCockatiel: expected a cockatiel CircuitBreakerPolicy (with onSuccess, onFailure, onStateChange, execute and state)'
+      `${OWNER}: expected a cockatiel CircuitBreakerPolicy (with onSuccess, onFailure, onStateChange, execute and state)`
     );
   }
 }
 
-/** Registers `policy` and subscribes to its events: its recorder. */
+/** Registers `policy` and subscribes to its events: its recorder. `attributes` are read already. */
 export function connectCockatiel(
   policy: CockatielLike,
   register: RegisterBreaker,
-  options: CockatielInstrumentOptions & { name: string }
+  options: { name: unknown; attributes?: Attributes; countRejections?: boolean }
 ): Breaker {
-  const probe = () => STATES[policy.state];
+  const probe = () => stateOf(policy.state);
+  let state: BreakerState | undefined;
+  try {
+    state = probe();
+  } catch {
+    // reconciled at the first bucket close
+  }
   const recorder = register(
-    options.name,
+    options.name as string,
     options.attributes ?? {},
-    probe() ?? BreakerState.CLOSED,
+    state ?? BreakerState.CLOSED,
     probe
   );
-  const subscriptions = [
-    policy.onSuccess(({ duration }) =>
-      recorder.recordOutcome(SUCCESS, duration)
-    ),
-    policy.onFailure(({ duration, handled }) =>
-      recorder.recordOutcome(handled ? FAILURE : IGNORED, duration)
-    ),
-    policy.onStateChange(state => {
-      const mapped = STATES[state];
-      if (mapped !== undefined) recorder.recordStateChange(mapped);
-    }),
-  ];
-  recorder.onDispose(() => subscriptions.forEach(s => s.dispose()));
-  if (options.countRejections) wrapExecute(policy, recorder);
+  try {
+    subscribe(policy, recorder);
+    if (options.countRejections) wrapExecute(policy, recorder);
+  } catch (error) {
+    recorder.dispose();
+    throw new TypeError(
+      `${OWNER}: could not subscribe to the policy's events: ${errorText(error)}`,
+      { cause: error }
+    );
+  }
   return recorder;
+}
+
+function stateOf(state: unknown): BreakerState | undefined {
+  return typeof state === 'number' ? STATES[state] : undefined;
+}
+
+/** The events' payloads are cockatiel's own; read defensively all the same. */
+function subscribe(policy: CockatielLike, recorder: Breaker): void {
+  const subscriptions = [
+    policy.onSuccess(
+      guarded(recorder, 'onSuccess', (payload: unknown) =>
+        recorder.recordOutcome(SUCCESS, durationOf(payload, recorder))
+      )
+    ),
+    policy.onFailure(
+      guarded(recorder, 'onFailure', (payload: unknown) => {
+        const handled = readProperty(payload, 'handled');
+        if (handled === UNREADABLE)
+          recorder.rejectUnreadable("an 'onFailure' event's handled");
+        recorder.recordOutcome(
+          handled === false ? IGNORED : FAILURE,
+          durationOf(payload, recorder)
+        );
+      })
+    ),
+    policy.onStateChange(
+      guarded(recorder, 'onStateChange', (state: unknown) => {
+        const mapped = stateOf(state);
+        if (mapped !== undefined) recorder.recordStateChange(mapped);
+      })
+    ),
+  ];
+  for (const subscription of subscriptions)
+    recorder.onDispose(() => subscription.dispose());
+}
+
+function durationOf(payload: unknown, recorder: Breaker): number | undefined {
+  const duration = readProperty(payload, 'duration');
+  if (duration !== UNREADABLE) return duration as number;
+  recorder.rejectUnreadable('an event duration');
+  return undefined;
 }
 
 type Execute = CockatielLike['execute'];
 type Task = Parameters<Execute>[0];
 
-/** The recorders already tracking a task: set on the task our wrapper passes on. */
-const TRACKED_BY = Symbol('datapunk.trackedBy');
-type TrackedTask = Task & { [TRACKED_BY]?: readonly Breaker[] };
+/**
+ * The recorders already tracking each task our wrappers passed on (a
+ * WeakMap, not a property: nothing is read from the caller's function).
+ */
+const trackedBy = new WeakMap<Task, readonly Breaker[]>();
 
 /**
  * `policy.execute(fn, signal)` through `execute`, counted by `recorder` as
@@ -130,7 +188,9 @@ type TrackedTask = Task & { [TRACKED_BY]?: readonly Breaker[] };
  * (cancelled while queued behind the half-open test). cockatiel calls
  * `this.execute` again for a call queued behind the half-open test; that
  * call, and one through a second wrapper for the same recorder, carries
- * the task tagged here and is passed straight through.
+ * the task made here and is passed straight through. The caller gets
+ * exactly what cockatiel gives: the same value or error, and a task that
+ * is no function (cockatiel's to refuse) is passed on untouched.
  */
 export function executeTracked<T>(
   recorder: Breaker,
@@ -139,30 +199,33 @@ export function executeTracked<T>(
   fn: Task,
   signal: AbortSignal | undefined
 ): Promise<T> {
-  const trackedBy = (fn as TrackedTask)[TRACKED_BY];
-  if (trackedBy?.includes(recorder))
+  if (typeof fn !== 'function')
+    return execute.call(policy, fn, signal) as Promise<T>;
+  const tracked = trackedBy.get(fn) ?? [];
+  if (tracked.includes(recorder))
     return execute.call(policy, fn, signal) as Promise<T>;
   let ran = false;
-  const task: TrackedTask = context => {
+  const task: Task = context => {
     ran = true;
     return fn(context);
   };
-  task[TRACKED_BY] = trackedBy ? [...trackedBy, recorder] : [recorder];
+  trackedBy.set(task, [...tracked, recorder]);
   recorder.recordCallStart();
+  const ended = (error: unknown) => {
+    if (ran) return; // counted from cockatiel's events
+    // BrokenCircuitError and IsolatedCircuitError carry this brand, across package copies.
+    const refused = readProperty(error, 'isBrokenCircuitError') === true;
+    recorder.recordOutcome(refused ? REJECTED : IGNORED, undefined);
+  };
   let running: Promise<T>;
   try {
     running = execute.call(policy, task, signal) as Promise<T>;
   } catch (error) {
-    running = Promise.reject(error);
+    guarded(recorder, 'execute', ended)(error);
+    throw error;
   }
-  return running.catch((error: unknown) => {
-    if (!ran) {
-      // BrokenCircuitError and IsolatedCircuitError carry this brand, across package copies.
-      const refused =
-        (error as { isBrokenCircuitError?: unknown } | null)
-          ?.isBrokenCircuitError === true;
-      recorder.recordOutcome(refused ? REJECTED : IGNORED, undefined);
-    }
+  return running.then(undefined, (error: unknown) => {
+    guarded(recorder, 'execute', ended)(error);
     throw error;
   });
 }

@@ -1,14 +1,16 @@
 import type { Attributes } from '@opentelemetry/api';
+import { RateLimitedDiag } from '@datapunk/otel-common';
 import { OUTCOME_INDEX } from '../Breaker';
 import type { Breaker, BreakerRecorder } from '../Breaker';
 import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import { UNREADABLE, errorText, isError, readProperty } from '../readForeign';
 import { BreakerState, CallOutcome } from '../types';
 import type { InstrumentOptions } from '../types';
-import { RateLimitedDiag } from '@datapunk/otel-common';
-import { attachOnce, requireCollector } from './attach';
+import { attachOnce, guarded, readAdapterOptions } from './attach';
 import type { RegisterBreaker } from './attach';
 
-const diag = new RateLimitedDiag('instrumentOpossum');
+const OWNER = 'instrumentOpossum';
+const diag = new RateLimitedDiag(OWNER);
 
 /** The part of an opossum CircuitBreaker (8–10) this adapter uses. */
 export interface OpossumLike {
@@ -31,6 +33,8 @@ const TIMEOUT = OUTCOME_INDEX[CallOutcome.TIMEOUT];
 const CAPACITY = OUTCOME_INDEX[CallOutcome.CAPACITY];
 const REJECTED = OUTCOME_INDEX[CallOutcome.REJECTED];
 const IGNORED = OUTCOME_INDEX[CallOutcome.IGNORED];
+/** Longest name taken from opossum; a longer one is no usable name. */
+const MAX_NAME_LENGTH = 256;
 
 /**
  * Reports an opossum CircuitBreaker (8, 9 or 10) to a collector, from its
@@ -41,51 +45,75 @@ const IGNORED = OUTCOME_INDEX[CallOutcome.IGNORED];
  * apart, and state changes.
  * Listeners are added by name and removed on dispose() or when the breaker
  * shuts down (once the event under way has reached them all). Attaching the same breaker twice returns the first recorder.
- * @throws {TypeError} if `breaker` is not an opossum breaker or `options.collector` is missing.
+ * Whatever the breaker's action returns or throws (a Proxy, an object whose
+ * getters throw), the call settles as it would without this adapter: what
+ * cannot be read is counted in the collector's `rejectedInputs`.
+ * @throws {TypeError|RangeError} if `breaker` is not an opossum breaker, or
+ *   for a missing collector or any other bad or unknown option.
  */
 export function instrumentOpossum(
   breaker: OpossumLike,
   options: InstrumentOptions & { collector: CircuitBreakerMetrics }
 ): BreakerRecorder {
-  const collector = requireCollector('instrumentOpossum', options);
+  const { collector, name, attributes } = readAdapterOptions(OWNER, options);
   requireOpossum(breaker);
   return attachOnce(collector, breaker, true, register =>
-    connectOpossum(breaker, register, options)
+    connectOpossum(breaker, register, { name, attributes })
   )!;
 }
 
 /** @throws {TypeError} unless `breaker` looks like an opossum CircuitBreaker. */
 export function requireOpossum(breaker: OpossumLike): void {
   if (
-    typeof breaker?.on !== 'function' ||
-    typeof breaker.removeListener !== 'function' ||
-    typeof breaker.fire !== 'function' ||
-    typeof breaker.opened !== 'boolean'
+    typeof readProperty(breaker, 'on') !== 'function' ||
+    typeof readProperty(breaker, 'removeListener') !== 'function' ||
+    typeof readProperty(breaker, 'fire') !== 'function' ||
+    typeof readProperty(breaker, 'opened') !== 'boolean'
   ) {
     throw new TypeError(
-      'instrumentOpossum: expected an opossum CircuitBreaker (with on, removeListener, fire and opened)'
+      `${OWNER}: expected an opossum CircuitBreaker (with on, removeListener, fire and opened)`
     );
   }
 }
 
-/** Registers `breaker` and listens to its events: its recorder. */
+/**
+ * Registers `breaker` and listens to its events: its recorder. `name`
+ * undefined takes opossum's; `attributes` are read already.
+ */
 export function connectOpossum(
   breaker: OpossumLike,
   register: RegisterBreaker,
-  options: InstrumentOptions
+  options: { name?: unknown; attributes?: Attributes }
 ): Breaker {
   const probe = () => stateOf(breaker);
   const name = options.name ?? nameOf(breaker);
   // opossum's group defaults to the breaker's own name: not a group then.
-  const group = breaker.group;
+  const group = readProperty(breaker, 'group');
   const attributes: Attributes = {
-    ...(group && group !== breaker.name && group !== name
+    ...(typeof group === 'string' &&
+    group.length > 0 &&
+    group !== readProperty(breaker, 'name') &&
+    group !== name
       ? { 'circuit_breaker.group': group }
       : {}),
     ...options.attributes,
   };
-  const recorder = register(name, attributes, probe(), probe);
-  listen(breaker, recorder);
+  let state: BreakerState;
+  try {
+    state = probe();
+  } catch {
+    state = BreakerState.CLOSED; // reconciled at the first bucket close
+  }
+  const recorder = register(name as string, attributes, state, probe);
+  try {
+    listen(breaker, recorder);
+  } catch (error) {
+    recorder.dispose();
+    throw new TypeError(
+      `${OWNER}: could not listen to the breaker's events: ${errorText(error)}`,
+      { cause: error }
+    );
+  }
   return recorder;
 }
 
@@ -97,13 +125,20 @@ const RANDOM_NAME =
  * The breaker's own name, unless opossum made one up: a random UUID would
  * make new series at every restart, so such a breaker is 'opossum' (then
  * 'opossum#2'…, in the order they are attached), which is reported once.
+ * So is a breaker whose name is no usable string.
  */
 function nameOf(breaker: OpossumLike): string {
-  const name = breaker.name;
-  if (name && !RANDOM_NAME.test(name)) return name;
+  const name = readProperty(breaker, 'name');
+  if (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= MAX_NAME_LENGTH &&
+    !RANDOM_NAME.test(name)
+  )
+    return name;
   diag.warn(
     'unnamed_opossum',
-    `an opossum breaker has no name (its action is anonymous): reported as 'opossum'; give it options.name so that its series are the same after a restart`
+    `an opossum breaker has no name (its action is anonymous) or none usable: reported as 'opossum'; give it options.name so that its series are the same after a restart`
   );
   return 'opossum';
 }
@@ -115,18 +150,29 @@ function stateOf(breaker: OpossumLike): BreakerState {
   return BreakerState.CLOSED;
 }
 
+/**
+ * Listens to `breaker` for `recorder`. The arguments of an event are the
+ * action's own result or error: read only where the outcome depends on
+ * them (an error's `code`, whether a success carries an Error), defensively.
+ */
 function listen(breaker: OpossumLike, recorder: Breaker): void {
-  const errorCode = (error: unknown) =>
-    (error as { code?: unknown } | undefined)?.code;
   const listeners: Record<string, (...args: unknown[]) => void> = {
     fire: () => recorder.recordCallStart(),
-    success: (result, latency) =>
+    success: (result, latency) => {
+      const error = isError(result);
+      if (error === UNREADABLE)
+        recorder.rejectUnreadable("a 'success' event's result");
       recorder.recordOutcome(
-        result instanceof Error ? IGNORED : SUCCESS,
+        error === true ? IGNORED : SUCCESS,
         latency as number
-      ),
+      );
+    },
     failure: (error, latency) => {
-      const code = errorCode(error);
+      const code = readProperty(error, 'code');
+      // opossum's own errors (timeout, capacity) are plain Errors: one that
+      // cannot be read is the action's, a failure.
+      if (code === UNREADABLE)
+        recorder.rejectUnreadable("a 'failure' event's error");
       // A capacity refusal never ran: its 0 ms is not a latency.
       if (code === 'ESEMLOCKED') recorder.recordOutcome(CAPACITY, undefined);
       else
@@ -145,12 +191,12 @@ function listen(breaker: OpossumLike, recorder: Breaker): void {
     close: () => recorder.recordStateChange(BreakerState.CLOSED),
     // Listeners after ours in the emit under way (a `fallback` whose
     // earlier listener shut the breaker down) still report what happened.
-    shutdown: () => queueMicrotask(() => recorder.dispose()),
+    shutdown: () =>
+      queueMicrotask(guarded(recorder, 'shutdown', () => recorder.dispose())),
   };
-  for (const [event, listener] of Object.entries(listeners))
-    breaker.on(event, listener);
-  recorder.onDispose(() => {
-    for (const [event, listener] of Object.entries(listeners))
-      breaker.removeListener(event, listener);
-  });
+  for (const [event, listener] of Object.entries(listeners)) {
+    const own = guarded(recorder, event, listener);
+    recorder.onDispose(() => breaker.removeListener(event, own));
+    breaker.on(event, own);
+  }
 }

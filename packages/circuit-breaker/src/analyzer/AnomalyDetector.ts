@@ -1,19 +1,32 @@
 import { OptionReader } from '@datapunk/otel-common';
+import { RingBuffer } from '../window/RingBuffer';
 import type { Baseline } from './Baseline';
+import { Cusum } from './Cusum';
 import { EpisodeTracker } from './EpisodeTracker';
 import type { Direction, Episode, EpisodePhase } from './EpisodeTracker';
 import { EwmaBaseline } from './EwmaBaseline';
 import { WindowBaseline } from './WindowBaseline';
 
-/** Options of {@link AnomalyDetector}; the analyzer uses the same defaults. */
+/** Options of {@link AnomalyDetector}. */
 export interface AnomalyDetectorOptions {
-  /** |score| at or above which an observation is out of line. Default 2.0 (standard deviations). */
+  /**
+   * How an episode is raised. 'cusum' (default): each observation's score
+   * adds evidence beyond `reference`, and evidence reaching
+   * `decisionInterval` raises it (see {@link Cusum}). 'consecutive':
+   * `consecutive` scores in a row at or beyond `threshold`, one direction.
+   */
+  rule?: 'cusum' | 'consecutive';
+  /** Under 'cusum': the score an observation must exceed to add evidence. Default 0.75. */
+  reference?: number;
+  /** Under 'cusum': the evidence that raises an episode. Default 6. */
+  decisionInterval?: number;
+  /** |score| at or above which an observation is out of line (its `direction`); under 'consecutive' what raises. Default 2.0. */
   threshold?: number;
-  /** Normal observations the baseline is learned from. Default 60 (one minute of 1 s buckets). */
+  /** Normal observations the baseline is learned from. Default 120. */
   windowSize?: number;
-  /** Baseline observations needed before anything is scored. Default 10. */
+  /** Baseline observations needed before anything is scored. Default 30 (at most windowSize). */
   minBaseline?: number;
-  /** Out-of-line observations in a row, in one direction, that raise an anomaly. Default 3. */
+  /** Under 'consecutive': out-of-line observations in a row, in one direction, that raise an anomaly. Default 3. */
   consecutive?: number;
   /** Observations in a row back within bounds that end an anomaly. Default 5. */
   clearAfter?: number;
@@ -23,18 +36,25 @@ export interface AnomalyDetectorOptions {
    * next observation, Infinity never (see accept()).
    */
   acceptAfterMillis?: number;
-  /** σ is at least this share of |centre| (flat or quantised series); under 'log', ln(1 + it). Default 0.05. */
+  /**
+   * Changes smaller than this share of |centre| are no change: σ is at
+   * least this; under 'rank' a value is moved this much towards the median
+   * before it is ranked (within it, it scores 0). Under 'log', ln(1 + it).
+   * Default 0.05.
+   */
   sigmaFloorRatio?: number;
-  /** σ is at least this, in the values' unit (after the transform). Default 0. */
+  /** The same floor in the values' unit (after the transform). Default 0. */
   sigmaFloor?: number;
   /** Which deviations count: 'up', 'down' or 'both'. Default 'both'. */
   direction?: Direction | 'both';
   /**
-   * 'robust': median and MAD of the last windowSize normal observations
-   * (default); 'window': their mean and σ; 'ewma': exponentially weighted
-   * mean and deviation with α = 2 / (windowSize + 1), O(1) memory.
+   * 'rank' (default): the score is where the value falls among the last
+   * windowSize normal observations, as a normal quantile (no distribution
+   * assumed); 'robust': (value − median) / (1.4826 MAD) of them; 'window':
+   * (value − mean) / σ; 'ewma': against an exponentially weighted mean and
+   * deviation with α = 2 / (windowSize + 1), O(1) memory.
    */
-  baseline?: 'robust' | 'window' | 'ewma';
+  baseline?: 'rank' | 'robust' | 'window' | 'ewma';
   /**
    * 'log' scores ln(value), for positive, skewed data such as latency: a
    * doubling is the same step at 2 ms and at 2 s (values ≤ 0 are rejected).
@@ -48,17 +68,20 @@ export interface AnomalyResult {
   /** Whether an anomaly episode is under way after this observation. */
   anomalous: boolean;
   /**
-   * (value − centre) / σ against the baseline, after the transform: grows
-   * with how far out of line the value is, for ranking or a threshold of
-   * one's own. 0 until the baseline is ready, or for a rejected value.
+   * How far out of line the value is against the baseline, after the
+   * transform: under 'rank' the normal quantile of its rank, otherwise
+   * (value − centre) / σ; for ranking or a threshold of one's own. 0 until
+   * the baseline is ready, or for a rejected value.
    */
   score: number;
+  /** Under 'cusum': the evidence so far, + up, − down (0 under 'consecutive'). */
+  evidence: number;
   /** The direction of this observation, when out of line. */
   direction: Direction | undefined;
   /** The baseline's centre and σ, back in the values' unit (σ by the delta method under 'log'). */
   mean: number;
   stddev: number;
-  /** Out-of-line observations in a row so far, before an episode starts. */
+  /** Observations held back from the baseline so far (a streak, or evidence building), before an episode starts. */
   streak: number;
   /** Whether the baseline had minBaseline observations. */
   ready: boolean;
@@ -73,19 +96,22 @@ export interface AnomalyResult {
 const OWNER = 'AnomalyDetector';
 
 /**
- * A streaming anomaly detector with episodes. Each observation is scored
- * against a baseline of earlier *normal* observations (robust by default:
- * median and MAD). `consecutive` (3) out-of-line scores in a row raise an
- * episode; while it lasts the baseline is frozen, so the anomaly is held as
- * long as the values stay out of line, however long that is; it clears
- * after `clearAfter` observations back within bounds (hysteresis), or is
- * accepted as the new normal after `acceptAfterMillis` (or by
- * {@link accept}), which re-learns the baseline from the episode's values.
+ * A streaming anomaly detector with episodes, for any stream of numbers:
+ * latencies, counts, rates, gauges. By default each value is scored by its
+ * rank among the last 120 normal values (a normal quantile: skew, heavy
+ * tails, ties and single spikes change nothing), and the scores feed a
+ * two-sided CUSUM: evidence grows by (score − 0.75) per value and an
+ * episode is raised when it reaches 6. Held while the evidence stays up
+ * against a baseline frozen meanwhile, however long that is; cleared once
+ * it has been under 3/4 of the decision interval for `clearAfter`
+ * observations; or accepted as the new normal after `acceptAfterMillis`
+ * (or by {@link accept}), which re-learns the baseline from the episode's
+ * values.
  *
- * Observations of a streak that raises nothing join the baseline once the
- * streak breaks, so the baseline is not biased by their exclusion. A σ
- * floor (a share of the centre) keeps flat and quantised series from
- * alarming on small steps. Never throws on input: a non-finite value (or
+ * Observations that add evidence (or, under 'consecutive', make a streak)
+ * are held back from the baseline and let in once the evidence is spent,
+ * so a shift is scored against the level before it and the baseline is not
+ * biased by their exclusion. Never throws on input: a non-finite value (or
  * ≤ 0 under 'log') is not scored and is counted in {@link rejected}.
  */
 export class AnomalyDetector {
@@ -93,18 +119,25 @@ export class AnomalyDetector {
   private readonly _sigmaFloorRatio: number;
   private readonly _sigmaFloor: number;
   private readonly _log: boolean;
+  private readonly _rank: boolean;
   private readonly _baseline: Baseline;
   private readonly _tracker: EpisodeTracker;
-  private readonly _windowSize: number;
-  /** Values of a streak, held back from the baseline until it breaks. */
-  private _held: number[] = [];
+  /** Under 'cusum'; undefined under 'consecutive'. */
+  private readonly _cusum: Cusum | undefined;
+  private readonly _counted: Direction | 'both';
+  private readonly _threshold: number;
+  /** Values held back from the baseline until the streak or evidence is spent (the oldest let in when full). */
+  private readonly _held: RingBuffer<number>;
   /** The latest values of the episode under way, to re-learn from if accepted. */
-  private _episodeValues: number[] = [];
+  private readonly _episodeValues: RingBuffer<number>;
   private _rejected = 0;
 
   /** @throws {TypeError|RangeError} naming the option and the rule. */
   constructor(options: AnomalyDetectorOptions = {}) {
     const reader = new OptionReader(OWNER, options, [
+      'rule',
+      'reference',
+      'decisionInterval',
       'threshold',
       'windowSize',
       'minBaseline',
@@ -117,14 +150,17 @@ export class AnomalyDetector {
       'baseline',
       'transform',
     ]);
+    const cusum = reader.oneOf('rule', ['cusum', 'consecutive'], 'cusum');
+    const reference = reader.number('reference', 0.75, { min: 0 });
+    const decision = reader.number('decisionInterval', 6, { above: 0 });
     const threshold = reader.number('threshold', 2.0, { above: 0 });
-    this._windowSize = reader.integer('windowSize', 60, {
+    const windowSize = reader.integer('windowSize', 120, {
       min: 2,
       max: 100_000,
     });
     this._minBaseline = reader.integer(
       'minBaseline',
-      Math.min(10, this._windowSize),
+      Math.min(30, windowSize),
       { min: 2 }
     );
     reader.ordered(
@@ -132,33 +168,42 @@ export class AnomalyDetector {
       this._minBaseline,
       '≤',
       'windowSize',
-      this._windowSize
+      windowSize
     );
-    this._tracker = new EpisodeTracker({
-      threshold,
-      consecutive: reader.integer('consecutive', 3, { min: 1, max: 1000 }),
+    const consecutive = reader.integer('consecutive', 3, { min: 1, max: 1000 });
+    this._counted = reader.oneOf('direction', ['up', 'down', 'both'], 'both');
+    const rules = {
       clearAfter: reader.integer('clearAfter', 5, { min: 1, max: 1000 }),
       acceptAfterMillis: reader.number('acceptAfterMillis', 3_600_000, {
         min: 0,
         infinite: true,
       }),
-      counted: reader.oneOf('direction', ['up', 'down', 'both'], 'both'),
-    });
+      counted: this._counted,
+    };
+    // Under 'cusum' the tracker is fed the evidence, raised at one value.
+    this._cusum =
+      cusum === 'cusum' ? new Cusum(reference, decision) : undefined;
+    this._tracker = new EpisodeTracker(
+      this._cusum
+        ? { ...rules, threshold: decision, consecutive: 1 }
+        : { ...rules, threshold, consecutive }
+    );
+    this._threshold = threshold;
     this._sigmaFloorRatio = reader.number('sigmaFloorRatio', 0.05, { min: 0 });
     this._sigmaFloor = reader.number('sigmaFloor', 0, { min: 0 });
     const kind = reader.oneOf(
       'baseline',
-      ['robust', 'window', 'ewma'],
-      'robust'
+      ['rank', 'robust', 'window', 'ewma'],
+      'rank'
     );
+    this._rank = kind === 'rank';
     this._baseline =
       kind === 'ewma'
-        ? new EwmaBaseline(this._windowSize)
-        : new WindowBaseline(
-            this._windowSize,
-            kind === 'robust' ? 'robust' : 'mean'
-          );
+        ? new EwmaBaseline(windowSize)
+        : new WindowBaseline(windowSize, kind === 'window' ? 'mean' : 'robust');
     this._log = reader.oneOf('transform', ['none', 'log'], 'none') === 'log';
+    this._held = new RingBuffer(windowSize);
+    this._episodeValues = new RingBuffer(windowSize);
   }
 
   /** Values not scored: not finite numbers, or ≤ 0 under 'log'. */
@@ -173,46 +218,51 @@ export class AnomalyDetector {
 
   /** Scores `value` against the baseline, then learns from it if it is normal. */
   observe(value: number, timestampMillis: number): AnomalyResult {
-    const x =
-      typeof value !== 'number' || !Number.isFinite(value)
-        ? NaN
-        : this._log
-          ? value > 0
-            ? Math.log(value)
-            : NaN
-          : value;
+    // Number.isFinite is false for anything but a finite number, and reads nothing of it.
+    const x = !Number.isFinite(value)
+      ? NaN
+      : this._log
+        ? value > 0
+          ? Math.log(value)
+          : NaN
+        : value;
     if (Number.isNaN(x)) {
       this._rejected++;
-      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
-        phase: undefined,
-      });
+      return this._result(value, timestampMillis, false, 0, NaN, NaN);
     }
     const baseline = this._baseline;
-    const ready = baseline.size >= this._minBaseline;
-    if (!ready) {
+    if (baseline.size < this._minBaseline) {
       baseline.add(x);
-      return this._result(value, timestampMillis, false, 0, NaN, NaN, {
-        phase: undefined,
-      });
+      return this._result(value, timestampMillis, false, 0, NaN, NaN);
     }
     const center = baseline.center();
     // On a log scale a share of the level is a constant step: ln(1 + ratio).
-    const relativeFloor = this._log
-      ? Math.log1p(this._sigmaFloorRatio)
-      : this._sigmaFloorRatio * Math.abs(center);
-    const sigma = Math.max(
-      baseline.spread(center),
-      relativeFloor,
+    const floor = Math.max(
+      this._log
+        ? Math.log1p(this._sigmaFloorRatio)
+        : this._sigmaFloorRatio * Math.abs(center),
       this._sigmaFloor
     );
+    const sigma = Math.max(baseline.spread(center), floor);
     const deviation = x - center;
-    const score =
-      sigma > 0
+    // Under 'rank' a deviation counts less the floor: a level that drifts
+    // by a few percent (a cycle the window lags) is not out of line.
+    const score = this._rank
+      ? Math.abs(deviation) <= floor
+        ? 0
+        : (baseline as WindowBaseline).normalScore(
+            x - Math.sign(deviation) * floor
+          )
+      : sigma > 0
         ? deviation / sigma
         : deviation === 0
           ? 0
           : Math.sign(deviation) * Infinity;
-    const change = this._tracker.update(score, timestampMillis);
+    const cusum = this._cusum;
+    const change = cusum
+      ? (cusum.add(score),
+        this._tracker.update(cusum.evidence(this._counted), timestampMillis))
+      : this._tracker.update(score, timestampMillis);
     this._learn(x, change.phase, change.ended);
     return this._result(
       value,
@@ -239,8 +289,15 @@ export class AnomalyDetector {
   reset(): void {
     this._baseline.replaceWith([]);
     this._tracker.reset();
-    this._held = [];
-    this._episodeValues = [];
+    this._cusum?.reset();
+    this._held.clear();
+  }
+
+  /** Whether observations are being held back: a streak, or evidence not yet spent. */
+  private _holding(): boolean {
+    return this._cusum
+      ? this._cusum.evidence(this._counted) !== 0
+      : this._tracker.holding;
   }
 
   private _learn(
@@ -248,23 +305,25 @@ export class AnomalyDetector {
     phase: EpisodePhase,
     ended: Episode | undefined
   ): void {
-    const tracker = this._tracker;
+    const episodeValues = this._episodeValues;
     if (phase === 'start') {
-      // The streak that raised it is the episode's first stretch.
-      this._episodeValues = [...this._held, x];
-      this._held = [];
-    } else if (tracker.active) {
-      this._episodeValues.push(x);
-      if (this._episodeValues.length > this._windowSize)
-        this._episodeValues.shift();
+      // What was held back is the episode's first stretch.
+      episodeValues.clear();
+      this._held.forEach(held => episodeValues.push(held));
+      episodeValues.push(x);
+      this._held.clear();
+    } else if (this._tracker.active) {
+      episodeValues.push(x);
     } else if (phase === 'end') {
-      this._episodeValues.push(x);
-      if (ended?.endReason === 'accepted') this._relearn();
-      else this._episodeValues = [];
-    } else if (tracker.holding) {
+      if (ended!.endReason === 'accepted') {
+        episodeValues.push(x);
+        this._relearn();
+      }
+    } else if (this._holding()) {
       // A new streak (the other way) lets the previous one go.
-      if (tracker.streak === 1) this._release();
-      this._held.push(x);
+      if (!this._cusum && this._tracker.streak === 1) this._release();
+      const oldest = this._held.push(x);
+      if (oldest !== undefined) this._baseline.add(oldest);
     } else {
       this._release();
       this._baseline.add(x);
@@ -272,14 +331,14 @@ export class AnomalyDetector {
   }
 
   private _release(): void {
-    for (const held of this._held) this._baseline.add(held);
-    this._held = [];
+    this._held.forEach(held => this._baseline.add(held));
+    this._held.clear();
   }
 
+  /** The baseline becomes the episode's values (nothing is held back during one). */
   private _relearn(): void {
-    this._baseline.replaceWith(this._episodeValues);
-    this._episodeValues = [];
-    this._held = [];
+    this._baseline.replaceWith(this._episodeValues.toArray());
+    this._cusum?.reset();
   }
 
   private _result(
@@ -289,21 +348,26 @@ export class AnomalyDetector {
     score: number,
     center: number,
     sigma: number,
-    change: { phase: EpisodePhase; ended?: Episode }
+    change?: { phase: EpisodePhase; ended?: Episode }
   ): AnomalyResult {
     const mean = this._log ? Math.exp(center) : center;
+    const counted = this._counted;
+    const direction: Direction | undefined =
+      Math.abs(score) < this._threshold ? undefined : score > 0 ? 'up' : 'down';
     return {
       anomalous: this._tracker.active !== undefined,
       score,
-      direction: this._tracker.outOfLine(score),
+      evidence: this._cusum ? this._cusum.evidence(counted) : 0,
+      direction:
+        counted === 'both' || counted === direction ? direction : undefined,
       mean,
       stddev: this._log ? mean * sigma : sigma,
-      streak: this._tracker.streak,
+      streak: this._cusum ? this._held.size : this._tracker.streak,
       ready,
       value,
       timestampMillis,
-      phase: change.phase,
-      episode: change.ended ?? this._tracker.active,
+      phase: change?.phase,
+      episode: change?.ended ?? this._tracker.active,
     };
   }
 }

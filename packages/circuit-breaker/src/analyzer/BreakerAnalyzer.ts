@@ -5,6 +5,7 @@ import { AnomalyDetector } from './AnomalyDetector';
 import type { AnomalyResult } from './AnomalyDetector';
 import type { AnomalyStatus, EndedAnomaly } from './AnomalyStatus';
 import { ErrorRateDetector } from './ErrorRateDetector';
+import { EpisodeTracker } from './EpisodeTracker';
 import type { Episode, EpisodeRules } from './EpisodeTracker';
 import { assessHealth } from './HealthAssessor';
 import { TrendEstimator } from './TrendEstimator';
@@ -46,6 +47,8 @@ export interface AnalysisChanges {
 
 /** Resources watched per breaker; more are ignored (and reported by the caller). */
 export const MAX_RESOURCES = 16;
+/** Buckets a latency or resource baseline needs before it scores. */
+const MIN_BASELINE_BUCKETS = 10;
 /** Calls in flight are a count: one more call is not an anomaly. */
 const IN_FLIGHT_SIGMA_FLOOR = 1;
 export const IN_FLIGHT = 'in_flight';
@@ -75,6 +78,11 @@ export class BreakerAnalyzer {
   private readonly _latencyTrend: TrendEstimator;
   private readonly _errorTrend: TrendEstimator;
   private readonly _trips: TripPatterns;
+  /** SLO breaches: an episode from the close the window reaches the SLO to the first one back under it. */
+  private readonly _slos = new Map<
+    'error_rate_slo' | 'latency_slo',
+    EpisodeTracker
+  >();
   private readonly _anomalies = new Map<string, AnomalyStatus>();
   private _tripState: TripPatternState;
   private _health: BreakerHealth;
@@ -95,9 +103,24 @@ export class BreakerAnalyzer {
     // tailed even on a log scale, so it must stray further to count.
     this._latencyP99 = this._detector({
       transform: 'log',
+      baseline: 'robust',
       threshold: P99_THRESHOLD_RATIO * options.anomalyThreshold,
     });
     this._errorRate = new ErrorRateDetector(windowSize, this._rules);
+    for (const kind of ['error_rate_slo', 'latency_slo'] as const)
+      this._slos.set(
+        kind,
+        new EpisodeTracker({
+          threshold: 1,
+          consecutive: 1,
+          clearAfter: 1,
+          // A breach of an SLO is never normal by itself (acceptAll ends it).
+          acceptAfterMillis: Infinity,
+          counted: 'up',
+          smoothing: 1,
+          clearRatio: 1,
+        })
+      );
     const trendBuckets = options.trendWindowMillis / options.bucketMillis;
     this._latencyTrend = new TrendEstimator(trendBuckets, LATENCY_MATERIALITY);
     this._errorTrend = new TrendEstimator(trendBuckets, ERROR_MATERIALITY);
@@ -180,6 +203,8 @@ export class BreakerAnalyzer {
     end('error_rate', undefined, this._errorRate.accept(nowMillis));
     for (const [name, detector] of this._resources)
       end('resource', name, detector.accept(nowMillis));
+    for (const [kind, tracker] of this._slos)
+      end(kind, undefined, tracker.accept(nowMillis));
     return ended;
   }
 
@@ -280,9 +305,14 @@ export class BreakerAnalyzer {
     options: ConstructorParameters<typeof AnomalyDetector>[0]
   ): AnomalyDetector {
     const rules = this._rules;
+    const windowSize = this._options.windowMillis / this._options.bucketMillis;
+    // The breaker's buckets are means and p99s of many calls: a z-score
+    // streak against the window, tuned on them (bench:detection).
     return new AnomalyDetector({
+      rule: 'consecutive',
       threshold: rules.threshold,
-      windowSize: this._options.windowMillis / this._options.bucketMillis,
+      windowSize,
+      minBaseline: Math.min(MIN_BASELINE_BUCKETS, windowSize),
       consecutive: rules.consecutive,
       clearAfter: rules.clearAfter,
       acceptAfterMillis: rules.acceptAfterMillis,
@@ -336,36 +366,30 @@ export class BreakerAnalyzer {
     });
   }
 
-  /** An SLO breach is an episode from the close that crosses the SLO to the one back under it. */
+  /** An SLO breach: value / SLO through the breach's episode tracker. */
   private _slo(
-    kind: AnomalyKind,
+    kind: 'error_rate_slo' | 'latency_slo',
     value: number,
     slo: number | undefined,
     nowMillis: number,
     changes: AnalysisChanges
   ): void {
     if (slo === undefined) return;
-    const previous = this._anomalies.get(kind)?.episode;
-    const breached = Number.isFinite(value) && value > slo;
-    let episode = previous;
-    let phase: 'start' | 'end' | undefined;
-    if (breached && !previous) {
-      episode = { direction: 'up', startMillis: nowMillis, peakScore: 0 };
-      phase = 'start';
-    } else if (!breached && previous) {
-      episode = { ...previous, endMillis: nowMillis, endReason: 'cleared' };
-      phase = 'end';
-    }
-    if (breached && episode)
-      episode.peakScore = Math.max(episode.peakScore, value / slo);
+    const tracker = this._slos.get(kind)!;
+    const score = value / slo;
+    // No value (too few calls in the window) is no breach.
+    const { phase, ended } = tracker.update(
+      Number.isFinite(score) ? score : 0,
+      nowMillis
+    );
     this._record(kind, undefined, changes, {
-      score: value / slo,
-      direction: breached ? 'up' : undefined,
+      score,
+      direction: tracker.outOfLine(score),
       value,
       mean: slo,
       stddev: 0,
       phase,
-      episode,
+      episode: ended ?? tracker.active,
     });
   }
 

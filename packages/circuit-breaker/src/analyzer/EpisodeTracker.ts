@@ -30,17 +30,21 @@ export interface EpisodeRules {
   acceptAfterMillis: number;
   /** The directions that count. */
   counted: Direction | 'both';
+  /** Weight of the newest score in the smoothed score that holds an episode; 1: none. Default 0.3. */
+  smoothing?: number;
+  /** An episode is back within bounds under this share of the threshold. Default 0.75. */
+  clearRatio?: number;
 }
 
 /**
- * Weight of the newest score in the smoothed score an episode is held by:
- * ~6 observations of memory, so one quiet bucket in a noisy fault does not
- * end it, and a fault that stops is seen within a few.
+ * Default weight of the newest score in the smoothed score an episode is
+ * held by: ~6 observations of memory, so one quiet bucket in a noisy fault
+ * does not end it, and a fault that stops is seen within a few.
  */
 const SMOOTHING = 0.3;
 /**
- * An episode is back within bounds when its smoothed score falls under this
- * share of the threshold (1.5σ at the default 2): lower, and a small count
+ * By default an episode is back within bounds when its smoothed score falls
+ * under this share of the threshold (1.5σ at 2): lower, and a small count
  * such as calls in flight, whose normal values sit near 1σ, never clears.
  */
 const CLEAR_RATIO = 0.75;
@@ -57,9 +61,18 @@ const CLEAR_RATIO = 0.75;
  * It also says what the detector may learn from: observations of a streak
  * that has not raised anything yet are held back, and let into the baseline
  * only if the streak breaks; nothing of an episode is.
+ *
+ * Every episode of the analyzer runs on it: anomalies (scores against a
+ * baseline), the error rate (CUSUM evidence, raised at one score) and SLO
+ * breaches (value / SLO, no smoothing, cleared at the first close back
+ * under). After an accepted episode nothing is raised until a score is back
+ * in line once: an accepted level is not re-raised at the next observation.
  */
 export class EpisodeTracker {
   private readonly _rules: EpisodeRules;
+  private readonly _smoothing: number;
+  private readonly _clearRatio: number;
+  private _armed = true;
   private _streak = 0;
   private _streakDirection: Direction | undefined;
   private _streakStart = 0;
@@ -70,6 +83,8 @@ export class EpisodeTracker {
 
   constructor(rules: EpisodeRules) {
     this._rules = rules;
+    this._smoothing = rules.smoothing ?? SMOOTHING;
+    this._clearRatio = rules.clearRatio ?? CLEAR_RATIO;
   }
 
   /** The episode under way, if any. */
@@ -112,16 +127,18 @@ export class EpisodeTracker {
         return { phase: 'end', ended: this._end(timestampMillis, 'accepted') };
       }
       const signed = episode.direction === 'up' ? score : -score;
-      this._smoothed += SMOOTHING * (signed - this._smoothed);
+      this._smoothed += this._smoothing * (signed - this._smoothed);
       if (signed > Math.abs(episode.peakScore)) episode.peakScore = score;
-      if (this._smoothed < CLEAR_RATIO * this._rules.threshold) this._quiet++;
+      if (this._smoothed < this._clearRatio * this._rules.threshold)
+        this._quiet++;
       else this._quiet = 0;
       if (this._quiet >= this._rules.clearAfter)
         return { phase: 'end', ended: this._end(timestampMillis, 'cleared') };
       return { phase: undefined };
     }
     const direction = this.outOfLine(score);
-    if (direction === undefined) {
+    if (direction === undefined || !this._armed) {
+      this._armed ||= direction === undefined;
       this._streak = 0;
       this._streakDirection = undefined;
       return { phase: undefined };
@@ -155,6 +172,7 @@ export class EpisodeTracker {
   }
 
   reset(): void {
+    this._armed = true;
     this._streak = 0;
     this._streakDirection = undefined;
     this._episode = undefined;
@@ -165,6 +183,7 @@ export class EpisodeTracker {
     episode.endMillis = timestampMillis;
     episode.endReason = reason;
     this._episode = undefined;
+    this._armed = reason === 'cleared';
     return episode;
   }
 }

@@ -1,3 +1,5 @@
+import { RingBuffer } from '../window/RingBuffer';
+import { Cusum } from './Cusum';
 import { EpisodeTracker } from './EpisodeTracker';
 import type { Episode, EpisodePhase, EpisodeRules } from './EpisodeTracker';
 
@@ -55,23 +57,21 @@ export interface ErrorRateResult {
  * S up; S back under 4.5 for clearAfter intervals clears it.
  */
 export class ErrorRateDetector {
-  private readonly _calls: Float64Array;
-  private readonly _failures: Float64Array;
+  /** The baseline's intervals: [calls, failures]. */
+  private readonly _intervals: RingBuffer<[number, number]>;
   private readonly _tracker: EpisodeTracker;
-  private _next = 0;
+  private readonly _cusum = new Cusum(REFERENCE, CAP);
   private _totalCalls = 0;
   private _totalFailures = 0;
-  private _up = 0;
-  private _down = 0;
   /** Calls and failures gathered until an interval is large enough to judge. */
   private _pendingCalls = 0;
   private _pendingFailures = 0;
-  /** Intervals that added evidence, held back from the baseline until it is spent. */
-  private _held: [number, number][] = [];
+  /** Intervals that added evidence, held back from the baseline until it is spent (the oldest let in when full). */
+  private readonly _held: RingBuffer<[number, number]>;
 
   constructor(windowBuckets: number, rules: EpisodeRules) {
-    this._calls = new Float64Array(windowBuckets);
-    this._failures = new Float64Array(windowBuckets);
+    this._intervals = new RingBuffer(windowBuckets);
+    this._held = new RingBuffer(windowBuckets);
     this._tracker = new EpisodeTracker({
       ...rules,
       threshold: DECISION,
@@ -113,22 +113,17 @@ export class ErrorRateDetector {
     const excess = failures - expected;
     const corrected = Math.sign(excess) * Math.max(0, Math.abs(excess) - 0.5);
     const score = corrected / sigma;
-    this._up = Math.min(CAP, Math.max(0, this._up + score - REFERENCE));
-    this._down = Math.min(CAP, Math.max(0, this._down - score - REFERENCE));
-    const evidence = this._up >= this._down ? this._up : -this._down;
+    const evidence = this._cusum.add(score);
     const tracker = this._tracker;
     const { phase, ended } = tracker.update(evidence, nowMillis);
     if (phase === 'end' && ended?.endReason === 'accepted') {
       this._forget(); // the new rate is learned from here on
     } else if (tracker.active || phase !== undefined) {
-      this._held = [];
+      this._held.clear();
     } else if (evidence !== 0) {
-      this._held.push([calls, failures]);
       // Evidence that lingers without ever raising is let in, oldest first.
-      if (this._held.length > this._calls.length) {
-        const [oldCalls, oldFailures] = this._held.shift()!;
-        this._learn(oldCalls, oldFailures);
-      }
+      const oldest = this._held.push([calls, failures]);
+      if (oldest) this._learn(...oldest);
     } else {
       this._release();
       this._learn(calls, failures);
@@ -151,27 +146,22 @@ export class ErrorRateDetector {
   }
 
   private _release(): void {
-    for (const [calls, failures] of this._held) this._learn(calls, failures);
-    this._held = [];
+    this._held.forEach(([calls, failures]) => this._learn(calls, failures));
+    this._held.clear();
   }
 
   private _learn(calls: number, failures: number): void {
-    const slot = this._next;
-    this._totalCalls += calls - this._calls[slot];
-    this._totalFailures += failures - this._failures[slot];
-    this._calls[slot] = calls;
-    this._failures[slot] = failures;
-    this._next = (slot + 1) % this._calls.length;
+    const oldest = this._intervals.push([calls, failures]);
+    this._totalCalls += calls - (oldest?.[0] ?? 0);
+    this._totalFailures += failures - (oldest?.[1] ?? 0);
   }
 
   private _forget(): void {
-    this._calls.fill(0);
-    this._failures.fill(0);
+    this._intervals.clear();
     this._totalCalls = 0;
     this._totalFailures = 0;
-    this._up = 0;
-    this._down = 0;
+    this._cusum.reset();
     this._pendingCalls = this._pendingFailures = 0;
-    this._held = [];
+    this._held.clear();
   }
 }

@@ -1,3 +1,5 @@
+import { RingBuffer } from '../window/RingBuffer';
+
 /** A linear trend over the trend window. */
 export interface Trend {
   /** Change per second, in the signal's unit (least squares). */
@@ -38,15 +40,19 @@ export interface Materiality {
  * samples a significant slope can be a fraction of a percent.
  */
 export class TrendEstimator {
+  /** The samples' times (seconds) and values, oldest first. */
+  private readonly _sampleTimes: RingBuffer<number>;
+  private readonly _sampleValues: RingBuffer<number>;
+  /** Scratch for the fit, which reads the samples three times. */
   private readonly _times: Float64Array;
   private readonly _values: Float64Array;
-  private _size = 0;
-  private _next = 0;
   private readonly _materiality: Materiality;
   /** The trend of the samples as they are; recomputed after a change. */
   private _trend: Trend | undefined;
 
   constructor(capacity: number, materiality: Materiality) {
+    this._sampleTimes = new RingBuffer(capacity);
+    this._sampleValues = new RingBuffer(capacity);
     this._times = new Float64Array(capacity);
     this._values = new Float64Array(capacity);
     this._materiality = materiality;
@@ -54,21 +60,18 @@ export class TrendEstimator {
 
   add(timestampMillis: number, value: number): void {
     if (!Number.isFinite(value) || !Number.isFinite(timestampMillis)) return;
-    this._times[this._next] = timestampMillis / 1000;
-    this._values[this._next] = value;
-    this._next = (this._next + 1) % this._times.length;
-    if (this._size < this._times.length) this._size++;
+    this._sampleTimes.push(timestampMillis / 1000);
+    this._sampleValues.push(value);
     this._trend = undefined;
   }
 
   /** Drops samples older than `cutoffMillis` (the window moved past them). */
   dropBefore(cutoffMillis: number): void {
     const cutoff = cutoffMillis / 1000;
-    const capacity = this._times.length;
-    while (this._size > 0) {
-      const oldest = (this._next - this._size + capacity) % capacity;
-      if (this._times[oldest] >= cutoff) return;
-      this._size--;
+    const times = this._sampleTimes;
+    while (times.size > 0 && times.at(0)! < cutoff) {
+      times.shift();
+      this._sampleValues.shift();
       this._trend = undefined;
     }
   }
@@ -78,35 +81,32 @@ export class TrendEstimator {
   }
 
   private _fit(): Trend {
-    const n = this._size;
+    const n = this._sampleTimes.size;
     if (n < MIN_SAMPLES) return flat(n);
-    const capacity = this._times.length;
-    const start = (this._next - n + capacity) % capacity;
+    const times = this._times;
+    const values = this._values;
+    this._sampleTimes.copyTo(times);
+    this._sampleValues.copyTo(values);
     let meanT = 0;
     let meanV = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      meanT += this._times[i];
-      meanV += this._values[i];
+    for (let i = 0; i < n; i++) {
+      meanT += times[i];
+      meanV += values[i];
     }
     meanT /= n;
     meanV /= n;
     let sxx = 0;
     let sxy = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      const dt = this._times[i] - meanT;
+    for (let i = 0; i < n; i++) {
+      const dt = times[i] - meanT;
       sxx += dt * dt;
-      sxy += dt * (this._values[i] - meanV);
+      sxy += dt * (values[i] - meanV);
     }
     if (sxx === 0) return flat(n);
     const slope = sxy / sxx;
     let residuals = 0;
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % capacity;
-      const predicted = meanV + slope * (this._times[i] - meanT);
-      residuals += (this._values[i] - predicted) ** 2;
-    }
+    for (let i = 0; i < n; i++)
+      residuals += (values[i] - (meanV + slope * (times[i] - meanT))) ** 2;
     const standardError = Math.sqrt(residuals / (n - 2) / sxx);
     const significance =
       standardError > 0
@@ -115,8 +115,7 @@ export class TrendEstimator {
           ? 0
           : Math.sign(slope) * Infinity;
     const significant = Math.abs(significance) >= SIGNIFICANCE_BAR;
-    const last = (start + n - 1) % capacity;
-    const change = slope * (this._times[last] - this._times[start]);
+    const change = slope * (times[n - 1] - times[0]);
     const material =
       Math.abs(change) >=
       Math.max(

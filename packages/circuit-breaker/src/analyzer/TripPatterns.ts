@@ -1,3 +1,5 @@
+import { RingBuffer } from '../window/RingBuffer';
+
 /** Settings of trip pattern detection. */
 export interface TripPatternOptions {
   /** Intervals between trips needed to call tripping periodic. */
@@ -45,8 +47,7 @@ const TRIP_HISTORY = 256;
  */
 export class TripPatterns {
   private readonly _options: TripPatternOptions;
-  private readonly _trips = new Float64Array(TRIP_HISTORY);
-  private _tripCount = 0;
+  private readonly _trips = new RingBuffer<number>(TRIP_HISTORY);
   private _transitions: number[] = [];
   private _periodic = false;
   private _flapping = false;
@@ -56,8 +57,7 @@ export class TripPatterns {
   }
 
   recordTrip(timestampMillis: number): void {
-    this._trips[this._tripCount % TRIP_HISTORY] = timestampMillis;
-    this._tripCount++;
+    this._trips.push(timestampMillis);
   }
 
   recordTransition(timestampMillis: number): void {
@@ -74,10 +74,7 @@ export class TripPatterns {
     this._transitions = this._transitions.filter(t => t > windowStart);
     const transitionsInWindow = this._transitions.length;
 
-    const kept = Math.min(this._tripCount, TRIP_HISTORY);
-    const trips: number[] = [];
-    for (let k = this._tripCount - kept; k < this._tripCount; k++)
-      trips.push(this._trips[k % TRIP_HISTORY]);
+    const trips = this._trips.toArray();
     const tripsPerHour = trips.filter(t => t > nowMillis - HOUR).length;
 
     let periodMillis = NaN;

@@ -21,6 +21,8 @@ interface Watched {
   name: string;
   attributes: Attributes;
   calls: number;
+  /** The time the buckets those calls came from cover. */
+  coveredMillis: number;
   history: History;
 }
 
@@ -66,16 +68,21 @@ export class DashboardStream {
     return this._clients.size;
   }
 
+  /** Whether another client can be added now. */
+  get accepting(): boolean {
+    return !this._closed && this._clients.size < this._options.maxClients;
+  }
+
+  /** Answers a HEAD of the stream: its headers, no body, no client slot taken. */
+  head(response: ServerResponse): void {
+    response.writeHead(200, STREAM_HEADERS);
+    response.end();
+  }
+
   /** Starts streaming to `response`; false (nothing written) when full or closed. */
   add(response: ServerResponse): boolean {
-    if (this._closed || this._clients.size >= this._options.maxClients)
-      return false;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-content-type-options': 'nosniff',
-    });
+    if (!this.accepting) return false;
+    response.writeHead(200, STREAM_HEADERS);
     response.write(`retry: 1000\n\n${event('history', this._history())}`);
     this._clients.add(response);
     const forget = () => this._remove(response);
@@ -123,11 +130,13 @@ export class DashboardStream {
         name: closed.breaker,
         attributes: closed.attributes,
         calls: 0,
+        coveredMillis: 0,
         history: new History(this._options.historyPoints),
       };
       this._watched.set(id, watched);
     }
     for (const count of Object.values(closed.calls)) watched.calls += count;
+    watched.coveredMillis += closed.bucketMillis;
     if (closed.timestampMillis === this._lastCloseMillis) return;
     // The first close of a tick: the frame goes out once this slice of
     // closes is done.
@@ -148,9 +157,8 @@ export class DashboardStream {
   private _tick(): void {
     if (this._building !== undefined) return;
     const now = Date.now();
-    const seconds = Math.max((now - this._lastFrameMillis) / 1000, 1e-3);
     this._lastFrameMillis = now;
-    this._building = new SlicedTask(this._frame(now, seconds));
+    this._building = new SlicedTask(this._frame(now));
     this._building
       .run()
       .then(frame => this._broadcast(frame))
@@ -160,7 +168,7 @@ export class DashboardStream {
       .finally(() => (this._building = undefined));
   }
 
-  private *_frame(now: number, seconds: number): Generator<void, string> {
+  private *_frame(now: number): Generator<void, string> {
     const tiles: Tile[] = [];
     for (const [id, watched] of [...this._watched]) {
       const snapshot = this._collector.getSnapshot(
@@ -171,8 +179,17 @@ export class DashboardStream {
         this._watched.delete(id); // disposed
         continue;
       }
-      const tile = toTile(snapshot, watched.calls / seconds);
+      // Per second of the buckets counted, not of the time since the last
+      // frame: the first frame after a client connects counts whole buckets
+      // begun before it.
+      const tile = toTile(
+        snapshot,
+        watched.coveredMillis > 0
+          ? watched.calls / (watched.coveredMillis / 1000)
+          : 0
+      );
       watched.calls = 0;
+      watched.coveredMillis = 0;
       watched.history.push([now, tile.callsPerSecond, tile.p99]);
       tiles.push(tile);
       yield;
@@ -206,6 +223,13 @@ export class DashboardStream {
     });
   }
 }
+
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-content-type-options': 'nosniff',
+};
 
 /** One Server-Sent Event. `data` is one line of JSON. */
 function event(name: string, data: string): string {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { OptionReader } from '@datapunk/otel-common';
-import { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import { isCollector } from '../adapters/attach';
+import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import { copyOptions } from '../options';
 import { DashboardStream } from './DashboardStream';
 import { dashboardPage } from './page';
 
@@ -22,40 +24,60 @@ export interface DashboardOptions {
   maxClients?: number;
   /** Unsent bytes a client may fall behind before it is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Where requests go that it does not serve (another path, or a method
+   * other than GET and HEAD) when it is called without `next` (as a
+   * `node:http` listener, from fastify or koa). By default they get 404 (or
+   * 405 on its own paths). As middleware, `next()` gets them.
+   */
+  onUnhandled?: (request: IncomingMessage, response: ServerResponse) => void;
 }
 
 /**
- * A `node:http` request listener (also Express/Connect middleware: it calls
- * `next()` for paths it does not serve) with a `close()` that ends its
- * streams. Read-only: GET and HEAD only.
+ * A `node:http` request listener, and Express/Connect middleware, with a
+ * `close()` that ends its streams. Read-only: it serves GET and HEAD of its
+ * page and its stream, and passes anything else on (see `onUnhandled`).
  */
 export interface DashboardHandler {
   (request: IncomingMessage, response: ServerResponse, next?: () => void): void;
   close(): void;
 }
 
+type Route = 'page' | 'stream' | undefined;
+
 /**
- * The live dashboard of a collector's breakers. Mounted at some path, it
- * serves the page at that path (`/` or `…/`) and its Server-Sent Events at
- * `…/events`: per breaker its state, health and reasons, calls per second,
- * failure rate, p50/p90/p99, sparklines of calls and p99, trips, anomaly
- * episodes and patterns. It serves nothing but these metrics and binds
- * nowhere itself: the host's server decides who reaches it.
+ * The live dashboard of a collector's breakers: per breaker its state,
+ * health and reasons, calls per second, failure rate, p50/p90/p99,
+ * sparklines of calls and p99, trips, anomaly episodes and patterns. It
+ * serves nothing but these metrics and binds nowhere itself: the host's
+ * server decides who reaches it.
+ *
+ * As middleware (called with `next`, e.g. `app.use('/breakers', handler)`,
+ * which hands it the path below the mount point) it serves the page at `/`
+ * and its Server-Sent Events at `/events`, and calls `next()` for anything
+ * else. Without `next` (a server of its own, or a framework that hands over
+ * the whole path) it serves the page at any path ending in `/` and the
+ * events at any path ending in `/events`; anything else goes to
+ * `onUnhandled`, or gets 404 or 405.
  * @throws {TypeError|RangeError} naming the option, for invalid options.
  */
 export function createDashboardHandler(
   collector: CircuitBreakerMetrics,
   options: DashboardOptions = {}
 ): DashboardHandler {
-  if (!(collector instanceof CircuitBreakerMetrics))
+  if (!isCollector(collector))
     throw new TypeError(`${OWNER}: collector must be a CircuitBreakerMetrics`);
-  const reader = new OptionReader(OWNER, options, [
+  const reader = new OptionReader(OWNER, copyOptions(OWNER, options), [
     'title',
     'intervalMillis',
     'historyMillis',
     'maxClients',
     'maxBufferedBytes',
+    'onUnhandled',
   ]);
+  const onUnhandled = reader.raw('onUnhandled') ?? undefined;
+  if (onUnhandled !== undefined && typeof onUnhandled !== 'function')
+    reader.failType('onUnhandled', 'a function', onUnhandled);
   const title = reader.string('title', 'Circuit breakers');
   const intervalMillis = reader.integer('intervalMillis', 1000, {
     min: 100,
@@ -76,21 +98,22 @@ export function createDashboardHandler(
 
   const handler = ((request, response, next) => {
     const path = (request.url ?? '/').split('?')[0];
-    const isStream = path.endsWith('/events');
-    const isPage = path === '' || path.endsWith('/');
-    if (!isStream && !isPage) {
-      if (next) next();
-      else plain(response, 404, 'not found');
+    const route = typeof next === 'function' ? mounted(path) : anywhere(path);
+    const head = request.method === 'HEAD';
+    if (route === undefined || (!head && request.method !== 'GET')) {
+      if (typeof next === 'function') next();
+      else if (onUnhandled) (onUnhandled as Unhandled)(request, response);
+      else if (route === undefined) plain(response, 404, 'not found');
+      else {
+        response.setHeader('allow', 'GET, HEAD');
+        plain(response, 405, 'read-only: GET or HEAD');
+      }
       return;
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      plain(response, 405, 'read-only: GET or HEAD');
-      return;
-    }
-    if (isStream) {
-      if (!stream.add(response))
-        plain(response, 503, 'too many dashboard clients');
+    if (route === 'stream') {
+      if (!stream.accepting) plain(response, 503, 'too many dashboard clients');
+      else if (head) stream.head(response);
+      else stream.add(response);
       return;
     }
     const nonce = randomBytes(16).toString('base64');
@@ -106,6 +129,20 @@ export function createDashboardHandler(
   }) as DashboardHandler;
   handler.close = () => stream.close();
   return handler;
+}
+
+type Unhandled = NonNullable<DashboardOptions['onUnhandled']>;
+
+/** Middleware is handed the path below its mount point: exactly its two. */
+function mounted(path: string): Route {
+  if (path === '/' || path === '') return 'page';
+  return path === '/events' ? 'stream' : undefined;
+}
+
+/** Handed a whole path, it cannot know where it is mounted: any `…/` and `…/events`. */
+function anywhere(path: string): Route {
+  if (path.endsWith('/events')) return 'stream';
+  return path === '' || path.endsWith('/') ? 'page' : undefined;
 }
 
 function plain(response: ServerResponse, status: number, text: string): void {

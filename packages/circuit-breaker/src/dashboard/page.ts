@@ -84,7 +84,11 @@ svg .line-p99 { fill: none; stroke: #c62828; stroke-width: 1.2; }
 const SCRIPT = `
 (function () {
 'use strict';
-var base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
+// The stream is 'events' below the page's own path, as a relative URL:
+// location.pathname itself is no URL to give EventSource (served at
+// '//evil.example/', it would name another host).
+var page = location.pathname;
+var eventsUrl = page.endsWith('/') ? './events' : './' + page.slice(page.lastIndexOf('/') + 1) + '/events';
 var tiles = new Map();
 var history = new Map();
 var latest = [];
@@ -214,7 +218,7 @@ function render(breakers) {
 }
 var capacity = 300;
 function connect() {
-  var source = new EventSource(base + 'events');
+  var source = new EventSource(eventsUrl);
   source.addEventListener('open', function () {
     statusEl.textContent = 'live';
     statusEl.className = 'live';

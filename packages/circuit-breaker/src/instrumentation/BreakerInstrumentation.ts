@@ -1,10 +1,22 @@
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { attachOnce } from '../adapters/attach';
+import {
+  AttributeReader,
+  OptionReader,
+  isPlainObject,
+} from '@datapunk/otel-common';
+import { attachOnce, isCollector } from '../adapters/attach';
 import type { RegisterBreaker } from '../adapters/attach';
 import type { Breaker } from '../Breaker';
 import { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
+import {
+  DEFAULT_BREAKER_ATTRIBUTE_BOUNDS,
+  copyOptions,
+  readAttributeOption,
+  resolveOptions,
+} from '../options';
+import { errorText } from '../readForeign';
 import type { CircuitBreakerMetricsOptions } from '../types';
 
 export interface CircuitBreakerInstrumentationConfig
@@ -14,13 +26,28 @@ export interface CircuitBreakerInstrumentationConfig
    * one (opossum's and cockatiel's) shares one collector, made on first use.
    */
   collector?: CircuitBreakerMetrics;
-  /** Options of a collector of its own, made on first use (unused with `collector`). */
+  /**
+   * Options of a collector of its own, made on first use; not with
+   * `collector`. Its MeterProvider is the instrumentation's.
+   */
   collectorOptions?: Omit<CircuitBreakerMetricsOptions, 'meterProvider'>;
-  /** Names a breaker; undefined keeps the default (opossum's own name; `cockatiel-1`, … for cockatiel). */
+  /**
+   * Names a breaker; undefined keeps the default (opossum's own name;
+   * `cockatiel-1`, … for cockatiel). A breaker it names badly (or that it
+   * throws for) is not reported, and counted in the collector's `rejectedInputs`.
+   */
   nameOf?: (breaker: object) => string | undefined;
-  /** Attributes for every breaker it reports. */
+  /** Attributes for every breaker it reports: OpenTelemetry attribute values. */
   attributes?: Attributes;
 }
+
+const CONFIG_KEYS = [
+  'enabled',
+  'collector',
+  'collectorOptions',
+  'nameOf',
+  'attributes',
+] as const;
 
 /**
  * The collectors instrumentations share when given neither a collector nor
@@ -40,6 +67,16 @@ export abstract class BreakerInstrumentation extends InstrumentationBase<Circuit
   private _provider: MeterProvider | undefined;
   /** Breakers that could not be attached: not tried again at every call. */
   private _failed = new WeakSet<object>();
+
+  /**
+   * Checks the configuration, at construction and at every setConfig():
+   * `enabled` (InstrumentationConfig's), `collector`, `collectorOptions`,
+   * `nameOf` and `attributes`; anything else is refused.
+   * @throws {TypeError|RangeError} naming the option and the rule.
+   */
+  override setConfig(config: CircuitBreakerInstrumentationConfig = {}): void {
+    super.setConfig(readConfig(this.constructor.name, config));
+  }
 
   /** The collector breakers are reported to: health, snapshots and events come from it. */
   get collector(): CircuitBreakerMetrics {
@@ -66,12 +103,21 @@ export abstract class BreakerInstrumentation extends InstrumentationBase<Circuit
   ): Breaker | undefined {
     // Fields are set after InstrumentationBase's constructor, which may already patch.
     this._failed ??= new WeakSet();
+    if (typeof target !== 'object' || target === null) return undefined;
     if (this._failed.has(target)) return undefined;
+    const collector = this.collector;
     try {
-      return attachOnce(this.collector, target, false, connect);
+      return attachOnce(collector, target, false, connect);
     } catch (error) {
       this._failed.add(target);
-      this._diag.warn(`could not instrument a breaker: ${String(error)}`);
+      try {
+        collector['_rejectInput'](
+          'uninstrumented',
+          `a breaker could not be instrumented: ${errorText(error)}`
+        );
+      } catch {
+        // Only a diag logger of the host's that throws gets here.
+      }
       return undefined;
     }
   }
@@ -93,4 +139,65 @@ export abstract class BreakerInstrumentation extends InstrumentationBase<Circuit
     }
     return collector;
   }
+}
+
+/**
+ * The configuration as checked plain data: what InstrumentationBase keeps.
+ * Attributes are read and bounded by the limits of the collector they go
+ * to (the given one, one of `collectorOptions`, or the shared one's).
+ */
+function readConfig(
+  owner: string,
+  config: unknown
+): CircuitBreakerInstrumentationConfig {
+  const copy = copyOptions(owner, config ?? undefined);
+  if (isPlainObject(copy) && 'metrics' in copy && !('collector' in copy)) {
+    throw new TypeError(
+      `${owner}: option 'metrics' is now 'collector' (a CircuitBreakerMetrics)`
+    );
+  }
+  const reader = new OptionReader(owner, copy, CONFIG_KEYS);
+  const read: CircuitBreakerInstrumentationConfig = {};
+  if (reader.raw('enabled') != null)
+    read.enabled = reader.boolean('enabled', true);
+  const collector = reader.raw('collector');
+  const options = reader.raw('collectorOptions');
+  if (collector != null) {
+    if (!isCollector(collector))
+      return reader.failType('collector', 'a CircuitBreakerMetrics', collector);
+    if (options != null)
+      reader.fail(
+        'collectorOptions',
+        "is for a collector of the instrumentation's own: not with 'collector'"
+      );
+    read.collector = collector;
+  }
+  let bounds = DEFAULT_BREAKER_ATTRIBUTE_BOUNDS;
+  if (options != null) {
+    const plain = copyOptions(owner, options, 'collectorOptions');
+    if (isPlainObject(plain) && 'meterProvider' in plain) {
+      throw new TypeError(
+        `${owner}: unknown option 'collectorOptions.meterProvider': the collector is on the instrumentation's MeterProvider (registerInstrumentations' meterProvider, or setMeterProvider())`
+      );
+    }
+    bounds = resolveOptions(
+      plain as CircuitBreakerMetricsOptions,
+      owner,
+      'collectorOptions'
+    ).attributeBounds;
+    read.collectorOptions = plain as CircuitBreakerMetricsOptions;
+  }
+  const nameOf = reader.raw('nameOf');
+  if (nameOf != null) {
+    if (typeof nameOf !== 'function')
+      reader.failType('nameOf', 'a function', nameOf);
+    read.nameOf = nameOf as CircuitBreakerInstrumentationConfig['nameOf'];
+  }
+  if (reader.raw('attributes') != null) {
+    read.attributes = isCollector(collector)
+      ? collector['_readAttributes'](reader)
+      : readAttributeOption(reader, 'attributes', new AttributeReader(bounds))
+          .attributes;
+  }
+  return read;
 }

@@ -25,6 +25,7 @@ import {
   takeSnapshot,
 } from '../persistence/snapshot';
 import { queryStore } from '../query/queryStore';
+import { beginExport, endExport } from '../store/exportCycle';
 import { MetricStore } from '../store/MetricStore';
 import type { Resource } from '../store/MetricStore';
 import type { Scope } from '../store/Stream';
@@ -320,7 +321,7 @@ export class MetricPipeline {
     const exporter = this.options.exporter!;
     const store = this.store;
     await this._collect(this.options.exportTimeoutMillis);
-    const cycle = await store.run(store.beginExport(Date.now()));
+    const cycle = await store.run(beginExport(store, Date.now()));
     let result: ExportResult = { code: ExportResultCode.FAILED };
     try {
       const metrics = await store.run(this._build(true, cycle.nowMillis));
@@ -331,7 +332,7 @@ export class MetricPipeline {
       );
     } finally {
       await store.run(
-        store.endExport(cycle, result.code === ExportResultCode.SUCCESS)
+        endExport(cycle, result.code === ExportResultCode.SUCCESS)
       );
     }
     if (result.code !== ExportResultCode.SUCCESS) {

@@ -15,6 +15,7 @@ import { ExplicitHistogramAggregator } from './aggregators/ExplicitHistogramAggr
 import { GaugeAggregator } from './aggregators/GaugeAggregator';
 import { HistogramAggregator } from './aggregators/HistogramAggregator';
 import { SumAggregator } from './aggregators/SumAggregator';
+import { enforceBudget } from './enforceBudget';
 import { Stream } from './Stream';
 import type { Scope, SeriesLayout } from './Stream';
 import { StoreStats } from './Tally';
@@ -63,20 +64,14 @@ export interface StreamOptions {
   instrumentType?: InstrumentType;
 }
 
-/** The delta series one export carries: moved in flight by beginExport, settled by endExport. */
-export interface ExportCycle {
-  readonly nowMillis: number;
-  readonly inFlight: readonly [Stream, number][];
-}
-
 /** Work that changes the store, as generators run in slices. */
 export type Work<T = void> = Generator<void, T, undefined>;
 
 /**
- * Every metric stream of a reader or a provider, with the retention rules:
- * collections (folding each series' current delta in), expiry of idle
- * series, roll-ups into coarser tiers, the memory budget, and the export
- * cycle (what is in flight, what goes back after a failure).
+ * Every metric stream of a reader or a provider, and the work on them:
+ * collections (folding each series' current delta in), then the retention
+ * rules on every series (expiry, window, roll-ups) and the memory budget
+ * ({@link enforceBudget}); the export cycle is in exportCycle.ts.
  *
  * Everything proportional to the number of series is a generator that
  * yields between series, run in slices of a few ms. A synchronous reader of
@@ -268,75 +263,11 @@ export class MetricStore {
     this._liveBytes = liveBytes;
     this._liveSeries = liveSeries;
     this._historyBytes = historyBytes;
-    yield* this._enforceBudget();
-  }
-
-  /** Moves every delta series' pending data in flight, for one export. */
-  *beginExport(nowMillis: number): Work<ExportCycle> {
-    const inFlight: [Stream, number][] = [];
-    for (const stream of this.streams.values()) {
-      if (!stream.exportsDelta) continue;
-      for (let series = 0; series < stream.idLimit; series++) {
-        if (stream.beginExport(series, nowMillis))
-          inFlight.push([stream, series]);
-        yield;
-      }
-    }
-    return { nowMillis, inFlight };
-  }
-
-  /**
-   * Ends an export: what was in flight is dropped when it was sent, or
-   * merged back into the pending data when it was not.
-   */
-  *endExport(cycle: ExportCycle, succeeded: boolean): Work {
-    for (const [stream, series] of cycle.inFlight) {
-      stream.endExport(series, succeeded);
-      yield;
-    }
-  }
-
-  /** Drops the oldest history points, all series alike, until within the budget. */
-  private *_enforceBudget(): Work {
-    const budget = this._config.limits.maxRetainedBytes;
-    while (this._historyBytes > budget) {
-      // The newest start time to drop through: the oldest points, in order
-      // of age, until what they hold brings the total within the budget.
-      const bytesByStart = new Map<number, number>();
-      for (const stream of this.streams.values()) {
-        for (let series = 0; series < stream.idLimit; series++) {
-          if (!stream.exists(series)) continue;
-          for (let tier = 0; tier < this.tiers.length; tier++)
-            stream.forEachPoint(series, tier, (start, _reader, bytes) =>
-              bytesByStart.set(start, (bytesByStart.get(start) ?? 0) + bytes)
-            );
-          yield;
-        }
-      }
-      if (bytesByStart.size === 0) return;
-      const starts = [...bytesByStart.keys()].sort((a, b) => a - b);
-      let excess = this._historyBytes - budget;
-      let cutoff = starts[0];
-      for (const start of starts) {
-        cutoff = start;
-        excess -= bytesByStart.get(start)!;
-        if (excess <= 0) break;
-      }
-      let historyBytes = 0;
-      for (const stream of this.streams.values()) {
-        for (let series = 0; series < stream.idLimit; series++) {
-          if (!stream.exists(series)) continue;
-          const dropped = stream.dropHistoryThrough(series, cutoff);
-          this.stats.evictedPoints.add('budget', dropped);
-          if (stream.exists(series))
-            historyBytes += stream.historyBytes(series);
-          yield;
-        }
-      }
-      // Blocks hold some slack; stop once nothing is left to drop.
-      if (historyBytes >= this._historyBytes) return;
-      this._historyBytes = historyBytes;
-    }
+    this._historyBytes = yield* enforceBudget(
+      this,
+      this._config.limits.maxRetainedBytes,
+      historyBytes
+    );
   }
 
   /** The one place a kind picks its aggregation. */

@@ -20,12 +20,8 @@ import * as sinon from 'sinon';
 import { RetentionMeterProvider } from '../../src';
 import { OTLPSummaryMetricExporter } from '../../src/export/otlp';
 import { metric, pointWith, points, selfCount } from '../util';
-import {
-  expectHistogram,
-  providerSetUp,
-  seededRandom,
-  withDiag,
-} from './harness';
+import { expectHistogram, providerSetUp, withDiag } from './harness';
+import { seededRandom } from './workload';
 import type { ProviderSetup } from './harness';
 
 const { CUMULATIVE, DELTA } = AggregationTemporality;
@@ -53,7 +49,10 @@ const VALID_NAMES = ['a', 'a'.repeat(255), 'a1', 'a-1', 'a.1', 'a_1', 'a/1'];
 /** Every way to make an instrument, and how to give it one measurement. */
 const KINDS: {
   type: InstrumentType;
-  make(meter: ReturnType<RetentionMeterProvider['getMeter']>, name: string): {
+  make(
+    meter: ReturnType<RetentionMeterProvider['getMeter']>,
+    name: string
+  ): {
     measure(value: number, attributes?: Attributes): void;
   };
 }[] = [
@@ -88,7 +87,10 @@ const KINDS: {
   ...(
     [
       [InstrumentType.OBSERVABLE_COUNTER, 'createObservableCounter'],
-      [InstrumentType.OBSERVABLE_UP_DOWN_COUNTER, 'createObservableUpDownCounter'],
+      [
+        InstrumentType.OBSERVABLE_UP_DOWN_COUNTER,
+        'createObservableUpDownCounter',
+      ],
       [InstrumentType.OBSERVABLE_GAUGE, 'createObservableGauge'],
     ] as const
   ).map(([type, method]) => ({
@@ -488,9 +490,7 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
         let rm = await setup.collect();
         expect(points(rm, 'cache.hits')[0].value).to.equal(10);
         expect(points(rm, 'cache.misses')[0].value).to.equal(2);
-        expect(metric(rm, 'cache.size'), 'not registered').to.equal(
-          undefined
-        );
+        expect(metric(rm, 'cache.size'), 'not registered').to.equal(undefined);
         expect(metric(rm, 'foreign.gauge'), "another meter's").to.equal(
           undefined
         );
@@ -516,9 +516,7 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
       const { meter } = setup;
       const thrown = new Error('sync failure');
       const rejected = new Error('async failure');
-      meter
-        .createObservableGauge('sync.ok')
-        .addCallback(r => r.observe(1));
+      meter.createObservableGauge('sync.ok').addCallback(r => r.observe(1));
       meter.createObservableGauge('async.ok').addCallback(async r => {
         await new Promise(resolve => setImmediate(resolve));
         r.observe(2);
@@ -579,9 +577,7 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
             temporality === CUMULATIVE ? upTo(increments) : increments[k]
           );
           expect(points(rm, 'level.total')[0].value, `export ${k}`).to.equal(
-            temporality === CUMULATIVE
-              ? upDownObserved[k]
-              : upDownIncrements[k]
+            temporality === CUMULATIVE ? upDownObserved[k] : upDownIncrements[k]
           );
         });
       });
@@ -642,9 +638,10 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
             .flatMap(s => s.metrics);
           expect(own, 'nothing recorded').to.deep.equal([]);
           expect(messages.join('\n')).to.match(/instrument name .* is invalid/);
-          expect(selfCount(rm, REJECTED), 'not a rejected measurement').to.equal(
-            0
-          );
+          expect(
+            selfCount(rm, REJECTED),
+            'not a rejected measurement'
+          ).to.equal(0);
         });
       });
 
@@ -662,7 +659,9 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
       await withDiag(async messages => {
         setup = providerSetUp();
         const { meter } = setup;
-        expect(meter.createCounter('hits')).to.equal(meter.createCounter('hits'));
+        expect(meter.createCounter('hits')).to.equal(
+          meter.createCounter('hits')
+        );
         expect(meter.createHistogram('size')).to.equal(
           meter.createHistogram('size')
         );
@@ -726,7 +725,10 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
         expect(provider.getMeter('lib', '1.0')).to.not.equal(
           provider.getMeter('lib', '2.0')
         );
-        provider.getMeter('lib', '1.0', { schemaUrl }).createCounter('x').add(1);
+        provider
+          .getMeter('lib', '1.0', { schemaUrl })
+          .createCounter('x')
+          .add(1);
         provider.getMeter('lib', '2.0').createCounter('x').add(2);
         const odd: unknown[] = [
           '',
@@ -760,10 +762,12 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
         expect(
           byScope('with spaces, ünïcode')!.metrics[0].dataPoints[0].value
         ).to.equal(1e5);
-        expect(byScope('m'.repeat(10_000))!.metrics[0].dataPoints[0].value).to.equal(
-          1e6
+        expect(
+          byScope('m'.repeat(10_000))!.metrics[0].dataPoints[0].value
+        ).to.equal(1e6);
+        expect(messages.join('\n')).to.match(
+          /getMeter\(\) needs a non-empty string name/
         );
-        expect(messages.join('\n')).to.match(/getMeter\(\) needs a non-empty string name/);
       });
     });
   });
@@ -865,9 +869,9 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
       setup.meter.createCounter('flushed').add(4, { a: 'b' });
       await setup.provider.forceFlush();
       expect(setup.exports()).to.have.length(1);
-      expect(pointWith(setup.exports()[0], 'flushed', { a: 'b' })!.value).to.equal(
-        4
-      );
+      expect(
+        pointWith(setup.exports()[0], 'flushed', { a: 'b' })!.value
+      ).to.equal(4);
       expect(flushed.callCount).to.equal(1);
     });
 

@@ -17,12 +17,8 @@ import { RetentionMeterProvider } from '../../src';
 import { PrometheusScrapeServer } from '../../src/export/prometheus';
 import { parseText } from '../prometheusTextParser';
 import { metric, pointWith, points, selfCount } from '../util';
-import {
-  expectHistogram,
-  providerSetUp,
-  relativeErrorAt,
-  seededRandom,
-} from './harness';
+import { expectHistogram, providerSetUp, relativeErrorAt } from './harness';
+import { seededRandom } from './workload';
 import type { ProviderSetup } from './harness';
 
 /** The store's sketch defaults (RetentionMetricReader's maxScale and maxBuckets). */

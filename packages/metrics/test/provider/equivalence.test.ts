@@ -314,4 +314,10 @@ describe('RetentionMeterProvider and the SDK MeterProvider with RetentionMetricR
         }
       });
     });
+
+  it('observable sets that come and go: a set no longer observed leaves both exports at once', async () => {
+    const { mine, theirs } = await runBoth(CUMULATIVE, true);
+    expect(mine).to.have.length(theirs.length);
+    mine.forEach((rm, i) => expectSameExport(rm, theirs[i], `export ${i}`));
+  });
 });

@@ -8,6 +8,7 @@ import type {
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import {
   AggregationTemporality,
+  ConsoleMetricExporter,
   DataPointType,
   InMemoryMetricExporter,
   InstrumentType,
@@ -873,6 +874,36 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
         pointWith(setup.exports()[0], 'flushed', { a: 'b' })!.value
       ).to.equal(4);
       expect(flushed.callCount).to.equal(1);
+    });
+
+    it("exports to the SDK's ConsoleMetricExporter", async () => {
+      const printed: { descriptor: { name: string }; dataPoints: unknown[] }[] =
+        [];
+      const dir = sinon
+        .stub(console, 'dir')
+        .callsFake(item => void printed.push(item as (typeof printed)[0]));
+      const provider = new RetentionMeterProvider({
+        exporter: new ConsoleMetricExporter(),
+      });
+      try {
+        provider
+          .getMeter('console')
+          .createCounter('printed')
+          .add(7, { a: 'b' });
+        await provider.forceFlush();
+      } finally {
+        try {
+          await provider.shutdown(); // exports again: printed too
+        } finally {
+          dir.restore();
+        }
+      }
+      const counter = printed.find(p => p.descriptor.name === 'printed');
+      expect(counter?.dataPoints).to.have.length(1);
+      expect(counter!.dataPoints[0]).to.deep.include({
+        attributes: { a: 'b' },
+        value: 7,
+      });
     });
 
     it('shutdown() exports once more and shuts the exporter down once, however often called; later measurements are counted, not kept', async () => {

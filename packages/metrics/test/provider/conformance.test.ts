@@ -17,6 +17,9 @@ import type {
   ExponentialHistogram,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as sinon from 'sinon';
 import { RetentionMeterProvider } from '../../src';
 import { OTLPSummaryMetricExporter } from '../../src/export/otlp';
@@ -618,6 +621,39 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
       expect(await exported()).to.deep.equal([[['b', 9]], [['b', 0.9]]]);
       observing = [{ pool: 'a', total: 12 }];
       expect(await exported()).to.deep.equal([[['a', 12]], [['a', 1.2]]]);
+    });
+
+    it('after a restart from a snapshot too: a restored series the callbacks no longer observe is not exported', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'datapunk-provider-'));
+      const persistence = { path: join(dir, 'metrics.snapshot') };
+      try {
+        let pools = ['a', 'b'];
+        const observe = (
+          meter: ReturnType<RetentionMeterProvider['getMeter']>
+        ) =>
+          meter
+            .createObservableGauge('pool.size')
+            .addCallback(r => pools.forEach(pool => r.observe(1, { pool })));
+        const before = new RetentionMeterProvider({ persistence });
+        observe(before.getMeter('test'));
+        await before.collect();
+        await before.shutdown();
+
+        const after = new RetentionMeterProvider({ persistence });
+        try {
+          await after.whenRestored();
+          pools = ['a'];
+          observe(after.getMeter('test'));
+          const { resourceMetrics } = await after.collect();
+          expect(
+            points(resourceMetrics, 'pool.size').map(p => p.attributes)
+          ).to.deep.equal([{ pool: 'a' }]);
+        } finally {
+          await after.shutdown();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -188,7 +188,11 @@ export class MetricStore {
       isMonotonic ? 'monotonic' : '',
     ].join('\u0000');
     let stream = this.streams.get(key);
-    if (stream !== undefined) return stream;
+    if (stream !== undefined) {
+      // A stream restored from a snapshot does not know it is an observable's.
+      if (options.observable) stream.observable = true;
+      return stream;
+    }
     if (this.streams.size >= this._config.limits.maxMetrics) {
       this._config.diag.warn(
         'metric_limit',

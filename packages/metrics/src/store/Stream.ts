@@ -83,7 +83,8 @@ export class Stream {
   readonly maxSeries: number;
   readonly aggregator: Aggregator;
   readonly advice: { explicitBucketBoundaries?: number[] } | undefined;
-  readonly observable: boolean;
+  /** Set by streamFor when a restored stream turns out to be an observable's. */
+  observable: boolean;
   readonly tracks: PointTracks;
   /** A delta being folded or a coarser point being formed; reused. */
   readonly scratch: Aggregate;

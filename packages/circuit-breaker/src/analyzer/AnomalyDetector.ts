@@ -12,7 +12,7 @@ export interface AnomalyDetectorOptions {
   /**
    * How an episode is raised. 'cusum' (default): each observation's score
    * adds evidence beyond `reference`, and evidence reaching
-   * `decisionInterval` raises it (see {@link Cusum}). 'consecutive':
+   * `decisionInterval` raises it (a two-sided CUSUM). 'consecutive':
    * `consecutive` scores in a row at or beyond `threshold`, one direction.
    */
   rule?: 'cusum' | 'consecutive';

@@ -291,7 +291,12 @@ export class MetricPipeline {
   /** Queues work after everything queued before; a failure does not block later work. */
   private _run<T>(task: () => Promise<T>): Promise<T> {
     const result = this._queue.then(task);
-    this._queue = result.catch(() => undefined);
+    // The queue keeps neither results nor errors alive (a collection is a
+    // large object graph).
+    this._queue = result.then(
+      () => undefined,
+      () => undefined
+    );
     return result;
   }
 

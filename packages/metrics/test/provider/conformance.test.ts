@@ -23,8 +23,13 @@ import { join } from 'node:path';
 import * as sinon from 'sinon';
 import { RetentionMeterProvider } from '../../src';
 import { OTLPSummaryMetricExporter } from '../../src/export/otlp';
-import { metric, pointWith, points, selfCount } from '../util';
-import { expectHistogram, providerSetUp, withDiag } from './harness';
+import { T0, metric, pointWith, points, selfCount } from '../util';
+import {
+  expectHistogram,
+  lockstepClock,
+  providerSetUp,
+  withDiag,
+} from './harness';
 import { seededRandom } from './workload';
 import type { ProviderSetup } from './harness';
 
@@ -900,6 +905,57 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
   });
 
   describe('lifecycle', () => {
+    it('an instrument first used after collections records and exports', async () => {
+      setup = providerSetUp();
+      const { meter } = setup;
+      const counter = meter.createCounter('late.counter');
+      const histogram = meter.createHistogram('late.histogram');
+      const gauge = meter.createGauge('late.gauge');
+      await setup.collect();
+      await setup.collect();
+      counter.add(3);
+      histogram.record(2);
+      gauge.record(5);
+      const rm = await setup.collect();
+      expect(points(rm, 'late.counter')[0]?.value).to.equal(3);
+      expect(
+        points<ExponentialHistogram>(rm, 'late.histogram')[0]?.value.count
+      ).to.equal(1);
+      expect(points(rm, 'late.gauge')[0]?.value).to.equal(5);
+    });
+
+    it('an instrument whose series expired and whose history aged out records again', async () => {
+      const clock = lockstepClock();
+      const provider = new RetentionMeterProvider({
+        collectionIntervalMillis: 1000,
+        exportIntervalMillis: 1000,
+        seriesTtlMillis: 1000,
+        tiers: [{ resolutionMillis: 1000, durationMillis: 1000 }],
+      });
+      try {
+        const counter = provider.getMeter('test').createCounter('idle');
+        counter.add(1);
+        const collectAt = async (seconds: number) => {
+          clock.setSystemTime(T0 + seconds * 1000);
+          return (await provider.collect()).resourceMetrics;
+        };
+        expect(points(await collectAt(1), 'idle')[0].value).to.equal(1);
+        for (let second = 2; second <= 6; second++) await collectAt(second);
+        expect(
+          provider.query('idle')?.series ?? 0,
+          'expired, history gone'
+        ).to.equal(0);
+        counter.add(2);
+        expect(points(await collectAt(7), 'idle')[0]?.value).to.equal(2);
+      } finally {
+        try {
+          await provider.shutdown();
+        } finally {
+          clock.restore();
+        }
+      }
+    });
+
     it('forceFlush() exports what was recorded, and flushes the exporter', async () => {
       setup = providerSetUp();
       const flushed = sinon.spy(setup.exporter, 'forceFlush');

@@ -333,6 +333,7 @@ export class RetentionMeter implements Meter {
           advice,
           observable: type.startsWith('OBSERVABLE'),
           instrumentType: type,
+          held: true,
         }
       );
       if (stream === undefined) {

@@ -57,6 +57,8 @@ export interface StreamOptions {
   advice?: { explicitBucketBoundaries?: number[] };
   /** An observable instrument's stream: only series observed in the latest collection are exported. */
   observable?: boolean;
+  /** An instrument holds the stream: it is kept while it has no series. */
+  held?: boolean;
   /**
    * The instrument type of a provider's stream, which the exporter's
    * temporality is asked for (the SDK's data carries none: its kind decides).
@@ -191,6 +193,7 @@ export class MetricStore {
     if (stream !== undefined) {
       // A stream restored from a snapshot does not know it is an observable's.
       if (options.observable) stream.observable = true;
+      if (options.held) stream.held = true;
       return stream;
     }
     if (this.streams.size >= this._config.limits.maxMetrics) {
@@ -222,6 +225,7 @@ export class MetricStore {
       advice: options.advice,
       observable: options.observable ?? false,
     });
+    stream.held = options.held ?? false;
     this.streams.set(key, stream);
     return stream;
   }
@@ -261,7 +265,8 @@ export class MetricStore {
         yield;
       }
       liveBytes += stream.byteLength;
-      if (stream.activeSeries === 0 && !anySeries(stream))
+      // A stream without series goes, unless an instrument records into it.
+      if (stream.activeSeries === 0 && !stream.held && !anySeries(stream))
         this.streams.delete(key);
     }
     this._liveBytes = liveBytes;

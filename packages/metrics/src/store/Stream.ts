@@ -85,6 +85,11 @@ export class Stream {
   readonly advice: { explicitBucketBoundaries?: number[] } | undefined;
   /** Set by streamFor when a restored stream turns out to be an observable's. */
   observable: boolean;
+  /**
+   * An instrument records into this stream (it holds it for life): the
+   * store keeps it while it has no series.
+   */
+  held = false;
   readonly tracks: PointTracks;
   /** A delta being folded or a coarser point being formed; reused. */
   readonly scratch: Aggregate;

@@ -141,8 +141,15 @@ describe('the main job (examples/demo) against a real Collector', function () {
 
   it('persists its state to the file it names', () => {
     expect(output).to.include(`State persisted to ${statePath}`);
-    const snapshot = JSON.parse(readFileSync(statePath, 'utf8')) as object;
-    expect(JSON.stringify(snapshot)).to.include('circuit_breaker.calls');
+    // One JSON document per line: a header, then each metric and its series.
+    const lines = readFileSync(statePath, 'utf8')
+      .split('\n')
+      .filter(line => line !== '')
+      .map(line => JSON.parse(line) as { format?: string; metric?: object });
+    expect(lines[0].format).to.equal('datapunk.metrics.snapshot');
+    expect(JSON.stringify(lines.filter(l => l.metric))).to.include(
+      'circuit_breaker.calls'
+    );
   });
 
   it('answers every query of the Grafana dashboards with data, in Prometheus', async () => {

@@ -54,6 +54,7 @@ describe('packaging: what a registry user gets', function () {
         const { files } = packed(directory);
         for (const needed of [
           'README.md',
+          'CHANGELOG.md',
           'LICENSE',
           'package.json',
           'build/src/index.js',

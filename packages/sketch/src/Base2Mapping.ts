@@ -42,6 +42,7 @@ const MAPPINGS: Base2Mapping[] = [];
  * where a lower-scale sketch would have put it, and merges stay exact.
  */
 export class Base2Mapping {
+  /** The scale, an integer in [-10, 20]: base = 2^(2^-scale). */
   readonly scale: number;
   /** (base − 1) / (base + 1): the worst relative error of a bucket's midpoint. */
   readonly relativeError: number;

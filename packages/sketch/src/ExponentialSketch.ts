@@ -219,8 +219,8 @@ export class ExponentialSketch {
    * in a store's shared Float64Array, allocating nothing: the same result,
    * bit for bit, as recording its values here (given the block's exact sum),
    * through the same code as merge(), mergeFrom() and
-   * mergeExponentialHistogram(). Its cost is that of the occupied buckets
-   * plus the empty slots at either end of each range.
+   * mergeExponentialHistogram(). It reads each range once: its cost is
+   * proportional to `to − from`.
    *
    * The block is trusted to come from the caller's own record path: what
    * costs nothing to check is checked (scale, ranges, zero count, min ≤ max,

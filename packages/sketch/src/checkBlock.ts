@@ -18,6 +18,7 @@ export interface CheckedBlock {
 
 const INDEX_RULE: RangeRule = { integer: true };
 const NO_COUNTS: ArrayLike<number> = [];
+/** Reused by every check; it holds the last block's arrays until the next. */
 const CHECKED: CheckedBlock = {
   positive: new DenseBuckets(),
   negative: new DenseBuckets(),

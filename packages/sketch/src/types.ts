@@ -28,6 +28,7 @@ export interface BucketSpan {
  * integer. Zero counts at either end are fine; nothing is copied.
  */
 export interface BucketRange {
+  /** Any array of numbers, read in place: a Float64Array arena, a Uint32Array, an array. */
   counts: ArrayLike<number>;
   /** The bucket index of `counts[from]`. */
   offset: number;
@@ -57,9 +58,11 @@ export interface BucketBlock {
    * sumError absent.
    */
   sum: number;
+  /** What `sum` lacks of the exact sum, e.g. the lo of a TwoSum pair; 0 when absent. */
   sumError?: number;
-  /** The smallest and largest value; finite, min ≤ max, ignored when the block is empty. */
+  /** The smallest value; finite, ≤ max, ignored when the block is empty. */
   min: number;
+  /** The largest value; finite, ≥ min, ignored when the block is empty. */
   max: number;
 }
 

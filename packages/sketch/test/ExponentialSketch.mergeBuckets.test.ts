@@ -367,6 +367,24 @@ describe('ExponentialSketch.mergeBuckets', () => {
         /'negative' must be an object or absent, got 3/,
       ],
       [
+        'a null range',
+        b => ({ ...b, negative: null }),
+        TypeError,
+        /'negative' must be an object or absent, got null/,
+      ],
+      [
+        'null counts',
+        b => ({ ...b, positive: { ...b.positive!, counts: null } }),
+        TypeError,
+        /'positive\.counts' must be an array or a typed array, got null/,
+      ],
+      [
+        'counts without a length',
+        b => ({ ...b, positive: { ...b.positive!, counts: {} } }),
+        TypeError,
+        /'positive\.counts' must be an array or a typed array, got an object/,
+      ],
+      [
         'counts that are not an array',
         b => ({ ...b, positive: { ...b.positive!, counts: 5 } }),
         TypeError,
@@ -444,6 +462,69 @@ describe('ExponentialSketch.mergeBuckets', () => {
         expect(state(sketch)).to.deep.equal(before);
       });
     }
+
+    it('checks min and max whenever there is a value: zeros only, or one sign only', () => {
+      const blocks: [string, BucketBlock][] = [
+        ['zeros', { scale: 0, zeroCount: 2, sum: 0, min: NaN, max: 0 }],
+        [
+          'positive',
+          {
+            scale: 0,
+            positive: { counts: [1], offset: 0, from: 0, to: 1 },
+            zeroCount: 0,
+            sum: 1.5,
+            min: NaN,
+            max: 1.5,
+          },
+        ],
+        [
+          'negative',
+          {
+            scale: 0,
+            negative: { counts: [1], offset: 0, from: 0, to: 1 },
+            zeroCount: 0,
+            sum: -1.5,
+            min: NaN,
+            max: -1.5,
+          },
+        ],
+      ];
+      for (const [name, block] of blocks)
+        expect(
+          () => new ExponentialSketch().mergeBuckets(block),
+          name
+        ).to.throw(RangeError, /'min' must be a finite number, got NaN/);
+    });
+
+    it('places a single bucket by the index range of its scale, and ignores where empty slots are', () => {
+      const one = (offset: number): BucketBlock => ({
+        scale: 0,
+        positive: { counts: [0, 1, 0], offset, from: 0, to: 3 },
+        zeroCount: 0,
+        sum: 1,
+        min: 1,
+        max: 1,
+      });
+      // Its one bucket is offset + 1; at scale 0 buckets run from -1023 to 1023.
+      expect(() => new ExponentialSketch().mergeBuckets(one(1023))).to.throw(
+        RangeError,
+        /'positive' must hold buckets within \[-1023, 1023\] at scale 0, not \[1024, 1024\]/
+      );
+      expect(() => new ExponentialSketch().mergeBuckets(one(-1025))).to.throw(
+        RangeError,
+        /not \[-1024, -1024\]/
+      );
+      const sketch = new ExponentialSketch();
+      sketch.mergeBuckets({
+        scale: 0,
+        positive: { counts: [0, 0], offset: 5000, from: 0, to: 2 },
+        zeroCount: 1,
+        sum: 0,
+        min: 0,
+        max: 0,
+      });
+      expect([sketch.count, sketch.zeroCount]).to.deep.equal([1, 1]);
+    });
 
     it('takes the valid one', () => {
       const sketch = new ExponentialSketch();

@@ -100,7 +100,7 @@ export class CollectionBatches {
         this._maxPoints - points,
         this._context,
         this._endTime,
-        this._store.lastCollectionMillis
+        this._store.collections
       );
       points += part.points;
       ranges.push({ stream, from, to: part.to });
@@ -160,7 +160,7 @@ function* buildPart(
   budget: number,
   context: BuildContext,
   endTime: HrTime,
-  collected: number
+  collections: number
 ): Work<{ metrics: MetricData[]; to: number; points: number }> {
   const summarize =
     context.summary !== undefined &&
@@ -183,7 +183,7 @@ function* buildPart(
     yield;
     if (!stream.isActive(series)) continue;
     // An observable's series not observed in the latest collection is not exported.
-    if (stream.observable && stream.lastUpdateOf(series) !== collected)
+    if (stream.observable && stream.lastCollectionOf(series) !== collections)
       continue;
     const start = stream.exportedValue(series, context.duringExport, exported);
     const attributes = stream.attributesOf(series);

@@ -115,8 +115,8 @@ export class MetricPipeline {
       summary: options.summary,
       sketch: { maxBuckets: options.maxBuckets, maxScale: options.maxScale },
       quantiles: options.summary?.quantiles ?? DEFAULTS.quantiles,
-      temporalityOf: (kind, isMonotonic) =>
-        temporalityFor(options.exporter, kind, isMonotonic),
+      temporalityOf: (kind, isMonotonic, instrumentType) =>
+        temporalityFor(options.exporter, kind, isMonotonic, instrumentType),
       isDelta: temporality => temporality === AggregationTemporality.DELTA,
       diag: this.diag,
     });
@@ -447,20 +447,25 @@ export class MetricPipeline {
   }
 }
 
-/** The instrument type a stored metric stands for, to ask the exporter's temporality. */
+/**
+ * The exporter's temporality for an instrument type: the one given, else
+ * the one a stored metric's kind stands for.
+ */
 function temporalityFor(
   exporter: PushMetricExporter | undefined,
   kind: MetricKind,
-  isMonotonic: boolean
+  isMonotonic: boolean,
+  instrumentType: InstrumentType | undefined
 ): AggregationTemporality {
   const type =
-    kind === MetricKind.HISTOGRAM
+    instrumentType ??
+    (kind === MetricKind.HISTOGRAM
       ? InstrumentType.HISTOGRAM
       : kind === MetricKind.GAUGE
         ? InstrumentType.GAUGE
         : isMonotonic
           ? InstrumentType.COUNTER
-          : InstrumentType.UP_DOWN_COUNTER;
+          : InstrumentType.UP_DOWN_COUNTER);
   return (
     exporter?.selectAggregationTemporality?.(type) ??
     AggregationTemporality.CUMULATIVE

@@ -73,17 +73,16 @@ export class ObservableInstrument
   /** One observation, from a callback; checked and counted like any measurement. */
   observe(value: unknown, attributes?: Attributes): void {
     const target = this._target;
-    if (
-      typeof value !== 'number' ||
-      value - value !== 0 ||
-      (value < 0 && this._rule.nonNegative)
-    ) {
-      const reason =
-        typeof value !== 'number'
-          ? 'not_a_number'
-          : value - value !== 0
-            ? 'not_finite'
-            : 'negative';
+    const reason = target.closed()
+      ? 'after_shutdown'
+      : typeof value !== 'number'
+        ? 'not_a_number'
+        : value - value !== 0
+          ? 'not_finite'
+          : value < 0 && this._rule.nonNegative
+            ? 'negative'
+            : undefined;
+    if (reason !== undefined) {
       target.stats.rejectedMeasurements.add(reason);
       target.diag.warn(
         `rejected:${reason}`,
@@ -91,7 +90,10 @@ export class ObservableInstrument
       );
       return;
     }
-    const observed = this._rule.integer ? Math.trunc(value) : value;
+    // Checked above: a finite number.
+    const observed = this._rule.integer
+      ? Math.trunc(value as number)
+      : (value as number);
     target.streams.forEach(({ stream, resolver }, i) => {
       const series = resolver.seriesOf(attributes, target.sinceMillis());
       if (series === UNREADABLE) {

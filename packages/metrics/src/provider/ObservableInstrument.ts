@@ -11,6 +11,9 @@ import { grow } from '../store/arena/columns';
 import { UNREADABLE } from '../store/SeriesResolver';
 import type { InstrumentTarget, ValueRule } from './SyncInstrument';
 
+/** Overflowed sets whose totals a counter remembers, per collection. */
+const MAX_OVERFLOWED_SETS = 10_000;
+
 /**
  * ObservableCounter, ObservableUpDownCounter and ObservableGauge of our
  * provider: callbacks report values when a collection runs. Counters report
@@ -32,6 +35,13 @@ export class ObservableInstrument
   private readonly _previous: Float64Array[];
   /** The series generation each previous total belongs to (an id is reused after expiry). */
   private readonly _generation: Int32Array[];
+  /**
+   * Counters, per stream: the previous total of each set past the series
+   * limit, by key (they share the overflow series, so each is differenced
+   * on its own), for sets observed in the latest collection or this one.
+   */
+  private readonly _overflowPrevious: Map<string, number>[];
+  private readonly _overflowCurrent: Map<string, number>[];
 
   constructor(
     name: string,
@@ -45,6 +55,8 @@ export class ObservableInstrument
     this._target = target;
     this._previous = target.streams.map(() => new Float64Array(0));
     this._generation = target.streams.map(() => new Int32Array(0));
+    this._overflowPrevious = target.streams.map(() => new Map());
+    this._overflowCurrent = target.streams.map(() => new Map());
   }
 
   addCallback(callback: ObservableCallback): void {
@@ -62,8 +74,13 @@ export class ObservableInstrument
     this._callbacks.delete(callback);
   }
 
-  /** The callbacks, each with a result that observes into this instrument. */
+  /** The callbacks of a new collection, each with a result that observes into this instrument. */
   *callbacks(): IterableIterator<[ObservableCallback, ObservableResult]> {
+    // Overflowed sets not observed in the latest collection are forgotten.
+    this._target.streams.forEach((_, i) => {
+      this._overflowPrevious[i] = this._overflowCurrent[i];
+      this._overflowCurrent[i] = new Map();
+    });
     const result: ObservableResult = {
       observe: (value, attributes) => this.observe(value, attributes),
     };
@@ -104,6 +121,10 @@ export class ObservableInstrument
         stream.record(series, observed);
         return;
       }
+      if (stream.isOverflow(series)) {
+        stream.record(series, this._overflowDelta(i, observed, attributes));
+        return;
+      }
       let previous = this._previous[i];
       let generation = this._generation[i];
       if (series >= previous.length) {
@@ -118,5 +139,26 @@ export class ObservableInstrument
       generation[series] = stream.generationOf(series);
       stream.record(series, restarted ? observed : observed - before);
     });
+  }
+
+  /**
+   * The change of an overflowed set's total since its previous observation
+   * (all of it when it is new, restarted, or past the sets remembered).
+   */
+  private _overflowDelta(
+    stream: number,
+    observed: number,
+    attributes: Attributes | undefined
+  ): number {
+    const key = this._target.streams[stream].resolver.keyOf(attributes);
+    const current = this._overflowCurrent[stream];
+    if (key === undefined || current.size >= MAX_OVERFLOWED_SETS)
+      return observed;
+    const before =
+      current.get(key) ?? this._overflowPrevious[stream].get(key) ?? 0;
+    current.set(key, observed);
+    return this._rule.nonNegative && observed < before
+      ? observed
+      : observed - before;
   }
 }

@@ -85,6 +85,19 @@ export class SeriesResolver {
     return series;
   }
 
+  /**
+   * The key of the set `attributes` stands for (after the View's
+   * processors), read afresh; undefined when it cannot be read. For the
+   * rare caller that needs a set's identity past the series limit.
+   */
+  keyOf(attributes: unknown): string | undefined {
+    return (
+      this._process === undefined
+        ? this._reader.readKey(attributes ?? {})
+        : this._processed(attributes ?? {})
+    )?.key;
+  }
+
   private _lookup(attributes: unknown, sinceMillis: number): number {
     const plain = this._plain;
     if (

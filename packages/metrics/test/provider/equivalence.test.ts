@@ -315,9 +315,29 @@ describe('RetentionMeterProvider and the SDK MeterProvider with RetentionMetricR
       });
     });
 
-  it('observable sets that come and go: a set no longer observed leaves both exports at once', async () => {
+  it('observable sets that come and go: a set no longer observed leaves both exports at once, until the SDK has seen twice the limit of sets', async () => {
     const { mine, theirs } = await runBoth(CUMULATIVE, true);
     expect(mine).to.have.length(theirs.length);
-    mine.forEach((rm, i) => expectSameExport(rm, theirs[i], `export ${i}`));
+    // Export i follows step 4i + 3; by step k the workload has observed
+    // cores 0 and 1 and workers w0…w⌊k/8⌋. The SDK remembers every set an
+    // observable ever reported and folds those past its limit (twice ours,
+    // less its overflow series) into its overflow series.
+    const sdkLimit = 2 * WORKLOAD_OPTIONS.limits.maxSeriesPerMetric;
+    const setsBy = (exportIndex: number) =>
+      2 + Math.floor((4 * exportIndex + 3) / 8) + 1;
+    const firstOverflow = mine.findIndex((_, i) => setsBy(i) > sdkLimit - 1);
+    expect(firstOverflow, 'workers came and went before').to.be.above(8);
+    for (let i = 0; i < firstOverflow; i++)
+      expectSameExport(mine[i], theirs[i], `export ${i}`);
+    const overflowed = (rm: ResourceMetrics) =>
+      points(rm, 'cpu.time').some(
+        p => p.attributes['otel.metric.overflow'] === true
+      );
+    expect(mine.some(overflowed), 'ours forgets sets no longer observed').to.be
+      .false;
+    expect(
+      theirs.slice(firstOverflow).every(overflowed),
+      'the SDK overflows from then on'
+    ).to.be.true;
   });
 });

@@ -166,14 +166,10 @@ function* buildPart(
     context.summary !== undefined &&
     context.summaryMode !== 'none' &&
     stream.summarized;
-  // Points per summarized series: the three window gauges, and the quantiles.
-  const perSummary = !summarize
-    ? 0
-    : context.summaryMode === 'summary'
-      ? 4
-      : 5 + context.summary!.quantiles.length;
   const points: DataPoint<unknown>[] = [];
-  const summaries: WindowSummary[] = [];
+  const windows = summarize
+    ? new WindowMetrics(stream, context, endTime)
+    : undefined;
   // Scratches of the build's own; the stream's belong to collections.
   const exported = stream.aggregator.create();
   const window = summarize ? stream.aggregator.create() : undefined;
@@ -196,7 +192,7 @@ function* buildPart(
       });
       made++;
     }
-    if (window instanceof HistogramAggregate) {
+    if (windows && window instanceof HistogramAggregate) {
       const summary = summarizeWindow(
         stream,
         series,
@@ -206,18 +202,13 @@ function* buildPart(
         context
       );
       if (summary) {
-        summaries.push(summary);
-        made += perSummary;
+        windows.add(summary);
+        made += windows.pointsPerSeries;
       }
     }
   }
-  const metrics: MetricData[] = [];
-  if (summaries.length > 0) {
-    // The SDK's MetricData has no Summary; exporters that take one check dataPointType.
-    metrics.push(
-      ...(summaryMetrics(stream, summaries, context, endTime) as MetricData[])
-    );
-  }
+  // The SDK's MetricData has no Summary; exporters that take one check dataPointType.
+  const metrics = (windows?.metrics() ?? []) as MetricData[];
   if (points.length > 0)
     metrics.push(
       stream.aggregator.toMetricData(
@@ -258,87 +249,112 @@ function summarizeWindow(
 }
 
 /**
- * `<name>.window` (a Summary, or a gauge with a `quantile` attribute) and
- * `<name>.window.{values,mean,stddev}` gauges, over the sliding window.
- * No name holds a Prometheus type word (`summary`) or ends in `count`:
- * promtool's lint flags both.
+ * A part's window summaries as `<name>.window` (a Summary, or a gauge
+ * with a `quantile` attribute) and `<name>.window.{values,mean,stddev}`
+ * gauges, their points made series by series. No name holds a Prometheus
+ * type word (`summary`) or ends in `count`: promtool's lint flags both.
  */
-function summaryMetrics(
-  stream: Stream,
-  windows: WindowSummary[],
-  context: BuildContext,
-  endTime: HrTime
-): (MetricData | SummaryMetricData)[] {
-  const summary = context.summary!;
-  const quantiles = [0, ...summary.quantiles, 1];
-  const { name, unit } = stream.descriptor;
-  const over = `over the last ${summary.windowMillis / 1000} s`;
-  const base = (suffix: string, description: string, metricUnit = unit) => ({
-    descriptor: {
-      name: `${name}.window${suffix}`,
-      description: `${description} of ${name} ${over}`,
-      unit: metricUnit,
-      valueType: ValueType.DOUBLE,
-    } satisfies MetricDescriptor,
-    aggregationTemporality: AggregationTemporality.CUMULATIVE as const,
-  });
-  const gauge = (
-    suffix: string,
-    description: string,
-    value: (w: WindowSummary) => number,
-    metricUnit?: string
-  ): GaugeMetricData => ({
-    ...base(suffix, description, metricUnit),
-    dataPointType: DataPointType.GAUGE,
-    dataPoints: windows.map(w => ({
-      attributes: w.attributes,
+class WindowMetrics {
+  private readonly _stream: Stream;
+  private readonly _context: BuildContext;
+  private readonly _endTime: HrTime;
+  private readonly _quantiles: number[];
+  private readonly _values: DataPoint<number>[] = [];
+  private readonly _means: DataPoint<number>[] = [];
+  private readonly _stddevs: DataPoint<number>[] = [];
+  private readonly _summaries: DataPoint<SummaryValue>[] = [];
+  private readonly _quantileGauges: DataPoint<number>[] = [];
+
+  constructor(stream: Stream, context: BuildContext, endTime: HrTime) {
+    this._stream = stream;
+    this._context = context;
+    this._endTime = endTime;
+    this._quantiles = [0, ...context.summary!.quantiles, 1];
+  }
+
+  /** Points a series adds. */
+  get pointsPerSeries(): number {
+    return (
+      3 + (this._context.summaryMode === 'summary' ? 1 : this._quantiles.length)
+    );
+  }
+
+  add(w: WindowSummary): void {
+    const endTime = this._endTime;
+    const point = <T>(value: T, attributes = w.attributes): DataPoint<T> => ({
+      attributes,
       startTime: w.startTime,
       endTime,
-      value: value(w),
-    })),
-  });
-  const quantileBase = base('', 'Quantiles (0 = min, 1 = max)');
-  return [
-    gauge('.values', 'Values recorded', w => w.count, '{value}'),
-    gauge('.mean', 'Mean', w => w.mean),
-    gauge(
-      '.stddev',
-      'Standard deviation (from bucket midpoints)',
-      w => w.stddev
-    ),
-    context.summaryMode === 'summary'
-      ? {
-          ...quantileBase,
-          dataPointType: SUMMARY_DATA_POINT_TYPE,
-          dataPoints: windows.map(
-            (w): DataPoint<SummaryValue> => ({
-              attributes: w.attributes,
-              startTime: w.startTime,
-              endTime,
-              value: {
-                count: w.totals.count,
-                sum: w.totals.sum,
-                quantileValues: quantiles.map((quantile, i) => ({
-                  quantile,
-                  value: w.quantiles[i],
-                })),
-              },
-            })
-          ),
-        }
-      : {
-          ...quantileBase,
-          dataPointType: DataPointType.GAUGE,
-          dataPoints: windows.flatMap(w =>
-            quantiles.map((quantile, i) => ({
-              attributes: { ...w.attributes, quantile },
-              startTime: w.startTime,
-              endTime,
-              value: w.quantiles[i],
-            }))
-          ),
-        },
-  ];
+      value,
+    });
+    this._values.push(point(w.count));
+    this._means.push(point(w.mean));
+    this._stddevs.push(point(w.stddev));
+    if (this._context.summaryMode === 'summary') {
+      this._summaries.push(
+        point({
+          count: w.totals.count,
+          sum: w.totals.sum,
+          quantileValues: this._quantiles.map((quantile, i) => ({
+            quantile,
+            value: w.quantiles[i],
+          })),
+        })
+      );
+    } else {
+      this._quantiles.forEach((quantile, i) =>
+        this._quantileGauges.push(
+          point(w.quantiles[i], { ...w.attributes, quantile })
+        )
+      );
+    }
+  }
+
+  metrics(): (MetricData | SummaryMetricData)[] {
+    if (this._values.length === 0) return [];
+    const { name, unit } = this._stream.descriptor;
+    const over = `over the last ${this._context.summary!.windowMillis / 1000} s`;
+    const base = (suffix: string, description: string, metricUnit = unit) => ({
+      descriptor: {
+        name: `${name}.window${suffix}`,
+        description: `${description} of ${name} ${over}`,
+        unit: metricUnit,
+        valueType: ValueType.DOUBLE,
+      } satisfies MetricDescriptor,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE as const,
+    });
+    const gauge = (
+      suffix: string,
+      description: string,
+      dataPoints: DataPoint<number>[],
+      metricUnit?: string
+    ): GaugeMetricData => ({
+      ...base(suffix, description, metricUnit),
+      dataPointType: DataPointType.GAUGE,
+      dataPoints,
+    });
+    const quantileBase = base('', 'Quantiles (0 = min, 1 = max)');
+    return [
+      gauge('.values', 'Values recorded', this._values, '{value}'),
+      gauge('.mean', 'Mean', this._means),
+      gauge(
+        '.stddev',
+        'Standard deviation (from bucket midpoints)',
+        this._stddevs
+      ),
+      this._context.summaryMode === 'summary'
+        ? {
+            ...quantileBase,
+            dataPointType: SUMMARY_DATA_POINT_TYPE,
+            dataPoints: this._summaries,
+          }
+        : {
+            ...quantileBase,
+            dataPointType: DataPointType.GAUGE,
+            dataPoints: this._quantileGauges,
+          },
+    ];
+  }
 }
 
 /** The reader's own metrics, cumulative since it started. */

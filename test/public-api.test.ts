@@ -91,7 +91,12 @@ describe('public API: only what a user should hold', () => {
     );
     expect(out['@datapunk/otel-metrics']).to.include('setupMetrics');
     expect(out['@datapunk/otel-metrics/prometheus']).to.deep.equal([
+      'DEFAULT_CLASSIC_BOUNDARIES',
+      'DEFAULT_PROMETHEUS_HOST',
+      'DEFAULT_PROMETHEUS_PORT',
       'PrometheusScrapeServer',
+      'negotiateFormat',
+      'serializeMetrics',
     ]);
     expect(out['@datapunk/otel-circuit-breaker']).to.include(
       'CircuitBreakerMetrics'

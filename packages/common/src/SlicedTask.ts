@@ -12,24 +12,26 @@ export const DEFAULT_SLICE_MILLIS = 4;
 const STEPS_PER_CLOCK_READ = 8;
 
 /**
- * When the current turn of the event loop began to run sliced work, and
- * whether it is still that turn. Tasks run one after the other in a chain
- * of awaits (build a batch, export it, settle it, build the next) never
- * give the loop a turn between them if each is shorter than a slice: the
- * budget is the turn's, shared by every task, not each task's.
+ * How long sliced work (every task's) has run in the current turn of the
+ * event loop. Tasks run one after the other in a chain of awaits (build a
+ * batch, export it, settle it, build the next) never give the loop a turn
+ * between them if each is shorter than a slice: the budget is the turn's,
+ * shared by every task, not each task's. Only sliced work counts: the
+ * host's own code in the same turn (a timer's callback, a test ticking a
+ * fake clock) is not ours to cut short.
  */
-let turnStart = 0;
+let turnUsedMillis = 0;
 let turnOpen = false;
 
-/** The end of this turn's budget for work sliced at `sliceMillis`. */
-function turnDeadline(sliceMillis: number): number {
+/** What is left of this turn's budget for work sliced at `sliceMillis`. */
+function turnBudget(sliceMillis: number): number {
   if (!turnOpen) {
     turnOpen = true;
-    turnStart = now();
+    turnUsedMillis = 0;
     // Queued before any slice of this turn yields: it runs first next turn.
     realSetImmediate(() => (turnOpen = false));
   }
-  return turnStart + sliceMillis;
+  return sliceMillis - turnUsedMillis;
 }
 
 /**
@@ -66,15 +68,19 @@ export class SlicedTask<T> {
    */
   async run(): Promise<T> {
     while (!this._done) {
-      const deadline = turnDeadline(this._sliceMillis);
-      if (now() >= deadline) {
+      const budget = turnBudget(this._sliceMillis);
+      if (budget <= 0) {
         await yieldToEventLoop();
         continue;
       }
+      const start = now();
+      let time = start;
       do {
         for (let i = 0; i < STEPS_PER_CLOCK_READ && !this._done; i++)
           this._step();
-      } while (!this._done && now() < deadline);
+        time = now();
+      } while (!this._done && time - start < budget);
+      turnUsedMillis += time - start;
     }
     return this._outcome();
   }

@@ -62,9 +62,10 @@ describe('SlicedTask', () => {
       turns++;
     }, 0);
     try {
-      // 100 tasks of 1 ms each, awaited one after the other: 100 ms in all.
+      // 100 tasks of 1 ms each (more steps than a task runs where it
+      // starts), awaited one after the other: 100 ms in all.
       for (let i = 0; i < 100; i++)
-        await new SlicedTask(busyWork(2, 500), 4).run();
+        await new SlicedTask(busyWork(20, 50), 4).run();
     } finally {
       clearInterval(ticker);
     }

@@ -1,7 +1,7 @@
 /**
  * A service's metrics through setupMetrics(): exported over OTLP when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set, kept locally otherwise; then queried
- * from the reader's retained history, and snapshotted to disk.
+ * from the provider's retained history, and snapshotted to disk.
  *
  *   npx ts-node -T -P examples/tsconfig.json examples/metrics-retention.ts
  */
@@ -16,7 +16,7 @@ const snapshot = join(
   'metrics.json'
 );
 
-const { instruments, reader, shutdown } = setupMetrics({
+const { instruments, meterProvider, shutdown } = setupMetrics({
   serviceName: 'example-shop',
   collectionIntervalMillis: 1000,
   exportIntervalMillis: 5000,
@@ -54,16 +54,16 @@ const traffic = setInterval(() => {
 
 setTimeout(async () => {
   clearInterval(traffic);
-  await reader.forceFlush();
+  await meterProvider.forceFlush();
   console.log(
-    `${SECONDS} s of traffic, queried from the reader's retained history:\n`
+    `${SECONDS} s of traffic, queried from the provider's retained history:\n`
   );
   console.log('route        requests   req/s     p50 ms    p99 ms    max ms');
   for (const route of ['/catalog', '/checkout']) {
-    const count = reader.query('http.server.requests', {
+    const count = meterProvider.query('http.server.requests', {
       attributes: { route },
     })!;
-    const latency = reader.query('http.server.duration', {
+    const latency = meterProvider.query('http.server.duration', {
       attributes: { route },
     })!;
     const ms = (s: number | undefined) =>
@@ -72,13 +72,13 @@ setTimeout(async () => {
       `${route.padEnd(10)} ${String(count.sum).padStart(10)} ${count.rate!.toFixed(1).padStart(7)} ${ms(latency.median)} ${ms(latency.percentiles!.p99)} ${ms(latency.max)}`
     );
   }
-  const gauge = reader.query('http.server.active')!;
+  const gauge = meterProvider.query('http.server.active')!;
   console.log(
     `\nactive requests: mean ${gauge.mean!.toFixed(2)}, max ${gauge.max}, last ${gauge.last}`
   );
   await shutdown();
   console.log(
-    `\nsnapshot written to ${snapshot} (restored by the next reader with the same path)`
+    `\nsnapshot written to ${snapshot} (restored by the next run with the same path)`
   );
   console.log(
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT

@@ -42,6 +42,7 @@ describe('public API: only what a user should hold', () => {
     expect(Object.keys(otelMetrics).sort()).to.deep.equal([
       'Instruments',
       'MetricType',
+      'RetentionMeterProvider',
       'RetentionMetricReader',
       'SUMMARY_DATA_POINT_TYPE',
       'VERSION',

@@ -6,7 +6,7 @@ const COUNTED_AS_FAILED = ['failure', 'timeout', 'capacity'];
 
 /**
  * One block per second: per breaker its state, calls/s and error rate (from
- * the retention reader's `circuit_breaker.calls` history), the downstream's
+ * the retention provider's `circuit_breaker.calls` history), the downstream's
  * p50/p99 (from its timer's history), health, and the latest signal. On a
  * terminal the block is redrawn in place; otherwise each block is printed.
  */
@@ -22,7 +22,8 @@ export class LiveView {
   }
 
   render(seconds: number): void {
-    const { schedule, breakers, reader, detections, startedMillis } = this._run;
+    const { schedule, breakers, metrics, detections, startedMillis } =
+      this._run;
     const now = Date.now();
     // This run only: a snapshot restored from the previous one is history,
     // not this run's traffic.
@@ -37,7 +38,7 @@ export class LiveView {
     for (const name of breakers.breakers) {
       const snapshot = breakers.getSnapshot(name)!;
       const calls = (outcome?: string) =>
-        reader.query('circuit_breaker.calls', {
+        metrics.query('circuit_breaker.calls', {
           attributes: {
             'circuit_breaker.name': name,
             ...(outcome && { 'circuit_breaker.outcome': outcome }),
@@ -49,7 +50,7 @@ export class LiveView {
         0
       );
       const ran = failed + (calls('success')?.sum ?? 0);
-      const latency = reader.query('demo.downstream.duration', {
+      const latency = metrics.query('demo.downstream.duration', {
         attributes: { route: name },
         fromMillis,
       })?.percentiles;

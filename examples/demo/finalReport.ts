@@ -5,10 +5,10 @@ const OUTCOMES = ['success', 'failure', 'timeout', 'rejected', 'capacity'];
 /**
  * The end of a run: each injected fault beside what detected it and how
  * fast, every signal raised, the false alarms, and totals over the whole
- * run from the retention reader's history.
+ * run from the retention provider's history.
  */
 export function finalReport(run: DemoRun): string {
-  const { schedule, detections, breakers, reader, startedMillis } = run;
+  const { schedule, detections, breakers, metrics, startedMillis } = run;
   const lines = ['', 'Injected faults and what detected them:'];
   for (const fault of schedule.faults) {
     const found = detections.detectionOf(fault);
@@ -53,12 +53,12 @@ export function finalReport(run: DemoRun): string {
       s => `  ${s.seconds.toFixed(1)} s ${s.breaker}: ${s.what}`
     ),
     '',
-    "This run, from the retention reader's history (the state file keeps earlier runs' too):"
+    "This run, from the retention provider's history (the state file keeps earlier runs' too):"
   );
   for (const name of breakers.breakers) {
     const counts = OUTCOMES.map(outcome => {
       const calls =
-        reader.query('circuit_breaker.calls', {
+        metrics.query('circuit_breaker.calls', {
           attributes: {
             'circuit_breaker.name': name,
             'circuit_breaker.outcome': outcome,
@@ -67,7 +67,7 @@ export function finalReport(run: DemoRun): string {
         })?.sum ?? 0;
       return `${outcome} ${calls}`;
     });
-    const latency = reader.query('demo.downstream.duration', {
+    const latency = metrics.query('demo.downstream.duration', {
       attributes: { route: name },
       fromMillis: startedMillis,
     });

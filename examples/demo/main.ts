@@ -2,7 +2,7 @@
  * The main job (`npm start`): a service calling a flaky downstream through
  * a real opossum breaker (payments) and a real cockatiel policy
  * (inventory), both instrumented by @datapunk/otel-circuit-breaker, with the
- * retention reader of @datapunk/otel-metrics keeping every metric. A
+ * retention meter provider of @datapunk/otel-metrics keeping every metric. A
  * scripted fault schedule slows the downstream, fails it and makes it flap;
  * a live view prints each second and a final report sets what the analyzer
  * found beside what was injected.
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   const run = {
     schedule,
     breakers,
-    reader: telemetry.reader,
+    metrics: telemetry.meterProvider,
     detections,
     startedMillis,
   };
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
 
   clearInterval(load);
   await Promise.all(pending);
-  await telemetry.reader.forceFlush();
+  await telemetry.meterProvider.forceFlush();
   detections.pollTrips();
   console.log(finalReport(run));
   await dashboard?.close();

@@ -1,5 +1,5 @@
 import type { CircuitBreakerMetrics } from '@datapunk/otel-circuit-breaker';
-import type { RetentionMetricReader } from '@datapunk/otel-metrics';
+import type { RetentionMeterProvider } from '@datapunk/otel-metrics';
 import type { Detections } from './Detections';
 import type { FaultSchedule } from './FaultSchedule';
 
@@ -7,7 +7,7 @@ import type { FaultSchedule } from './FaultSchedule';
 export interface DemoRun {
   schedule: FaultSchedule;
   breakers: CircuitBreakerMetrics;
-  reader: RetentionMetricReader;
+  metrics: RetentionMeterProvider;
   detections: Detections;
   startedMillis: number;
 }

@@ -43,7 +43,7 @@ describe('end to end: OTEL_METRICS_EXPORTER=otlp,prometheus, a real Collector an
     const scraped = await (
       await fetch((await setup.prometheus!.url())!)
     ).text();
-    await setup.reader.forceFlush();
+    await setup.meterProvider.forceFlush();
     await setup.shutdown();
     setup = undefined;
     await collector!.stop();

@@ -4,7 +4,7 @@ import {
   handleAll,
   isBrokenCircuitError,
 } from 'cockatiel';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/api';
 import {
   CallOutcome,
   CircuitBreakerMetrics,

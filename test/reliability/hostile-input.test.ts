@@ -370,15 +370,15 @@ describe('reliability: hostile input (fast-check)', function () {
             }
           }
           expect(m.rejected, 'rejected values').to.equal(rejected);
-          await setup.reader.collect();
+          await setup.meterProvider.collect();
           for (const kind of ['histogram', 'summary', 'timer']) {
             const name = kind[0];
             expect(
-              setup.reader.query(name)?.count ?? 0,
+              setup.meterProvider.query(name)?.count ?? 0,
               `${kind} count`
             ).to.equal(accepted[kind] ?? 0);
           }
-          const sum = setup.reader.query('c')?.sum ?? 0;
+          const sum = setup.meterProvider.query('c')?.sum ?? 0;
           if (Number.isFinite(counterTotal))
             expect(sum).to.be.closeTo(
               counterTotal,

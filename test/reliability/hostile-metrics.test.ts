@@ -81,7 +81,7 @@ describe('reliability: hostile input against @datapunk/otel-metrics', function (
         exporter: 'none',
         persistence: { path },
       });
-      await setup.reader.whenRestored();
+      await setup.meterProvider.whenRestored();
       setup.instruments.counter('orders').add(1);
       await setup.shutdown();
       expect(readFileSync(victim, 'utf8')).to.equal('precious');
@@ -190,12 +190,12 @@ describe('reliability: hostile input against @datapunk/otel-metrics', function (
         exporter: 'none',
         persistence: { path },
       });
-      await second.reader.whenRestored();
+      await second.meterProvider.whenRestored();
       second.instruments.counter('orders').add(2);
-      const { resourceMetrics } = await second.reader.collect();
+      const { resourceMetrics } = await second.meterProvider.collect();
       // The restored cumulative total goes on; the forged point is not history.
       expect(totalOf(resourceMetrics, 'orders')).to.equal(7);
-      expect(second.reader.query('orders')!.sum).to.equal(2);
+      expect(second.meterProvider.query('orders')!.sum).to.equal(2);
       const evicted = resourceMetrics.scopeMetrics
         .flatMap(s => s.metrics)
         .find(m => m.descriptor.name === 'datapunk.metrics.history.evicted')!
@@ -440,7 +440,7 @@ describe('reliability: hostile input against @datapunk/otel-metrics', function (
         ),
         { numRuns: 300 }
       );
-      await setup.reader.collect();
+      await setup.meterProvider.collect();
       gc();
       const grown = process.memoryUsage().heapUsed - heapBefore;
       // Per metric (6 of them, the facade's own counters included) at most SERIES series, each with at most

@@ -12,6 +12,29 @@ export const DEFAULT_SLICE_MILLIS = 4;
 const STEPS_PER_CLOCK_READ = 8;
 
 /**
+ * How long sliced work (every task's) has run in the current turn of the
+ * event loop. Tasks run one after the other in a chain of awaits (build a
+ * batch, export it, settle it, build the next) never give the loop a turn
+ * between them if each is shorter than a slice: the budget is the turn's,
+ * shared by every task, not each task's. Only sliced work counts: the
+ * host's own code in the same turn (a timer's callback, a test ticking a
+ * fake clock) is not ours to cut short.
+ */
+let turnUsedMillis = 0;
+let turnOpen = false;
+
+/** What is left of this turn's budget for work sliced at `sliceMillis`. */
+function turnBudget(sliceMillis: number): number {
+  if (!turnOpen) {
+    turnOpen = true;
+    turnUsedMillis = 0;
+    // Queued before any slice of this turn yields: it runs first next turn.
+    realSetImmediate(() => (turnOpen = false));
+  }
+  return sliceMillis - turnUsedMillis;
+}
+
+/**
  * Long work cut into slices of a few milliseconds that yield to the event
  * loop between them, so the host's own callbacks never wait long. The work
  * is a generator that `yield`s wherever it may pause (between series, say)
@@ -38,15 +61,31 @@ export class SlicedTask<T> {
     return this._done;
   }
 
-  /** Runs the work to its end, slice by slice; rejects if it throws. */
+  /**
+   * Runs the work to its end, slice by slice; rejects if it throws. A
+   * slice ends when this turn of the event loop has run sliced work (this
+   * task's or others') for the slice's length.
+   */
   async run(): Promise<T> {
+    // A task's first steps run where it starts, whatever the turn has used:
+    // a small task (a tick's bucket closes) finishes at once, as its caller
+    // expects; a long one yields after them.
+    let started = false;
     while (!this._done) {
-      const deadline = now() + this._sliceMillis;
+      const budget = turnBudget(this._sliceMillis);
+      if (started && budget <= 0) {
+        await yieldToEventLoop();
+        continue;
+      }
+      started = true;
+      const start = now();
+      let time = start;
       do {
         for (let i = 0; i < STEPS_PER_CLOCK_READ && !this._done; i++)
           this._step();
-      } while (!this._done && now() < deadline);
-      if (!this._done) await yieldToEventLoop();
+        time = now();
+      } while (!this._done && time - start < budget);
+      turnUsedMillis += time - start;
     }
     return this._outcome();
   }

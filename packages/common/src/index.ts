@@ -1,14 +1,15 @@
 export {
   AttributeReader,
-  DEFAULT_ATTRIBUTE_BOUNDS,
-  MAX_ATTRIBUTE_KEY_LENGTH,
   decodeAttributeKey,
   isAttributeValue,
 } from './attributes/AttributeReader';
-export type {
-  AttributeBounds,
-  AttributeReading,
-} from './attributes/AttributeReader';
+export type { AttributeReading } from './attributes/AttributeReader';
+export {
+  DEFAULT_ATTRIBUTE_BOUNDS,
+  MAX_ATTRIBUTE_KEY_LENGTH,
+} from './attributes/bounds';
+export type { AttributeBounds } from './attributes/bounds';
+export { PlainAttributes, hashKey } from './attributes/PlainAttributes';
 export { EventEmitter } from './EventEmitter';
 export type { Event, IDisposable } from './EventEmitter';
 export {

@@ -1,4 +1,6 @@
 export { RetentionMetricReader } from './RetentionMetricReader';
+export { RetentionMeterProvider } from './provider/RetentionMeterProvider';
+export type { RetentionMeterProviderOptions } from './provider/RetentionMeterProvider';
 export {
   SUMMARY_DATA_POINT_TYPE,
   isSummaryMetricData,
@@ -24,7 +26,7 @@ export type {
   InstrumentsOptions,
   SummaryMetric,
   TimerMetric,
-} from './facade/Instruments';
+} from './facade/types';
 export { MetricType } from './facade/MetricType';
 export { setupMetrics } from './setupMetrics';
 export type {

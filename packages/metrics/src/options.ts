@@ -17,6 +17,7 @@ export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
   'collectionIntervalMillis',
   'exportIntervalMillis',
   'exportTimeoutMillis',
+  'maxExportBatchSize',
   'seriesTtlMillis',
   'maxBuckets',
   'maxScale',
@@ -33,6 +34,7 @@ export const DEFAULTS = {
   collectionIntervalMillis: 10_000,
   exportIntervalMillis: 60_000,
   exportTimeoutMillis: 30_000,
+  maxExportBatchSize: 1000,
   seriesTtlMillis: 300_000,
   maxBuckets: 520,
   maxScale: 5,
@@ -83,6 +85,7 @@ export interface ResolvedOptions {
   collectionIntervalMillis: number;
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
+  maxExportBatchSize: number;
   seriesTtlMillis: number;
   maxBuckets: number;
   maxScale: number;
@@ -98,9 +101,10 @@ export interface ResolvedOptions {
  * @throws {TypeError|RangeError} naming the option and the rule broken.
  */
 export function resolveOptions(
-  options: RetentionMetricReaderOptions = {}
+  options: RetentionMetricReaderOptions = {},
+  owner = OWNER
 ): ResolvedOptions {
-  const reader = new OptionReader(OWNER, options, READER_OPTIONS);
+  const reader = new OptionReader(owner, options, READER_OPTIONS);
   const positive = { min: 1 };
   // Each default adapts to the other when only one is given (collecting
   // every 10 s, but no less often than exporting); given together they must fit.
@@ -157,6 +161,11 @@ export function resolveOptions(
     collectionIntervalMillis,
     exportIntervalMillis,
     exportTimeoutMillis,
+    maxExportBatchSize: reader.integer(
+      'maxExportBatchSize',
+      DEFAULTS.maxExportBatchSize,
+      positive
+    ),
     seriesTtlMillis,
     maxBuckets: reader.integer('maxBuckets', DEFAULTS.maxBuckets, {
       min: 2,
@@ -205,7 +214,7 @@ function resolveTiers(
   const tiers: RetentionTier[] = [];
   given.forEach((value: unknown, i) => {
     const tier = new OptionReader(
-      OWNER,
+      reader.owner,
       value,
       ['resolutionMillis', 'durationMillis'],
       `tiers[${i}]`

@@ -6,10 +6,7 @@ import {
   envDetector,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
-import {
-  ConsoleMetricExporter,
-  MeterProvider,
-} from '@opentelemetry/sdk-metrics';
+import { ConsoleMetricExporter } from '@opentelemetry/sdk-metrics';
 import type {
   PushMetricExporter,
   ViewOptions,
@@ -25,7 +22,7 @@ import type {
 import { readHistogramBoundaries } from './export/prometheus/histogramBoundaries';
 import { Instruments } from './facade/Instruments';
 import { READER_OPTIONS } from './options';
-import { RetentionMetricReader } from './RetentionMetricReader';
+import { RetentionMeterProvider } from './provider/RetentionMeterProvider';
 import type { RetentionMetricReaderOptions } from './types';
 
 /** The conventional Prometheus exporter address (OpenTelemetry and Prometheus agree). */
@@ -62,7 +59,7 @@ export interface SetupMetricsOptions
    * comma-separated OTEL_METRICS_EXPORTER (unknown names are reported and
    * skipped, as the SDK does); unset, 'otlp' when OTEL_EXPORTER_OTLP_ENDPOINT
    * or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, otherwise 'none' (data
-   * stays in the reader, for queries and snapshots).
+   * stays in the provider's store, for queries and snapshots).
    */
   exporter?: ExporterChoice | ExporterChoice[] | PushMetricExporter;
   /**
@@ -71,7 +68,7 @@ export interface SetupMetricsOptions
    * localhost:9464, path /metrics) and its classic histogram boundaries.
    */
   prometheus?: { host?: string; port?: number; histogramBoundaries?: number[] };
-  /** Views for the MeterProvider. */
+  /** Views (the subset RetentionMeterProvider honours). */
   views?: ViewOptions[];
   /** Register the provider as the global MeterProvider. Default true. */
   global?: boolean;
@@ -80,18 +77,21 @@ export interface SetupMetricsOptions
 }
 
 export interface MetricsSetup {
-  meterProvider: MeterProvider;
-  reader: RetentionMetricReader;
+  /**
+   * The provider (registered as the global one unless `global: false`):
+   * also where retained data is queried (`query`, `collectAndQuery`).
+   */
+  meterProvider: RetentionMeterProvider;
   /** The five metric types (counter, gauge, histogram, summary, timer) on the meter `meterName`. */
   instruments: Instruments;
   /** With 'prometheus': the scrape endpoint. */
   prometheus: PrometheusScrapeServer | undefined;
-  /** Flushes and stops everything (the reader exports and persists one last time). */
+  /** Flushes and stops everything (the provider exports and persists one last time). */
   shutdown(): Promise<void>;
 }
 
 /**
- * A MeterProvider with a {@link RetentionMetricReader} exporting as the
+ * A {@link RetentionMeterProvider} exporting as the
  * standard OTEL_* environment variables say, the SDK's conventions:
  * OTEL_METRICS_EXPORTER (otlp, console, prometheus, none, comma-separated),
  * OTEL_METRIC_EXPORT_INTERVAL and OTEL_METRIC_EXPORT_TIMEOUT (when the
@@ -129,7 +129,15 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
         ? [new ConsoleMetricExporter()]
         : []
   );
-  const reader = new RetentionMetricReader({
+  let resource = defaultResource().merge(
+    detectResources({ detectors: [envDetector] })
+  );
+  resource = resource.merge(resourceFromAttributes(resourceAttributes));
+  if (serviceName)
+    resource = resource.merge(
+      resourceFromAttributes({ 'service.name': serviceName })
+    );
+  const meterProvider = new RetentionMeterProvider({
     exportIntervalMillis: fromEnv('OTEL_METRIC_EXPORT_INTERVAL'),
     exportTimeoutMillis: fromEnv('OTEL_METRIC_EXPORT_TIMEOUT'),
     ...readerOptions,
@@ -139,22 +147,11 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
         : pushExporters.length > 1
           ? new FanOutExporter(pushExporters)
           : pushExporters[0],
-  });
-  let resource = defaultResource().merge(
-    detectResources({ detectors: [envDetector] })
-  );
-  resource = resource.merge(resourceFromAttributes(resourceAttributes));
-  if (serviceName)
-    resource = resource.merge(
-      resourceFromAttributes({ 'service.name': serviceName })
-    );
-  const meterProvider = new MeterProvider({
     resource,
-    readers: [reader],
     views: views as ViewOptions[],
   });
   const prometheus = choices.includes('prometheus')
-    ? createScrapeServer(reader, {
+    ? createScrapeServer(meterProvider, {
         host:
           prometheusOptions.host ??
           process.env.OTEL_EXPORTER_PROMETHEUS_HOST ??
@@ -169,11 +166,7 @@ export function setupMetrics(options: SetupMetricsOptions = {}): MetricsSetup {
   if (global) metricsApi.setGlobalMeterProvider(meterProvider);
   return {
     meterProvider,
-    reader,
-    instruments: new Instruments(meterProvider.getMeter(meterName), {
-      reader,
-      meterName,
-    }),
+    instruments: new Instruments(meterProvider.getMeter(meterName)),
     prometheus,
     async shutdown() {
       await meterProvider.shutdown();
@@ -217,12 +210,12 @@ function createOtlpExporter(): PushMetricExporter {
 
 /** The scrape endpoint, loaded only when asked for. */
 function createScrapeServer(
-  reader: RetentionMetricReader,
+  meterProvider: RetentionMeterProvider,
   options: PrometheusScrapeServerOptions
 ): PrometheusScrapeServer {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const prometheus: typeof PrometheusEntry = require('./export/prometheus');
-  return new prometheus.PrometheusScrapeServer(reader, options);
+  return new prometheus.PrometheusScrapeServer(meterProvider, options);
 }
 
 /**

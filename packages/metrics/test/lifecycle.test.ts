@@ -15,7 +15,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import type * as sinon from 'sinon';
 import { RetentionMetricReader } from '../src';
-import { fakeClock, harness, points, selfCount } from './util';
+import { fakeClock, harness, points, selfCount, until } from './util';
 import type { Harness } from './util';
 
 /** An exporter whose answers the test scripts: ok, fail, hang or throw. */
@@ -114,6 +114,9 @@ describe('RetentionMetricReader lifecycle', () => {
       const answer = exporter.answers[0];
       const before = exporter.received.length;
       await clock.tickAsync(10_000);
+      // The export's slices yield to the real event loop, which fake time
+      // does not wait for.
+      await until(() => exporter.received.length > before, `export ${cycle}`);
       if (answer === 'hang') await clock.tickAsync(5000);
       if (answer === 'ok') sent.push(exporter.received[before]);
     }

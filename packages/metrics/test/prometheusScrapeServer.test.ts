@@ -6,6 +6,7 @@ import { diag } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import * as sinon from 'sinon';
 import { RetentionMetricReader, setupMetrics } from '../src';
+import { pipelineOf } from '../src/pipeline/pipelines';
 import type { MetricsSetup, RetentionMetricReaderOptions } from '../src';
 import {
   PrometheusScrapeServer,
@@ -131,7 +132,7 @@ describe('PrometheusScrapeServer', function () {
       () => new PrometheusScrapeServer({} as RetentionMetricReader)
     ).to.throw(
       TypeError,
-      /PrometheusScrapeServer: 'reader' must be a RetentionMetricReader, got/
+      /PrometheusScrapeServer: 'source' must be a RetentionMeterProvider or a RetentionMetricReader, got/
     );
   });
 
@@ -207,10 +208,8 @@ describe('PrometheusScrapeServer', function () {
     const counter = served.provider.getMeter('app').createCounter('orders');
     for (let i = 0; i < 2000; i++) counter.add(1, { customer: `c${i}` });
     // The first collect waits until all ten requests have reached the server.
-    const reader = served.reader as unknown as {
-      _collectAs(forScrape: boolean): Promise<unknown>;
-    };
-    const collect = reader._collectAs.bind(reader);
+    const pipeline = pipelineOf(served.reader)!;
+    const collect = pipeline.collectForScrape.bind(pipeline);
     let arrived = 0;
     let allArrived!: () => void;
     const gate = new Promise<void>(resolve => (allArrived = resolve));
@@ -219,8 +218,10 @@ describe('PrometheusScrapeServer', function () {
       () => ++arrived === 10 && allArrived()
     );
     const collects = sinon
-      .stub(reader, '_collectAs')
-      .callsFake(forScrape => gate.then(() => collect(forScrape)));
+      .stub(pipeline, 'collectForScrape')
+      .callsFake((batchSize, consume) =>
+        gate.then(() => collect(batchSize, consume))
+      );
     const texts = await Promise.all(
       Array.from({ length: 10 }, () => scrape(served!.url))
     );
@@ -338,7 +339,7 @@ describe('setupMetrics with OTEL_METRICS_EXPORTER=otlp,prometheus', function () 
     expect(
       samples.find(s => s.name === 'latency_window_seconds_count')?.value
     ).to.equal('4');
-    await setup.reader.forceFlush();
+    await setup.meterProvider.forceFlush();
     const [summary] = receiver.metrics('latency.window');
     expect(Number(summary.summary.dataPoints[0].count)).to.equal(4);
   });

@@ -52,8 +52,8 @@ describe('setupMetrics', () => {
     const setup = setupMetrics({ serviceName: 'local' });
     expect(metricsApi.getMeterProvider()).to.equal(setup.meterProvider);
     setup.instruments.counter('orders').add(2);
-    await setup.reader.forceFlush();
-    expect(setup.reader.query('orders')).to.include({ sum: 2 });
+    await setup.meterProvider.forceFlush();
+    expect(setup.meterProvider.query('orders')).to.include({ sum: 2 });
     expect(setup.prometheus).to.equal(undefined);
     await setup.shutdown();
     expect(metricsApi.getMeterProvider()).not.to.equal(setup.meterProvider);

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Counter } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
-import { RetentionMetricReader } from '../src';
-import { DirectRecorder } from '../src/direct/DirectRecorder';
+import { RetentionMeterProvider, RetentionMetricReader } from '../src';
 
 const SERIES = 50_000;
 
@@ -65,31 +63,26 @@ describe('RetentionMetricReader work in slices', function () {
   });
 });
 
-describe('the directly recorded instruments, collected in slices', () => {
-  it(`let the host run while ${SERIES} histogram series are collected`, async () => {
-    const recorder = new DirectRecorder(SERIES, { maxScale: 5 });
-    const histogram = recorder.instrument(
-      'test',
-      {
-        name: 'latency',
-        description: '',
-        unit: 'ms',
-        valueType: ValueType.DOUBLE,
-      },
-      'histogram'
-    );
+describe('RetentionMeterProvider collections, in slices', () => {
+  it(`let the host run while ${SERIES} histogram series are collected and built`, async () => {
+    const provider = new RetentionMeterProvider({
+      limits: { maxSeriesPerMetric: SERIES + 1 },
+    });
+    const histogram = provider.getMeter('test').createHistogram('latency');
     for (let i = 0; i < SERIES; i++)
-      histogram.bind({ client: `c${i}` }).record(i + 1);
+      histogram.record(i + 1, { client: `c${i}` });
     let collected = 0;
     const turns = await whileRunning(
-      recorder.collect().then(result => {
-        collected =
-          result.resourceMetrics.scopeMetrics[0].metrics[0].dataPoints.length;
+      provider.collect().then(result => {
+        collected = result.resourceMetrics.scopeMetrics
+          .flatMap(s => s.metrics)
+          .find(m => m.descriptor.name === 'latency')!.dataPoints.length;
       }),
       () => {}
     );
     expect(collected).to.equal(SERIES);
     // In one block the host would get no turn at all.
     expect(turns).to.be.at.least(3);
+    await provider.shutdown();
   });
 });

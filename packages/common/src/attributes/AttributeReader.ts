@@ -1,27 +1,7 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-
-/**
- * Longest attribute key kept. Keys come from instrumentation code, so this
- * only guards against hostile or broken input; it is not configurable.
- */
-export const MAX_ATTRIBUTE_KEY_LENGTH = 256;
-
-/** Bounds on one attribute set, applied before anything of it is kept. */
-export interface AttributeBounds {
-  /** Attributes kept per set: the first N valid keys in sorted order. */
-  maxAttributesPerSeries: number;
-  /** Longest string value (or array element) kept, in UTF-16 units; longer ones are cut. */
-  maxAttributeValueLength: number;
-  /** Estimated bytes of one set (keys and values); attributes past it are dropped. */
-  maxAttributeBytesPerSeries: number;
-}
-
-export const DEFAULT_ATTRIBUTE_BOUNDS: Readonly<AttributeBounds> =
-  Object.freeze({
-    maxAttributesPerSeries: 32,
-    maxAttributeValueLength: 1024,
-    maxAttributeBytesPerSeries: 16 * 1024,
-  });
+import { DEFAULT_ATTRIBUTE_BOUNDS, MAX_ATTRIBUTE_KEY_LENGTH } from './bounds';
+import type { AttributeBounds } from './bounds';
+import { PlainAttributes } from './PlainAttributes';
 
 /** An attribute set as read: what is kept, its key, and what was not. */
 export interface AttributeReading {
@@ -45,6 +25,8 @@ export interface AttributeReading {
 }
 
 const NUMBER_BYTES = 8;
+/** readKey's answer for a set read without dropping or cutting anything. */
+const PLAIN = { key: '', invalid: 0, truncated: 0, dropped: 0 };
 const EMPTY: AttributeReading = Object.freeze({
   attributes: Object.freeze({}),
   key: '',
@@ -63,6 +45,7 @@ const EMPTY: AttributeReading = Object.freeze({
  */
 export class AttributeReader {
   private readonly _bounds: AttributeBounds;
+  private readonly _plain = new PlainAttributes();
 
   constructor(bounds: AttributeBounds = DEFAULT_ATTRIBUTE_BOUNDS) {
     this._bounds = bounds;
@@ -94,9 +77,14 @@ export class AttributeReader {
   /**
    * As {@link read}, without making the attributes object: what finding a
    * series needs (decodeAttributeKey makes the object from the key when it
-   * is needed).
+   * is needed). The answer is valid until the next call: read it at once.
    */
   readKey(input: unknown): Omit<AttributeReading, 'attributes'> | undefined {
+    if (this._plain.read(input, this._bounds)) {
+      // The common case answers in one reused object: read it at once.
+      PLAIN.key = this._plain.key();
+      return PLAIN;
+    }
     const entries = this._readEntries(input);
     if (entries === undefined) return undefined;
     if (entries === EMPTY_ENTRIES) return EMPTY;

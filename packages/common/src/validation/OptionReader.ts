@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api';
 import { isAttributeValue } from '../attributes/AttributeReader';
 import type { RangeRule } from './RangeRule';
 import {
@@ -10,6 +9,22 @@ import {
   failType,
   rejectUnknownKeys,
 } from './checks';
+
+/**
+ * An attribute set as the OpenTelemetry API types it (`Attributes`), written
+ * out: this subpath needs no OpenTelemetry package, and the sketch, which
+ * has none, reaches its types.
+ */
+export type AttributeRecord = Record<
+  string,
+  | string
+  | number
+  | boolean
+  | Array<null | undefined | string>
+  | Array<null | undefined | number>
+  | Array<null | undefined | boolean>
+  | undefined
+>;
 
 /**
  * Reads one options object for a constructor, applying defaults and throwing
@@ -50,6 +65,11 @@ export class OptionReader {
       known,
       key => `option '${this.pathOf(key)}'`
     );
+  }
+
+  /** Whose options these are, as messages name it. */
+  get owner(): string {
+    return this._owner;
   }
 
   /** The full dotted name of an option, for messages. */
@@ -186,7 +206,7 @@ export class OptionReader {
    * or a homogeneous array of primitives; another value throws, naming its
    * key. (Bounds on length are the caller's: see AttributeReader.)
    */
-  attributes(name: string): Attributes {
+  attributes(name: string): AttributeRecord {
     const value = this.object(name, {}, 'an object of attributes');
     let keys: string[];
     try {
@@ -209,7 +229,7 @@ export class OptionReader {
         );
       }
     }
-    return value as Attributes;
+    return value as AttributeRecord;
   }
 
   /** A nested options object, read with its own known names. */

@@ -12,3 +12,4 @@ export {
   rejectUnknownKeys,
 } from './checks';
 export type { RangeRule } from './RangeRule';
+export type { AttributeRecord } from './OptionReader';

@@ -7,7 +7,9 @@ import {
   OptionReader,
   RateLimitedDiag,
 } from '@datapunk/otel-common';
-import { RetentionMetricReader } from '../RetentionMetricReader';
+import { pipelineOf } from '../pipeline/pipelines';
+import type { RetentionMeterProvider } from '../provider/RetentionMeterProvider';
+import type { RetentionMetricReader } from '../RetentionMetricReader';
 import { readHistogramBoundaries } from './prometheus/histogramBoundaries';
 import { CONTENT_TYPES, negotiateFormat } from './prometheus/negotiate';
 import type { ExpositionFormat } from './prometheus/negotiate';
@@ -18,6 +20,8 @@ export const DEFAULT_PROMETHEUS_PORT = 9464;
 /** Where the endpoint listens by default: this host only. */
 export const DEFAULT_PROMETHEUS_HOST = 'localhost';
 const PATH = '/metrics';
+/** Points per batch of a scrape's collection: each is written, then dropped. */
+const BATCH_POINTS = 1000;
 const OWNER = 'PrometheusScrapeServer';
 
 /** Where a {@link PrometheusScrapeServer} listens, and its classic histogram buckets. */
@@ -36,7 +40,8 @@ export interface PrometheusScrapeServerOptions {
 }
 
 /**
- * A Prometheus scrape endpoint of a reader's data, `GET /metrics`: each
+ * A Prometheus scrape endpoint of a retention provider's or reader's data,
+ * `GET /metrics`: each
  * scrape collects, then answers in the format its Accept header prefers:
  * protobuf with native histograms (Prometheus with
  * `--enable-feature=native-histograms`), OpenMetrics 1.0 with exemplars,
@@ -61,12 +66,13 @@ export class PrometheusScrapeServer {
 
   /** @throws {TypeError|RangeError} naming the option and the rule, for invalid options. */
   constructor(
-    reader: RetentionMetricReader,
+    source: RetentionMetricReader | RetentionMeterProvider,
     options: PrometheusScrapeServerOptions = {}
   ) {
-    if (!(reader instanceof RetentionMetricReader)) {
+    const pipeline = pipelineOf(source);
+    if (pipeline === undefined) {
       throw new TypeError(
-        `${OWNER}: 'reader' must be a RetentionMetricReader, got ${describeValue(reader)}`
+        `${OWNER}: 'source' must be a RetentionMeterProvider or a RetentionMetricReader, got ${describeValue(source)}`
       );
     }
     const read = new OptionReader(OWNER, options, [
@@ -80,15 +86,13 @@ export class PrometheusScrapeServer {
       max: 65535,
     });
     this._builds = new SharedBuilds(
-      async () => {
-        // The reader's collect for scrapes (not public API): summaries as Summary points.
-        const { resourceMetrics, errors } = await reader['_collectAs'](true);
+      async consume => {
+        const errors = await pipeline.collectForScrape(BATCH_POINTS, consume);
         for (const error of errors)
           this._diag.warn(
             'collect',
             `part of a collection failed: ${String(error)}`
           );
-        return resourceMetrics;
       },
       { histogramBoundaries: readHistogramBoundaries(read), diag: this._diag }
     );

@@ -1,5 +1,6 @@
 import { ValueType } from '@opentelemetry/api';
 import {
+  AttributeReader,
   checkArray,
   checkNumber,
   checkRecord,
@@ -10,9 +11,8 @@ import type { MetricData } from '@opentelemetry/sdk-metrics';
 import type { ResolvedOptions } from '../options';
 import type { Aggregate } from '../store/Aggregate';
 import type { MetricStore } from '../store/MetricStore';
-import { aggregateFromJSON } from '../store/MetricStream';
-import type { MetricStream, Scope } from '../store/MetricStream';
-import type { Series, SeriesState } from '../store/Series';
+import { aggregateFromJSON } from '../store/aggregateFromJSON';
+import type { Scope, SeriesState, Stream } from '../store/Stream';
 import { MetricKind } from '../types';
 
 const FORMAT = 'datapunk.metrics.snapshot';
@@ -54,11 +54,12 @@ export function* takeSnapshot(
           unit: stream.descriptor.unit,
           valueType: stream.descriptor.valueType,
         },
-        kind: stream.kind,
+        kind: stream.aggregator.kind,
         monotonic: stream.isMonotonic,
       },
     })}\n`;
-    for (const series of stream.allSeries()) {
+    for (let series = 0; series < stream.idLimit; series++) {
+      if (!stream.exists(series)) continue;
       text += `${JSON.stringify({ series: seriesJson(stream, series) })}\n`;
       if (text.length >= CHUNK_CHARS) {
         chunks.push(text);
@@ -71,10 +72,10 @@ export function* takeSnapshot(
   return chunks;
 }
 
-function seriesJson(stream: MetricStream, series: Series): Json {
-  const state = series.state(stream);
+function seriesJson(stream: Stream, series: number): Json {
+  const state = stream.state(series);
   return {
-    attributes: series.attributes,
+    attributes: stream.attributesOf(series),
     startMillis: state.startMillis,
     lastUpdateMillis: state.lastUpdateMillis,
     pendingSinceMillis: state.pendingSinceMillis,
@@ -178,6 +179,7 @@ export function* applySnapshot(
   snapshot: ParsedSnapshot
 ): Generator<void, void, undefined> {
   store.stats.evictedPoints.add('future', snapshot.futurePoints);
+  const reader = new AttributeReader(store.limits);
   for (const metric of snapshot.metrics) {
     const stream = store.streamFor(
       metric.scope,
@@ -190,7 +192,7 @@ export function* applySnapshot(
       continue;
     }
     for (const { attributes, state } of metric.series) {
-      store.restoreSeries(stream, attributes, state);
+      stream.restore(reader.readKey(attributes)!.key, state, store.stats);
       yield;
     }
   }

@@ -40,17 +40,18 @@ export function queryStore(
     s => s.descriptor.name === metricName
   );
   if (streams.length === 0) return undefined;
-  const kind = streams[0].kind;
-  if (streams.some(s => s.kind !== kind)) {
+  const aggregator = streams[0].aggregator;
+  const kind = aggregator.kind;
+  if (streams.some(s => s.aggregator.kind !== kind)) {
     throw new RangeError(
-      `${OWNER}: '${metricName}' is recorded as more than one kind (${streams.map(s => s.kind).join(', ')})`
+      `${OWNER}: '${metricName}' is recorded as more than one kind (${streams.map(s => s.aggregator.kind).join(', ')})`
     );
   }
-  const merged = streams[0].createAggregate();
+  const merged = aggregator.create();
   // Gauges merge oldest first, so `last` is the latest observation; sums and
   // histograms merge exactly in any order.
   const ordered: { start: number; value: Aggregate }[] | undefined =
-    kind === MetricKind.GAUGE ? [] : undefined;
+    aggregator.ordered ? [] : undefined;
   // Sums: each point's total and end, by start, for the rate.
   const sums: Map<number, RatePoint> | undefined =
     kind === MetricKind.SUM ? new Map() : undefined;
@@ -65,21 +66,23 @@ export function queryStore(
   let coveredTo = -Infinity;
   let resolutionMillis = 0;
   for (const stream of streams) {
-    for (const s of stream.allSeries()) {
-      if (!matches(s.attributes, filter)) continue;
+    for (let s = 0; s < stream.idLimit; s++) {
+      if (!stream.exists(s)) continue;
+      if (!matches(stream.attributesOf(s), filter)) continue;
       series++;
+      const seriesStart = stream.startOf(s);
       store.tiers.forEach(({ resolutionMillis: resolution }, tier) => {
-        s.forEachPoint(tier, (start, reader) => {
+        stream.forEachPoint(s, tier, (start, reader) => {
           if (start >= to || start + resolution <= from) return;
           // A series' first point holds nothing from before the series began.
-          coveredFrom = Math.min(coveredFrom, Math.max(start, s.startMillis));
+          coveredFrom = Math.min(coveredFrom, Math.max(start, seriesStart));
           coveredTo = Math.max(coveredTo, start + resolution);
           resolutionMillis = Math.max(resolutionMillis, resolution);
           if (ordered === undefined && sums === undefined) {
             merged.mergeFrom(reader);
             return;
           }
-          const value = stream.createAggregate();
+          const value = stream.aggregator.create();
           value.mergeFrom(reader);
           if (ordered !== undefined) ordered.push({ start, value });
           if (sums !== undefined) {

@@ -51,6 +51,16 @@ export class StoreStats {
   readonly evictedPoints = new Tally(['age', 'budget', 'future']);
   /** Failed persistence operations: read, write. */
   readonly persistenceErrors = new Tally(['read', 'write']);
+  /** Measurements not recorded, by reason. */
+  readonly rejectedMeasurements = new Tally([
+    'not_a_number',
+    'not_finite',
+    'negative',
+    'invalid_attributes',
+    'after_shutdown',
+  ]);
+  /** Observable callbacks that threw or timed out. */
+  readonly callbackErrors = new Tally(['error', 'timeout']);
   /** Failed exports: error, timeout. */
   readonly exportFailures = new Tally(['error', 'timeout']);
 }

@@ -1,0 +1,169 @@
+import { MAX_ATTRIBUTE_KEY_LENGTH } from './bounds';
+import type { AttributeBounds } from './bounds';
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const COLON = 58;
+const SEMICOLON = 59;
+
+/**
+ * FNV-1a over a string's UTF-16 units, as an int32: the hash stores keep
+ * attribute keys under.
+ */
+export function hashKey(key: string): number {
+  return hashString(FNV_OFFSET, key) | 0;
+}
+
+/**
+ * An attribute set that needs nothing dropped or cut (the common case):
+ * its names in sorted order and their string, number or boolean values,
+ * read once into reused arrays. A store finds its series from these
+ * without building the key string: {@link hash} is the hash of the key
+ * (as {@link hashKey} computes it), {@link matches} compares a stored key
+ * with it in place, and {@link key} builds the string only for a new
+ * series.
+ */
+export class PlainAttributes {
+  private readonly _names: string[] = [];
+  private readonly _values: (string | number | boolean)[] = [];
+  private _length = 0;
+
+  /**
+   * Reads `input`; false (read nothing) when it needs the full read of an
+   * AttributeReader: not a plain object of primitives within `bounds`, or a
+   * getter or Proxy that throws.
+   */
+  read(input: unknown, bounds: AttributeBounds): boolean {
+    if (typeof input !== 'object' || input === null) return false;
+    try {
+      const names = Object.keys(input);
+      if (names.length > bounds.maxAttributesPerSeries || Array.isArray(input))
+        return false;
+      // Callers mostly build their attributes in one order: sort only if not sorted.
+      for (let i = 1; i < names.length; i++)
+        if (names[i - 1] > names[i]) {
+          names.sort();
+          break;
+        }
+      let bytes = 0;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
+        if (name.length === 0 || name.length > MAX_ATTRIBUTE_KEY_LENGTH)
+          return false;
+        const value = (input as Record<string, unknown>)[name];
+        if (typeof value === 'string') {
+          if (value.length > bounds.maxAttributeValueLength) return false;
+          bytes += 2 * (name.length + value.length);
+        } else if (typeof value === 'number' || typeof value === 'boolean') {
+          bytes += 2 * name.length + 8;
+        } else {
+          return false;
+        }
+        this._names[i] = name;
+        this._values[i] = value;
+      }
+      this._length = names.length;
+      return bytes <= bounds.maxAttributeBytesPerSeries;
+    } catch {
+      // A getter or Proxy that throws: the full read counts it.
+      return false;
+    }
+  }
+
+  /** The hash of this set's key, without making the key. */
+  hash(): number {
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < this._length; i++) {
+      const name = this._names[i];
+      hash = hashString(hashDigits(hash, name.length), ':');
+      hash = hashString(hash, name);
+      const value = this._values[i];
+      if (typeof value === 'string') {
+        hash = hashString(hashDigits(hashString(hash, 's'), value.length), ':');
+        hash = hashString(hash, value);
+      } else if (typeof value === 'number') {
+        hash = hashString(
+          hashString(hashString(hash, 'n'), String(value)),
+          ';'
+        );
+      } else {
+        hash = hashString(hash, value ? 't' : 'f');
+      }
+    }
+    return hash | 0;
+  }
+
+  /** Whether `chars[from, to)` holds this set's key. */
+  matches(chars: Uint16Array, from: number, to: number): boolean {
+    let at = from;
+    for (let i = 0; i < this._length; i++) {
+      const name = this._names[i];
+      at = matchDigits(chars, at, name.length);
+      if (at < 0 || chars[at++] !== COLON) return false;
+      at = matchString(chars, at, name);
+      if (at < 0) return false;
+      const value = this._values[i];
+      if (typeof value === 'string') {
+        if (chars[at++] !== 115 /* s */) return false;
+        at = matchDigits(chars, at, value.length);
+        if (at < 0 || chars[at++] !== COLON) return false;
+        at = matchString(chars, at, value);
+      } else if (typeof value === 'number') {
+        if (chars[at++] !== 110 /* n */) return false;
+        at = matchString(chars, at, String(value));
+        if (at < 0 || chars[at++] !== SEMICOLON) return false;
+      } else if (chars[at++] !== (value ? 116 /* t */ : 102) /* f */) {
+        return false;
+      }
+      if (at < 0) return false;
+    }
+    return at === to;
+  }
+
+  /** The key, as AttributeReader.read would give it. */
+  key(): string {
+    let key = '';
+    for (let i = 0; i < this._length; i++) {
+      const name = this._names[i];
+      const value = this._values[i];
+      key += `${name.length}:${name}`;
+      if (typeof value === 'string') key += `s${value.length}:${value}`;
+      else if (typeof value === 'number') key += `n${value};`;
+      else key += value ? 't' : 'f';
+    }
+    return key;
+  }
+}
+
+function hashString(hash: number, text: string): number {
+  for (let i = 0; i < text.length; i++)
+    hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
+  return hash;
+}
+
+/** Hashes the decimal digits of a non-negative integer, as String(n) would give them. */
+function hashDigits(hash: number, n: number): number {
+  let divisor = 1;
+  while (divisor * 10 <= n) divisor *= 10;
+  for (; divisor >= 1; divisor /= 10)
+    hash = Math.imul(hash ^ (48 + (Math.floor(n / divisor) % 10)), FNV_PRIME);
+  return hash;
+}
+
+/** The position after `text` if `chars` hold it at `at`, else -1. */
+function matchString(chars: Uint16Array, at: number, text: string): number {
+  if (at < 0) return -1;
+  for (let i = 0; i < text.length; i++)
+    if (chars[at + i] !== text.charCodeAt(i)) return -1;
+  return at + text.length;
+}
+
+/** The position after the decimal digits of `n` if `chars` hold them at `at`, else -1. */
+function matchDigits(chars: Uint16Array, at: number, n: number): number {
+  if (at < 0) return -1;
+  let divisor = 1;
+  while (divisor * 10 <= n) divisor *= 10;
+  for (; divisor >= 1; divisor /= 10)
+    if (chars[at++] !== 48 + (Math.floor(n / divisor) % 10)) return -1;
+  return at;
+}

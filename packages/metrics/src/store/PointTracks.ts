@@ -1,0 +1,270 @@
+import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
+import type { Aggregate } from './Aggregate';
+import { Arena } from './arena/Arena';
+import { grow } from './arena/columns';
+
+/** Front bytes that may sit unused before a track moves its points down. */
+const MIN_COMPACTION_BYTES = 64;
+const NONE = -1;
+/** A point's start time, a double. */
+const START_BYTES = 8;
+
+/** Encodes one payload at a time, and reads points (JS is single-threaded). */
+const payload = new ByteWriter();
+const header = new ByteWriter();
+const visitReader = new ByteReader(new Uint8Array(0));
+const mergeReader = new ByteReader(new Uint8Array(0));
+const startBits = new Float64Array(1);
+const startBytes = new Uint8Array(startBits.buffer);
+
+/**
+ * Every series' points on a few tracks (its exported value, what is in
+ * flight, the summary window, one track per retention tier), packed into
+ * one byte arena: each point is its start time (a double), its length (a
+ * varint) and its aggregate's binary form, oldest first. Points are
+ * appended at the end, merged into the newest one, and dropped from the
+ * front. Track t of series s is slot `s * tracks + t` of the columns, so a
+ * million points cost the GC nothing.
+ */
+export class PointTracks {
+  readonly tracks: number;
+  private readonly _bytes = new Arena(length => new Uint8Array(length), 4096);
+  /** Per slot: where its block starts in the arena, NONE without one. */
+  private _block = new Int32Array(0);
+  /** Per slot: the bytes its block holds. */
+  private _capacity = new Int32Array(0);
+  /** Per slot: offsets in the block of the oldest point, the newest, and the end. */
+  private _head = new Int32Array(0);
+  private _last = new Int32Array(0);
+  private _end = new Int32Array(0);
+  private _points = new Int32Array(0);
+  private _firstStart = new Float64Array(0);
+  private _lastStart = new Float64Array(0);
+
+  constructor(tracks: number) {
+    this.tracks = tracks;
+  }
+
+  /** Bytes held by the arena and the columns, for the memory budget. */
+  get byteLength(): number {
+    return this._bytes.byteLength + this._block.length * 40;
+  }
+
+  /** Bytes the points of one series' track take (its block holds at most about four times that). */
+  bytesOf(series: number, track: number): number {
+    const slot = series * this.tracks + track;
+    return this._end[slot] - this._head[slot];
+  }
+
+  /** Makes room for series ids below `series`. */
+  reserve(series: number): void {
+    const slots = series * this.tracks;
+    if (slots <= this._block.length) return;
+    const length = Math.max(slots, this._block.length * 2);
+    const from = this._block.length;
+    this._block = grow(this._block, length);
+    this._block.fill(NONE, from);
+    this._capacity = grow(this._capacity, length);
+    this._head = grow(this._head, length);
+    this._last = grow(this._last, length);
+    this._end = grow(this._end, length);
+    this._points = grow(this._points, length);
+    this._firstStart = grow(this._firstStart, length);
+    this._lastStart = grow(this._lastStart, length);
+  }
+
+  /** Points on a track. */
+  size(series: number, track: number): number {
+    return this._points[series * this.tracks + track];
+  }
+
+  /** Start of the oldest point; NaN when empty. */
+  firstStart(series: number, track: number): number {
+    const slot = series * this.tracks + track;
+    return this._points[slot] === 0 ? NaN : this._firstStart[slot];
+  }
+
+  /** Start of the newest point; NaN when empty. */
+  lastStart(series: number, track: number): number {
+    const slot = series * this.tracks + track;
+    return this._points[slot] === 0 ? NaN : this._lastStart[slot];
+  }
+
+  /**
+   * Adds `value` as the point starting at `start`, or merges it into the
+   * newest point when that starts at or after `start` (a clock that stepped
+   * back still lands in the newest point, so order holds). `scratch`, of
+   * the same kind, is where the newest point is merged.
+   */
+  add(
+    series: number,
+    track: number,
+    start: number,
+    value: Aggregate,
+    scratch: Aggregate
+  ): void {
+    const slot = series * this.tracks + track;
+    if (this._points[slot] > 0 && this._lastStart[slot] >= start) {
+      const last = this._last[slot];
+      scratch.clear();
+      scratch.mergeFrom(this._reader(mergeReader, slot, last));
+      scratch.merge(value);
+      start = this._lastStart[slot];
+      // The newest point is written again, over its old bytes.
+      this._end[slot] = last;
+      this._points[slot]--;
+      value = scratch;
+    }
+    payload.truncate(0);
+    value.writeTo(payload);
+    header.truncate(0);
+    header.writeFloat64(start);
+    header.writeVarint(payload.length);
+    const length = header.length + payload.length;
+    this._ensure(slot, length);
+    const at = this._block[slot] + this._end[slot];
+    const data = this._bytes.data;
+    data.set(header.bytes, at);
+    data.set(payload.bytes, at + header.length);
+    if (this._points[slot] === 0) {
+      this._head[slot] = this._end[slot];
+      this._firstStart[slot] = start;
+    }
+    this._last[slot] = this._end[slot];
+    this._lastStart[slot] = start;
+    this._end[slot] += length;
+    this._points[slot]++;
+  }
+
+  /**
+   * Removes the oldest point, first merging it into `into` when given. The
+   * track must not be empty.
+   */
+  shift(series: number, track: number, into: Aggregate | undefined): void {
+    const slot = series * this.tracks + track;
+    const reader = this._reader(mergeReader, slot, this._head[slot]);
+    const next = reader.offset - this._block[slot] + this._length;
+    if (into) into.mergeFrom(reader);
+    if (--this._points[slot] === 0) {
+      this.clear(series, track);
+      return;
+    }
+    this._head[slot] = next;
+    this._firstStart[slot] = this._startAt(slot, next);
+    // A track that shrank gives most of its block back.
+    const used = this._end[slot] - next;
+    if (4 * used < this._capacity[slot] && this._capacity[slot] > 64)
+      this._resize(slot, Arena.sizeFor(2 * used));
+  }
+
+  /**
+   * Visits every point, oldest first: its start, a reader at its payload
+   * (valid during the visit only) and its bytes.
+   */
+  forEach(
+    series: number,
+    track: number,
+    visit: (start: number, reader: ByteReader, bytes: number) => void
+  ): void {
+    const slot = series * this.tracks + track;
+    let offset = this._head[slot];
+    for (let i = this._points[slot]; i > 0; i--) {
+      const start = this._startAt(slot, offset);
+      const reader = this._reader(visitReader, slot, offset);
+      const next = reader.offset - this._block[slot] + this._length;
+      visit(start, reader, next - offset);
+      offset = next;
+    }
+  }
+
+  /** Empties one track of a series, giving its block back. */
+  clear(series: number, track: number): void {
+    const slot = series * this.tracks + track;
+    if (this._block[slot] !== NONE)
+      this._bytes.free(this._block[slot], this._capacity[slot]);
+    this._block[slot] = NONE;
+    this._capacity[slot] = 0;
+    this._head[slot] = this._last[slot] = this._end[slot] = 0;
+    this._points[slot] = 0;
+  }
+
+  /** Swaps two tracks of a series (the exported value and what is in flight). */
+  swap(series: number, a: number, b: number): void {
+    const x = series * this.tracks + a;
+    const y = series * this.tracks + b;
+    swapAt(this._block, x, y);
+    swapAt(this._capacity, x, y);
+    swapAt(this._head, x, y);
+    swapAt(this._last, x, y);
+    swapAt(this._end, x, y);
+    swapAt(this._points, x, y);
+    swapAt(this._firstStart, x, y);
+    swapAt(this._lastStart, x, y);
+  }
+
+  /** The payload length of the point `_reader` last positioned at. */
+  private _length = 0;
+
+  /** Positions `reader` at the payload of the point at `offset`; sets `_length`. */
+  private _reader(
+    reader: ByteReader,
+    slot: number,
+    offset: number
+  ): ByteReader {
+    reader.bytes = this._bytes.data;
+    reader.offset = this._block[slot] + offset + START_BYTES;
+    this._length = reader.readVarint();
+    return reader;
+  }
+
+  private _startAt(slot: number, offset: number): number {
+    const at = this._block[slot] + offset;
+    startBytes.set(this._bytes.data.subarray(at, at + START_BYTES));
+    return startBits[0];
+  }
+
+  /** Room for `extra` bytes after the newest point: moves the points down, or to a larger block. */
+  private _ensure(slot: number, extra: number): void {
+    const block = this._block[slot];
+    if (block !== NONE && this._end[slot] + extra <= this._capacity[slot])
+      return;
+    const needed = this._end[slot] - this._head[slot] + extra;
+    if (
+      block !== NONE &&
+      needed <= this._capacity[slot] &&
+      this._head[slot] >= MIN_COMPACTION_BYTES
+    ) {
+      this._moveDown(slot, block, block);
+      return;
+    }
+    // Room to grow by half again, so a track that keeps growing moves rarely.
+    this._resize(slot, Arena.sizeFor(needed + (needed >> 1)));
+  }
+
+  /** Moves a track's points to a block of `capacity` bytes. */
+  private _resize(slot: number, capacity: number): void {
+    const block = this._block[slot];
+    const moved = this._bytes.allocate(capacity);
+    if (block !== NONE) {
+      this._moveDown(slot, block, moved);
+      this._bytes.free(block, this._capacity[slot]);
+    }
+    this._block[slot] = moved;
+    this._capacity[slot] = capacity;
+  }
+
+  /** Copies the points to the start of block `to` (which may be `from`). */
+  private _moveDown(slot: number, from: number, to: number): void {
+    const head = this._head[slot];
+    this._bytes.data.copyWithin(to, from + head, from + this._end[slot]);
+    this._end[slot] -= head;
+    this._last[slot] -= head;
+    this._head[slot] = 0;
+  }
+}
+
+function swapAt(column: Int32Array | Float64Array, x: number, y: number): void {
+  const held = column[x];
+  column[x] = column[y];
+  column[y] = held;
+}

@@ -1,0 +1,155 @@
+import { hashKey } from '@datapunk/otel-common';
+import type { PlainAttributes } from '@datapunk/otel-common';
+import { Arena } from './arena/Arena';
+import { grow } from './arena/columns';
+
+const EMPTY = 0;
+const DELETED = -1;
+
+/**
+ * The series of one stream by their attribute key (the canonical string of
+ * an attribute set), without an object per series: keys are kept as UTF-16
+ * units in one arena, and found through an open-addressing table of ids in
+ * an Int32Array, so neither the keys nor the index are traced by the GC.
+ */
+export class SeriesKeys {
+  private readonly _chars = new Arena(length => new Uint16Array(length));
+  private _offset = new Int32Array(64);
+  private _length = new Int32Array(64);
+  private _hash = new Int32Array(64);
+  /** 1 for ids that hold a key. */
+  private _used = new Uint8Array(64);
+  /** id + 1 per slot; EMPTY or DELETED. */
+  private _table = new Int32Array(64);
+  private _filled = 0;
+
+  /** Bytes held by keys and the index, for the memory budget. */
+  get byteLength(): number {
+    return (
+      this._chars.byteLength +
+      this._table.byteLength +
+      this._offset.byteLength * 3 +
+      this._used.byteLength
+    );
+  }
+
+  /** The id of the series whose key a plain attribute set has, or -1 (its key is never made). */
+  findPlain(attributes: PlainAttributes): number {
+    const hash = attributes.hash();
+    const mask = this._table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this._table[slot];
+      if (entry === EMPTY) return -1;
+      if (entry !== DELETED) {
+        const id = entry - 1;
+        const offset = this._offset[id];
+        if (
+          this._hash[id] === hash &&
+          attributes.matches(
+            this._chars.data,
+            offset,
+            offset + this._length[id]
+          )
+        )
+          return id;
+      }
+    }
+  }
+
+  /** The id of the series with `key`, or -1. */
+  find(key: string): number {
+    const hash = hashKey(key);
+    const mask = this._table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this._table[slot];
+      if (entry === EMPTY) return -1;
+      if (entry !== DELETED) {
+        const id = entry - 1;
+        if (this._hash[id] === hash && this._equals(id, key)) return id;
+      }
+    }
+  }
+
+  /** Files `key` as series `id` (which must not hold a key now). */
+  add(key: string, id: number): void {
+    if (id >= this._offset.length) {
+      const length = Math.max(id + 1, this._offset.length * 2);
+      this._offset = grow(this._offset, length);
+      this._length = grow(this._length, length);
+      this._hash = grow(this._hash, length);
+      this._used = grow(this._used, length);
+    }
+    if (2 * (this._filled + 1) > this._table.length)
+      this._rehash(this._table.length * 2);
+    const hash = hashKey(key);
+    const offset = this._chars.allocate(key.length);
+    const chars = this._chars.data;
+    for (let i = 0; i < key.length; i++) chars[offset + i] = key.charCodeAt(i);
+    this._offset[id] = offset;
+    this._length[id] = key.length;
+    this._hash[id] = hash;
+    this._used[id] = 1;
+    const mask = this._table.length - 1;
+    let slot = hash & mask;
+    while (this._table[slot] > 0) slot = (slot + 1) & mask;
+    if (this._table[slot] === EMPTY) this._filled++;
+    this._table[slot] = id + 1;
+  }
+
+  /** Forgets series `id`'s key, if it holds one. */
+  remove(id: number): void {
+    if (id >= this._used.length || this._used[id] === 0) return;
+    this._used[id] = 0;
+    const mask = this._table.length - 1;
+    for (let slot = this._hash[id] & mask; ; slot = (slot + 1) & mask) {
+      const entry = this._table[slot];
+      if (entry === EMPTY) return;
+      if (entry === id + 1) {
+        this._table[slot] = DELETED;
+        break;
+      }
+    }
+    this._chars.free(this._offset[id], this._length[id]);
+    this._length[id] = 0;
+  }
+
+  /** The key of series `id`. */
+  keyOf(id: number): string {
+    const offset = this._offset[id];
+    return decode(this._chars.data, offset, offset + this._length[id]);
+  }
+
+  private _equals(id: number, key: string): boolean {
+    if (this._length[id] !== key.length) return false;
+    const chars = this._chars.data;
+    const offset = this._offset[id];
+    for (let i = 0; i < key.length; i++)
+      if (chars[offset + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** A table of `size` slots without the deleted ones. */
+  private _rehash(size: number): void {
+    const old = this._table;
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    let filled = 0;
+    for (const entry of old) {
+      if (entry <= 0) continue;
+      let slot = this._hash[entry - 1] & mask;
+      while (table[slot] !== EMPTY) slot = (slot + 1) & mask;
+      table[slot] = entry;
+      filled++;
+    }
+    this._table = table;
+    this._filled = filled;
+  }
+}
+
+/** A string from UTF-16 units, in pieces small enough for fromCharCode's arguments. */
+function decode(chars: Uint16Array, from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i += 4096)
+    text += String.fromCharCode(...chars.subarray(i, Math.min(to, i + 4096)));
+  return text;
+}

@@ -1,0 +1,304 @@
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  MetricData,
+} from '@opentelemetry/sdk-metrics';
+import {
+  ExponentialSketch,
+  MAX_SCALE,
+  MIN_SCALE,
+  getMapping,
+} from '@datapunk/otel-sketch';
+import type { Base2Mapping } from '@datapunk/otel-sketch';
+import type {
+  BucketBlock,
+  ExponentialSketchOptions,
+} from '@datapunk/otel-sketch';
+import { MetricKind } from '../../types';
+import { Arena } from '../arena/Arena';
+import { grow } from '../arena/columns';
+import { HistogramAggregate } from '../HistogramAggregate';
+import type { Aggregator, MetricHead } from './Aggregator';
+
+const NONE = -1;
+/** Mappings by scale − MIN_SCALE, looked up without checks on the record path. */
+const MAPPINGS: Base2Mapping[] = [];
+for (let scale = MIN_SCALE; scale <= MAX_SCALE; scale++)
+  MAPPINGS.push(getMapping(scale));
+
+function mappingAt(scale: number): Base2Mapping {
+  return MAPPINGS[scale - MIN_SCALE];
+}
+/** Buckets of a new block: values within a factor of ~1.4 at scale 5 fit. */
+const FIRST_BLOCK = 16;
+
+/** The block a current delta is drained through (JS is single-threaded). */
+const positive = { counts: new Float64Array(0), offset: 0, from: 0, to: 0 };
+const drained: BucketBlock = {
+  scale: 0,
+  positive,
+  zeroCount: 0,
+  sum: 0,
+  min: 0,
+  max: 0,
+};
+
+/**
+ * Histograms: per series a base-2 exponential histogram of non-negative
+ * values (OpenTelemetry's buckets, as the sketch keeps them), its counts in
+ * a dense block of one Float64Array arena per stream, from the lowest to
+ * the highest bucket recorded, its scale lowered when the range would need
+ * more than maxBuckets. A record is a mapping and an add: no hashing, no
+ * allocation.
+ */
+export class HistogramAggregator implements Aggregator<HistogramAggregate> {
+  readonly kind = MetricKind.HISTOGRAM;
+  readonly ordered = false;
+  private readonly _sketch: Required<ExponentialSketchOptions>;
+  private readonly _quantiles: readonly number[];
+  private readonly _buckets = new Arena(length => new Float64Array(length));
+  private _scale = new Int8Array(0);
+  /** Index of the bucket at the block's first element. */
+  private _base = new Int32Array(0);
+  private _low = new Int32Array(0);
+  private _high = new Int32Array(0);
+  private _block = new Int32Array(0);
+  private _size = new Int32Array(0);
+  private _zero = new Float64Array(0);
+  private _count = new Float64Array(0);
+  private _sum = new Float64Array(0);
+  private _min = new Float64Array(0);
+  private _max = new Float64Array(0);
+
+  constructor(
+    sketch: Required<ExponentialSketchOptions>,
+    quantiles: readonly number[]
+  ) {
+    this._sketch = sketch;
+    this._quantiles = quantiles;
+  }
+
+  /** Bytes of the bucket arena and the columns. */
+  get byteLength(): number {
+    return this._buckets.byteLength + this._scale.length * 73;
+  }
+
+  create(): HistogramAggregate {
+    return new HistogramAggregate(
+      new ExponentialSketch(this._sketch),
+      this._quantiles
+    );
+  }
+
+  reserve(series: number): void {
+    if (series <= this._scale.length) return;
+    const length = Math.max(series, this._scale.length * 2);
+    const from = this._scale.length;
+    this._scale = grow(this._scale, length);
+    this._base = grow(this._base, length);
+    this._low = grow(this._low, length);
+    this._high = grow(this._high, length);
+    this._block = grow(this._block, length);
+    this._size = grow(this._size, length);
+    this._zero = grow(this._zero, length);
+    this._count = grow(this._count, length);
+    this._sum = grow(this._sum, length);
+    this._min = grow(this._min, length);
+    this._max = grow(this._max, length);
+    this._block.fill(NONE, from);
+    for (let i = from; i < length; i++) this._empty(i);
+  }
+
+  record(series: number, value: number): void {
+    this._count[series]++;
+    this._sum[series] += value;
+    if (value < this._min[series]) this._min[series] = value;
+    if (value > this._max[series]) this._max[series] = value;
+    if (value === 0) {
+      this._zero[series]++;
+      return;
+    }
+    const index = mappingAt(this._scale[series]).mapToIndex(value);
+    const offset = index - this._base[series];
+    if (
+      this._block[series] !== NONE &&
+      offset >= 0 &&
+      offset < this._size[series] &&
+      index >= this._low[series] &&
+      index <= this._high[series]
+    ) {
+      this._buckets.data[this._block[series] + offset]++;
+      return;
+    }
+    this._add(series, this._scale[series], index, 1);
+  }
+
+  absorb(series: number, point: DataPoint<unknown>): void {
+    const value = point.value as ExponentialHistogram;
+    // The sketch checks the point (it throws before anything changes).
+    const sketch = ExponentialSketch.fromExponentialHistogram(
+      value,
+      this._sketch
+    );
+    const counts = sketch.toExponentialHistogram();
+    this._count[series] += counts.count;
+    this._sum[series] += counts.sum ?? 0;
+    this._zero[series] += counts.zeroCount;
+    if (counts.count > 0) {
+      if ((counts.min ?? Infinity) < this._min[series])
+        this._min[series] = counts.min!;
+      if ((counts.max ?? -Infinity) > this._max[series])
+        this._max[series] = counts.max!;
+    }
+    const { offset, bucketCounts } = counts.positive;
+    for (let i = 0; i < bucketCounts.length; i++)
+      if (bucketCounts[i] > 0)
+        this._add(series, counts.scale, offset + i, bucketCounts[i]);
+  }
+
+  drain(series: number, into: HistogramAggregate): void {
+    if (this._count[series] === 0) return;
+    drained.scale = this._scale[series];
+    drained.zeroCount = this._zero[series];
+    drained.sum = this._sum[series];
+    drained.min = this._min[series];
+    drained.max = this._max[series];
+    const block = this._block[series];
+    const low = this._low[series];
+    const high = this._high[series];
+    const occupied = block !== NONE && low <= high;
+    positive.counts = this._buckets.data;
+    positive.offset = low;
+    positive.from = occupied ? block + low - this._base[series] : 0;
+    positive.to = occupied ? block + high - this._base[series] + 1 : 0;
+    drained.positive = occupied ? positive : undefined;
+    into.sketch.mergeBuckets(drained);
+    if (occupied) this._buckets.data.fill(0, positive.from, positive.to);
+    this._count[series] = 0;
+    this._zero[series] = 0;
+    this._sum[series] = 0;
+    this._min[series] = Infinity;
+    this._max[series] = -Infinity;
+    this._low[series] = 0;
+    this._high[series] = -1;
+  }
+
+  release(series: number): void {
+    if (this._block[series] !== NONE)
+      this._buckets.free(this._block[series], this._size[series]);
+    this._block[series] = NONE;
+    this._empty(series);
+  }
+
+  pointValue(aggregate: HistogramAggregate): unknown {
+    return aggregate.toPointValue();
+  }
+
+  toMetricData(head: MetricHead, points: DataPoint<unknown>[]): MetricData {
+    return {
+      descriptor: head.descriptor,
+      aggregationTemporality: head.aggregationTemporality,
+      dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+      dataPoints: points as DataPoint<ExponentialHistogram>[],
+    };
+  }
+
+  private _empty(series: number): void {
+    this._scale[series] = this._sketch.maxScale;
+    this._size[series] = 0;
+    this._base[series] = 0;
+    this._low[series] = 0;
+    this._high[series] = -1;
+    this._zero[series] = 0;
+    this._count[series] = 0;
+    this._sum[series] = 0;
+    this._min[series] = Infinity;
+    this._max[series] = -Infinity;
+  }
+
+  /**
+   * Adds `count` to the bucket `index` at `scale` (≥ the series' scale, or
+   * the series' is lowered to it), making room: a larger block, or a lower
+   * scale when the range would pass maxBuckets.
+   */
+  private _add(
+    series: number,
+    scale: number,
+    index: number,
+    count: number
+  ): void {
+    if (scale > this._scale[series]) {
+      index >>= scale - this._scale[series];
+    } else if (scale < this._scale[series]) {
+      this._downscale(series, this._scale[series] - scale);
+    }
+    const empty = this._low[series] > this._high[series];
+    let low = empty ? index : Math.min(this._low[series], index);
+    let high = empty ? index : Math.max(this._high[series], index);
+    let change = 0;
+    while ((high >> change) - (low >> change) + 1 > this._sketch.maxBuckets)
+      change++;
+    if (change > 0) {
+      this._downscale(series, change);
+      index >>= change;
+      low >>= change;
+      high >>= change;
+    }
+    this._ensure(series, low, high);
+    this._buckets.data[this._block[series] + index - this._base[series]] +=
+      count;
+    this._low[series] = low;
+    this._high[series] = high;
+  }
+
+  /** Merges each bucket i into bucket i >> change, in place. */
+  private _downscale(series: number, change: number): void {
+    this._scale[series] -= change;
+    if (this._low[series] > this._high[series]) {
+      this._base[series] >>= change;
+      return;
+    }
+    const data = this._buckets.data;
+    const block = this._block[series];
+    const base = this._base[series];
+    const low = this._low[series];
+    const high = this._high[series];
+    const newBase = base >> change;
+    // Targets never run ahead of sources: i >> change - newBase ≤ i - base.
+    for (let i = low; i <= high; i++) {
+      const count = data[block + i - base];
+      data[block + i - base] = 0;
+      data[block + (i >> change) - newBase] += count;
+    }
+    this._base[series] = newBase;
+    this._low[series] = low >> change;
+    this._high[series] = high >> change;
+  }
+
+  /** A block holding buckets `low`..`high` (moving what it holds). */
+  private _ensure(series: number, low: number, high: number): void {
+    const block = this._block[series];
+    const base = this._base[series];
+    if (block !== NONE && low >= base && high < base + this._size[series])
+      return;
+    const span = high - low + 1;
+    const size = Arena.sizeFor(Math.max(FIRST_BLOCK, span * 2));
+    // Slack on both sides: the range may grow either way.
+    const newBase = low - ((size - span) >> 1);
+    const moved = this._buckets.allocate(size);
+    if (block !== NONE) {
+      const data = this._buckets.data;
+      if (this._low[series] <= this._high[series])
+        data.copyWithin(
+          moved + this._low[series] - newBase,
+          block + this._low[series] - base,
+          block + this._high[series] - base + 1
+        );
+      this._buckets.free(block, this._size[series]);
+    }
+    this._block[series] = moved;
+    this._size[series] = size;
+    this._base[series] = newBase;
+  }
+}

@@ -3,6 +3,8 @@ import type {
   PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { OptionReader } from '@datapunk/otel-common';
+import { resolveExemplarFilter } from './exemplars/ExemplarFilter';
+import type { ExemplarFilterName } from './exemplars/ExemplarFilter';
 import type {
   RetentionMetricReaderOptions,
   RetentionTier,
@@ -25,6 +27,7 @@ export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
   'summary',
   'persistence',
   'metricProducers',
+  'exemplarFilter',
 ];
 const MAX_TIERS = 8;
 const MAX_SUMMARY_SLOTS = 60;
@@ -47,6 +50,7 @@ export const DEFAULTS = {
   maxAttributeValueLength: 1024,
   maxAttributeBytesPerSeries: 16 * 1024,
   maxRetainedBytes: 64 * 1024 * 1024,
+  maxExemplarBytes: 16 * 1024 * 1024,
   summaryWindowMillis: 300_000,
   summarySlots: 5,
   quantiles: [0.5, 0.9, 0.95, 0.99],
@@ -69,6 +73,7 @@ export interface ResolvedLimits {
   maxAttributeValueLength: number;
   maxAttributeBytesPerSeries: number;
   maxRetainedBytes: number;
+  maxExemplarBytes: number;
 }
 
 export interface ResolvedPersistence {
@@ -91,6 +96,7 @@ export interface ResolvedOptions {
   summary: ResolvedSummary | undefined;
   persistence: ResolvedPersistence | undefined;
   metricProducers: MetricProducer[];
+  exemplarFilter: ExemplarFilterName;
 }
 
 /**
@@ -172,6 +178,7 @@ export function resolveOptions(
     summary: resolveSummary(reader, collectionIntervalMillis),
     persistence: resolvePersistence(reader),
     metricProducers: resolveProducers(reader),
+    exemplarFilter: resolveExemplarFilter(reader),
   };
 }
 
@@ -299,6 +306,7 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
     'maxAttributeValueLength',
     'maxAttributeBytesPerSeries',
     'maxRetainedBytes',
+    'maxExemplarBytes',
   ]);
   const atLeastOne = { min: 1 };
   return {
@@ -327,6 +335,11 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
       'maxRetainedBytes',
       DEFAULTS.maxRetainedBytes,
       atLeastOne
+    ),
+    maxExemplarBytes: limits.integer(
+      'maxExemplarBytes',
+      DEFAULTS.maxExemplarBytes,
+      { min: 0 }
     ),
   };
 }

@@ -31,6 +31,8 @@ const previousLine = {
   '@opentelemetry/otlp-transformer': '0.223.0',
   '@opentelemetry/instrumentation': '0.223.0',
   '@opentelemetry/exporter-prometheus': '0.223.0',
+  // The tracing SDK the exemplar tests record spans with; 3.x needs api 1.10.
+  '@opentelemetry/sdk-trace': '2.12.0',
 };
 for (const file of ['package.json', ...fs.readdirSync('packages').map(p => `packages/${p}/package.json`)]) {
   const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -22,16 +22,20 @@ export class AlignedHistogramBucketExemplarReservoir extends ExemplarReservoir {
     this._boundaries = boundaries;
   }
 
-  protected cellFor(_series: number, value: number, block: number): number {
+  protected _cellFor(_series: number, value: number, block: number): number {
     const cell = bucketIndex(this._boundaries, value);
-    const seen = this.seenAt(block + cell);
-    this.setSeenAt(block + cell, seen + 1);
-    return seen === 0 || this.randomInteger(seen) === 0 ? cell : -1;
+    const seen = this._seenAt(block + cell);
+    this._setSeenAt(block + cell, seen + 1);
+    return seen === 0 || this._randomInteger(seen) === 0 ? cell : -1;
   }
 
-  protected resetCycleState(_series: number, block: number): void {
+  protected _resetCycleState(_series: number, block: number): void {
     if (block < 0) return;
     for (let cell = 0; cell < this.size; cell++)
-      this.setSeenAt(block + cell, 0);
+      this._setSeenAt(block + cell, 0);
+  }
+
+  protected _reserveCycleState(): void {
+    // Counts are per cell, in the slots.
   }
 }

@@ -91,7 +91,7 @@ abstract class SpanReader implements ExemplarEligibility {
   abstract spanOf(context: Context | undefined): SpanContext | undefined;
 
   /** The span context of `given`, else of the active context. */
-  protected read(given: Context | undefined): SpanContext | undefined {
+  protected _read(given: Context | undefined): SpanContext | undefined {
     // null, as undefined, means none was passed.
     const active = given == null ? contextApi.active() : given;
     // Outside any span the active context is the root one: no look-up.
@@ -112,7 +112,7 @@ abstract class SpanReader implements ExemplarEligibility {
 /** Measurements recorded in a sampled span. */
 class TraceBased extends SpanReader {
   spanOf(context: Context | undefined): SpanContext | undefined {
-    const span = this.read(context);
+    const span = this._read(context);
     return span !== undefined && (span.traceFlags & TraceFlags.SAMPLED) !== 0
       ? span
       : undefined;
@@ -122,6 +122,6 @@ class TraceBased extends SpanReader {
 /** Every measurement, with its span when there is one. */
 class AlwaysOn extends SpanReader {
   spanOf(context: Context | undefined): SpanContext {
-    return this.read(context) ?? INVALID_SPAN_CONTEXT;
+    return this._read(context) ?? INVALID_SPAN_CONTEXT;
   }
 }

@@ -87,7 +87,7 @@ export abstract class ExemplarReservoir {
     this._block = grow(this._block, length);
     this._block.fill(NONE, from);
     this._inFlightUpTo = grow(this._inFlightUpTo, length);
-    this.reserveCycleState(length);
+    this._reserveCycleState(length);
   }
 
   /**
@@ -109,7 +109,7 @@ export abstract class ExemplarReservoir {
       if (block === NONE) return;
       this._block[series] = block;
     }
-    const cell = this.cellFor(series, value, block);
+    const cell = this._cellFor(series, value, block);
     if (cell < 0) return;
     let text = '';
     if (filtered !== undefined) {
@@ -148,7 +148,7 @@ export abstract class ExemplarReservoir {
   /** Starts a new sampling cycle for a series the collection folded. */
   startCycle(series: number): void {
     const block = this._block[series];
-    this.resetCycleState(series, block === NONE ? NONE : block);
+    this._resetCycleState(series, block === NONE ? NONE : block);
   }
 
   /**
@@ -187,7 +187,7 @@ export abstract class ExemplarReservoir {
   /** Gives back a series' slots (it expired): its id may be another series' next. */
   release(series: number): void {
     const block = this._block[series];
-    this.resetCycleState(series, block);
+    this._resetCycleState(series, block);
     if (block === NONE) return;
     for (let slot = block; slot < block + this.size; slot++) this._clear(slot);
     this._block[series] = NONE;
@@ -200,29 +200,29 @@ export abstract class ExemplarReservoir {
    * measurement goes, or −1 when it is not kept; it counts the measurement
    * as seen.
    */
-  protected abstract cellFor(
+  protected abstract _cellFor(
     series: number,
     value: number,
     block: number
   ): number;
 
   /** Resets what the rule counted for a series this cycle (block: NONE when it has none). */
-  protected abstract resetCycleState(series: number, block: number): void;
+  protected abstract _resetCycleState(series: number, block: number): void;
 
-  /** Makes room for the rule's own columns. */
-  protected reserveCycleState(_length: number): void {}
+  /** Makes room for the rule's own columns, for series ids below `length`. */
+  protected abstract _reserveCycleState(length: number): void;
 
   /** A random integer in [0, max], inclusive (the specification's random_integer(0, max)). */
-  protected randomInteger(max: number): number {
+  protected _randomInteger(max: number): number {
     return Math.floor(this._random() * (max + 1));
   }
 
   /** The per-slot count of measurements seen, for rules that count per cell. */
-  protected seenAt(slot: number): number {
+  protected _seenAt(slot: number): number {
     return this._u32[slot * SLOT_I32 + SEEN];
   }
 
-  protected setSeenAt(slot: number, seen: number): void {
+  protected _setSeenAt(slot: number, seen: number): void {
     this._u32[slot * SLOT_I32 + SEEN] = seen;
   }
 

@@ -18,19 +18,19 @@ export class SimpleFixedSizeExemplarReservoir extends ExemplarReservoir {
     super(size, budget, random);
   }
 
-  protected cellFor(series: number, _value: number, _block: number): number {
+  protected _cellFor(series: number): number {
     const seen = this._seen[series];
     this._seen[series] = seen + 1;
     if (seen < this.size) return seen;
-    const cell = this.randomInteger(seen);
+    const cell = this._randomInteger(seen);
     return cell < this.size ? cell : -1;
   }
 
-  protected resetCycleState(series: number, _block: number): void {
+  protected _resetCycleState(series: number): void {
     this._seen[series] = 0;
   }
 
-  protected override reserveCycleState(length: number): void {
+  protected _reserveCycleState(length: number): void {
     this._seen = grow(this._seen, length);
   }
 }

@@ -42,6 +42,7 @@ describe('public API: only what a user should hold', () => {
     expect(Object.keys(otelMetrics).sort()).to.deep.equal([
       'Instruments',
       'MetricType',
+      'RetentionMeterProvider',
       'RetentionMetricReader',
       'SUMMARY_DATA_POINT_TYPE',
       'VERSION',
@@ -90,7 +91,12 @@ describe('public API: only what a user should hold', () => {
     );
     expect(out['@datapunk/otel-metrics']).to.include('setupMetrics');
     expect(out['@datapunk/otel-metrics/prometheus']).to.deep.equal([
+      'DEFAULT_CLASSIC_BOUNDARIES',
+      'DEFAULT_PROMETHEUS_HOST',
+      'DEFAULT_PROMETHEUS_PORT',
       'PrometheusScrapeServer',
+      'negotiateFormat',
+      'serializeMetrics',
     ]);
     expect(out['@datapunk/otel-circuit-breaker']).to.include(
       'CircuitBreakerMetrics'

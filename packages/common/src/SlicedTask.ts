@@ -12,6 +12,27 @@ export const DEFAULT_SLICE_MILLIS = 4;
 const STEPS_PER_CLOCK_READ = 8;
 
 /**
+ * When the current turn of the event loop began to run sliced work, and
+ * whether it is still that turn. Tasks run one after the other in a chain
+ * of awaits (build a batch, export it, settle it, build the next) never
+ * give the loop a turn between them if each is shorter than a slice: the
+ * budget is the turn's, shared by every task, not each task's.
+ */
+let turnStart = 0;
+let turnOpen = false;
+
+/** The end of this turn's budget for work sliced at `sliceMillis`. */
+function turnDeadline(sliceMillis: number): number {
+  if (!turnOpen) {
+    turnOpen = true;
+    turnStart = now();
+    // Queued before any slice of this turn yields: it runs first next turn.
+    realSetImmediate(() => (turnOpen = false));
+  }
+  return turnStart + sliceMillis;
+}
+
+/**
  * Long work cut into slices of a few milliseconds that yield to the event
  * loop between them, so the host's own callbacks never wait long. The work
  * is a generator that `yield`s wherever it may pause (between series, say)
@@ -38,15 +59,22 @@ export class SlicedTask<T> {
     return this._done;
   }
 
-  /** Runs the work to its end, slice by slice; rejects if it throws. */
+  /**
+   * Runs the work to its end, slice by slice; rejects if it throws. A
+   * slice ends when this turn of the event loop has run sliced work (this
+   * task's or others') for the slice's length.
+   */
   async run(): Promise<T> {
     while (!this._done) {
-      const deadline = now() + this._sliceMillis;
+      const deadline = turnDeadline(this._sliceMillis);
+      if (now() >= deadline) {
+        await yieldToEventLoop();
+        continue;
+      }
       do {
         for (let i = 0; i < STEPS_PER_CLOCK_READ && !this._done; i++)
           this._step();
       } while (!this._done && now() < deadline);
-      if (!this._done) await yieldToEventLoop();
     }
     return this._outcome();
   }

@@ -42,6 +42,27 @@ describe('SlicedTask', () => {
     expect(log.indexOf('host')).to.be.below(log.lastIndexOf('step'));
   });
 
+  it('gives the loop a turn in a chain of tasks each shorter than a slice', async () => {
+    let turns = 0;
+    let longestMillis = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestMillis = Math.max(longestMillis, now - last);
+      last = now;
+      turns++;
+    }, 0);
+    try {
+      // 100 tasks of 1 ms each, awaited one after the other: 100 ms in all.
+      for (let i = 0; i < 100; i++)
+        await new SlicedTask(busyWork(2, 500), 4).run();
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turns).to.be.at.least(10);
+    expect(longestMillis).to.be.below(60);
+  });
+
   it('finishes synchronously what is left, and run() then resolves with the result', async () => {
     const task = new SlicedTask(busyWork(50, 200), 1);
     const running = task.run();

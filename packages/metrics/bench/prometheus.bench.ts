@@ -33,7 +33,8 @@ import {
   DEFAULT_CLASSIC_BOUNDARIES,
   PrometheusScrapeServer,
 } from '../src/export/prometheus';
-import { buildExposition } from '../src/export/prometheus/buildExposition';
+import { ExpositionBuilder } from '../src/export/prometheus/buildExposition';
+import { pipelineOf } from '../src/pipeline/pipelines';
 import { LabelNamer } from '../src/export/prometheus/labels';
 
 const SERIES = 10_000;
@@ -189,11 +190,6 @@ async function ours(): Promise<Target> {
     diag: new RateLimitedDiag('bench'),
     namer: new LabelNamer(),
   };
-  const scrapeReader = reader as unknown as {
-    _collectAs(
-      forScrape: boolean
-    ): Promise<{ resourceMetrics: ResourceMetrics }>;
-  };
   return {
     name: 'ours (PrometheusScrapeServer)',
     url: (await server.url())!,
@@ -204,11 +200,14 @@ async function ours(): Promise<Target> {
       await provider.shutdown();
     },
     async collect() {
-      return (await scrapeReader._collectAs(true)).resourceMetrics;
+      return (await pipelineOf(reader)!.collect()).resourceMetrics;
     },
-    // As the server builds: one namer for every build (it remembers each series' labels).
-    serialize: (metrics, format) =>
-      new SlicedTask(buildExposition(metrics, format, builds)).run(),
+    // As the server builds: one namer for every build.
+    async serialize(metrics, format) {
+      const builder = new ExpositionBuilder(format, builds);
+      await new SlicedTask(builder.add(metrics)).run();
+      return builder.finish();
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   DataPoint,
   MetricCollectOptions,
   MetricData,
+  MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { AttributeReader, SlicedTask } from '@datapunk/otel-common';
@@ -184,11 +185,17 @@ export class RetentionMetricReader extends MetricReader {
           );
           continue;
         }
+        const instrumentType = instrumentTypeOf(metric.descriptor);
         const stream = store.streamFor(
           scope,
           metric.descriptor,
           kind,
-          'isMonotonic' in metric && metric.isMonotonic
+          'isMonotonic' in metric && metric.isMonotonic,
+          {
+            instrumentType,
+            observable:
+              instrumentType !== undefined && OBSERVABLE.has(instrumentType),
+          }
         );
         if (stream === undefined) {
           store.stats.droppedPoints.add(
@@ -236,6 +243,25 @@ export class RetentionMetricReader extends MetricReader {
     }
     return reading;
   }
+}
+
+const OBSERVABLE = new Set<InstrumentType>([
+  InstrumentType.OBSERVABLE_COUNTER,
+  InstrumentType.OBSERVABLE_UP_DOWN_COUNTER,
+  InstrumentType.OBSERVABLE_GAUGE,
+]);
+const INSTRUMENT_TYPES = new Set<unknown>(Object.values(InstrumentType));
+
+/**
+ * The instrument type behind an SDK metric: its descriptor is the SDK's
+ * instrument descriptor, whose `type` the public MetricDescriptor type
+ * leaves out (the SDK reads it itself); undefined where it is absent.
+ */
+function instrumentTypeOf(
+  descriptor: MetricDescriptor
+): InstrumentType | undefined {
+  const type = (descriptor as { type?: unknown }).type;
+  return INSTRUMENT_TYPES.has(type) ? (type as InstrumentType) : undefined;
 }
 
 /** The kind of data an SDK metric carries, or undefined if not retained. */

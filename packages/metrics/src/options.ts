@@ -19,6 +19,7 @@ export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
   'collectionIntervalMillis',
   'exportIntervalMillis',
   'exportTimeoutMillis',
+  'maxExportBatchSize',
   'seriesTtlMillis',
   'maxBuckets',
   'maxScale',
@@ -36,6 +37,7 @@ export const DEFAULTS = {
   collectionIntervalMillis: 10_000,
   exportIntervalMillis: 60_000,
   exportTimeoutMillis: 30_000,
+  maxExportBatchSize: 1000,
   seriesTtlMillis: 300_000,
   maxBuckets: 520,
   maxScale: 5,
@@ -88,6 +90,7 @@ export interface ResolvedOptions {
   collectionIntervalMillis: number;
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
+  maxExportBatchSize: number;
   seriesTtlMillis: number;
   maxBuckets: number;
   maxScale: number;
@@ -164,6 +167,11 @@ export function resolveOptions(
     collectionIntervalMillis,
     exportIntervalMillis,
     exportTimeoutMillis,
+    maxExportBatchSize: reader.integer(
+      'maxExportBatchSize',
+      DEFAULTS.maxExportBatchSize,
+      positive
+    ),
     seriesTtlMillis,
     maxBuckets: reader.integer('maxBuckets', DEFAULTS.maxBuckets, {
       min: 2,

@@ -85,6 +85,12 @@ export interface RetentionMetricReaderOptions {
   exportIntervalMillis?: number;
   /** How long one export may take; ≤ exportIntervalMillis. Default 30000. */
   exportTimeoutMillis?: number;
+  /**
+   * Points per export request at most: a larger collection goes out as
+   * several requests, one after the other, so that no request's objects
+   * and serialization grow with the number of series. Default 1000.
+   */
+  maxExportBatchSize?: number;
   /** A series not updated for this long is no longer exported and its live state is freed. Default 300000. */
   seriesTtlMillis?: number;
   /** Buckets per sign of every histogram's sketch (and of the SDK's exponential aggregation). Default 520. */

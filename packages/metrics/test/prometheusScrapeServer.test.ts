@@ -209,7 +209,7 @@ describe('PrometheusScrapeServer', function () {
     for (let i = 0; i < 2000; i++) counter.add(1, { customer: `c${i}` });
     // The first collect waits until all ten requests have reached the server.
     const pipeline = pipelineOf(served.reader)!;
-    const collect = pipeline.collect.bind(pipeline);
+    const collect = pipeline.collectForScrape.bind(pipeline);
     let arrived = 0;
     let allArrived!: () => void;
     const gate = new Promise<void>(resolve => (allArrived = resolve));
@@ -218,9 +218,9 @@ describe('PrometheusScrapeServer', function () {
       () => ++arrived === 10 && allArrived()
     );
     const collects = sinon
-      .stub(pipeline, 'collect')
-      .callsFake((timeout, forScrape) =>
-        gate.then(() => collect(timeout, forScrape))
+      .stub(pipeline, 'collectForScrape')
+      .callsFake((batchSize, consume) =>
+        gate.then(() => collect(batchSize, consume))
       );
     const texts = await Promise.all(
       Array.from({ length: 10 }, () => scrape(served!.url))

@@ -10,7 +10,7 @@ describe('RetentionMetricReader retention', () => {
   let h: Harness;
   afterEach(async () => h.close());
 
-  it('stops exporting an async series that is no longer observed once its TTL passes (#4096)', async () => {
+  it('stops exporting an async series as soon as it is no longer observed, and frees it once its TTL passes (#4096)', async () => {
     h = harness({
       collectionIntervalMillis: COLLECT,
       exportIntervalMillis: EXPORT,
@@ -28,8 +28,13 @@ describe('RetentionMetricReader retention', () => {
     ).to.deep.equal(['a', 'b']);
 
     hosts = ['a']; // host b goes away
-    await h.tick(EXPORT); // within the TTL: b's last value is still exported
-    expect(pointWith(h.latest(), 'cpu', { host: 'b' })).not.to.equal(undefined);
+    // Only sets observed in the latest collection are exported, as the
+    // specification asks of asynchronous instruments.
+    await h.tick(EXPORT);
+    expect(pointWith(h.latest(), 'cpu', { host: 'b' })).to.equal(undefined);
+    expect(
+      selfCount(h.latest(), 'datapunk.metrics.series.evicted', 'ttl')
+    ).to.equal(0);
     await h.tick(TTL);
     expect(points(h.latest(), 'cpu').map(p => p.attributes.host)).to.deep.equal(
       ['a']

@@ -20,6 +20,8 @@ export const DEFAULT_PROMETHEUS_PORT = 9464;
 /** Where the endpoint listens by default: this host only. */
 export const DEFAULT_PROMETHEUS_HOST = 'localhost';
 const PATH = '/metrics';
+/** Points per batch of a scrape's collection: each is written, then dropped. */
+const BATCH_POINTS = 1000;
 const OWNER = 'PrometheusScrapeServer';
 
 /** Where a {@link PrometheusScrapeServer} listens, and its classic histogram buckets. */
@@ -84,18 +86,13 @@ export class PrometheusScrapeServer {
       max: 65535,
     });
     this._builds = new SharedBuilds(
-      async () => {
-        // A collection for scrapes: summaries as Summary points.
-        const { resourceMetrics, errors } = await pipeline.collect(
-          undefined,
-          true
-        );
+      async consume => {
+        const errors = await pipeline.collectForScrape(BATCH_POINTS, consume);
         for (const error of errors)
           this._diag.warn(
             'collect',
             `part of a collection failed: ${String(error)}`
           );
-        return resourceMetrics;
       },
       { histogramBoundaries: readHistogramBoundaries(read), diag: this._diag }
     );

@@ -15,8 +15,11 @@ import {
 } from '@datapunk/otel-common';
 import { eligibilityOf } from '../exemplars/ExemplarFilter';
 import type { ExemplarEligibility } from '../exemplars/ExemplarFilter';
-import { buildResourceMetrics } from '../export/buildResourceMetrics';
-import type { SummaryMode } from '../export/buildResourceMetrics';
+import {
+  buildResourceMetrics,
+  CollectionBatches,
+} from '../export/buildResourceMetrics';
+import type { BuildContext, SummaryMode } from '../export/buildResourceMetrics';
 import { acceptsSummaryPoints } from '../export/SummaryMetricData';
 import { DEFAULTS } from '../options';
 import type { ResolvedOptions } from '../options';
@@ -27,7 +30,7 @@ import {
   takeSnapshot,
 } from '../persistence/snapshot';
 import { queryStore } from '../query/queryStore';
-import { beginExport, endExport } from '../store/exportCycle';
+import { allSeries, beginExport, endExport } from '../store/exportCycle';
 import { MetricStore } from '../store/MetricStore';
 import type { Resource } from '../store/MetricStore';
 import type { Scope } from '../store/Stream';
@@ -116,8 +119,8 @@ export class MetricPipeline {
       summary: options.summary,
       sketch: { maxBuckets: options.maxBuckets, maxScale: options.maxScale },
       quantiles: options.summary?.quantiles ?? DEFAULTS.quantiles,
-      temporalityOf: (kind, isMonotonic) =>
-        temporalityFor(options.exporter, kind, isMonotonic),
+      temporalityOf: (kind, isMonotonic, instrumentType) =>
+        temporalityFor(options.exporter, kind, isMonotonic, instrumentType),
       isDelta: temporality => temporality === AggregationTemporality.DELTA,
       exemplarFilter: options.exemplarFilter,
       diag: this.diag,
@@ -205,20 +208,43 @@ export class MetricPipeline {
   /**
    * Collects now and returns the store as it would be exported (in the
    * exporter's temporality, summaries included), committing nothing as
-   * exported. For a Prometheus scrape, summaries are Summary points whatever
-   * the exporter takes (unless summary.export is 'none').
+   * exported: one object graph of every series, for tests and previews.
    */
-  collect(timeoutMillis?: number, forScrape = false): Promise<Collection> {
-    const summaryMode: SummaryMode =
-      !forScrape || this._summaryMode === 'none'
-        ? this._summaryMode
-        : 'summary';
+  collect(timeoutMillis?: number): Promise<Collection> {
     return this._run(async () => {
       const errors = await this._collect(timeoutMillis);
       const resourceMetrics = await this.store.run(
-        this._build(false, Date.now(), summaryMode)
+        buildResourceMetrics(this.store, this._context(false, Date.now()))
       );
       return { resourceMetrics, errors };
+    });
+  }
+
+  /**
+   * Collects now and hands what a scrape shows to `consume` in batches of
+   * `batchSize` points, each dropped before the next is built; summaries
+   * are Summary points whatever the exporter takes (unless summary.export
+   * is 'none'). Returns the errors the collection met.
+   */
+  collectForScrape(
+    batchSize: number,
+    consume: (metrics: ResourceMetrics) => Promise<void>
+  ): Promise<unknown[]> {
+    const summaryMode = this._summaryMode === 'none' ? 'none' : 'summary';
+    return this._run(async () => {
+      const errors = await this._collect();
+      const batches = new CollectionBatches(
+        this.store,
+        this._context(false, Date.now(), summaryMode),
+        batchSize
+      );
+      for (
+        let batch = await this.store.run(batches.next());
+        batch !== undefined;
+        batch = await this.store.run(batches.next())
+      )
+        await consume(batch.resourceMetrics);
+      return errors;
     });
   }
 
@@ -328,27 +354,48 @@ export class MetricPipeline {
   }
 
   /**
-   * Collects, then exports. The store's export cycle puts delta data in
-   * flight first, drops it when the export succeeds and merges it back when
-   * it fails, so a dead collector loses nothing.
+   * Collects, then exports in batches of maxExportBatchSize points, one
+   * request after the other; a failure stops the export. Delta data is put
+   * in flight first, dropped for each batch sent and merged back for what
+   * was not, so a dead collector loses nothing.
    */
   private async _export(): Promise<void> {
     const exporter = this.options.exporter!;
     const store = this.store;
-    await this._collect(this.options.exportTimeoutMillis);
-    const cycle = await store.run(beginExport(store, Date.now()));
+    const { exportTimeoutMillis, maxExportBatchSize } = this.options;
+    await this._collect(exportTimeoutMillis);
+    const nowMillis = Date.now();
+    const deadline = performance.now() + exportTimeoutMillis;
+    await store.run(beginExport(store, nowMillis));
+    const batches = new CollectionBatches(
+      store,
+      this._context(true, nowMillis),
+      maxExportBatchSize
+    );
     let result: ExportResult = { code: ExportResultCode.FAILED };
     try {
-      const metrics = await store.run(this._build(true, cycle.nowMillis));
-      result = await exportWithTimeout(
-        exporter,
-        metrics,
-        this.options.exportTimeoutMillis
-      );
+      for (;;) {
+        const batch = await store.run(batches.next());
+        if (batch === undefined) break;
+        result = { code: ExportResultCode.FAILED };
+        try {
+          result = await exportWithTimeout(
+            exporter,
+            batch.resourceMetrics,
+            Math.max(0, deadline - performance.now()),
+            exportTimeoutMillis
+          );
+        } finally {
+          await store.run(
+            endExport(batch.ranges, result.code === ExportResultCode.SUCCESS)
+          );
+        }
+        if (result.code !== ExportResultCode.SUCCESS) break;
+      }
     } finally {
-      await store.run(
-        endExport(cycle, result.code === ExportResultCode.SUCCESS)
-      );
+      // What no batch carried (after a failure) waits for the next export.
+      if (result.code !== ExportResultCode.SUCCESS)
+        await store.run(endExport(allSeries(store), false));
     }
     if (result.code !== ExportResultCode.SUCCESS) {
       const timedOut = result.error instanceof ExportTimeout;
@@ -394,36 +441,41 @@ export class MetricPipeline {
     }
   }
 
-  private _build(
+  private _context(
     duringExport: boolean,
-    nowMillis = Date.now(),
+    nowMillis: number,
     summaryMode = this._summaryMode
-  ): Generator<void, ResourceMetrics, undefined> {
-    return buildResourceMetrics(this.store, {
+  ): BuildContext {
+    return {
       nowMillis,
       startMillis: this._startMillis,
       summary: this.options.summary,
       summaryMode,
       duringExport,
       selfScope: SELF_SCOPE,
-    });
+    };
   }
 }
 
-/** The instrument type a stored metric stands for, to ask the exporter's temporality. */
+/**
+ * The exporter's temporality for an instrument type: the one given, else
+ * the one a stored metric's kind stands for.
+ */
 function temporalityFor(
   exporter: PushMetricExporter | undefined,
   kind: MetricKind,
-  isMonotonic: boolean
+  isMonotonic: boolean,
+  instrumentType: InstrumentType | undefined
 ): AggregationTemporality {
   const type =
-    kind === MetricKind.HISTOGRAM
+    instrumentType ??
+    (kind === MetricKind.HISTOGRAM
       ? InstrumentType.HISTOGRAM
       : kind === MetricKind.GAUGE
         ? InstrumentType.GAUGE
         : isMonotonic
           ? InstrumentType.COUNTER
-          : InstrumentType.UP_DOWN_COUNTER;
+          : InstrumentType.UP_DOWN_COUNTER);
   return (
     exporter?.selectAggregationTemporality?.(type) ??
     AggregationTemporality.CUMULATIVE
@@ -436,6 +488,7 @@ class ExportTimeout extends Error {}
 function exportWithTimeout(
   exporter: PushMetricExporter,
   metrics: ResourceMetrics,
+  remainingMillis: number,
   timeoutMillis: number
 ): Promise<ExportResult> {
   return new Promise(resolve => {
@@ -447,7 +500,7 @@ function exportWithTimeout(
             `export timed out after ${timeoutMillis} ms`
           ),
         }),
-      timeoutMillis
+      remainingMillis
     );
     timer.unref();
     const settle = (result: ExportResult) => {

@@ -215,7 +215,7 @@ export class RetentionMeter implements Meter {
     const existing = this._existing(name, type);
     if (existing instanceof SyncInstrument) return existing;
     const instrument = new SyncInstrument(
-      name,
+      nameOf(name),
       this._rule(type, options),
       this._target(name, type, options)
     );
@@ -231,7 +231,7 @@ export class RetentionMeter implements Meter {
     const existing = this._existing(name, type);
     if (existing instanceof ObservableInstrument) return existing;
     const instrument = new ObservableInstrument(
-      name,
+      nameOf(name),
       TYPES[type].kind === MetricKind.SUM,
       this._rule(type, options),
       this._target(name, type, options)
@@ -241,8 +241,31 @@ export class RetentionMeter implements Meter {
     return instrument;
   }
 
+  /**
+   * The instrument made before of this name and type (names are
+   * case-insensitive: the first casing wins). Another casing, or the name
+   * taken by another type, is reported, as the specification asks.
+   */
   private _existing(name: string, type: InstrumentType) {
-    return this._instruments.get(`${type}\u0000${name}`);
+    const found = this._instruments.get(instrumentKey(name, type));
+    const diag = this._context.diag;
+    if (found !== undefined) {
+      if (typeof name === 'string' && found.name !== name)
+        diag.warn(
+          `instrument_casing:${found.name}`,
+          `instrument names are case-insensitive: '${name}' is '${found.name}', made first`
+        );
+      return found;
+    }
+    const others = Object.values(InstrumentType).filter(other =>
+      this._instruments.has(instrumentKey(name, other))
+    );
+    if (others.length > 0 && typeof name === 'string')
+      diag.warn(
+        `duplicate_instrument:${name.toLowerCase()}`,
+        `'${name}' is a ${type} and a ${others.join(', ')}: each is exported as a metric of that name; a View (instrumentName and instrumentType, name) can rename one`
+      );
+    return undefined;
   }
 
   private _remember(
@@ -250,7 +273,7 @@ export class RetentionMeter implements Meter {
     type: InstrumentType,
     instrument: SyncInstrument | ObservableInstrument
   ): void {
-    this._instruments.set(`${type}\u0000${name}`, instrument);
+    this._instruments.set(instrumentKey(name, type), instrument);
   }
 
   private _rule(
@@ -314,6 +337,8 @@ export class RetentionMeter implements Meter {
           histogram: view.histogram,
           advice,
           observable: type.startsWith('OBSERVABLE'),
+          instrumentType: type,
+          held: true,
         }
       );
       if (stream === undefined) {
@@ -336,6 +361,16 @@ export class RetentionMeter implements Meter {
     }
     return target;
   }
+}
+
+/** Where a meter keeps an instrument: names are case-insensitive; a name may be no string at all. */
+function instrumentKey(name: unknown, type: InstrumentType): string {
+  return `${type}\u0000${typeof name === 'string' ? name.toLowerCase() : describeValue(name)}`;
+}
+
+/** An instrument's name for messages: an invalid one (a Symbol, say) described. */
+function nameOf(name: unknown): string {
+  return typeof name === 'string' ? name : describeValue(name);
 }
 
 /** An instrument's options, read defensively (a bad one is reported and defaulted). */

@@ -241,6 +241,12 @@ function readAggregation(
           ? ['maxSize', 'recordMinMax']
           : ['boundaries', 'recordMinMax']
       );
+      if (settings.raw('recordMinMax') === false)
+        settings.fail(
+          'recordMinMax',
+          'can only be true: min and max are always kept',
+          false
+        );
       if (type === AggregationType.EXPONENTIAL_HISTOGRAM)
         return {
           type: 'exponential',
@@ -253,6 +259,8 @@ function readAggregation(
         type: 'explicit',
         boundaries: settings.numberList('boundaries', undefined as never, {
           maxLength: 256,
+          above: -Infinity,
+          below: Infinity,
         }),
       };
     }
@@ -260,7 +268,7 @@ function readAggregation(
       return aggregation.fail(
         'type',
         'must be DROP, DEFAULT, EXPONENTIAL_HISTOGRAM or EXPLICIT_BUCKET_HISTOGRAM (this provider keeps sums, gauges and histograms in their own aggregations)',
-        type
+        AggregationType[type as AggregationType] ?? type
       );
   }
 }

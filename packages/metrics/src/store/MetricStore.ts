@@ -1,5 +1,6 @@
 import type {
   AggregationTemporality,
+  InstrumentType,
   MetricDescriptor,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
@@ -35,8 +36,15 @@ export interface StoreConfig {
   sketch: { maxBuckets: number; maxScale: number };
   /** Quantiles a query reports. */
   quantiles: readonly number[];
-  /** The temporality the exporter wants for a kind of metric. */
-  temporalityOf(kind: MetricKind, isMonotonic: boolean): AggregationTemporality;
+  /**
+   * The temporality the exporter wants for a kind of metric, or for the
+   * instrument type when it is known.
+   */
+  temporalityOf(
+    kind: MetricKind,
+    isMonotonic: boolean,
+    instrumentType: InstrumentType | undefined
+  ): AggregationTemporality;
   /** Whether a temporality is delta. */
   isDelta(temporality: AggregationTemporality): boolean;
   /** 'always_off': streams keep no exemplars. */
@@ -54,6 +62,13 @@ export interface StreamOptions {
   advice?: { explicitBucketBoundaries?: number[] };
   /** An observable instrument's stream: only series observed in the latest collection are exported. */
   observable?: boolean;
+  /** An instrument holds the stream: it is kept while it has no series. */
+  held?: boolean;
+  /**
+   * The instrument type of a provider's stream, which the exporter's
+   * temporality is asked for (the SDK's data carries none: its kind decides).
+   */
+  instrumentType?: InstrumentType;
 }
 
 /** Work that changes the store, as generators run in slices. */
@@ -83,6 +98,7 @@ export class MetricStore {
   private _liveBytes = 0;
   private _liveSeries = 0;
   private _lastCollectionMillis = NaN;
+  private _collections = 0;
   /** Work on the store under way, which a query finishes first. */
   private _running: SlicedTask<unknown> | undefined;
 
@@ -139,6 +155,11 @@ export class MetricStore {
     return this._lastCollectionMillis;
   }
 
+  /** Collections so far: the latest one's number. */
+  get collections(): number {
+    return this._collections;
+  }
+
   /** Series exported now, across all metrics. */
   get liveSeries(): number {
     return this._liveSeries;
@@ -171,15 +192,22 @@ export class MetricStore {
     isMonotonic: boolean,
     options: StreamOptions = {}
   ): Stream | undefined {
+    // A Counter and an UpDownCounter of one name stay two metrics, as in the SDK.
     const key = [
       scope.name,
       scope.version ?? '',
       scope.schemaUrl ?? '',
       descriptor.name,
       kind,
+      isMonotonic ? 'monotonic' : '',
     ].join('\u0000');
     let stream = this.streams.get(key);
-    if (stream !== undefined) return stream;
+    if (stream !== undefined) {
+      // A stream restored from a snapshot does not know it is an observable's.
+      if (options.observable) stream.observable = true;
+      if (options.held) stream.held = true;
+      return stream;
+    }
     if (this.streams.size >= this._config.limits.maxMetrics) {
       this._config.diag.warn(
         'metric_limit',
@@ -187,7 +215,11 @@ export class MetricStore {
       );
       return undefined;
     }
-    const temporality = this._config.temporalityOf(kind, isMonotonic);
+    const temporality = this._config.temporalityOf(
+      kind,
+      isMonotonic,
+      options.instrumentType
+    );
     stream = new Stream({
       key,
       scope,
@@ -215,6 +247,7 @@ export class MetricStore {
       advice: options.advice,
       observable: options.observable ?? false,
     });
+    stream.held = options.held ?? false;
     this.streams.set(key, stream);
     return stream;
   }
@@ -226,7 +259,9 @@ export class MetricStore {
    */
   *collect(nowMillis: number): Work {
     this._lastCollectionMillis = nowMillis;
-    for (const stream of this.streams.values()) yield* stream.fold(nowMillis);
+    const collection = ++this._collections;
+    for (const stream of this.streams.values())
+      yield* stream.fold(nowMillis, collection);
     yield* this.maintain(nowMillis);
   }
 
@@ -252,7 +287,8 @@ export class MetricStore {
         yield;
       }
       liveBytes += stream.byteLength;
-      if (stream.activeSeries === 0 && !anySeries(stream))
+      // A stream without series goes, unless an instrument records into it.
+      if (stream.activeSeries === 0 && !stream.held && !anySeries(stream))
         this.streams.delete(key);
     }
     this._liveBytes = liveBytes;

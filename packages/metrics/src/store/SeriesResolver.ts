@@ -12,8 +12,8 @@ interface Resolved {
   values: unknown[];
 }
 
-/** Attribute objects missed lately that are held to spot reuse. */
-const RECENT_MISSES = 16;
+/** Misses per generation of the attribute objects noted (weakly) to spot reuse. */
+const MISSES_PER_GENERATION = 256;
 
 /** Returned for attributes that are no attributes object: the measurement is rejected. */
 export const UNREADABLE = -1;
@@ -37,8 +37,14 @@ export class SeriesResolver {
     | undefined;
   private readonly _resolved = new WeakMap<object, Resolved>();
   private readonly _plain = new PlainAttributes();
-  private readonly _recentMisses: object[] = [];
-  private _nextMiss = 0;
+  /**
+   * Objects missed lately, this generation and the one before, held
+   * weakly: a caller's attributes (and their values, megabytes for a
+   * hostile one) are never kept alive by having been seen.
+   */
+  private _recentMisses = new WeakSet<object>();
+  private _olderMisses = new WeakSet<object>();
+  private _misses = 0;
   private _empty: Resolved | undefined;
 
   constructor(
@@ -83,6 +89,19 @@ export class SeriesResolver {
         this._remember(series, entries[0], entries[1])
       );
     return series;
+  }
+
+  /**
+   * The key of the set `attributes` stands for (after the View's
+   * processors), read afresh; undefined when it cannot be read. For the
+   * rare caller that needs a set's identity past the series limit.
+   */
+  keyOf(attributes: unknown): string | undefined {
+    return (
+      this._process === undefined
+        ? this._reader.readKey(attributes ?? {})
+        : this._processed(attributes ?? {})
+    )?.key;
   }
 
   private _lookup(attributes: unknown, sinceMillis: number): number {
@@ -156,11 +175,17 @@ export class SeriesResolver {
 
   /** Whether an object missed recently (then it is being reused); else it is noted. */
   private _seenOnce(attributes: object): boolean {
-    const recent = this._recentMisses;
-    for (let i = 0; i < recent.length; i++)
-      if (recent[i] === attributes) return true;
-    recent[this._nextMiss] = attributes;
-    this._nextMiss = (this._nextMiss + 1) % RECENT_MISSES;
+    if (
+      this._recentMisses.has(attributes) ||
+      this._olderMisses.has(attributes)
+    )
+      return true;
+    if (++this._misses === MISSES_PER_GENERATION) {
+      this._olderMisses = this._recentMisses;
+      this._recentMisses = new WeakSet();
+      this._misses = 0;
+    }
+    this._recentMisses.add(attributes);
     return false;
   }
 }

@@ -87,7 +87,13 @@ export class Stream {
   readonly aggregator: Aggregator;
   readonly exemplars: ExemplarReservoir | undefined;
   readonly advice: { explicitBucketBoundaries?: number[] } | undefined;
-  readonly observable: boolean;
+  /** Set by streamFor when a restored stream turns out to be an observable's. */
+  observable: boolean;
+  /**
+   * An instrument records into this stream (it holds it for life): the
+   * store keeps it while it has no series.
+   */
+  held = false;
   readonly tracks: PointTracks;
   /** A delta being folded or a coarser point being formed; reused. */
   readonly scratch: Aggregate;
@@ -100,6 +106,11 @@ export class Stream {
   private _generation = new Int32Array(0);
   private _start = new Float64Array(0);
   private _lastUpdate = new Float64Array(0);
+  /**
+   * The collection (the store's count) that last folded data into each
+   * series: two collections can fall in one millisecond.
+   */
+  private _lastCollection = new Float64Array(0);
   private _pendingSince = new Float64Array(0);
   private _inFlightSince = new Float64Array(0);
   /** Delta histograms: count and sum since the start, as a Summary carries them. */
@@ -117,7 +128,14 @@ export class Stream {
   constructor(definition: StreamDefinition) {
     this.key = definition.key;
     this.scope = definition.scope;
-    this.descriptor = definition.descriptor;
+    // The advice goes with the descriptor, as on the SDK's own: exporters
+    // that want explicit buckets (the Prometheus exposition) read it there.
+    this.descriptor =
+      definition.advice === undefined
+        ? definition.descriptor
+        : Object.assign({}, definition.descriptor, {
+            advice: definition.advice,
+          });
     this.isMonotonic = definition.isMonotonic;
     this.temporality = definition.temporality;
     this.exportsDelta = definition.exportsDelta;
@@ -146,7 +164,7 @@ export class Stream {
   /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
   get byteLength(): number {
     return (
-      this._keys.byteLength + this.tracks.byteLength + this._state.length * 61
+      this._keys.byteLength + this.tracks.byteLength + this._state.length * 69
     );
   }
 
@@ -167,8 +185,9 @@ export class Stream {
     return this._start[series];
   }
 
-  lastUpdateOf(series: number): number {
-    return this._lastUpdate[series];
+  /** The collection that last folded data into `series` (0: none yet). */
+  lastCollectionOf(series: number): number {
+    return this._lastCollection[series];
   }
 
   /** The attribute key of a series. */
@@ -226,9 +245,12 @@ export class Stream {
    * A collection at `nowMillis`: every series with a current delta moves it
    * into its exported value, window and finest tier (the delta happened
    * before: it goes into the slot and point holding nowMillis − 1). One
-   * series per step.
+   * series per step. `collection` counts the store's collections.
    */
-  *fold(nowMillis: number): Generator<void, void, undefined> {
+  *fold(
+    nowMillis: number,
+    collection: number
+  ): Generator<void, void, undefined> {
     const at = nowMillis - 1;
     const layout = this._layout;
     const delta = this.scratch;
@@ -273,6 +295,7 @@ export class Stream {
           this.mergeScratch
         );
       this._lastUpdate[series] = nowMillis;
+      this._lastCollection[series] = collection;
       yield;
     }
     this._dirtyLength = 0;
@@ -579,6 +602,7 @@ export class Stream {
     this._generation[series]++;
     this._start[series] = sinceMillis;
     this._lastUpdate[series] = sinceMillis;
+    this._lastCollection[series] = 0;
     this._pendingSince[series] = sinceMillis;
     this._inFlightSince[series] = sinceMillis;
     this._totalCount[series] = 0;
@@ -621,6 +645,7 @@ export class Stream {
     this._generation = grow(this._generation, length);
     this._start = grow(this._start, length);
     this._lastUpdate = grow(this._lastUpdate, length);
+    this._lastCollection = grow(this._lastCollection, length);
     this._pendingSince = grow(this._pendingSince, length);
     this._inFlightSince = grow(this._inFlightSince, length);
     this._totalCount = grow(this._totalCount, length);

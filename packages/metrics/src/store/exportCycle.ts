@@ -1,40 +1,50 @@
 import type { MetricStore, Work } from './MetricStore';
 import type { Stream } from './Stream';
 
-/** The delta series one export carries: moved in flight by beginExport, settled by endExport. */
-export interface ExportCycle {
-  readonly nowMillis: number;
-  readonly inFlight: readonly [Stream, number][];
+/** Series `from` (inclusive) to `to` (exclusive) of a stream. */
+export interface SeriesRange {
+  readonly stream: Stream;
+  readonly from: number;
+  readonly to: number;
 }
 
 /**
  * Moves every delta series' pending data in flight, for one export (what
  * comes meanwhile waits for the next).
  */
-export function* beginExport(
-  store: MetricStore,
-  nowMillis: number
-): Work<ExportCycle> {
-  const inFlight: [Stream, number][] = [];
+export function* beginExport(store: MetricStore, nowMillis: number): Work {
   for (const stream of store.streams.values()) {
     if (!stream.exportsDelta) continue;
     for (let series = 0; series < stream.idLimit; series++) {
-      if (stream.beginExport(series, nowMillis))
-        inFlight.push([stream, series]);
+      stream.beginExport(series, nowMillis);
       yield;
     }
   }
-  return { nowMillis, inFlight };
 }
 
 /**
- * Ends an export: what was in flight is dropped when it was sent, or
- * merged back into the pending data when it was not, so a dead collector
- * loses nothing.
+ * Ends the export of the series in `ranges`: what was in flight is dropped
+ * when it was sent, or merged back into the pending data when it was not,
+ * so a dead collector loses nothing.
  */
-export function* endExport(cycle: ExportCycle, succeeded: boolean): Work {
-  for (const [stream, series] of cycle.inFlight) {
-    stream.endExport(series, succeeded);
-    yield;
+export function* endExport(
+  ranges: readonly SeriesRange[],
+  succeeded: boolean
+): Work {
+  for (const { stream, from, to } of ranges) {
+    if (!stream.exportsDelta) continue;
+    for (let series = from; series < to; series++) {
+      stream.endExport(series, succeeded);
+      yield;
+    }
   }
+}
+
+/** Every series of the store, to settle whatever an export left in flight. */
+export function allSeries(store: MetricStore): SeriesRange[] {
+  return [...store.streams.values()].map(stream => ({
+    stream,
+    from: 0,
+    to: stream.idLimit,
+  }));
 }

@@ -12,9 +12,14 @@ const INITIAL_BYTES = 64 * 1024;
  * exact up to 2^53, which counts and indexes never reach.
  */
 export class ProtobufEncoder {
-  private _buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  private _buffer: Buffer;
   private _length = 0;
   private readonly _starts: number[] = [];
+
+  /** `initialBytes`: where the buffer starts; it grows by doubling. */
+  constructor(initialBytes = INITIAL_BYTES) {
+    this._buffer = Buffer.allocUnsafe(initialBytes);
+  }
 
   /** Bytes written since the last {@link take}. */
   get length(): number {
@@ -76,11 +81,11 @@ export class ProtobufEncoder {
     writeVarint(this._buffer, start, body);
   }
 
-  /** The bytes written so far (no copy); the encoder starts over. */
+  /** The bytes written so far (no copy); the encoder starts over, with a buffer as large (up to twice 64 KiB). */
   take(): Buffer {
     const bytes = this._buffer.subarray(0, this._length);
     this._buffer = Buffer.allocUnsafe(
-      Math.max(INITIAL_BYTES, this._buffer.length - this._length)
+      Math.min(this._buffer.length, 2 * INITIAL_BYTES)
     );
     this._length = 0;
     return bytes;

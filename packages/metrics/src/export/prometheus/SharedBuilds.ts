@@ -1,25 +1,29 @@
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { SlicedTask } from '@datapunk/otel-common';
-import { buildExposition } from './buildExposition';
+import { ExpositionBuilder } from './buildExposition';
 import type { FamilyOptions, WriteContext } from './families';
 import { LabelNamer } from './labels';
 import type { ExpositionFormat } from './negotiate';
+
+/** Collects, handing the collection over in batches, each dropped once consumed. */
+export type ScrapeCollection = (
+  consume: (batch: ResourceMetrics) => Promise<void>
+) => Promise<void>;
 
 /**
  * Scrape bodies, one build per format at a time: a scrape that arrives
  * while a build of its format is under way gets that build's body rather
  * than starting its own (ten scrapers at once cost one collect and one
- * serialization). A scrape after it ends gets a fresh build, with the
- * labels of series it has seen before taken from its namer.
+ * serialization). A scrape after it ends gets a fresh build.
  */
 export class SharedBuilds {
-  private readonly _collect: () => Promise<ResourceMetrics>;
+  private readonly _collect: ScrapeCollection;
   private readonly _options: FamilyOptions & WriteContext;
   private readonly _underWay = new Map<ExpositionFormat, Promise<Buffer[]>>();
 
-  constructor(collect: () => Promise<ResourceMetrics>, options: FamilyOptions) {
+  constructor(collect: ScrapeCollection, options: FamilyOptions) {
     this._collect = collect;
-    // One namer for every build: each series' labels are made once.
+    // One namer for every build: label names are made once.
     this._options = { ...options, namer: new LabelNamer() };
   }
 
@@ -39,9 +43,8 @@ export class SharedBuilds {
   }
 
   private async _build(format: ExpositionFormat): Promise<Buffer[]> {
-    const resourceMetrics = await this._collect();
-    return new SlicedTask(
-      buildExposition(resourceMetrics, format, this._options)
-    ).run();
+    const builder = new ExpositionBuilder(format, this._options);
+    await this._collect(batch => new SlicedTask(builder.add(batch)).run());
+    return builder.finish();
   }
 }

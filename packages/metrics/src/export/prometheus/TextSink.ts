@@ -2,11 +2,13 @@ import { sampleValue } from './numbers';
 
 /** The size of one chunk of a response. */
 const CHUNK_BYTES = 64 * 1024;
+/** A sink's first chunk: a scrape has one sink per family, most of them small. */
+const FIRST_CHUNK_BYTES = 512;
 /** Whole numbers below this are written digit by digit, without a string. */
 const DIGITS_BELOW = 1e15;
 
 /**
- * Collects a text response as UTF-8 Buffers of about 64 KiB, ready to be
+ * Collects text as UTF-8 Buffers of up to 64 KiB, ready to be
  * written to a socket one at a time. Text, bytes and numbers go straight
  * into the current chunk: no long strings are built, and the repeated
  * parts of sample lines can be encoded once and copied (a scrape writes
@@ -15,7 +17,7 @@ const DIGITS_BELOW = 1e15;
  */
 export class TextSink {
   private readonly _chunks: Buffer[] = [];
-  private _buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private _buffer = Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
   private _length = 0;
 
   write(text: string): void {
@@ -62,7 +64,10 @@ export class TextSink {
   private _flush(): void {
     if (this._length === 0) return;
     this._chunks.push(this._buffer.subarray(0, this._length));
-    this._buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    // Chunks grow to their full size as the family does.
+    this._buffer = Buffer.allocUnsafe(
+      Math.min(CHUNK_BYTES, this._buffer.length * 4)
+    );
     this._length = 0;
   }
 }

@@ -4,40 +4,77 @@ import {
   RateLimitedDiag,
   SlicedTask,
 } from '@datapunk/otel-common';
-import { planFamilies } from './families';
-import type { FamilyOptions, WriteContext } from './families';
+import { FamilyPlan, familyPoints } from './families';
+import type { FamilyOptions, MetricFamily, WriteContext } from './families';
+import type { FormatWriter } from './FormatWriter';
 import { readHistogramBoundaries } from './histogramBoundaries';
 import { LabelNamer } from './labels';
+import { LabelSetSeen } from './LabelSetSeen';
 import { CONTENT_TYPES } from './negotiate';
 import type { ExpositionFormat } from './negotiate';
-import { writeOpenMetrics } from './openMetricsFormat';
-import { writeProtobuf } from './protobufFormat';
-import { writeText } from './textFormat';
-import { TextSink } from './TextSink';
+import { openMetricsWriter } from './openMetricsFormat';
+import { protobufWriter } from './protobufFormat';
+import { textWriter } from './textFormat';
 
 /**
- * The response body of a scrape in `format`, in chunks of about 64 KiB:
- * the families planned, then the format's writer, one step per point, for a
- * {@link SlicedTask} to run without stalling the host.
+ * A scrape's response body in one format, built from a collection that
+ * arrives in batches ({@link add}, one step per point): each family's
+ * samples go to an output of its own, joined in order by {@link finish}.
+ * Points live only as long as their batch.
  */
-export function* buildExposition(
-  resourceMetrics: ResourceMetrics,
-  format: ExpositionFormat,
-  options: FamilyOptions & WriteContext
-): Generator<void, Buffer[], undefined> {
-  const families = planFamilies(resourceMetrics, options);
-  if (format === 'protobuf') {
-    const chunks: Buffer[] = [];
-    yield* writeProtobuf(families, chunks, options);
-    return chunks;
+export class ExpositionBuilder {
+  private readonly _plan: FamilyPlan;
+  private readonly _writer: FormatWriter<unknown>;
+  private readonly _context: WriteContext;
+  private readonly _outputs = new Map<MetricFamily, unknown>();
+  private readonly _seen = new Map<MetricFamily, LabelSetSeen>();
+
+  constructor(format: ExpositionFormat, options: FamilyOptions & WriteContext) {
+    this._plan = new FamilyPlan(options);
+    this._context = options;
+    this._writer = (
+      format === 'protobuf'
+        ? protobufWriter(options)
+        : format === 'openmetrics'
+          ? openMetricsWriter(options.namer)
+          : textWriter()
+    ) as FormatWriter<unknown>;
   }
-  const sink = new TextSink();
-  yield* (format === 'openmetrics' ? writeOpenMetrics : writeText)(
-    families,
-    sink,
-    options
-  );
-  return sink.finish();
+
+  /** Writes the points of one batch. */
+  *add(resourceMetrics: ResourceMetrics): Generator<void, void, undefined> {
+    for (const source of this._plan.sources(resourceMetrics)) {
+      const { family } = source;
+      let seen = this._seen.get(family);
+      if (seen === undefined) {
+        seen = new LabelSetSeen();
+        this._seen.set(family, seen);
+      }
+      for (const point of familyPoints(source, seen, this._context)) {
+        if (point) {
+          let output = this._outputs.get(family);
+          if (output === undefined) {
+            output = this._writer.open(family);
+            this._outputs.set(family, output);
+          }
+          this._writer.point(output, family, point);
+        }
+        yield;
+      }
+    }
+    // A batch's attributes objects are not seen again.
+    this._context.namer.forgetPoints();
+  }
+
+  /** The body, in chunks of up to about 64 KiB. */
+  finish(): Buffer[] {
+    const written: [MetricFamily, unknown][] = [];
+    for (const family of this._plan.families) {
+      const output = this._outputs.get(family);
+      if (output !== undefined) written.push([family, output]);
+    }
+    return this._writer.close(written);
+  }
 }
 
 /** How {@link serializeMetrics} writes. */
@@ -85,12 +122,11 @@ export async function serializeMetrics(
     ['text', 'openmetrics', 'protobuf'],
     'text'
   );
-  const chunks = await new SlicedTask(
-    buildExposition(resourceMetrics, format, {
-      histogramBoundaries: readHistogramBoundaries(reader),
-      diag: new RateLimitedDiag(OWNER),
-      namer: new LabelNamer(),
-    })
-  ).run();
-  return { contentType: CONTENT_TYPES[format], chunks };
+  const builder = new ExpositionBuilder(format, {
+    histogramBoundaries: readHistogramBoundaries(reader),
+    diag: new RateLimitedDiag(OWNER),
+    namer: new LabelNamer(),
+  });
+  await new SlicedTask(builder.add(resourceMetrics)).run();
+  return { contentType: CONTENT_TYPES[format], chunks: builder.finish() };
 }

@@ -20,6 +20,7 @@ import {
 import type { ClassicBuckets } from './classicBuckets';
 import type { Exemplar, ExemplarCarrier } from './exemplars';
 import type { LabelNamer, LabelPair, PointLabels } from './labels';
+import type { LabelSetSeen } from './LabelSetSeen';
 import { metricName, unitWord } from './names';
 import type { NameKind } from './names';
 
@@ -51,7 +52,7 @@ export interface FamilyPoint {
   readonly exemplars: readonly Exemplar[];
 }
 
-/** Everything of one Prometheus metric name: what to write and where its points come from. */
+/** One Prometheus metric name: what its header says. */
 export interface MetricFamily {
   /** The name of its samples: counters end in `_total`, info in `_info`. */
   readonly name: string;
@@ -59,12 +60,11 @@ export interface MetricFamily {
   readonly help: string;
   /** The unit word (`seconds`), '' for none. */
   readonly unit: string;
-  /** The metrics whose points it holds (several when their names meet). */
-  readonly sources: readonly FamilySource[];
 }
 
-/** One metric's points in a family, with what they share. */
+/** One metric's points in a family (several metrics meet in one when their names do). */
 export interface FamilySource {
+  readonly family: MetricFamily;
   readonly name: string;
   readonly points: readonly DataPoint<unknown>[];
   readonly shape: Shape;
@@ -113,146 +113,160 @@ const INFO: Shape = {
 };
 
 /**
- * The families of a scrape, in order: the resource as `target_info`, then
- * every metric under its Prometheus name, metrics whose names meet in one
- * family. Cumulative sums, gauges, both histogram kinds and Summary points
- * are exposed; delta sums and histograms are not (Prometheus takes only
+ * The families of a scrape, planned as its metrics arrive (a collection
+ * comes in batches): the resource as `target_info`, then every metric
+ * under its Prometheus name, metrics whose names meet in one family.
+ * Cumulative sums, gauges, both histogram kinds and Summary points are
+ * exposed; delta sums and histograms are not (Prometheus takes only
  * cumulative ones). A metric whose name clashes with a family of another
  * type (or with a family's `_bucket`/`_count`/… samples) is left out. Each
- * is reported through diag. Per metric, not per point: the points are made
- * as they are written ({@link familyPoints}), so none outlives its step.
+ * is reported through diag.
  */
-export function planFamilies(
-  resourceMetrics: ResourceMetrics,
-  options: FamilyOptions
-): MetricFamily[] {
-  const { diag } = options;
-  const families = new Map<
-    string,
-    { family: MetricFamily; sources: FamilySource[] }
-  >();
+export class FamilyPlan {
+  /** In the order first met: the order they are written in. */
+  readonly families: MetricFamily[] = [];
+  private readonly _options: FamilyOptions;
+  private readonly _byName = new Map<string, MetricFamily>();
   /** Sample names taken, by any family. */
-  const taken = new Set<string>();
-  const add = (
+  private readonly _taken = new Set<string>();
+  private _resourceSeen = false;
+
+  constructor(options: FamilyOptions) {
+    this._options = options;
+  }
+
+  /** Where the points of `resourceMetrics` go, metric by metric. */
+  *sources(resourceMetrics: ResourceMetrics): Generator<FamilySource> {
+    if (!this._resourceSeen) {
+      this._resourceSeen = true;
+      const resource = resourceMetrics.resource.attributes;
+      const family =
+        Object.keys(resource).length > 0 &&
+        this._familyFor('target_info', 'Target metadata', '', INFO);
+      if (family) {
+        yield {
+          family,
+          name: 'target_info',
+          points: [
+            {
+              attributes: resource,
+              startTime: [0, 0],
+              endTime: [0, 0],
+              value: 1,
+            },
+          ],
+          shape: INFO,
+          scopeLabels: [],
+          scopeKey: '',
+        };
+      }
+    }
+    const { diag } = this._options;
+    for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+      const scopeLabels: [string, string][] = [['otel.scope.name', scope.name]];
+      if (scope.version)
+        scopeLabels.push(['otel.scope.version', scope.version]);
+      if (scope.schemaUrl)
+        scopeLabels.push(['otel.scope.schema_url', scope.schemaUrl]);
+      const scopeKey = JSON.stringify(scopeLabels);
+      for (const metric of metrics as (MetricData | SummaryMetricData)[]) {
+        const { descriptor } = metric;
+        if (metric.dataPoints.length === 0) continue;
+        const shape = shapeOf(metric, this._options);
+        if (shape === undefined) {
+          diag.warn(
+            `delta:${descriptor.name}`,
+            `metric '${descriptor.name}' is not exposed: Prometheus takes only cumulative sums and histograms`
+          );
+          continue;
+        }
+        const name = metricName(descriptor.name, descriptor.unit, shape.kind);
+        const family =
+          name !== '' &&
+          this._familyFor(
+            name,
+            descriptor.description || descriptor.name,
+            unitWord(descriptor.unit),
+            shape
+          );
+        if (!family) {
+          diag.warn(
+            `clash:${descriptor.name}`,
+            `metric '${descriptor.name}' is not exposed: its Prometheus name '${name}' is invalid or taken by another metric`
+          );
+          continue;
+        }
+        yield {
+          family,
+          name: descriptor.name,
+          points: metric.dataPoints as DataPoint<unknown>[],
+          shape,
+          scopeLabels,
+          scopeKey,
+        };
+      }
+    }
+  }
+
+  /** The family named `name`, made if new; undefined when the name is taken by another type. */
+  private _familyFor(
     name: string,
     help: string,
     unit: string,
-    source: FamilySource
-  ): boolean => {
-    const existing = families.get(name);
-    if (existing) {
-      if (existing.family.type !== source.shape.type) return false;
-      existing.sources.push(source);
-      return true;
-    }
-    const samples = sampleNames(name, source.shape.type);
-    if (samples.some(sample => taken.has(sample))) return false;
-    for (const sample of samples) taken.add(sample);
-    const sources = [source];
-    families.set(name, {
-      family: { name, type: source.shape.type, help, unit, sources },
-      sources,
-    });
-    return true;
-  };
-
-  const resource = resourceMetrics.resource.attributes;
-  if (Object.keys(resource).length > 0) {
-    add('target_info', 'Target metadata', '', {
-      name: 'target_info',
-      points: [
-        { attributes: resource, startTime: [0, 0], endTime: [0, 0], value: 1 },
-      ],
-      shape: INFO,
-      scopeLabels: [],
-      scopeKey: '',
-    });
+    shape: Shape
+  ): MetricFamily | undefined {
+    const existing = this._byName.get(name);
+    if (existing) return existing.type === shape.type ? existing : undefined;
+    const samples = sampleNames(name, shape.type);
+    if (samples.some(sample => this._taken.has(sample))) return undefined;
+    for (const sample of samples) this._taken.add(sample);
+    const family = { name, type: shape.type, help, unit };
+    this._byName.set(name, family);
+    this.families.push(family);
+    return family;
   }
-  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
-    const scopeLabels: [string, string][] = [['otel.scope.name', scope.name]];
-    if (scope.version) scopeLabels.push(['otel.scope.version', scope.version]);
-    if (scope.schemaUrl)
-      scopeLabels.push(['otel.scope.schema_url', scope.schemaUrl]);
-    const scopeKey = JSON.stringify(scopeLabels);
-    for (const metric of metrics as (MetricData | SummaryMetricData)[]) {
-      const { descriptor } = metric;
-      if (metric.dataPoints.length === 0) continue;
-      const shape = shapeOf(metric, options);
-      if (shape === undefined) {
-        diag.warn(
-          `delta:${descriptor.name}`,
-          `metric '${descriptor.name}' is not exposed: Prometheus takes only cumulative sums and histograms`
-        );
-        continue;
-      }
-      const name = metricName(descriptor.name, descriptor.unit, shape.kind);
-      const added =
-        name !== '' &&
-        add(
-          name,
-          descriptor.description || descriptor.name,
-          unitWord(descriptor.unit),
-          {
-            name: descriptor.name,
-            points: metric.dataPoints as DataPoint<unknown>[],
-            shape,
-            scopeLabels,
-            scopeKey,
-          }
-        );
-      if (!added) {
-        diag.warn(
-          `clash:${descriptor.name}`,
-          `metric '${descriptor.name}' is not exposed: its Prometheus name '${name}' is invalid or taken by another metric`
-        );
-      }
-    }
-  }
-  return [...families.values()].map(({ family }) => family);
 }
 
 /**
- * A family's points, one per step, as the writers take them: labels
+ * A source's points, one per step, as the writers take them: labels
  * sanitized and joined, values converted. A point whose attributes cannot
- * be read, or whose labels repeat another's in the family (a duplicate
- * series), is left out, reported: the step yields undefined.
+ * be read, or whose labels repeat another's in the family (`seen`: a
+ * duplicate series), is left out, reported: the step yields undefined.
  */
 export function* familyPoints(
-  family: MetricFamily,
+  source: FamilySource,
+  seen: LabelSetSeen,
   { namer, diag }: WriteContext
 ): Generator<FamilyPoint | undefined, void, undefined> {
-  const seen = new Set<string>();
-  for (const { name, points, shape, scopeLabels, scopeKey } of family.sources) {
-    for (const point of points) {
-      let labels: PointLabels;
-      let value: FamilyPoint['value'];
-      try {
-        labels = namer.pointLabels(point.attributes, scopeLabels, scopeKey);
-        value = shape.value(point);
-      } catch (error) {
-        diag.warn(
-          `point:${name}`,
-          `a point of '${name}' is not exposed: ${String(error)}`
-        );
-        yield undefined;
-        continue;
-      }
-      if (seen.has(labels.text)) {
-        diag.warn(
-          `duplicate:${family.name}`,
-          `a point of '${name}' is not exposed: another point of '${family.name}' has the same labels {${labels.text}}`
-        );
-        yield undefined;
-        continue;
-      }
-      seen.add(labels.text);
-      yield {
-        labels: labels.labels,
-        labelText: labels.text,
-        value,
-        exemplars: shape.exemplars ? exemplarsOf(point) : NO_EXEMPLARS,
-      };
+  const { family, name, points, shape, scopeLabels, scopeKey } = source;
+  for (const point of points) {
+    let labels: PointLabels;
+    let value: FamilyPoint['value'];
+    try {
+      labels = namer.pointLabels(point.attributes, scopeLabels, scopeKey);
+      value = shape.value(point);
+    } catch (error) {
+      diag.warn(
+        `point:${name}`,
+        `a point of '${name}' is not exposed: ${String(error)}`
+      );
+      yield undefined;
+      continue;
     }
+    if (!seen.add(labels.text)) {
+      diag.warn(
+        `duplicate:${family.name}`,
+        `a point of '${name}' is not exposed: another point of '${family.name}' has the same labels {${labels.text}}`
+      );
+      yield undefined;
+      continue;
+    }
+    yield {
+      labels: labels.labels,
+      labelText: labels.text,
+      value,
+      exemplars: shape.exemplars ? exemplarsOf(point) : NO_EXEMPLARS,
+    };
   }
 }
 

@@ -28,16 +28,22 @@ export interface PointLabels {
  * {@link labelName}), generated names moved aside, and keys that end up
  * with the same name joined as the spec says: values separated by `;` in
  * the order of the original keys. Whatever the keys, the result has valid
- * and unique names. It remembers the labels of each attributes object (a
- * reader's series keep theirs from scrape to scrape), so one namer that
- * lives as long as its scrape endpoint makes each series' labels once.
+ * and unique names. It remembers label names, and the labels of each
+ * attributes object until {@link forgetPoints} (a batch's points share
+ * them).
  */
 export class LabelNamer {
   private readonly _names = new Map<string, string>();
-  private readonly _points = new WeakMap<
+  /** Points of a scrape's current batch share attributes objects (a histogram and its window summary). */
+  private readonly _points = new Map<
     Attributes,
     { scope: string; labels: PointLabels }
   >();
+
+  /** Forgets the labels of attributes objects seen so far (a batch's, not seen again). */
+  forgetPoints(): void {
+    this._points.clear();
+  }
 
   /** The label name of attribute `key`. */
   name(key: string): string {

@@ -1,12 +1,12 @@
 import type { Exemplar } from './exemplars';
 import { exposeExemplar } from './exemplars';
-import { familyPoints } from './families';
-import type { HistogramPoint, MetricFamily, WriteContext } from './families';
+import type { HistogramPoint, MetricFamily } from './families';
+import type { FormatWriter } from './FormatWriter';
 import { escapeLabelValue, renderLabels } from './labels';
 import type { LabelNamer } from './labels';
 import { sampleValue } from './numbers';
 import { writeSamples } from './textFormat';
-import type { TextSink } from './TextSink';
+import { TextSink } from './TextSink';
 
 export const OPENMETRICS_CONTENT_TYPE =
   'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -16,36 +16,36 @@ export const OPENMETRICS_CONTENT_TYPE =
  * or `_info` (info) suffix, `# UNIT` where the name ends in the unit,
  * HELP escaped as label values are, exemplars on counter `_total` and histogram `_bucket` lines only (the
  * only places it allows them, and Prometheus 2.42 fails a whole scrape for
- * one anywhere else), `# EOF` at the end. One step per point.
+ * one anywhere else), `# EOF` at the end.
  */
-export function* writeOpenMetrics(
-  families: readonly MetricFamily[],
-  sink: TextSink,
-  context: WriteContext
-): Generator<void, void, undefined> {
+export function openMetricsWriter(namer: LabelNamer): FormatWriter<TextSink> {
   const exemplarSuffix = (exemplar: Exemplar | undefined) =>
-    exemplar === undefined ? '' : exemplarText(exemplar, context.namer);
-  for (const family of families) {
-    const name =
-      family.type === 'counter'
-        ? family.name.replace(/_total$/, '')
-        : family.type === 'info'
-          ? family.name.replace(/_info$/, '')
-          : family.name;
-    let header = `# HELP ${name} ${escapeLabelValue(family.help)}\n# TYPE ${name} ${family.type}\n`;
-    if (family.unit && name.endsWith(`_${family.unit}`))
-      header += `# UNIT ${name} ${family.unit}\n`;
-    let started = false;
-    for (const point of familyPoints(family, context)) {
-      if (point) {
-        if (!started) sink.write(header);
-        started = true;
-        writeSamples(sink, family, point, exemplarSuffix, hasNegatives);
-      }
-      yield;
-    }
-  }
-  sink.write('# EOF\n');
+    exemplar === undefined ? '' : exemplarText(exemplar, namer);
+  return {
+    open: () => new TextSink(),
+    point: (sink, family, point) =>
+      writeSamples(sink, family, point, exemplarSuffix, hasNegatives),
+    close: families => [
+      ...families.flatMap(([family, sink]) => [
+        Buffer.from(header(family)),
+        ...sink.finish(),
+      ]),
+      Buffer.from('# EOF\n'),
+    ],
+  };
+}
+
+function header(family: MetricFamily): string {
+  const name =
+    family.type === 'counter'
+      ? family.name.replace(/_total$/, '')
+      : family.type === 'info'
+        ? family.name.replace(/_info$/, '')
+        : family.name;
+  let text = `# HELP ${name} ${escapeLabelValue(family.help)}\n# TYPE ${name} ${family.type}\n`;
+  if (family.unit && name.endsWith(`_${family.unit}`))
+    text += `# UNIT ${name} ${family.unit}\n`;
+  return text;
 }
 
 /** ` # {trace_id="…",…} value seconds` */

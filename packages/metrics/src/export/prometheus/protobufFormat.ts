@@ -1,14 +1,13 @@
 import type { Exemplar } from './exemplars';
 import { exemplarsByBucket, exposeExemplar, latestExemplar } from './exemplars';
-import { familyPoints } from './families';
 import type {
   FamilyPoint,
   FamilyType,
   HistogramPoint,
-  MetricFamily,
   SummaryPoint,
   WriteContext,
 } from './families';
+import type { FormatWriter } from './FormatWriter';
 import type { LabelNamer, LabelPair } from './labels';
 import { toNativeHistogram } from './nativeHistogram';
 import type { SparseBuckets } from './nativeHistogram';
@@ -61,6 +60,15 @@ const METRIC_TYPES: Record<FamilyType, number> = {
 
 /** A family's bytes go out in pieces of about this size. */
 const CHUNK_BYTES = 64 * 1024;
+/** A family's first buffer: most families are small. */
+const FIRST_BYTES = 512;
+
+/** A family's metrics so far: pieces taken, and what the encoder holds. */
+interface FamilyBytes {
+  readonly encoder: ProtobufEncoder;
+  readonly pieces: Buffer[];
+  length: number;
+}
 
 /**
  * Prometheus' protobuf format: each MetricFamily preceded by its length
@@ -69,48 +77,57 @@ const CHUNK_BYTES = 64 * 1024;
  * histograms uses those); one whose scale Prometheus cannot take (below
  * -4) is left out, reported. Exemplars: the latest on a counter, the latest
  * in each classic bucket, and all of a native histogram's in field 16
- * (Prometheus reads that from 2.51, the bucket ones before). One step per
- * point.
+ * (Prometheus reads that from 2.51, the bucket ones before).
  */
-export function* writeProtobuf(
-  families: readonly MetricFamily[],
-  chunks: Buffer[],
-  context: WriteContext
-): Generator<void, void, undefined> {
-  const encoder = new ProtobufEncoder();
-  for (const family of families) {
-    const pieces: Buffer[] = [];
-    let length = 0;
-    const flush = () => {
-      length += encoder.length;
-      pieces.push(encoder.take());
-    };
-    for (const point of familyPoints(family, context)) {
+export function protobufWriter({
+  namer,
+  diag,
+}: WriteContext): FormatWriter<FamilyBytes> {
+  return {
+    open: () => ({
+      encoder: new ProtobufEncoder(FIRST_BYTES),
+      pieces: [],
+      length: 0,
+    }),
+    point: (bytes, family, point) => {
       const histogram =
         family.type === 'histogram'
-          ? (point?.value as HistogramPoint | undefined)
+          ? (point.value as HistogramPoint)
           : undefined;
       const native =
         histogram?.exponential && toNativeHistogram(histogram.exponential);
       if (histogram?.exponential && native === undefined) {
-        context.diag.warn(
+        diag.warn(
           `schema:${family.name}`,
           `a point of '${family.name}' is not in the protobuf scrape: its scale ${histogram.exponential.scale} is not a schema Prometheus takes (an integer ≥ -4)`
         );
-      } else if (point) {
-        if (pieces.length === 0 && encoder.length === 0) {
-          encoder.string(FAMILY.name, family.name);
-          encoder.string(FAMILY.help, family.help);
-          encoder.uint(FAMILY.type, METRIC_TYPES[family.type]);
-        }
-        writeMetric(encoder, family.type, point, native, context.namer);
-        if (encoder.length >= CHUNK_BYTES) flush();
+        return;
       }
-      yield;
-    }
-    if (encoder.length > 0) flush();
-    if (length > 0) chunks.push(varintBytes(length), ...pieces);
-  }
+      writeMetric(bytes.encoder, family.type, point, native, namer);
+      if (bytes.encoder.length >= CHUNK_BYTES) take(bytes);
+    },
+    close: families => {
+      const body: Buffer[] = [];
+      const header = new ProtobufEncoder(FIRST_BYTES);
+      for (const [family, bytes] of families) {
+        take(bytes);
+        if (bytes.length === 0) continue;
+        header.string(FAMILY.name, family.name);
+        header.string(FAMILY.help, family.help);
+        header.uint(FAMILY.type, METRIC_TYPES[family.type]);
+        const length = header.length + bytes.length;
+        body.push(varintBytes(length), header.take(), ...bytes.pieces);
+      }
+      return body;
+    },
+  };
+}
+
+/** Moves what the family's encoder holds into its pieces. */
+function take(bytes: FamilyBytes): void {
+  if (bytes.encoder.length === 0) return;
+  bytes.length += bytes.encoder.length;
+  bytes.pieces.push(bytes.encoder.take());
 }
 
 function writeMetric(

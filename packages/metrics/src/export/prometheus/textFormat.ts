@@ -1,43 +1,33 @@
 import type { Exemplar } from './exemplars';
 import { exemplarsByBucket, latestExemplar } from './exemplars';
-import { familyPoints } from './families';
 import type {
   FamilyPoint,
   HistogramPoint,
   MetricFamily,
   SummaryPoint,
-  WriteContext,
 } from './families';
+import type { FormatWriter } from './FormatWriter';
 import { canonicalNumber } from './numbers';
-import type { TextSink } from './TextSink';
+import { TextSink } from './TextSink';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
  * The Prometheus text format 0.0.4: per family one `# HELP` and one
  * `# TYPE` line before its samples (info as a gauge); no exemplars, units
- * or timestamps (Prometheus stamps the scrape). One step per point.
+ * or timestamps (Prometheus stamps the scrape).
  */
-export function* writeText(
-  families: readonly MetricFamily[],
-  sink: TextSink,
-  context: WriteContext
-): Generator<void, void, undefined> {
-  for (const family of families) {
-    const type = family.type === 'info' ? 'gauge' : family.type;
-    let started = false;
-    for (const point of familyPoints(family, context)) {
-      if (point) {
-        if (!started)
-          sink.write(
-            `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${type}\n`
-          );
-        started = true;
-        writeSamples(sink, family, point);
-      }
-      yield;
-    }
-  }
+export function textWriter(): FormatWriter<TextSink> {
+  return {
+    open: () => new TextSink(),
+    point: (sink, family, point) => writeSamples(sink, family, point),
+    close: families =>
+      families.flatMap(([family, sink]) => {
+        const type = family.type === 'info' ? 'gauge' : family.type;
+        const header = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${type}\n`;
+        return [Buffer.from(header), ...sink.finish()];
+      }),
+  };
 }
 
 /** What a sample line ends with for its exemplar (OpenMetrics) or nothing. */

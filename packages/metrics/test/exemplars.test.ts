@@ -16,6 +16,7 @@ import type {
 import * as sinon from 'sinon';
 import { Instruments, RetentionMeterProvider } from '../src';
 import type { RetentionMeterProviderOptions } from '../src';
+import { PrometheusScrapeServer } from '../src/export/prometheus';
 import type { Exemplar, ExemplarCarrier } from '../src/export/prometheus';
 import { Tracing, seededRandom } from './tracing';
 
@@ -723,6 +724,99 @@ describe('exemplars (issue 24)', () => {
       const [point] = pointsOf(exporter.exported[1], 'latency');
       expect((point.value as { count: number }).count).to.equal(1);
       expect(point.exemplars).to.equal(undefined);
+    });
+  });
+
+  describe('the Prometheus scrape', () => {
+    const OPENMETRICS = 'application/openmetrics-text;version=1.0.0';
+
+    async function scrape(url: string, accept: string): Promise<string> {
+      const response = await fetch(url, { headers: { accept } });
+      return response.text();
+    }
+
+    it('OpenMetrics carries them on counter _total and histogram _bucket lines (each in its bucket), not on gauges; text 0.0.4 has none', async () => {
+      const meterProvider = make({
+        views: [
+          {
+            instrumentName: 'requests',
+            attributesProcessors: [
+              createAllowListAttributesProcessor(['route']),
+            ],
+          },
+          {
+            instrumentName: 'sizes',
+            aggregation: {
+              type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+              options: { boundaries: [10, 100] },
+            },
+          },
+        ],
+      });
+      const server = new PrometheusScrapeServer(meterProvider, {
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        const meter = meterProvider.getMeter('shop');
+        const counter = meter.createCounter('requests');
+        const gauge = meter.createGauge('temperature');
+        const latency = meter.createHistogram('latency');
+        const sizes = meter.createHistogram('sizes');
+        const before = Date.now() / 1000;
+        const { span } = tracing.inSpan(tracing.sampled, () => {
+          counter.add(3, { route: '/a', user: 'ann' });
+          gauge.record(21.5);
+          for (const value of [5, 50, 500]) {
+            latency.record(value);
+            sizes.record(value);
+          }
+        });
+        const after = Date.now() / 1000;
+        const url = (await server.url())!;
+        const text = await scrape(url, OPENMETRICS);
+        const ids = `span_id="${span.spanId}",trace_id="${span.traceId}"`;
+        const withExemplar = text
+          .split('\n')
+          .filter(line => line.includes(' # {'));
+        const counterLine = withExemplar.find(l =>
+          l.startsWith('requests_total{')
+        );
+        const match = / # \{(.*)\} (\S+) (\S+)$/.exec(counterLine ?? '');
+        expect(match, text).not.to.equal(null);
+        expect(match![1]).to.equal(`${ids},user="ann"`);
+        expect(Number(match![2])).to.equal(3);
+        expect(Number(match![3])).to.be.within(before - 0.001, after + 0.001);
+        const buckets = (name: string) =>
+          withExemplar
+            .filter(l => l.startsWith(`${name}_bucket{`))
+            .map(line => {
+              const [, le, value] = /le="([^"]+)".* # \{[^}]*\} (\S+) /.exec(
+                line
+              )!;
+              expect(line).to.include(ids);
+              return [le, Number(value)];
+            });
+        // Explicit buckets: the View's; exponential: powers of two.
+        expect(buckets('sizes')).to.deep.equal([
+          ['10.0', 5],
+          ['100.0', 50],
+          ['+Inf', 500],
+        ]);
+        expect(buckets('latency')).to.deep.equal([
+          ['8.0', 5],
+          ['64.0', 50],
+          ['512.0', 500],
+        ]);
+        expect(
+          withExemplar.filter(l => l.startsWith('temperature'))
+        ).to.deep.equal([]);
+        const plain = await scrape(url, 'text/plain;version=0.0.4');
+        expect(plain).to.include('requests_total');
+        expect(plain).not.to.include(' # {');
+      } finally {
+        await server.close();
+      }
     });
   });
 });

@@ -14,6 +14,16 @@ export interface PromSample {
   histogram?: [number, { count: string; sum: string }];
 }
 
+/** The exemplars of one series, as /api/v1/query_exemplars gives them. */
+export interface PromExemplars {
+  seriesLabels: Record<string, string>;
+  exemplars: {
+    labels: Record<string, string>;
+    value: string;
+    timestamp: number;
+  }[];
+}
+
 /** One scrape target's state, as /api/v1/targets gives it. */
 export interface PromTarget {
   health: 'up' | 'down' | 'unknown';
@@ -143,6 +153,26 @@ export class Prometheus {
         `${expression}: expected one float sample, got ${JSON.stringify(samples)}`
       );
     return Number(samples[0].value[1]);
+  }
+
+  /**
+   * The exemplars stored for the series `selector` selects between two
+   * times (seconds), as /api/v1/query_exemplars gives them (needs
+   * `--enable-feature=exemplar-storage`).
+   */
+  async exemplars(
+    selector: string,
+    startSeconds: number,
+    endSeconds: number
+  ): Promise<PromExemplars[]> {
+    const params = new URLSearchParams({
+      query: selector,
+      start: String(startSeconds),
+      end: String(endSeconds),
+    });
+    return (await this._get(
+      `/api/v1/query_exemplars?${params.toString()}`
+    )) as PromExemplars[];
   }
 
   /** The scrape targets and their state. */

@@ -18,6 +18,8 @@ import { Instruments, RetentionMeterProvider } from '../src';
 import type { RetentionMeterProviderOptions } from '../src';
 import { PrometheusScrapeServer } from '../src/export/prometheus';
 import type { Exemplar, ExemplarCarrier } from '../src/export/prometheus';
+import { decodeFamilies } from './prometheusDecoder';
+import type { DecodedExemplar } from './prometheusDecoder';
 import { Tracing, seededRandom } from './tracing';
 
 const IDLE = 3_600_000;
@@ -729,13 +731,22 @@ describe('exemplars (issue 24)', () => {
 
   describe('the Prometheus scrape', () => {
     const OPENMETRICS = 'application/openmetrics-text;version=1.0.0';
+    const PROTOBUF =
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
 
-    async function scrape(url: string, accept: string): Promise<string> {
-      const response = await fetch(url, { headers: { accept } });
-      return response.text();
-    }
-
-    it('OpenMetrics carries them on counter _total and histogram _bucket lines (each in its bucket), not on gauges; text 0.0.4 has none', async () => {
+    /**
+     * A scrape server on a provider where, in one sampled span, a counter
+     * (a View keeps `route` only), a gauge, an exponential histogram and
+     * an explicit one ([10, 100]) recorded; `check` gets its URL, the
+     * span and the seconds around the recording.
+     */
+    async function withScrape(
+      check: (
+        url: string,
+        span: SpanContext,
+        seconds: [number, number]
+      ) => Promise<void>
+    ): Promise<void> {
       const meterProvider = make({
         views: [
           {
@@ -773,8 +784,21 @@ describe('exemplars (issue 24)', () => {
           }
         });
         const after = Date.now() / 1000;
-        const url = (await server.url())!;
-        const text = await scrape(url, OPENMETRICS);
+        await check((await server.url())!, span, [before, after]);
+      } finally {
+        await server.close();
+      }
+    }
+
+    async function scrape(url: string, accept: string): Promise<Response> {
+      const response = await fetch(url, { headers: { accept } });
+      expect(response.status).to.equal(200);
+      return response;
+    }
+
+    it('OpenMetrics carries them on counter _total and histogram _bucket lines (each in its bucket), not on gauges; text 0.0.4 has none', async () => {
+      await withScrape(async (url, span, [before, after]) => {
+        const text = await (await scrape(url, OPENMETRICS)).text();
         const ids = `span_id="${span.spanId}",trace_id="${span.traceId}"`;
         const withExemplar = text
           .split('\n')
@@ -811,12 +835,65 @@ describe('exemplars (issue 24)', () => {
         expect(
           withExemplar.filter(l => l.startsWith('temperature'))
         ).to.deep.equal([]);
-        const plain = await scrape(url, 'text/plain;version=0.0.4');
+        const plain = await (
+          await scrape(url, 'text/plain;version=0.0.4')
+        ).text();
         expect(plain).to.include('requests_total');
         expect(plain).not.to.include(' # {');
-      } finally {
-        await server.close();
-      }
+      });
+    });
+
+    it('protobuf carries them on the counter, the classic buckets (each in its bucket) and, for a native histogram, in its exemplars field', async () => {
+      await withScrape(async (url, span, [before, after]) => {
+        const response = await scrape(url, PROTOBUF);
+        expect(response.headers.get('content-type')).to.match(
+          /^application\/vnd\.google\.protobuf/
+        );
+        const families = decodeFamilies(
+          new Uint8Array(await response.arrayBuffer())
+        );
+        const metricOf = (name: string) => {
+          const found = families.find(f => f.name === name)?.metric;
+          expect(found, name).to.have.length(1);
+          return found![0];
+        };
+        const ids = [
+          { name: 'span_id', value: span.spanId },
+          { name: 'trace_id', value: span.traceId },
+        ];
+        const seconds = (e: DecodedExemplar) =>
+          e.timestamp!.seconds! + (e.timestamp!.nanos ?? 0) / 1e9;
+        const { exemplar } = metricOf('requests_total').counter!;
+        expect(exemplar!.label).to.deep.equal([
+          ...ids,
+          { name: 'user', value: 'ann' },
+        ]);
+        expect(exemplar!.value).to.equal(3);
+        expect(seconds(exemplar!)).to.be.within(before - 0.001, after + 0.001);
+        const bucketExemplars = (name: string) =>
+          metricOf(name)
+            .histogram!.bucket!.filter(b => b.exemplar !== undefined)
+            .map(b => {
+              expect(b.exemplar!.label).to.deep.equal(ids);
+              return [b.upperBound, b.exemplar!.value];
+            });
+        expect(bucketExemplars('sizes')).to.deep.equal([
+          [10, 5],
+          [100, 50],
+          [Infinity, 500],
+        ]);
+        expect(bucketExemplars('latency')).to.deep.equal([
+          [8, 5],
+          [64, 50],
+          [512, 500],
+        ]);
+        const native = metricOf('latency').histogram!;
+        expect(native.schema, 'a native histogram').not.to.equal(undefined);
+        expect(
+          native.exemplars!.map(e => e.value).sort((a, b) => a - b)
+        ).to.deep.equal([5, 50, 500]);
+        expect(metricOf('sizes').histogram!.exemplars).to.equal(undefined);
+      });
     });
   });
 });

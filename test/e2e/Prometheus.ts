@@ -242,3 +242,20 @@ export function prometheusInstalled(): boolean {
     return false;
   }
 }
+
+/** `promtool check metrics` on `text`: its exit code and what it printed. */
+export function promtool(
+  text: string
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', chunk => (output += chunk));
+    child.stderr.on('data', chunk => (output += chunk));
+    child.on('error', reject);
+    child.on('close', code => resolve({ code: code ?? -1, output }));
+    child.stdin.end(text);
+  });
+}

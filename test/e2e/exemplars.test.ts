@@ -16,7 +16,7 @@ import { PrometheusScrapeServer } from '@datapunk/otel-metrics/prometheus';
 import { Collector, freePort } from './Collector';
 import type { OtlpExemplar, OtlpMetricsRequest } from './Collector';
 import { plain, received } from './otlp';
-import { Prometheus } from './Prometheus';
+import { Prometheus, promtool } from './Prometheus';
 import { requireCollector, requirePromtool } from '../requirements';
 import { sleep } from '../util';
 
@@ -226,6 +226,16 @@ describe('end to end: exemplars (issue 24)', function () {
       expect(target.health, target.lastError).to.equal('up');
       expect(target.lastError).to.equal('');
       expect(await prometheus!.value('min_over_time(up[1m])')).to.equal(1);
+    });
+
+    it('promtool check metrics passes the text 0.0.4 scrape (no exemplars there); 2.42 lints text only, so the OpenMetrics one is checked by the scrape above', async () => {
+      const url = (await server!.url())!;
+      const headers = { accept: 'text/plain;version=0.0.4' };
+      const scraped = await (await fetch(url, { headers })).text();
+      expect(scraped).to.include('e2e_call_duration_seconds_bucket');
+      expect(scraped).not.to.include(' # {');
+      const { code, output } = await promtool(scraped);
+      expect({ code, output }).to.deep.equal({ code: 0, output: '' });
     });
 
     it('/api/v1/query_exemplars gives the trace ids of the slow calls, each in the bucket its value falls in', async () => {

@@ -6,6 +6,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   AggregationType,
+  MeterProvider,
   createAllowListAttributesProcessor,
 } from '@opentelemetry/sdk-metrics';
 import type {
@@ -14,7 +15,11 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import * as sinon from 'sinon';
-import { Instruments, RetentionMeterProvider } from '../src';
+import {
+  Instruments,
+  RetentionMeterProvider,
+  RetentionMetricReader,
+} from '../src';
 import type { RetentionMeterProviderOptions } from '../src';
 import { PrometheusScrapeServer } from '../src/export/prometheus';
 import type { Exemplar, ExemplarCarrier } from '../src/export/prometheus';
@@ -726,6 +731,75 @@ describe('exemplars (issue 24)', () => {
       const [point] = pointsOf(exporter.exported[1], 'latency');
       expect((point.value as { count: number }).count).to.equal(1);
       expect(point.exemplars).to.equal(undefined);
+    });
+  });
+
+  describe('RetentionMetricReader under the SDK’s MeterProvider', () => {
+    it('the Instruments facade given the reader records exemplars; the SDK’s own instruments bring none (its points have no exemplars)', async () => {
+      const reader = new RetentionMetricReader({
+        collectionIntervalMillis: IDLE,
+        exportIntervalMillis: IDLE,
+      });
+      const sdk = new MeterProvider({ readers: [reader] });
+      try {
+        const direct = new Instruments(sdk.getMeter('app'), {
+          reader,
+          meterName: 'facade',
+        });
+        const facadeCounter = direct.counter('jobs');
+        const facadeHistogram = direct.histogram('sizes').bind({ kind: 'x' });
+        const sdkCounter = sdk.getMeter('app').createCounter('sdk.jobs');
+        const { span } = tracing.inSpan(tracing.sampled, () => {
+          facadeCounter.add(2, { kind: 'y' });
+          facadeHistogram.record(40);
+          sdkCounter.add(5, { kind: 'y' });
+        });
+        const { resourceMetrics } = await reader.collect();
+        expect(
+          (await exemplarsOf(resourceMetrics, 'jobs'))?.map(shape)
+        ).to.deep.equal([fromSpan(2, span)]);
+        expect(
+          (await exemplarsOf(resourceMetrics, 'sizes'))?.map(shape)
+        ).to.deep.equal([fromSpan(40, span)]);
+        const [sdkPoint] = pointsOf(resourceMetrics, 'sdk.jobs');
+        expect(sdkPoint.value).to.equal(5);
+        expect(sdkPoint.exemplars).to.equal(undefined);
+      } finally {
+        await sdk.shutdown();
+      }
+    });
+
+    it('the reader takes exemplarFilter as the provider does', async () => {
+      const reader = new RetentionMetricReader({
+        collectionIntervalMillis: IDLE,
+        exportIntervalMillis: IDLE,
+        exemplarFilter: 'always_on',
+      });
+      const sdk = new MeterProvider({ readers: [reader] });
+      try {
+        new Instruments(sdk.getMeter('app'), { reader, meterName: 'facade' })
+          .counter('jobs')
+          .add(1);
+        const { resourceMetrics } = await reader.collect();
+        expect(
+          (await exemplarsOf(resourceMetrics, 'jobs'))?.map(shape)
+        ).to.deep.equal([
+          {
+            value: 1,
+            traceId: undefined,
+            spanId: undefined,
+            filteredAttributes: {},
+          },
+        ]);
+        expect(
+          () =>
+            new RetentionMetricReader({
+              exemplarFilter: 'sometimes' as 'always_on',
+            })
+        ).to.throw(/exemplarFilter/);
+      } finally {
+        await sdk.shutdown();
+      }
     });
   });
 

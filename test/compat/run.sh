@@ -20,25 +20,22 @@ cd "$work"
 rm -f package-lock.json
 node - <<'JS'
 const fs = require('node:fs');
-// The OTLP packages 0.223.0 pin the SDK at exactly 2.12.0: one copy of each.
-const previousLine = {
-  '@opentelemetry/api': '1.9.0',
-  '@opentelemetry/core': '2.12.0',
-  '@opentelemetry/resources': '2.12.0',
-  '@opentelemetry/sdk-metrics': '2.12.0',
-  '@opentelemetry/exporter-metrics-otlp-http': '0.223.0',
-  '@opentelemetry/otlp-exporter-base': '0.223.0',
-  '@opentelemetry/otlp-transformer': '0.223.0',
-  '@opentelemetry/instrumentation': '0.223.0',
-  '@opentelemetry/exporter-prometheus': '0.223.0',
-  // The tracing SDK the exemplar tests record spans with; 3.x needs api 1.10.
-  '@opentelemetry/sdk-trace': '2.12.0',
-};
+// Every OpenTelemetry devDependency moves to the previous line: the stable
+// packages from 3.1.x to 2.12.0, the experimental ones from 0.301.x to
+// 0.223.0 (which pin the SDK at exactly 2.12.0: one copy of each), the API to
+// 1.9.0. A rule, not a list, so a devDependency added later moves with them.
+const previousLine = version =>
+  version.startsWith('3.') ? '2.12.0' : version.startsWith('0.301.') ? '0.223.0' : version.startsWith('1.10.') ? '1.9.0' : null;
 for (const file of ['package.json', ...fs.readdirSync('packages').map(p => `packages/${p}/package.json`)]) {
   const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
   const deps = pkg.devDependencies ?? {};
   delete deps.node; // the machine's own Node, not the pinned one
-  for (const name of Object.keys(deps)) if (previousLine[name]) deps[name] = previousLine[name];
+  for (const [name, version] of Object.entries(deps)) {
+    if (!name.startsWith('@opentelemetry/')) continue;
+    const previous = previousLine(version);
+    if (!previous) throw new Error(`compat: no previous line known for ${name}@${version}`);
+    deps[name] = previous;
+  }
   fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + '\n');
 }
 JS

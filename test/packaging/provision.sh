@@ -64,7 +64,7 @@ changelog_of() {
       return
     fi
   done
-  echo "provision: no changelog of Node $major found beside $node_bin" >&2
+  echo "provision: no changelog of Node $major found beside $node_bin (a later root \`npm install\` prunes the node-<os>-<arch> package: \`npm rebuild node\` brings it back)" >&2
   return 1
 }
 

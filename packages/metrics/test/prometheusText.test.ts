@@ -211,7 +211,7 @@ describe('Prometheus text format 0.0.4', () => {
       quote: 'say "hi" \\ \nbye',
       flag: true,
       ratio: 1.5,
-      list: ['x', 2],
+      list: ['x', 'y'], // one type: api 1.9 types no mixed arrays
     };
     const output = await text([
       histogram('h', [
@@ -222,7 +222,7 @@ describe('Prometheus text format 0.0.4', () => {
       ]),
     ]);
     const labels =
-      '_name_="n",a_b="dot;underscore",exported_le="5",exported_quantile="q",flag="true",key_="empty;u",key_0="zero",list="[\\"x\\",2]",otel_scope_name="app;mine",otel_scope_version="1.2",quote="say \\"hi\\" \\\\ \\nbye",ratio="1.5"';
+      '_name_="n",a_b="dot;underscore",exported_le="5",exported_quantile="q",flag="true",key_="empty;u",key_0="zero",list="[\\"x\\",\\"y\\"]",otel_scope_name="app;mine",otel_scope_version="1.2",quote="say \\"hi\\" \\\\ \\nbye",ratio="1.5"';
     expect(output).to.include(`h_bucket{${labels},le="+Inf"} 1\n`);
     expect(output).to.include(`h_count{${labels}} 1\n`);
   });

@@ -6,13 +6,15 @@ import type {
   ObservableResult,
 } from '@opentelemetry/api';
 import { defaultResource } from '@opentelemetry/resources';
-import type { ViewOptions } from '@opentelemetry/sdk-metrics';
+import type {
+  CollectionResult,
+  ResourceMetrics,
+  ViewOptions,
+} from '@opentelemetry/sdk-metrics';
 import { OptionReader, describeValue } from '@datapunk/otel-common';
 import { resolveOptions, READER_OPTIONS } from '../options';
 import { MetricPipeline } from '../pipeline/MetricPipeline';
-import type { Collection } from '../pipeline/MetricPipeline';
 import { registerPipeline } from '../pipeline/pipelines';
-import type { Resource } from '../store/MetricStore';
 import type {
   QueryOptions,
   QueryResult,
@@ -24,10 +26,11 @@ import { ViewRegistry } from './ViewRegistry';
 
 const OWNER = 'RetentionMeterProvider';
 
+/** The reader's options (but its metric producers), a resource and views. */
 export interface RetentionMeterProviderOptions
   extends Omit<RetentionMetricReaderOptions, 'metricProducers'> {
   /** The resource every export carries; default the SDK's default resource. */
-  resource?: Resource;
+  resource?: ResourceMetrics['resource'];
   /**
    * Views: the SDK's ViewOptions, of which this provider honours renaming,
    * descriptions, attribute processors, Drop, aggregationCardinalityLimit
@@ -70,7 +73,9 @@ export class RetentionMeterProvider implements MeterProvider {
     const resolved = resolveOptions(readerOptions, OWNER);
     this._views = new ViewRegistry(given.raw('views'));
     const resource = given.raw('resource') ?? defaultResource();
-    if (typeof (resource as Resource).attributes !== 'object')
+    if (
+      typeof (resource as ResourceMetrics['resource']).attributes !== 'object'
+    )
       given.failType(
         'resource',
         'a Resource (from @opentelemetry/resources)',
@@ -79,11 +84,16 @@ export class RetentionMeterProvider implements MeterProvider {
     this._pipeline = new MetricPipeline(OWNER, resolved, {
       gather: timeoutMillis => this._observe(timeoutMillis),
     });
-    this._pipeline.setResource(resource as Resource);
+    this._pipeline.setResource(resource as ResourceMetrics['resource']);
     registerPipeline(this, this._pipeline);
     this._pipeline.start();
   }
 
+  /**
+   * The meter of an instrumentation scope (one per name, version and
+   * schema URL). A name that is not a non-empty string is reported and
+   * replaced by '', as the SDK does.
+   */
   getMeter(name: string, version = '', options: MeterOptions = {}): Meter {
     if (typeof name !== 'string' || name === '') {
       this._pipeline.diag.warn(
@@ -133,7 +143,7 @@ export class RetentionMeterProvider implements MeterProvider {
    * Collects now and returns what an export would carry (nothing is
    * committed as exported): for tests, previews and other exporters.
    */
-  collect(): Promise<Collection> {
+  collect(): Promise<CollectionResult> {
     return this._pipeline.collect();
   }
 

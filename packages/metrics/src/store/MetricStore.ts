@@ -246,6 +246,7 @@ export class MetricStore {
       layout: this.layout,
       advice: options.advice,
       observable: options.observable ?? false,
+      diag: this._config.diag,
     });
     stream.held = options.held ?? false;
     this.streams.set(key, stream);

@@ -6,7 +6,7 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { decodeAttributeKey } from '@datapunk/otel-common';
-import type { PlainAttributes } from '@datapunk/otel-common';
+import type { PlainAttributes, RateLimitedDiag } from '@datapunk/otel-common';
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
 import type { RetentionTier } from '../types';
@@ -62,6 +62,8 @@ export interface StreamDefinition {
   advice?: { explicitBucketBoundaries?: number[] };
   /** Observable instruments: only series observed in the latest collection are exported. */
   observable: boolean;
+  /** Where reaching the series limit is reported. */
+  diag: RateLimitedDiag;
 }
 
 /**
@@ -100,6 +102,7 @@ export class Stream {
   /** Where packed points are merged; reused. */
   readonly mergeScratch: Aggregate;
   private readonly _layout: SeriesLayout;
+  private readonly _diag: RateLimitedDiag;
   private readonly _keys = new SeriesKeys();
   private _state = new Uint8Array(0);
   /** Bumped when an id is given to another series, so handles can tell. */
@@ -146,6 +149,7 @@ export class Stream {
     this.advice = definition.advice;
     this.observable = definition.observable;
     this._layout = definition.layout;
+    this._diag = definition.diag;
     this.tracks = new PointTracks(FIRST_TIER + definition.layout.tiers.length);
     this.scratch = this.aggregator.create();
     this.mergeScratch = this.aggregator.create();
@@ -211,7 +215,11 @@ export class Stream {
     // One slot stays free for the overflow series, so the limit holds with it.
     if (key === OVERFLOW_KEY || this._active >= this.maxSeries - 1) {
       if (key !== OVERFLOW_KEY) stats.overflowedPoints.add('series_limit');
-      if (this._overflow < 0) this._overflow = this._create(sinceMillis);
+      if (this._overflow < 0) {
+        // Said when the overflow series is made, not per folded measurement.
+        if (key !== OVERFLOW_KEY) this._reportLimitReached();
+        this._overflow = this._create(sinceMillis);
+      }
       return this._overflow;
     }
     const series = this._create(sinceMillis);
@@ -222,6 +230,13 @@ export class Stream {
   /** The active series of a plain attribute set, or -1 (then {@link seriesFor} with its key). */
   findPlain(attributes: PlainAttributes): number {
     return this._keys.findPlain(attributes);
+  }
+
+  private _reportLimitReached(): void {
+    this._diag.warn(
+      'series_limit',
+      `metric '${this.descriptor.name}' reached its series limit (${this.maxSeries}, the overflow series included): further attribute sets fold into its overflow series`
+    );
   }
 
   /** Whether `series` took the overflow series' place (then the limit is reached). */

@@ -23,13 +23,11 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { median } from '@datapunk/bench-kit';
 import { RetentionMeterProvider } from '../../src';
-import type { RetentionMeterProviderOptions } from '../../src';
+import type { ExemplarFilterName } from '../../src';
 import { NullExporter } from './NullExporter';
 import { attributesOf, latencies } from './workload';
 
-export type ExemplarFilter = NonNullable<
-  RetentionMeterProviderOptions['exemplarFilter']
->;
+export type ExemplarFilter = ExemplarFilterName;
 export const EXEMPLAR_FILTERS: ExemplarFilter[] = [
   'always_off',
   'trace_based',

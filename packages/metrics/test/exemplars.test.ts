@@ -687,15 +687,20 @@ describe('exemplars (issue 24)', () => {
   });
 
   describe('delta temporality', () => {
-    /** An exporter asking for delta that keeps what it is given; it fails while `failing`. */
+    /**
+     * An exporter asking for delta that keeps what it is given; it fails
+     * while `failing`, and its `failCall`-th request (1 for the first).
+     */
     class DeltaExporter implements PushMetricExporter {
       readonly exported: ResourceMetrics[] = [];
       failing = false;
+      failCall = 0;
+      private _calls = 0;
       export(
         metrics: ResourceMetrics,
         done: (result: ExportResult) => void
       ): void {
-        if (this.failing) {
+        if (this.failing || ++this._calls === this.failCall) {
           done({ code: ExportResultCode.FAILED, error: new Error('down') });
           return;
         }
@@ -731,6 +736,39 @@ describe('exemplars (issue 24)', () => {
       const [point] = pointsOf(exporter.exported[1], 'latency');
       expect((point.value as { count: number }).count).to.equal(1);
       expect(point.exemplars).to.equal(undefined);
+    });
+    it('exports in batches: each series’ point carries its own exemplar, once, in whichever request it goes; a failed request keeps them for the next export', async () => {
+      const exporter = new DeltaExporter();
+      exporter.failCall = 2;
+      const meterProvider = make({ exporter, maxExportBatchSize: 2 });
+      const orders = meterProvider.getMeter('shop').createCounter('orders');
+      const routes = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+      const spans = new Map(
+        routes.map(route => [
+          route,
+          tracing.inSpan(tracing.sampled, () => orders.add(1, { route })).span,
+        ])
+      );
+      await meterProvider.forceFlush();
+      const afterFailure = exporter.exported.length;
+      await meterProvider.forceFlush();
+      expect(exporter.exported.length).to.be.greaterThan(afterFailure);
+      const seen = exporter.exported.flatMap(metrics =>
+        pointsOf(metrics, 'orders').map(point => ({
+          route: point.attributes.route,
+          value: point.value,
+          exemplars: point.exemplars?.map(shape),
+        }))
+      );
+      expect(
+        seen.sort((a, b) => String(a.route).localeCompare(String(b.route)))
+      ).to.deep.equal(
+        routes.map(route => ({
+          route,
+          value: 1,
+          exemplars: [fromSpan(1, spans.get(route)!)],
+        }))
+      );
     });
   });
 

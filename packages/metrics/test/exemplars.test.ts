@@ -850,7 +850,8 @@ describe('exemplars (issue 24)', () => {
      * A scrape server on a provider where, in one sampled span, a counter
      * (a View keeps `route` only), a gauge, an exponential histogram and
      * an explicit one ([10, 100]) recorded; `check` gets its URL, the
-     * span and the seconds around the recording.
+     * span and the seconds around the recording. Batches of 2 points, so
+     * the scrape is built from several.
      */
     async function withScrape(
       check: (
@@ -860,6 +861,7 @@ describe('exemplars (issue 24)', () => {
       ) => Promise<void>
     ): Promise<void> {
       const meterProvider = make({
+        maxExportBatchSize: 2,
         views: [
           {
             instrumentName: 'requests',

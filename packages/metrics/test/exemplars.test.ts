@@ -19,6 +19,7 @@ import {
   Instruments,
   RetentionMeterProvider,
   RetentionMetricReader,
+  setupMetrics,
 } from '../src';
 import type { RetentionMeterProviderOptions } from '../src';
 import { PrometheusScrapeServer } from '../src/export/prometheus';
@@ -432,6 +433,29 @@ describe('exemplars (issue 24)', () => {
         true,
         true,
       ]);
+    });
+
+    it('setupMetrics takes the option too, for its provider and instruments', async () => {
+      const setup = setupMetrics({
+        global: false,
+        exporter: 'none',
+        exemplarFilter: 'always_on',
+      });
+      try {
+        setup.instruments.counter('jobs').add(4);
+        expect(
+          (await exemplarsOf(setup.meterProvider, 'jobs'))?.map(shape)
+        ).to.deep.equal([
+          {
+            value: 4,
+            traceId: undefined,
+            spanId: undefined,
+            filteredAttributes: {},
+          },
+        ]);
+      } finally {
+        await setup.shutdown();
+      }
     });
 
     it('refuses an option value it does not know at construction, naming the option and its values', () => {

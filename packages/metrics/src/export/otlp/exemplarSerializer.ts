@@ -162,8 +162,12 @@ function encodeExemplar(exemplar: Exemplar, integer: boolean): Uint8Array {
   return writer.finish();
 }
 
-/** An attribute value as OTLP's AnyValue, as the SDK encodes it (integers as int_value). */
-function encodeAnyValue(value: AttributeValue | null): Uint8Array {
+/**
+ * An attribute value, or an array element (API 1.9 types those as
+ * possibly undefined), as OTLP's AnyValue, as the SDK encodes it
+ * (integers as int_value); nothing for null and undefined.
+ */
+function encodeAnyValue(value: AttributeValue | null | undefined): Uint8Array {
   const writer = new ProtoWriter();
   if (typeof value === 'string') writer.string(ANY_VALUE.string, value);
   else if (typeof value === 'boolean') writer.bool(ANY_VALUE.bool, value);
@@ -233,7 +237,9 @@ function jsonExemplar(
   return json;
 }
 
-function jsonAnyValue(value: AttributeValue | null): Record<string, unknown> {
+function jsonAnyValue(
+  value: AttributeValue | null | undefined
+): Record<string, unknown> {
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
   if (typeof value === 'number')

@@ -5,25 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { freePort } from './Collector';
-import { Prometheus } from './Prometheus';
+import { Prometheus, promtool } from './Prometheus';
 import { requirePromtool } from '../requirements';
 import { sleep } from '../util';
 
 const ROOT = resolve(__dirname, '../..');
 const DURATION_SECONDS = 30;
-
-/** `promtool check metrics` on `text`: its exit code and what it printed. */
-function promtool(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn('promtool', ['check', 'metrics']);
-    let output = '';
-    child.stdout.on('data', chunk => (output += chunk));
-    child.stderr.on('data', chunk => (output += chunk));
-    child.on('error', reject);
-    child.on('close', code => done({ code: code ?? -1, output }));
-    child.stdin.end(text);
-  });
-}
 
 describe('the main job (examples/demo) as a Prometheus scrape target', function () {
   this.timeout(120_000);

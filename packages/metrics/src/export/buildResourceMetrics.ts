@@ -13,6 +13,7 @@ import type {
   ScopeMetrics,
   SumMetricData,
 } from '@opentelemetry/sdk-metrics';
+import type { Exemplar } from '../exemplars/Exemplar';
 import type { ResolvedSummary } from '../options';
 import { HistogramAggregate } from '../store/HistogramAggregate';
 import type { MetricStore, Work } from '../store/MetricStore';
@@ -184,12 +185,16 @@ function* buildPart(
     const start = stream.exportedValue(series, context.duringExport, exported);
     const attributes = stream.attributesOf(series);
     if (!Number.isNaN(start)) {
-      points.push({
+      // Exemplars ride on the point (ExemplarCarrier): the SDK's DataPoint has no field for them.
+      const point: DataPoint<unknown> & { exemplars?: Exemplar[] } = {
         attributes,
         startTime: hrTime(start),
         endTime,
         value: stream.aggregator.pointValue(exported),
-      });
+      };
+      const exemplars = stream.exemplars?.collect(series);
+      if (exemplars !== undefined) point.exemplars = exemplars;
+      points.push(point);
       made++;
     }
     if (windows && window instanceof HistogramAggregate) {
@@ -413,6 +418,7 @@ function selfMetrics(
       [
         [{ part: 'history' }, store.historyBytes],
         [{ part: 'live' }, store.liveBytes],
+        [{ part: 'exemplars' }, store.exemplarBudget.usedBytes],
       ]
     ),
     counter(
@@ -470,6 +476,13 @@ function selfMetrics(
       '{callback}',
       'reason',
       stats.callbackErrors
+    ),
+    counter(
+      'datapunk.metrics.exemplars.dropped',
+      'Exemplars not kept (memory_limit: limits.maxExemplarBytes reached; filtered_attributes: too long; invalid_context: a context that could not be read)',
+      '{exemplar}',
+      'reason',
+      stats.droppedExemplars
     ),
     counter(
       'datapunk.metrics.export.failures',

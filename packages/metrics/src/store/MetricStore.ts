@@ -6,6 +6,9 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { SlicedTask } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
+import { defaultReservoir } from '../exemplars/defaultReservoir';
+import { ExemplarBudget } from '../exemplars/ExemplarBudget';
+import type { ExemplarFilterName } from '../exemplars/ExemplarFilter';
 import type { ResolvedLimits, ResolvedSummary } from '../options';
 import { MetricKind } from '../types';
 import type { RetentionTier } from '../types';
@@ -44,6 +47,8 @@ export interface StoreConfig {
   ): AggregationTemporality;
   /** Whether a temporality is delta. */
   isDelta(temporality: AggregationTemporality): boolean;
+  /** 'always_off': streams keep no exemplars. */
+  exemplarFilter: ExemplarFilterName;
   diag: RateLimitedDiag;
 }
 
@@ -84,6 +89,8 @@ export class MetricStore {
   readonly streams = new Map<string, Stream>();
   readonly stats = new StoreStats();
   readonly layout: SeriesLayout;
+  /** The memory every stream's exemplars share (limits.maxExemplarBytes). */
+  readonly exemplarBudget: ExemplarBudget;
   /** The resource exports carry. */
   resource: Resource | undefined;
   private readonly _config: StoreConfig;
@@ -97,6 +104,11 @@ export class MetricStore {
 
   constructor(config: StoreConfig) {
     this._config = config;
+    this.exemplarBudget = new ExemplarBudget(
+      config.limits.maxExemplarBytes,
+      this.stats.droppedExemplars,
+      config.diag
+    );
     const summary = config.summary;
     this.layout = {
       tiers: config.tiers,
@@ -221,6 +233,16 @@ export class MetricStore {
         kind === MetricKind.HISTOGRAM && this._config.summary !== undefined,
       maxSeries: options.maxSeries ?? this._config.limits.maxSeriesPerMetric,
       aggregator: this._aggregatorFor(kind, options.histogram),
+      // Observable instruments have no measurement context to sample from.
+      exemplars:
+        options.observable || this._config.exemplarFilter === 'always_off'
+          ? undefined
+          : defaultReservoir(
+              kind,
+              options.histogram,
+              this._maxBucketsOf(options.histogram),
+              this.exemplarBudget
+            ),
       layout: this.layout,
       advice: options.advice,
       observable: options.observable ?? false,
@@ -293,11 +315,7 @@ export class MetricStore {
       case MetricKind.HISTOGRAM: {
         const sketch = {
           maxScale: this._config.sketch.maxScale,
-          maxBuckets:
-            histogram?.type === 'exponential' &&
-            histogram.maxBuckets !== undefined
-              ? histogram.maxBuckets
-              : this._config.sketch.maxBuckets,
+          maxBuckets: this._maxBucketsOf(histogram),
         };
         return histogram?.type === 'explicit'
           ? new ExplicitHistogramAggregator(
@@ -308,6 +326,14 @@ export class MetricStore {
           : new HistogramAggregator(sketch, this._config.quantiles);
       }
     }
+  }
+
+  /** A histogram's buckets per sign: a View's choice, else the store's. */
+  private _maxBucketsOf(histogram: HistogramChoice | undefined): number {
+    return histogram?.type === 'exponential' &&
+      histogram.maxBuckets !== undefined
+      ? histogram.maxBuckets
+      : this._config.sketch.maxBuckets;
   }
 }
 

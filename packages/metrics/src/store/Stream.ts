@@ -8,6 +8,7 @@ import type {
 import { decodeAttributeKey } from '@datapunk/otel-common';
 import type { PlainAttributes, RateLimitedDiag } from '@datapunk/otel-common';
 import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
@@ -54,6 +55,8 @@ export interface StreamDefinition {
   /** Series exported at most, the overflow series included. */
   maxSeries: number;
   aggregator: Aggregator;
+  /** The series' exemplars; undefined when the stream keeps none. */
+  exemplars: ExemplarReservoir | undefined;
   layout: SeriesLayout;
   /** Histograms: the instrument's advice (explicit bucket boundaries). */
   advice?: { explicitBucketBoundaries?: number[] };
@@ -84,6 +87,7 @@ export class Stream {
   readonly summarized: boolean;
   readonly maxSeries: number;
   readonly aggregator: Aggregator;
+  readonly exemplars: ExemplarReservoir | undefined;
   readonly advice: { explicitBucketBoundaries?: number[] } | undefined;
   /** Set by streamFor when a restored stream turns out to be an observable's. */
   observable: boolean;
@@ -141,6 +145,7 @@ export class Stream {
     this.summarized = definition.summarized;
     this.maxSeries = definition.maxSeries;
     this.aggregator = definition.aggregator;
+    this.exemplars = definition.exemplars;
     this.advice = definition.advice;
     this.observable = definition.observable;
     this._layout = definition.layout;
@@ -264,10 +269,13 @@ export class Stream {
     const at = nowMillis - 1;
     const layout = this._layout;
     const delta = this.scratch;
+    const exemplars = this.exemplars;
+    exemplars?.collected(nowMillis);
     for (let i = 0; i < this._dirtyLength; i++) {
       const series = this._dirtyList[i];
       this._dirty[series] = 0;
       if (this._state[series] !== ACTIVE) continue;
+      exemplars?.startCycle(series);
       delta.clear();
       this.aggregator.drain(series, delta);
       const tracks = this.tracks;
@@ -440,6 +448,7 @@ export class Stream {
     this.tracks.swap(series, LIVE, IN_FLIGHT);
     this._inFlightSince[series] = this._pendingSince[series];
     this._pendingSince[series] = nowMillis;
+    this.exemplars?.beginExport(series);
     return true;
   }
 
@@ -447,6 +456,7 @@ export class Stream {
   endExport(series: number, succeeded: boolean): void {
     const tracks = this.tracks;
     if (tracks.size(series, IN_FLIGHT) === 0) return;
+    this.exemplars?.endExport(series, succeeded);
     if (succeeded || this._state[series] !== ACTIVE) {
       tracks.clear(series, IN_FLIGHT);
       return;
@@ -621,6 +631,7 @@ export class Stream {
     if (series === this._overflow) this._overflow = -1;
     else this._keys.remove(series);
     this.aggregator.release(series);
+    this.exemplars?.release(series);
     this.tracks.clear(series, LIVE);
     this.tracks.clear(series, IN_FLIGHT);
     this.tracks.clear(series, WINDOW);
@@ -657,6 +668,7 @@ export class Stream {
     this._dirty = grow(this._dirty, length);
     this.tracks.reserve(length);
     this.aggregator.reserve(length);
+    this.exemplars?.reserve(length);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { HeldBytes } from '../store/arena/HeldBytes';
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
@@ -399,6 +400,7 @@ function selfMetrics(
     })),
   });
   const { stats } = store;
+  const held = store.heldBytes();
   return [
     gauge(
       'datapunk.metrics.series.active',
@@ -408,12 +410,12 @@ function selfMetrics(
     ),
     gauge(
       'datapunk.metrics.retained.bytes',
-      'Estimated memory held, by part',
+      'Bytes of typed arrays and arena chunks held, by part',
       'By',
-      [
-        [{ part: 'history' }, store.historyBytes],
-        [{ part: 'live' }, store.liveBytes],
-      ]
+      (Object.keys(held) as (keyof HeldBytes)[]).map(part => [
+        { part },
+        held[part],
+      ])
     ),
     counter(
       'datapunk.metrics.series.evicted',

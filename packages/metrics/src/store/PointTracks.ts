@@ -1,7 +1,8 @@
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { Aggregate } from './Aggregate';
-import { Arena } from './arena/Arena';
+import { Arena, chunkOf, offsetOf } from './arena/Arena';
 import { grow } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
 
 /** Front bytes that may sit unused before a track moves its points down. */
 const MIN_COMPACTION_BYTES = 64;
@@ -28,11 +29,15 @@ const startBytes = new Uint8Array(startBits.buffer);
  */
 export class PointTracks {
   readonly tracks: number;
-  private readonly _bytes = new Arena(length => new Uint8Array(length), 4096);
-  /** Per slot: where its block starts in the arena, NONE without one. */
+  private readonly _bytes = new Arena(4096);
+  /** Per slot: its block's handle in the arena, NONE without one. */
   private _block = new Int32Array(0);
+  /** Per slot: where its block starts in its chunk. */
+  private _at = new Int32Array(0);
   /** Per slot: the bytes its block holds. */
   private _capacity = new Int32Array(0);
+  /** Per track: bytes of the blocks of every series' slot of that track. */
+  private readonly _trackBlockBytes: Float64Array;
   /** Per slot: offsets in the block of the oldest point, the newest, and the end. */
   private _head = new Int32Array(0);
   private _last = new Int32Array(0);
@@ -43,11 +48,32 @@ export class PointTracks {
 
   constructor(tracks: number) {
     this.tracks = tracks;
+    this._trackBlockBytes = new Float64Array(tracks);
   }
 
-  /** Bytes held by the arena and the columns, for the memory budget. */
-  get byteLength(): number {
-    return this._bytes.byteLength + this._block.length * 40;
+  /** Bytes of the arena's chunks. */
+  get arenaBytes(): number {
+    return this._bytes.byteLength;
+  }
+
+  /** Bytes the blocks of one track of every series take in the arena, headers included. */
+  blockBytesOf(track: number): number {
+    return this._trackBlockBytes[track];
+  }
+
+  /** Bytes of the per-slot columns. */
+  get columnBytes(): number {
+    return columnBytes(
+      this._block,
+      this._at,
+      this._capacity,
+      this._head,
+      this._last,
+      this._end,
+      this._points,
+      this._firstStart,
+      this._lastStart
+    );
   }
 
   /** Bytes the points of one series' track take (its block holds at most about four times that). */
@@ -64,6 +90,7 @@ export class PointTracks {
     const from = this._block.length;
     this._block = grow(this._block, length);
     this._block.fill(NONE, from);
+    this._at = grow(this._at, length);
     this._capacity = grow(this._capacity, length);
     this._head = grow(this._head, length);
     this._last = grow(this._last, length);
@@ -122,8 +149,8 @@ export class PointTracks {
     header.writeVarint(payload.length);
     const length = header.length + payload.length;
     this._ensure(slot, length);
-    const at = this._block[slot] + this._end[slot];
-    const data = this._bytes.data;
+    const at = this._at[slot] + this._end[slot];
+    const data = this._bytes.u8[chunkOf(this._block[slot])];
     data.set(header.bytes, at);
     data.set(payload.bytes, at + header.length);
     if (this._points[slot] === 0) {
@@ -143,7 +170,7 @@ export class PointTracks {
   shift(series: number, track: number, into: Aggregate | undefined): void {
     const slot = series * this.tracks + track;
     const reader = this._reader(mergeReader, slot, this._head[slot]);
-    const next = reader.offset - this._block[slot] + this._length;
+    const next = reader.offset - this._at[slot] + this._length;
     if (into) into.mergeFrom(reader);
     if (--this._points[slot] === 0) {
       this.clear(series, track);
@@ -153,8 +180,8 @@ export class PointTracks {
     this._firstStart[slot] = this._startAt(slot, next);
     // A track that shrank gives most of its block back.
     const used = this._end[slot] - next;
-    if (4 * used < this._capacity[slot] && this._capacity[slot] > 64)
-      this._resize(slot, Arena.sizeFor(2 * used));
+    if (2 * used < this._capacity[slot] && this._capacity[slot] > 64)
+      this._resize(slot, used + (used >> 2));
   }
 
   /**
@@ -171,7 +198,7 @@ export class PointTracks {
     for (let i = this._points[slot]; i > 0; i--) {
       const start = this._startAt(slot, offset);
       const reader = this._reader(visitReader, slot, offset);
-      const next = reader.offset - this._block[slot] + this._length;
+      const next = reader.offset - this._at[slot] + this._length;
       visit(start, reader, next - offset);
       offset = next;
     }
@@ -180,8 +207,10 @@ export class PointTracks {
   /** Empties one track of a series, giving its block back. */
   clear(series: number, track: number): void {
     const slot = series * this.tracks + track;
-    if (this._block[slot] !== NONE)
-      this._bytes.free(this._block[slot], this._capacity[slot]);
+    if (this._block[slot] !== NONE) {
+      this._trackBlockBytes[track] -= Arena.blockBytes(this._capacity[slot]);
+      this._bytes.free(this._block[slot]);
+    }
     this._block[slot] = NONE;
     this._capacity[slot] = 0;
     this._head[slot] = this._last[slot] = this._end[slot] = 0;
@@ -192,7 +221,12 @@ export class PointTracks {
   swap(series: number, a: number, b: number): void {
     const x = series * this.tracks + a;
     const y = series * this.tracks + b;
+    const moved =
+      Arena.blockBytes(this._capacity[x]) - Arena.blockBytes(this._capacity[y]);
+    this._trackBlockBytes[a] -= moved;
+    this._trackBlockBytes[b] += moved;
     swapAt(this._block, x, y);
+    swapAt(this._at, x, y);
     swapAt(this._capacity, x, y);
     swapAt(this._head, x, y);
     swapAt(this._last, x, y);
@@ -211,19 +245,23 @@ export class PointTracks {
     slot: number,
     offset: number
   ): ByteReader {
-    reader.bytes = this._bytes.data;
-    reader.offset = this._block[slot] + offset + START_BYTES;
+    reader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
+    reader.offset = this._at[slot] + offset + START_BYTES;
     this._length = reader.readVarint();
     return reader;
   }
 
   private _startAt(slot: number, offset: number): number {
-    const at = this._block[slot] + offset;
-    startBytes.set(this._bytes.data.subarray(at, at + START_BYTES));
+    const at = this._at[slot] + offset;
+    const data = this._bytes.u8[chunkOf(this._block[slot])];
+    for (let i = 0; i < START_BYTES; i++) startBytes[i] = data[at + i];
     return startBits[0];
   }
 
-  /** Room for `extra` bytes after the newest point: moves the points down, or to a larger block. */
+  /**
+   * Room for `extra` bytes after the newest point: moves the points down,
+   * grows the block in place, or moves them to a larger block.
+   */
   private _ensure(slot: number, extra: number): void {
     const block = this._block[slot];
     if (block !== NONE && this._end[slot] + extra <= this._capacity[slot])
@@ -234,29 +272,60 @@ export class PointTracks {
       needed <= this._capacity[slot] &&
       this._head[slot] >= MIN_COMPACTION_BYTES
     ) {
-      this._moveDown(slot, block, block);
+      this._moveDown(slot);
       return;
     }
-    // Room to grow by half again, so a track that keeps growing moves rarely.
-    this._resize(slot, Arena.sizeFor(needed + (needed >> 1)));
+    // Room to grow by a quarter again, so a track that keeps growing moves rarely.
+    const capacity = needed + (needed >> 2);
+    if (block !== NONE && this._bytes.resizeInPlace(block, this._end[slot] + extra + (needed >> 2))) {
+      this._setCapacity(slot, this._bytes.capacityOf(block));
+      return;
+    }
+    this._resize(slot, capacity);
   }
 
-  /** Moves a track's points to a block of `capacity` bytes. */
+  /** Moves a track's points to a block of at least `capacity` bytes. */
   private _resize(slot: number, capacity: number): void {
     const block = this._block[slot];
     const moved = this._bytes.allocate(capacity);
+    const at = offsetOf(moved);
     if (block !== NONE) {
-      this._moveDown(slot, block, moved);
-      this._bytes.free(block, this._capacity[slot]);
+      const head = this._head[slot];
+      const from = this._at[slot];
+      this._bytes.u8[chunkOf(moved)].set(
+        this._bytes.u8[chunkOf(block)].subarray(
+          from + head,
+          from + this._end[slot]
+        ),
+        at
+      );
+      this._end[slot] -= head;
+      this._last[slot] -= head;
+      this._head[slot] = 0;
+      this._bytes.free(block);
     }
     this._block[slot] = moved;
+    this._at[slot] = at;
+    this._setCapacity(slot, this._bytes.capacityOf(moved));
+  }
+
+  private _setCapacity(slot: number, capacity: number): void {
+    const track = slot % this.tracks;
+    if (this._block[slot] !== NONE && this._capacity[slot] > 0)
+      this._trackBlockBytes[track] -= Arena.blockBytes(this._capacity[slot]);
+    this._trackBlockBytes[track] += Arena.blockBytes(capacity);
     this._capacity[slot] = capacity;
   }
 
-  /** Copies the points to the start of block `to` (which may be `from`). */
-  private _moveDown(slot: number, from: number, to: number): void {
+  /** Copies the points to the start of their block. */
+  private _moveDown(slot: number): void {
     const head = this._head[slot];
-    this._bytes.data.copyWithin(to, from + head, from + this._end[slot]);
+    const at = this._at[slot];
+    this._bytes.u8[chunkOf(this._block[slot])].copyWithin(
+      at,
+      at + head,
+      at + this._end[slot]
+    );
     this._end[slot] -= head;
     this._last[slot] -= head;
     this._head[slot] = 0;

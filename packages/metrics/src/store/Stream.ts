@@ -12,6 +12,8 @@ import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
 import { grow } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
+import type { HeldBytes } from './arena/HeldBytes';
 import { PointTracks } from './PointTracks';
 import { SeriesKeys } from './SeriesKeys';
 import type { StoreStats } from './Tally';
@@ -156,11 +158,38 @@ export class Stream {
     return this._top;
   }
 
-  /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
-  get byteLength(): number {
-    return (
-      this._keys.byteLength + this.tracks.byteLength + this._state.length * 69
-    );
+  /**
+   * Adds the bytes this stream holds, by part, to `into`: its keys, its
+   * columns, its tracks' arena and its aggregator's (typed arrays and arena
+   * chunks counted whole).
+   */
+  addHeldBytes(into: HeldBytes): void {
+    into.keys += this._keys.byteLength;
+    into.columns +=
+      this.tracks.columnBytes +
+      columnBytes(
+        this._state,
+        this._generation,
+        this._start,
+        this._lastUpdate,
+        this._lastCollection,
+        this._pendingSince,
+        this._inFlightSince,
+        this._totalCount,
+        this._totalSum,
+        this._dirty,
+        this._dirtyList
+      );
+    const tracks = this.tracks;
+    let inBlocks = 0;
+    for (let track = 0; track < tracks.tracks; track++) {
+      const bytes = tracks.blockBytesOf(track);
+      inBlocks += bytes;
+      if (track >= FIRST_TIER) into.history += bytes;
+      else into.live += bytes;
+    }
+    into.free += tracks.arenaBytes - inBlocks;
+    this.aggregator.addHeldBytes(into);
   }
 
   /** Whether `series` is a series (active or retired). */
@@ -389,14 +418,6 @@ export class Stream {
     return bytes;
   }
 
-  /** Bytes of a series' live state (exported value, window, in flight). */
-  liveBytes(series: number): number {
-    return (
-      this.tracks.bytesOf(series, LIVE) +
-      this.tracks.bytesOf(series, IN_FLIGHT) +
-      this.tracks.bytesOf(series, WINDOW)
-    );
-  }
 
   /**
    * The value an export (or a preview of one) carries, merged into `into`

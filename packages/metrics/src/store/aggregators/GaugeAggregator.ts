@@ -3,6 +3,8 @@ import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { MetricKind } from '../../types';
 import { grow } from '../arena/columns';
+import { columnBytes } from '../arena/HeldBytes';
+import type { HeldBytes } from '../arena/HeldBytes';
 import { GaugeAggregate } from '../GaugeAggregate';
 import type { Aggregator, MetricHead } from './Aggregator';
 import { finiteValue } from './SumAggregator';
@@ -39,6 +41,10 @@ export class GaugeAggregator implements Aggregator<GaugeAggregate> {
     this._min = grow(this._min, length);
     this._max = grow(this._max, length);
     for (let i = from; i < length; i++) this.release(i);
+  }
+
+  addHeldBytes(into: HeldBytes): void {
+    into.columns += columnBytes(this._last, this._count, this._mean, this._m2, this._min, this._max);
   }
 
   record(series: number, value: number): void {

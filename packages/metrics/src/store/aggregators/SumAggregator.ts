@@ -2,6 +2,8 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { MetricKind } from '../../types';
 import { grow } from '../arena/columns';
+import { columnBytes } from '../arena/HeldBytes';
+import type { HeldBytes } from '../arena/HeldBytes';
 import { SumAggregate } from '../SumAggregate';
 import type { Aggregator, MetricHead } from './Aggregator';
 
@@ -21,6 +23,10 @@ export class SumAggregator implements Aggregator<SumAggregate> {
         this._current,
         Math.max(series, this._current.length * 2)
       );
+  }
+
+  addHeldBytes(into: HeldBytes): void {
+    into.columns += columnBytes(this._current);
   }
 
   record(series: number, value: number): void {

@@ -277,9 +277,12 @@ export class PointTracks {
     }
     // Room to grow by a quarter again, so a track that keeps growing moves rarely.
     const capacity = needed + (needed >> 2);
-    if (block !== NONE && this._bytes.resizeInPlace(block, this._end[slot] + extra + (needed >> 2))) {
-      this._setCapacity(slot, this._bytes.capacityOf(block));
-      return;
+    if (block !== NONE) {
+      this._moveDown(slot);
+      if (this._bytes.resizeInPlace(block, capacity)) {
+        this._setCapacity(slot, this._bytes.capacityOf(block));
+        return;
+      }
     }
     this._resize(slot, capacity);
   }

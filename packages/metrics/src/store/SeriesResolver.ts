@@ -175,10 +175,7 @@ export class SeriesResolver {
 
   /** Whether an object missed recently (then it is being reused); else it is noted. */
   private _seenOnce(attributes: object): boolean {
-    if (
-      this._recentMisses.has(attributes) ||
-      this._olderMisses.has(attributes)
-    )
+    if (this._recentMisses.has(attributes) || this._olderMisses.has(attributes))
       return true;
     if (++this._misses === MISSES_PER_GENERATION) {
       this._olderMisses = this._recentMisses;

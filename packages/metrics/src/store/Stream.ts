@@ -418,7 +418,6 @@ export class Stream {
     return bytes;
   }
 
-
   /**
    * The value an export (or a preview of one) carries, merged into `into`
    * (cleared first), and the start of the time it covers; NaN when there is

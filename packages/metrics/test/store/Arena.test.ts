@@ -182,7 +182,9 @@ describe('Arena', () => {
     const used = arena.usedBytes;
     expect(arena.resizeInPlace(a, 50)).to.equal(true);
     expect(arena.capacityOf(a)).to.equal(Arena.blockBytes(50) - 4);
-    expect(arena.usedBytes).to.equal(used - (Arena.blockBytes(200) - Arena.blockBytes(50)));
+    expect(arena.usedBytes).to.equal(
+      used - (Arena.blockBytes(200) - Arena.blockBytes(50))
+    );
     expect(holds(arena, a, 50, 1)).to.equal(true);
     expect(holds(arena, c, 100, 3)).to.equal(true);
     // What the shrink gave back is one free block again: it takes a block of that size.

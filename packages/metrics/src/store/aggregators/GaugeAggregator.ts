@@ -44,7 +44,14 @@ export class GaugeAggregator implements Aggregator<GaugeAggregate> {
   }
 
   addHeldBytes(into: HeldBytes): void {
-    into.columns += columnBytes(this._last, this._count, this._mean, this._m2, this._min, this._max);
+    into.columns += columnBytes(
+      this._last,
+      this._count,
+      this._mean,
+      this._m2,
+      this._min,
+      this._max
+    );
   }
 
   record(series: number, value: number): void {

@@ -321,7 +321,9 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       return;
     const span = high - low + 1;
     const arena = this._buckets;
-    const moved = arena.allocate(Math.max(FIRST_BLOCK, span * 2) * BUCKET_BYTES);
+    const moved = arena.allocate(
+      Math.max(FIRST_BLOCK, span * 2) * BUCKET_BYTES
+    );
     const size = (arena.capacityOf(moved) / BUCKET_BYTES) | 0;
     // Slack on both sides: the range may grow either way.
     const newBase = low - ((size - span) >> 1);

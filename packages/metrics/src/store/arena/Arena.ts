@@ -238,7 +238,8 @@ export class Arena {
     const head = this._heads[sizeClass];
     i32[at >> 2] = head;
     i32[(at >> 2) + 1] = NONE;
-    if (head !== NONE) this.i32[chunkOf(head)][(offsetOf(head) >> 2) + 1] = handle;
+    if (head !== NONE)
+      this.i32[chunkOf(head)][(offsetOf(head) >> 2) + 1] = handle;
     else this._bitmap[sizeClass >> 5] |= 1 << (sizeClass & 31);
     this._heads[sizeClass] = handle;
   }
@@ -249,7 +250,8 @@ export class Arena {
     const at = offsetOf(handle) >> 2;
     const next = i32[at];
     const previous = i32[at + 1];
-    if (next !== NONE) this.i32[chunkOf(next)][(offsetOf(next) >> 2) + 1] = previous;
+    if (next !== NONE)
+      this.i32[chunkOf(next)][(offsetOf(next) >> 2) + 1] = previous;
     if (previous !== NONE) {
       this.i32[chunkOf(previous)][offsetOf(previous) >> 2] = next;
     } else {

@@ -137,9 +137,18 @@ describe('Arena', () => {
     const arena = new Arena();
     const blocks: number[] = [];
     // 40 blocks of 64 KB: 2.5 MB in 3 chunks.
-    for (let i = 0; i < 40; i++) blocks.push(arena.allocate(65_536 - 4));
+    const views: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      blocks.push(arena.allocate(65_536 - 4));
+      fill(arena, blocks[i], 100, i);
+      // A full chunk is never copied again: its view stays the same.
+      if (arena.byteLength >= CHUNK_BYTES)
+        views.push(arena.u8[chunkOf(blocks[0])]);
+    }
     expect(arena.chunkCount).to.equal(3);
     expect(arena.byteLength).to.equal(3 * CHUNK_BYTES);
+    expect(new Set(views).size).to.equal(1);
+    blocks.forEach((b, i) => expect(holds(arena, b, 100, i)).to.equal(true));
     const inFirstChunk = blocks.filter(b => chunkOf(b) === chunkOf(blocks[0]));
     const rest = blocks.filter(b => chunkOf(b) !== chunkOf(blocks[0]));
     for (const b of rest) arena.free(b);

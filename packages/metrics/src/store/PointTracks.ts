@@ -217,6 +217,31 @@ export class PointTracks {
     this._points[slot] = 0;
   }
 
+  /**
+   * Starts emptying the arena's least used chunk when over an eighth of the
+   * arena is in no block (holes left by tracks that grew); {@link relocate}
+   * moves the blocks out, series by series.
+   */
+  compact(): void {
+    this._bytes.beginEvacuation(1 / 16);
+  }
+
+  /**
+   * Moves a series' blocks out of a chunk being emptied, where they fit in
+   * the space the arena holds (never growing it), trimmed to a quarter
+   * more than their points need.
+   */
+  relocate(series: number): void {
+    for (let track = 0; track < this.tracks; track++) {
+      const slot = series * this.tracks + track;
+      const block = this._block[slot];
+      if (block === NONE || !this._bytes.isEvacuating(block)) continue;
+      const needed = this._end[slot] - this._head[slot];
+      const capacity = Math.min(this._capacity[slot], needed + (needed >> 2));
+      if (this._bytes.fits(capacity)) this._resize(slot, capacity);
+    }
+  }
+
   /** Swaps two tracks of a series (the exported value and what is in flight). */
   swap(series: number, a: number, b: number): void {
     const x = series * this.tracks + a;

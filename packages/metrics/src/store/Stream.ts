@@ -326,8 +326,9 @@ export class Stream {
    * The retention rules for one series: expiry after `ttlMillis` without
    * data (a delta still waiting for a successful export keeps its series),
    * the window slid, history rolled into coarser tiers and aged out of the
-   * last. Returns whether the series is still there (a retired series whose
-   * history is gone is freed).
+   * last, its blocks moved out of a chunk the tracks are emptying. Returns
+   * whether the series is still there (a retired series whose history is
+   * gone is freed).
    */
   maintain(
     series: number,
@@ -393,6 +394,7 @@ export class Stream {
       this._free(series);
       return false;
     }
+    tracks.relocate(series);
     return true;
   }
 

@@ -227,6 +227,77 @@ describe('Arena', () => {
     expect(arena.byteLength / live).to.be.below(1.15);
   });
 
+  it('empties its least used chunk for owners that move their blocks out, and gives the chunk back', () => {
+    const arena = new Arena();
+    const held: Held[] = [];
+    // 4 chunks of 2 KB blocks, then most blocks of every other one freed.
+    for (let i = 0; i < 4 * 500; i++) {
+      const handle = arena.allocate(2044);
+      fill(arena, handle, 2044, i);
+      held.push({ handle, bytes: 2044, tag: i });
+    }
+    const chunks = arena.chunkCount;
+    const kept = held.filter((_, i) => i % 4 === 0 || i % 3 === 0);
+    for (const h of held) if (!kept.includes(h)) arena.free(h.handle);
+    // The least used chunk: the one holding fewest of the kept blocks.
+    const perChunk = new Map<number, number>();
+    for (const h of kept)
+      perChunk.set(
+        chunkOf(h.handle),
+        (perChunk.get(chunkOf(h.handle)) ?? 0) + 1
+      );
+    const least = [...perChunk.entries()].sort((a, b) => a[1] - b[1])[0][0];
+    expect(arena.beginEvacuation(1 / 8)).to.equal(true);
+    for (const h of kept)
+      expect(arena.isEvacuating(h.handle)).to.equal(
+        chunkOf(h.handle) === least
+      );
+    // Nothing new goes to the chunk being emptied.
+    const probe = arena.allocate(100);
+    expect(chunkOf(probe)).to.not.equal(least);
+    arena.free(probe);
+    for (const h of kept) {
+      if (!arena.isEvacuating(h.handle)) continue;
+      expect(arena.fits(h.bytes)).to.equal(true);
+      const moved = arena.allocate(h.bytes);
+      arena.u8[chunkOf(moved)].set(
+        arena.u8[chunkOf(h.handle)].subarray(
+          offsetOf(h.handle),
+          offsetOf(h.handle) + h.bytes
+        ),
+        offsetOf(moved)
+      );
+      arena.free(h.handle);
+      h.handle = moved;
+    }
+    expect(arena.chunkCount).to.equal(chunks - 1);
+    for (const h of kept)
+      expect(holds(arena, h.handle, h.bytes, h.tag)).to.equal(true);
+    expectDisjoint(arena, kept);
+  });
+
+  it('lists a chunk’s free space again when its emptying is given up', () => {
+    const arena = new Arena();
+    const held: number[] = [];
+    for (let i = 0; i < 3 * 500; i++) held.push(arena.allocate(2044));
+    // Every other block freed: half of each chunk in 2 KB holes.
+    held.forEach((handle, i) => i % 2 === 1 && arena.free(handle));
+    expect(arena.beginEvacuation(1 / 8)).to.equal(true);
+    const evacuating = held.filter(
+      (h, i) => i % 2 === 0 && arena.isEvacuating(h)
+    );
+    expect(evacuating.length).to.be.above(0);
+    // Freed while the chunk empties: its neighbours are free too.
+    arena.free(evacuating[1]);
+    const bytes = arena.byteLength;
+    // Given up: the holes, the three merged ones among them, take blocks again.
+    expect(arena.beginEvacuation(0.99)).to.equal(false);
+    const merged = arena.allocate(3 * 2048 - 4);
+    expect(offsetOf(merged)).to.equal(offsetOf(evacuating[1]) - 2048);
+    while (arena.fits(2044)) arena.allocate(2044);
+    expect(arena.byteLength).to.equal(bytes);
+  });
+
   it('refuses a block over 1 GiB with a RangeError', () => {
     expect(() => new Arena().allocate(2 ** 30)).to.throw(RangeError, /1 GiB/);
   });

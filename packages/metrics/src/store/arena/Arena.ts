@@ -67,6 +67,8 @@ export class Arena {
   private readonly _heads = new Int32Array(CLASSES).fill(NONE);
   private readonly _bitmap = new Int32Array(CLASSES >> 5);
   private _regularChunks = 0;
+  /** The chunk being emptied: its free space is on no list, so nothing new goes there. */
+  private _evacuating = NONE;
   private _bytes = 0;
   private _used = 0;
 
@@ -131,6 +133,15 @@ export class Arena {
     let size = header & SIZE_MASK;
     this._chunkUsed[chunk] -= size;
     this._used -= size;
+    if (chunk === this._evacuating) {
+      // Marked free, listed only if the emptying is given up.
+      i32[(at - HEADER) >> 2] = header | FREE;
+      if (this._chunkUsed[chunk] === 0) {
+        this._evacuating = NONE;
+        this._release(chunk);
+      }
+      return;
+    }
     const next = i32[(at + size - HEADER) >> 2];
     if (next & FREE) {
       this._unlink(handleOf(chunk, at + size), next & SIZE_MASK);
@@ -165,7 +176,7 @@ export class Arena {
    */
   resizeInPlace(handle: number, bytes: number): boolean {
     const chunk = chunkOf(handle);
-    if (this._large[chunk]) return false;
+    if (this._large[chunk] || chunk === this._evacuating) return false;
     const at = offsetOf(handle);
     const i32 = this.i32[chunk];
     const size = i32[(at - HEADER) >> 2] & SIZE_MASK;
@@ -193,6 +204,78 @@ export class Arena {
     this._used -= size;
     this._take(chunk, at, size + available, wanted);
     return true;
+  }
+
+  /** Whether a block of `bytes` fits in free space the arena holds now (no growth). */
+  fits(bytes: number): boolean {
+    const size = Arena.blockBytes(bytes);
+    return size <= LARGE_BYTES && this._find(size) !== NONE;
+  }
+
+  /**
+   * Compaction, for owners that can move their blocks: when more than
+   * `fraction` of the arena's bytes are in no block, picks the least used
+   * chunk and takes its free space off the lists, so that no block is
+   * placed there; owners then move what they hold in it elsewhere
+   * ({@link isEvacuating}: allocate, copy, free), and the chunk goes back to
+   * the system when its last block is freed. A chunk still in use from an
+   * earlier call is given up first (its free space listed again). Returns
+   * whether a chunk is being emptied.
+   */
+  beginEvacuation(fraction: number): boolean {
+    if (this._evacuating !== NONE) this._relist(this._evacuating);
+    this._evacuating = NONE;
+    if (
+      this._regularChunks < 2 ||
+      this._bytes - this._used <= fraction * this._bytes
+    )
+      return false;
+    let chunk = NONE;
+    for (let i = 0; i < this._chunkBytes.length; i++)
+      if (
+        this._chunkBytes[i] > 0 &&
+        !this._large[i] &&
+        (chunk === NONE || this._chunkUsed[i] < this._chunkUsed[chunk])
+      )
+        chunk = i;
+    const i32 = this.i32[chunk];
+    for (let at = 8; ; ) {
+      const header = i32[(at - HEADER) >> 2];
+      const size = header & SIZE_MASK;
+      if (size === 0) break;
+      if (header & FREE) this._unlink(handleOf(chunk, at), size);
+      at += size;
+    }
+    this._evacuating = chunk;
+    return true;
+  }
+
+  /** Whether a block is in the chunk being emptied (its owner should move it). */
+  isEvacuating(handle: number): boolean {
+    return chunkOf(handle) === this._evacuating;
+  }
+
+  /** Lists a chunk's free space again, neighbours merged. */
+  private _relist(chunk: number): void {
+    const i32 = this.i32[chunk];
+    let start = NONE;
+    let run = 0;
+    for (let at = 8; ; ) {
+      const header = i32[(at - HEADER) >> 2];
+      const size = header & SIZE_MASK;
+      if (size === 0 || !(header & FREE)) {
+        if (start !== NONE) this._insert(chunk, start, run, 0);
+        start = NONE;
+        if (size === 0) break;
+      } else {
+        if (start === NONE) {
+          start = at;
+          run = 0;
+        }
+        run += size;
+      }
+      at += size;
+    }
   }
 
   /** Takes the free block at `at` of `blockSize` for `size`, the rest going back. */

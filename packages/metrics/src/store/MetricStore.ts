@@ -253,7 +253,7 @@ export class MetricStore {
     let liveSeries = 0;
     let historyBytes = 0;
     for (const [key, stream] of this.streams) {
-      stream.tracks.compact();
+      yield* stream.tracks.compact();
       for (let series = 0; series < stream.idLimit; series++) {
         if (!stream.exists(series)) continue;
         if (stream.maintain(series, nowMillis, ttl, this.stats)) {

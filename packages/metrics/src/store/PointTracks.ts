@@ -178,10 +178,12 @@ export class PointTracks {
     }
     this._head[slot] = next;
     this._firstStart[slot] = this._startAt(slot, next);
-    // A track that shrank gives most of its block back.
+    // A track losing points as it gains them keeps room for two more of
+    // its newest size, and gives the rest of its growth room back.
     const used = this._end[slot] - next;
-    if (2 * used < this._capacity[slot] && this._capacity[slot] > 64)
-      this._resize(slot, used + (used >> 2));
+    const point = this._end[slot] - this._last[slot];
+    if (this._capacity[slot] - used > 4 * point + 64)
+      this._shrink(slot, used + 2 * point);
   }
 
   /**
@@ -218,13 +220,27 @@ export class PointTracks {
   }
 
   /**
-   * Starts emptying the arena's least used chunk when over an eighth of the
-   * arena is in no block (holes left by tracks that grew); {@link relocate}
-   * moves the blocks out, series by series.
+   * Compaction, one chunk per step, when over a sixteenth of the arena is
+   * in no block (holes left by tracks that grew and shrank): chunks with
+   * over an eighth of them free slide their blocks down, so that their free
+   * space is one block at their end; then the least used chunk starts
+   * emptying ({@link relocate} moves its blocks out, series by series).
    */
-  compact(): void {
-    this._bytes.beginEvacuation(1 / 16);
+  *compact(): Generator<void, void, undefined> {
+    const arena = this._bytes;
+    if (arena.byteLength - arena.usedBytes > arena.byteLength / 32)
+      for (const chunk of arena.fragmentedChunks(1 / 16)) {
+        arena.compactChunk(chunk, this._moved);
+        yield;
+      }
+    arena.beginEvacuation(1 / 32);
   }
+
+  /** Where compaction moved a slot's block. */
+  private readonly _moved = (slot: number, handle: number): void => {
+    this._block[slot] = handle;
+    this._at[slot] = offsetOf(handle);
+  };
 
   /**
    * Moves a series' blocks out of a chunk being emptied, where they fit in
@@ -259,6 +275,9 @@ export class PointTracks {
     swapAt(this._points, x, y);
     swapAt(this._firstStart, x, y);
     swapAt(this._lastStart, x, y);
+    // Each block's owner is its slot.
+    if (this._block[x] !== NONE) this._bytes.setOwner(this._block[x], x);
+    if (this._block[y] !== NONE) this._bytes.setOwner(this._block[y], y);
   }
 
   /** The payload length of the point `_reader` last positioned at. */
@@ -315,7 +334,7 @@ export class PointTracks {
   /** Moves a track's points to a block of at least `capacity` bytes. */
   private _resize(slot: number, capacity: number): void {
     const block = this._block[slot];
-    const moved = this._bytes.allocate(capacity);
+    const moved = this._bytes.allocate(capacity, slot);
     const at = offsetOf(moved);
     if (block !== NONE) {
       const head = this._head[slot];
@@ -335,6 +354,15 @@ export class PointTracks {
     this._block[slot] = moved;
     this._at[slot] = at;
     this._setCapacity(slot, this._bytes.capacityOf(moved));
+  }
+
+  /** Moves the points down and gives the block's bytes past `capacity` back. */
+  private _shrink(slot: number, capacity: number): void {
+    const block = this._block[slot];
+    this._moveDown(slot);
+    if (this._bytes.resizeInPlace(block, capacity))
+      this._setCapacity(slot, this._bytes.capacityOf(block));
+    else this._resize(slot, capacity);
   }
 
   private _setCapacity(slot: number, capacity: number): void {

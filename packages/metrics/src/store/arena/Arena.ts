@@ -8,9 +8,13 @@ const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
 const MAX_CHUNKS = 1 << (31 - OFFSET_BITS);
 /** The largest block, header included: a block's size is kept in an int32. */
 const MAX_BLOCK_BYTES = 2 ** 30;
+/** Bytes before a payload: its owner, then its size and flags. */
+export const HEADER_BYTES = 8;
+/** Where a block's size word and owner word sit, in bytes before its payload. */
+const SIZE_WORD = 4;
+const OWNER_WORD = 8;
 /** Header, two free-list links and a footer. */
-const MIN_BLOCK = 16;
-const HEADER = 4;
+const MIN_BLOCK = 24;
 /** Header flags (sizes are multiples of 8). */
 const FREE = 1;
 const PREV_FREE = 2;
@@ -94,7 +98,7 @@ export class Arena {
 
   /** Payload bytes a block of `bytes` takes, header and rounding included. */
   static blockBytes(bytes: number): number {
-    return Math.max(MIN_BLOCK, (bytes + HEADER + 7) & SIZE_MASK);
+    return Math.max(MIN_BLOCK, (bytes + HEADER_BYTES + 7) & SIZE_MASK);
   }
 
   /**
@@ -102,9 +106,13 @@ export class Arena {
    * handle.
    * @throws {RangeError} past 1 GiB in one block, or 2^31 bytes in all.
    */
-  allocate(bytes: number): number {
+  allocate(bytes: number, owner = 0): number {
     const size = Arena.blockBytes(bytes);
-    if (size > LARGE_BYTES) return this._allocateLarge(size);
+    if (size > LARGE_BYTES) {
+      const large = this._allocateLarge(size);
+      this.i32[chunkOf(large)][(offsetOf(large) - OWNER_WORD) >> 2] = owner;
+      return large;
+    }
     let found = this._find(size);
     if (found === NONE) {
       this._grow(size);
@@ -113,9 +121,10 @@ export class Arena {
     const chunk = chunkOf(found);
     const at = offsetOf(found);
     const i32 = this.i32[chunk];
-    const blockSize = i32[(at - HEADER) >> 2] & SIZE_MASK;
+    const blockSize = i32[(at - SIZE_WORD) >> 2] & SIZE_MASK;
     this._unlink(found, blockSize);
     this._take(chunk, at, blockSize, size);
+    i32[(at - OWNER_WORD) >> 2] = owner;
     return found;
   }
 
@@ -129,26 +138,26 @@ export class Arena {
     }
     let at = offsetOf(handle);
     const i32 = this.i32[chunk];
-    const header = i32[(at - HEADER) >> 2];
+    const header = i32[(at - SIZE_WORD) >> 2];
     let size = header & SIZE_MASK;
     this._chunkUsed[chunk] -= size;
     this._used -= size;
     if (chunk === this._evacuating) {
       // Marked free, listed only if the emptying is given up.
-      i32[(at - HEADER) >> 2] = header | FREE;
+      i32[(at - SIZE_WORD) >> 2] = header | FREE;
       if (this._chunkUsed[chunk] === 0) {
         this._evacuating = NONE;
         this._release(chunk);
       }
       return;
     }
-    const next = i32[(at + size - HEADER) >> 2];
+    const next = i32[(at + size - SIZE_WORD) >> 2];
     if (next & FREE) {
       this._unlink(handleOf(chunk, at + size), next & SIZE_MASK);
       size += next & SIZE_MASK;
     }
     if (header & PREV_FREE) {
-      const before = i32[(at - HEADER - 4) >> 2];
+      const before = i32[(at - HEADER_BYTES - 4) >> 2];
       at -= before;
       this._unlink(handleOf(chunk, at), before);
       size += before;
@@ -165,7 +174,8 @@ export class Arena {
   capacityOf(handle: number): number {
     const chunk = chunkOf(handle);
     return (
-      (this.i32[chunk][(offsetOf(handle) - HEADER) >> 2] & SIZE_MASK) - HEADER
+      (this.i32[chunk][(offsetOf(handle) - SIZE_WORD) >> 2] & SIZE_MASK) -
+      HEADER_BYTES
     );
   }
 
@@ -179,7 +189,7 @@ export class Arena {
     if (this._large[chunk] || chunk === this._evacuating) return false;
     const at = offsetOf(handle);
     const i32 = this.i32[chunk];
-    const size = i32[(at - HEADER) >> 2] & SIZE_MASK;
+    const size = i32[(at - SIZE_WORD) >> 2] & SIZE_MASK;
     const wanted = Arena.blockBytes(bytes);
     if (wanted <= size) {
       if (size - wanted < MIN_BLOCK) return true;
@@ -188,7 +198,7 @@ export class Arena {
       this._chunkUsed[chunk] -= size - wanted;
       this._used -= size - wanted;
       let tail = size - wanted;
-      const next = i32[(at + size - HEADER) >> 2];
+      const next = i32[(at + size - SIZE_WORD) >> 2];
       if (next & FREE) {
         this._unlink(handleOf(chunk, at + size), next & SIZE_MASK);
         tail += next & SIZE_MASK;
@@ -196,7 +206,7 @@ export class Arena {
       this._insert(chunk, at + wanted, tail, 0);
       return true;
     }
-    const next = i32[(at + size - HEADER) >> 2];
+    const next = i32[(at + size - SIZE_WORD) >> 2];
     const available = next & FREE ? next & SIZE_MASK : 0;
     if (size + available < wanted) return false;
     this._unlink(handleOf(chunk, at + size), available);
@@ -240,7 +250,7 @@ export class Arena {
         chunk = i;
     const i32 = this.i32[chunk];
     for (let at = 8; ; ) {
-      const header = i32[(at - HEADER) >> 2];
+      const header = i32[(at - SIZE_WORD) >> 2];
       const size = header & SIZE_MASK;
       if (size === 0) break;
       if (header & FREE) this._unlink(handleOf(chunk, at), size);
@@ -248,6 +258,73 @@ export class Arena {
     }
     this._evacuating = chunk;
     return true;
+  }
+
+  /** Gives a block another owner (see {@link compactChunk}). */
+  setOwner(handle: number, owner: number): void {
+    this.i32[chunkOf(handle)][(offsetOf(handle) - OWNER_WORD) >> 2] = owner;
+  }
+
+  /** Chunks whose space in no block is over `fraction` of them (candidates for {@link compactChunk}). */
+  fragmentedChunks(fraction: number): number[] {
+    const chunks: number[] = [];
+    for (let i = 0; i < this._chunkBytes.length; i++) {
+      const bytes = this._chunkBytes[i];
+      if (
+        bytes > 0 &&
+        !this._large[i] &&
+        i !== this._evacuating &&
+        bytes - this._chunkUsed[i] > fraction * bytes
+      )
+        chunks.push(i);
+    }
+    return chunks;
+  }
+
+  /**
+   * Slides a chunk's blocks down over the free space between them, so that
+   * its free space is one block at its end; `moved` is told each moved
+   * block's owner (as given to {@link allocate}) and new handle. Copies at
+   * most the chunk.
+   */
+  compactChunk(
+    chunk: number,
+    moved: (owner: number, handle: number) => void
+  ): void {
+    const bytes = this._chunkBytes[chunk];
+    if (bytes === 0 || this._large[chunk] || chunk === this._evacuating) return;
+    const i32 = this.i32[chunk];
+    const u8 = this.u8[chunk];
+    for (let at = 8; ; ) {
+      const header = i32[(at - SIZE_WORD) >> 2];
+      const size = header & SIZE_MASK;
+      if (size === 0) break;
+      if (header & FREE) this._unlink(handleOf(chunk, at), size);
+      at += size;
+    }
+    let to = 8;
+    for (let at = 8; ; ) {
+      const size = i32[(at - SIZE_WORD) >> 2] & SIZE_MASK;
+      const free = i32[(at - SIZE_WORD) >> 2] & FREE;
+      if (size === 0) break;
+      if (!free) {
+        if (to !== at) {
+          u8.copyWithin(
+            to - HEADER_BYTES,
+            at - HEADER_BYTES,
+            at - HEADER_BYTES + size
+          );
+          i32[(to - SIZE_WORD) >> 2] = size;
+          moved(i32[(to - OWNER_WORD) >> 2], handleOf(chunk, to));
+        } else {
+          i32[(to - SIZE_WORD) >> 2] = size;
+        }
+        to += size;
+      }
+      at += size;
+    }
+    if (to < bytes) this._insert(chunk, to, bytes - to, 0);
+    else this._sentinel(chunk, bytes);
   }
 
   /** Whether a block is in the chunk being emptied (its owner should move it). */
@@ -261,7 +338,7 @@ export class Arena {
     let start = NONE;
     let run = 0;
     for (let at = 8; ; ) {
-      const header = i32[(at - HEADER) >> 2];
+      const header = i32[(at - SIZE_WORD) >> 2];
       const size = header & SIZE_MASK;
       if (size === 0 || !(header & FREE)) {
         if (start !== NONE) this._insert(chunk, start, run, 0);
@@ -286,14 +363,14 @@ export class Arena {
     size: number
   ): void {
     const i32 = this.i32[chunk];
-    const flags = i32[(at - HEADER) >> 2] & PREV_FREE;
+    const flags = i32[(at - SIZE_WORD) >> 2] & PREV_FREE;
     if (blockSize - size >= MIN_BLOCK) {
-      i32[(at - HEADER) >> 2] = size | flags;
+      i32[(at - SIZE_WORD) >> 2] = size | flags;
       this._insert(chunk, at + size, blockSize - size, 0);
     } else {
       size = blockSize;
-      i32[(at - HEADER) >> 2] = size | flags;
-      i32[(at + size - HEADER) >> 2] &= ~PREV_FREE;
+      i32[(at - SIZE_WORD) >> 2] = size | flags;
+      i32[(at + size - SIZE_WORD) >> 2] &= ~PREV_FREE;
     }
     this._chunkUsed[chunk] += size;
     this._used += size;
@@ -301,7 +378,7 @@ export class Arena {
 
   private _setSize(chunk: number, at: number, size: number): void {
     const i32 = this.i32[chunk];
-    const index = (at - HEADER) >> 2;
+    const index = (at - SIZE_WORD) >> 2;
     i32[index] = size | (i32[index] & (FREE | PREV_FREE));
   }
 
@@ -313,9 +390,9 @@ export class Arena {
     prevFree: number
   ): void {
     const i32 = this.i32[chunk];
-    i32[(at - HEADER) >> 2] = size | FREE | prevFree;
-    i32[(at + size - 8) >> 2] = size;
-    i32[(at + size - HEADER) >> 2] |= PREV_FREE;
+    i32[(at - SIZE_WORD) >> 2] = size | FREE | prevFree;
+    i32[(at + size - HEADER_BYTES - 4) >> 2] = size;
+    i32[(at + size - SIZE_WORD) >> 2] |= PREV_FREE;
     const handle = handleOf(chunk, at);
     const sizeClass = classOf(size);
     const head = this._heads[sizeClass];
@@ -352,7 +429,8 @@ export class Arena {
     const head = this._heads[own];
     if (
       head !== NONE &&
-      (this.i32[chunkOf(head)][(offsetOf(head) - HEADER) >> 2] & SIZE_MASK) >=
+      (this.i32[chunkOf(head)][(offsetOf(head) - SIZE_WORD) >> 2] &
+        SIZE_MASK) >=
         size
     )
       return head;
@@ -406,11 +484,11 @@ export class Arena {
     this._sentinel(chunk, length);
     // The old sentinel's place starts the new space.
     const i32 = this.i32[chunk];
-    const prevFree = i32[(old - HEADER) >> 2] & PREV_FREE;
+    const prevFree = i32[(old - SIZE_WORD) >> 2] & PREV_FREE;
     let at = old;
     let size = length - old;
     if (prevFree) {
-      const before = i32[(at - 8) >> 2];
+      const before = i32[(at - HEADER_BYTES - 4) >> 2];
       at -= before;
       this._unlink(handleOf(chunk, at), before);
       size += before;
@@ -432,7 +510,7 @@ export class Arena {
 
   /** A used header of size 0 at the chunk's end: the last block's right neighbour. */
   private _sentinel(chunk: number, bytes: number): void {
-    this.i32[chunk][(bytes - HEADER) >> 2] = 0;
+    this.i32[chunk][(bytes - SIZE_WORD) >> 2] = 0;
   }
 
   private _addChunk(bytes: number, large: boolean): number {

@@ -1,7 +1,7 @@
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { Aggregate } from './Aggregate';
 import { Arena, chunkOf, offsetOf } from './arena/Arena';
-import { grow } from './arena/columns';
+import { ColumnSet } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 
 /** Front bytes that may sit unused before a track moves its points down. */
@@ -45,6 +45,45 @@ export class PointTracks {
   private _points = new Int32Array(0);
   private _firstStart = new Float64Array(0);
   private _lastStart = new Float64Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._block,
+      set: c => (this._block = c as Int32Array<ArrayBuffer>),
+      fill: NONE,
+    },
+    {
+      get: () => this._at,
+      set: c => (this._at = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._capacity,
+      set: c => (this._capacity = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._head,
+      set: c => (this._head = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._last,
+      set: c => (this._last = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._end,
+      set: c => (this._end = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._points,
+      set: c => (this._points = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._firstStart,
+      set: c => (this._firstStart = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastStart,
+      set: c => (this._lastStart = c as Float64Array<ArrayBuffer>),
+    },
+  ]);
 
   constructor(tracks: number) {
     this.tracks = tracks;
@@ -84,20 +123,7 @@ export class PointTracks {
 
   /** Makes room for series ids below `series`. */
   reserve(series: number): void {
-    const slots = series * this.tracks;
-    if (slots <= this._block.length) return;
-    const length = Math.max(slots, this._block.length * 2);
-    const from = this._block.length;
-    this._block = grow(this._block, length);
-    this._block.fill(NONE, from);
-    this._at = grow(this._at, length);
-    this._capacity = grow(this._capacity, length);
-    this._head = grow(this._head, length);
-    this._last = grow(this._last, length);
-    this._end = grow(this._end, length);
-    this._points = grow(this._points, length);
-    this._firstStart = grow(this._firstStart, length);
-    this._lastStart = grow(this._lastStart, length);
+    this._columns.reserve(series * this.tracks);
   }
 
   /** Points on a track. */

@@ -1,7 +1,7 @@
 import { hashKey } from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
 import { Arena, chunkOf, offsetOf } from './arena/Arena';
-import { grow } from './arena/columns';
+import { ColumnSet } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 
 const EMPTY = 0;
@@ -16,13 +16,35 @@ const DELETED = -1;
 export class SeriesKeys {
   private readonly _chars = new Arena();
   /** Per id: its key's block in the arena. */
-  private _block = new Int32Array(64);
+  private _block = new Int32Array(0);
   /** Per id: where its key starts in its chunk's Uint16Array view. */
-  private _offset = new Int32Array(64);
-  private _length = new Int32Array(64);
-  private _hash = new Int32Array(64);
+  private _offset = new Int32Array(0);
+  private _length = new Int32Array(0);
+  private _hash = new Int32Array(0);
   /** 1 for ids that hold a key. */
-  private _used = new Uint8Array(64);
+  private _used = new Uint8Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._block,
+      set: c => (this._block = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._offset,
+      set: c => (this._offset = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._length,
+      set: c => (this._length = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._hash,
+      set: c => (this._hash = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._used,
+      set: c => (this._used = c as Uint8Array<ArrayBuffer>),
+    },
+  ]);
   /** id + 1 per slot; EMPTY or DELETED. */
   private _table = new Int32Array(64);
   private _filled = 0;
@@ -81,14 +103,7 @@ export class SeriesKeys {
 
   /** Files `key` as series `id` (which must not hold a key now). */
   add(key: string, id: number): void {
-    if (id >= this._offset.length) {
-      const length = Math.max(id + 1, this._offset.length * 2);
-      this._block = grow(this._block, length);
-      this._offset = grow(this._offset, length);
-      this._length = grow(this._length, length);
-      this._hash = grow(this._hash, length);
-      this._used = grow(this._used, length);
-    }
+    this._columns.reserve(id + 1);
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
     const hash = hashKey(key);

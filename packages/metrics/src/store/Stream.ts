@@ -11,7 +11,7 @@ import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
-import { grow } from './arena/columns';
+import { ColumnSet, grow } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 import type { HeldBytes } from './arena/HeldBytes';
 import { PointTracks } from './PointTracks';
@@ -115,6 +115,48 @@ export class Stream {
   private _totalCount = new Float64Array(0);
   private _totalSum = new Float64Array(0);
   private _dirty = new Uint8Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._state,
+      set: c => (this._state = c as Uint8Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._generation,
+      set: c => (this._generation = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._start,
+      set: c => (this._start = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastUpdate,
+      set: c => (this._lastUpdate = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastCollection,
+      set: c => (this._lastCollection = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._pendingSince,
+      set: c => (this._pendingSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._inFlightSince,
+      set: c => (this._inFlightSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalCount,
+      set: c => (this._totalCount = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalSum,
+      set: c => (this._totalSum = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._dirty,
+      set: c => (this._dirty = c as Uint8Array<ArrayBuffer>),
+    },
+  ]);
   private _dirtyList = new Int32Array(16);
   private _dirtyLength = 0;
   private _freeIds: number[] = [];
@@ -609,7 +651,7 @@ export class Stream {
 
   private _create(sinceMillis: number): number {
     const series = this._freeIds.pop() ?? this._top++;
-    if (series >= this._state.length) this._reserve(series + 1);
+    this._reserve(series + 1);
     this._state[series] = ACTIVE;
     this._generation[series]++;
     this._start[series] = sinceMillis;
@@ -650,20 +692,11 @@ export class Stream {
     this._dirtyList[this._dirtyLength++] = series;
   }
 
+  /** Makes room for ids below `series` (a column at a time, ahead of need). */
   private _reserve(series: number): void {
-    const length = Math.max(series, this._state.length * 2, 64);
-    this._state = grow(this._state, length);
-    this._generation = grow(this._generation, length);
-    this._start = grow(this._start, length);
-    this._lastUpdate = grow(this._lastUpdate, length);
-    this._lastCollection = grow(this._lastCollection, length);
-    this._pendingSince = grow(this._pendingSince, length);
-    this._inFlightSince = grow(this._inFlightSince, length);
-    this._totalCount = grow(this._totalCount, length);
-    this._totalSum = grow(this._totalSum, length);
-    this._dirty = grow(this._dirty, length);
-    this.tracks.reserve(length);
-    this.aggregator.reserve(length);
+    this._columns.reserve(series);
+    this.tracks.reserve(series);
+    this.aggregator.reserve(series);
   }
 }
 

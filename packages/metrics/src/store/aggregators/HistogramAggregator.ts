@@ -17,7 +17,7 @@ import type {
 } from '@datapunk/otel-sketch';
 import { MetricKind } from '../../types';
 import { Arena, chunkOf, offsetOf } from '../arena/Arena';
-import { grow } from '../arena/columns';
+import { ColumnSet } from '../arena/columns';
 import { columnBytes } from '../arena/HeldBytes';
 import type { HeldBytes } from '../arena/HeldBytes';
 import { HistogramAggregate } from '../HistogramAggregate';
@@ -83,6 +83,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   private _sum = new Float64Array(0);
   private _min = new Float64Array(0);
   private _max = new Float64Array(0);
+  private readonly _columns: ColumnSet;
 
   constructor(
     sketch: Required<ExponentialSketchOptions>,
@@ -90,6 +91,62 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   ) {
     this._sketch = sketch;
     this._quantiles = quantiles;
+    // New series start empty (see _empty).
+    this._columns = new ColumnSet([
+      {
+        get: () => this._scale,
+        set: c => (this._scale = c as Int8Array<ArrayBuffer>),
+        fill: sketch.maxScale,
+      },
+      {
+        get: () => this._base,
+        set: c => (this._base = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._low,
+        set: c => (this._low = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._high,
+        set: c => (this._high = c as Int32Array<ArrayBuffer>),
+        fill: -1,
+      },
+      {
+        get: () => this._block,
+        set: c => (this._block = c as Int32Array<ArrayBuffer>),
+        fill: NONE,
+      },
+      {
+        get: () => this._at,
+        set: c => (this._at = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._size,
+        set: c => (this._size = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._zero,
+        set: c => (this._zero = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._count,
+        set: c => (this._count = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._sum,
+        set: c => (this._sum = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._min,
+        set: c => (this._min = c as Float64Array<ArrayBuffer>),
+        fill: Infinity,
+      },
+      {
+        get: () => this._max,
+        set: c => (this._max = c as Float64Array<ArrayBuffer>),
+        fill: -Infinity,
+      },
+    ]);
   }
 
   addHeldBytes(into: HeldBytes): void {
@@ -119,23 +176,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   }
 
   reserve(series: number): void {
-    if (series <= this._scale.length) return;
-    const length = Math.max(series, this._scale.length * 2);
-    const from = this._scale.length;
-    this._scale = grow(this._scale, length);
-    this._base = grow(this._base, length);
-    this._low = grow(this._low, length);
-    this._high = grow(this._high, length);
-    this._block = grow(this._block, length);
-    this._at = grow(this._at, length);
-    this._size = grow(this._size, length);
-    this._zero = grow(this._zero, length);
-    this._count = grow(this._count, length);
-    this._sum = grow(this._sum, length);
-    this._min = grow(this._min, length);
-    this._max = grow(this._max, length);
-    this._block.fill(NONE, from);
-    for (let i = from; i < length; i++) this._empty(i);
+    this._columns.reserve(series);
   }
 
   record(series: number, value: number): void {

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { Aggregate } from './Aggregate';
-import { Arena, chunkOf, offsetOf } from './arena/Arena';
+import { Arena, HEADER_BYTES, chunkOf, offsetOf } from './arena/Arena';
 import { ColumnSet } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 
@@ -32,10 +32,6 @@ export class PointTracks {
   private readonly _bytes = new Arena(4096);
   /** Per slot: its block's handle in the arena, NONE without one. */
   private _block = new Int32Array(0);
-  /** Per slot: where its block starts in its chunk. */
-  private _at = new Int32Array(0);
-  /** Per slot: the bytes its block holds. */
-  private _capacity = new Int32Array(0);
   /** Per track: bytes of the blocks of every series' slot of that track. */
   private readonly _trackBlockBytes: Float64Array;
   /** Per slot: offsets in the block of the oldest point, the newest, and the end. */
@@ -50,14 +46,6 @@ export class PointTracks {
       get: () => this._block,
       set: c => (this._block = c as Int32Array<ArrayBuffer>),
       fill: NONE,
-    },
-    {
-      get: () => this._at,
-      set: c => (this._at = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._capacity,
-      set: c => (this._capacity = c as Int32Array<ArrayBuffer>),
     },
     {
       get: () => this._head,
@@ -104,8 +92,6 @@ export class PointTracks {
   get columnBytes(): number {
     return columnBytes(
       this._block,
-      this._at,
-      this._capacity,
       this._head,
       this._last,
       this._end,
@@ -175,7 +161,7 @@ export class PointTracks {
     header.writeVarint(payload.length);
     const length = header.length + payload.length;
     this._ensure(slot, length);
-    const at = this._at[slot] + this._end[slot];
+    const at = offsetOf(this._block[slot]) + this._end[slot];
     const data = this._bytes.u8[chunkOf(this._block[slot])];
     data.set(header.bytes, at);
     data.set(payload.bytes, at + header.length);
@@ -196,7 +182,7 @@ export class PointTracks {
   shift(series: number, track: number, into: Aggregate | undefined): void {
     const slot = series * this.tracks + track;
     const reader = this._reader(mergeReader, slot, this._head[slot]);
-    const next = reader.offset - this._at[slot] + this._length;
+    const next = reader.offset - offsetOf(this._block[slot]) + this._length;
     if (into) into.mergeFrom(reader);
     if (--this._points[slot] === 0) {
       this.clear(series, track);
@@ -208,7 +194,7 @@ export class PointTracks {
     // its newest size, and gives the rest of its growth room back.
     const used = this._end[slot] - next;
     const point = this._end[slot] - this._last[slot];
-    if (this._capacity[slot] - used > 4 * point + 64)
+    if (this._bytes.capacityOf(this._block[slot]) - used > 4 * point + 64)
       this._shrink(slot, used + 2 * point);
   }
 
@@ -226,7 +212,7 @@ export class PointTracks {
     for (let i = this._points[slot]; i > 0; i--) {
       const start = this._startAt(slot, offset);
       const reader = this._reader(visitReader, slot, offset);
-      const next = reader.offset - this._at[slot] + this._length;
+      const next = reader.offset - offsetOf(this._block[slot]) + this._length;
       visit(start, reader, next - offset);
       offset = next;
     }
@@ -236,11 +222,10 @@ export class PointTracks {
   clear(series: number, track: number): void {
     const slot = series * this.tracks + track;
     if (this._block[slot] !== NONE) {
-      this._trackBlockBytes[track] -= Arena.blockBytes(this._capacity[slot]);
+      this._trackBlockBytes[track] -= this._sizeOf(this._block[slot]);
       this._bytes.free(this._block[slot]);
     }
     this._block[slot] = NONE;
-    this._capacity[slot] = 0;
     this._head[slot] = this._last[slot] = this._end[slot] = 0;
     this._points[slot] = 0;
   }
@@ -265,7 +250,6 @@ export class PointTracks {
   /** Where compaction moved a slot's block. */
   private readonly _moved = (slot: number, handle: number): void => {
     this._block[slot] = handle;
-    this._at[slot] = offsetOf(handle);
   };
 
   /**
@@ -279,7 +263,10 @@ export class PointTracks {
       const block = this._block[slot];
       if (block === NONE || !this._bytes.isEvacuating(block)) continue;
       const needed = this._end[slot] - this._head[slot];
-      const capacity = Math.min(this._capacity[slot], needed + (needed >> 2));
+      const capacity = Math.min(
+        this._bytes.capacityOf(block),
+        needed + (needed >> 2)
+      );
       if (this._bytes.fits(capacity)) this._resize(slot, capacity);
     }
   }
@@ -288,13 +275,10 @@ export class PointTracks {
   swap(series: number, a: number, b: number): void {
     const x = series * this.tracks + a;
     const y = series * this.tracks + b;
-    const moved =
-      Arena.blockBytes(this._capacity[x]) - Arena.blockBytes(this._capacity[y]);
+    const moved = this._sizeOf(this._block[x]) - this._sizeOf(this._block[y]);
     this._trackBlockBytes[a] -= moved;
     this._trackBlockBytes[b] += moved;
     swapAt(this._block, x, y);
-    swapAt(this._at, x, y);
-    swapAt(this._capacity, x, y);
     swapAt(this._head, x, y);
     swapAt(this._last, x, y);
     swapAt(this._end, x, y);
@@ -316,13 +300,13 @@ export class PointTracks {
     offset: number
   ): ByteReader {
     reader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
-    reader.offset = this._at[slot] + offset + START_BYTES;
+    reader.offset = offsetOf(this._block[slot]) + offset + START_BYTES;
     this._length = reader.readVarint();
     return reader;
   }
 
   private _startAt(slot: number, offset: number): number {
-    const at = this._at[slot] + offset;
+    const at = offsetOf(this._block[slot]) + offset;
     const data = this._bytes.u8[chunkOf(this._block[slot])];
     for (let i = 0; i < START_BYTES; i++) startBytes[i] = data[at + i];
     return startBits[0];
@@ -334,12 +318,12 @@ export class PointTracks {
    */
   private _ensure(slot: number, extra: number): void {
     const block = this._block[slot];
-    if (block !== NONE && this._end[slot] + extra <= this._capacity[slot])
-      return;
+    const held = block === NONE ? 0 : this._bytes.capacityOf(block);
+    if (block !== NONE && this._end[slot] + extra <= held) return;
     const needed = this._end[slot] - this._head[slot] + extra;
     if (
       block !== NONE &&
-      needed <= this._capacity[slot] &&
+      needed <= held &&
       this._head[slot] >= MIN_COMPACTION_BYTES
     ) {
       this._moveDown(slot);
@@ -349,10 +333,7 @@ export class PointTracks {
     const capacity = needed + (needed >> 2);
     if (block !== NONE) {
       this._moveDown(slot);
-      if (this._bytes.resizeInPlace(block, capacity)) {
-        this._setCapacity(slot, this._bytes.capacityOf(block));
-        return;
-      }
+      if (this._resizeInPlace(slot, capacity)) return;
     }
     this._resize(slot, capacity);
   }
@@ -362,9 +343,10 @@ export class PointTracks {
     const block = this._block[slot];
     const moved = this._bytes.allocate(capacity, slot);
     const at = offsetOf(moved);
+    const track = slot % this.tracks;
     if (block !== NONE) {
       const head = this._head[slot];
-      const from = this._at[slot];
+      const from = offsetOf(block);
       this._bytes.u8[chunkOf(moved)].set(
         this._bytes.u8[chunkOf(block)].subarray(
           from + head,
@@ -375,34 +357,37 @@ export class PointTracks {
       this._end[slot] -= head;
       this._last[slot] -= head;
       this._head[slot] = 0;
+      this._trackBlockBytes[track] -= this._sizeOf(block);
       this._bytes.free(block);
     }
     this._block[slot] = moved;
-    this._at[slot] = at;
-    this._setCapacity(slot, this._bytes.capacityOf(moved));
+    this._trackBlockBytes[track] += this._sizeOf(moved);
   }
 
   /** Moves the points down and gives the block's bytes past `capacity` back. */
   private _shrink(slot: number, capacity: number): void {
-    const block = this._block[slot];
     this._moveDown(slot);
-    if (this._bytes.resizeInPlace(block, capacity))
-      this._setCapacity(slot, this._bytes.capacityOf(block));
-    else this._resize(slot, capacity);
+    if (!this._resizeInPlace(slot, capacity)) this._resize(slot, capacity);
   }
 
-  private _setCapacity(slot: number, capacity: number): void {
-    const track = slot % this.tracks;
-    if (this._block[slot] !== NONE && this._capacity[slot] > 0)
-      this._trackBlockBytes[track] -= Arena.blockBytes(this._capacity[slot]);
-    this._trackBlockBytes[track] += Arena.blockBytes(capacity);
-    this._capacity[slot] = capacity;
+  /** Resizes a slot's block where it is (see Arena.resizeInPlace), counting the change. */
+  private _resizeInPlace(slot: number, capacity: number): boolean {
+    const block = this._block[slot];
+    const before = this._sizeOf(block);
+    if (!this._bytes.resizeInPlace(block, capacity)) return false;
+    this._trackBlockBytes[slot % this.tracks] += this._sizeOf(block) - before;
+    return true;
+  }
+
+  /** Bytes a block takes in the arena, its header included; 0 for none. */
+  private _sizeOf(block: number): number {
+    return block === NONE ? 0 : this._bytes.capacityOf(block) + HEADER_BYTES;
   }
 
   /** Copies the points to the start of their block. */
   private _moveDown(slot: number): void {
     const head = this._head[slot];
-    const at = this._at[slot];
+    const at = offsetOf(this._block[slot]);
     this._bytes.u8[chunkOf(this._block[slot])].copyWithin(
       at,
       at + head,

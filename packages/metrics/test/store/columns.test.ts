@@ -22,7 +22,7 @@ function owner() {
 }
 
 describe('ColumnSet', () => {
-  it('doubles its columns one per reserve once half is in use, keeping values and filling new elements', () => {
+  it('doubles its columns one per reserve once seven eighths are in use, keeping values and filling new elements', () => {
     const { columns, set } = owner();
     set.reserve(1);
     expect(set.length).to.equal(64);
@@ -30,12 +30,12 @@ describe('ColumnSet', () => {
     expect(columns[0][63]).to.be.NaN;
     expect(columns[1][63]).to.equal(-1);
     for (let i = 0; i < 64; i++) columns[3][i] = i + 0.5;
-    // Up to half: nothing moves.
+    // Up to seven eighths: nothing moves.
     let before = [...columns];
-    for (let n = 2; n <= 32; n++) set.reserve(n);
+    for (let n = 2; n <= 56; n++) set.reserve(n);
     expect(columns.every((column, i) => column === before[i])).to.equal(true);
-    // Past half: one column more per call, until all are doubled.
-    for (let n = 33; n <= 36; n++) {
+    // Past it: one column more per call, until all are doubled.
+    for (let n = 57; n <= 60; n++) {
       before = [...columns];
       set.reserve(n);
       const changed = columns.filter((column, i) => column !== before[i]);
@@ -47,16 +47,16 @@ describe('ColumnSet', () => {
     expect(columns[0][100]).to.be.NaN;
     expect(columns[1][100]).to.equal(-1);
     expect(columns[2][100]).to.equal(0);
-    // Nothing more until half of the new length.
+    // Nothing more until seven eighths of the new length.
     before = [...columns];
-    set.reserve(64);
+    set.reserve(112);
     expect(columns.every((column, i) => column === before[i])).to.equal(true);
   });
 
   it('grows every column in one call when ids outrun the growth ahead', () => {
     const { columns, set } = owner();
     set.reserve(64);
-    set.reserve(40);
+    set.reserve(60);
     // One column is ahead; an id past the length takes the rest at once.
     set.reserve(1000);
     expect(set.length).to.equal(1000);

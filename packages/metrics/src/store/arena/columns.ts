@@ -25,11 +25,11 @@ export interface ColumnSlot {
 
 /**
  * An owner's columns, each at least {@link length} long, doubled one column
- * at a time: once more than half the length is reserved, each
+ * at a time: once more than seven eighths of the length is reserved, each
  * {@link reserve} grows the next column, so that a call copies at most one
- * column, not all of them at once. Only ids that outrun that (over half
- * the length reserved in fewer calls than there are columns) grow the rest
- * in one call.
+ * column, not all of them at once. Only ids that outrun that (the last
+ * eighth reserved in fewer calls than there are columns) grow the rest in
+ * one call.
  */
 export class ColumnSet {
   private readonly _columns: readonly ColumnSlot[];
@@ -56,7 +56,7 @@ export class ColumnSet {
       this._ahead = 0;
       return;
     }
-    if (2 * length > this._length) {
+    if (8 * length > 7 * this._length) {
       growColumn(this._columns[this._ahead++], 2 * this._length);
       if (this._ahead === this._columns.length) {
         this._length *= 2;

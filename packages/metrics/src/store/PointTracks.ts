@@ -7,22 +7,37 @@ import { columnBytes } from './arena/HeldBytes';
 /** Front bytes that may sit unused before a track moves its points down. */
 const MIN_COMPACTION_BYTES = 64;
 const NONE = -1;
-/** A point's start time, a double. */
-const START_BYTES = 8;
+/** Gaps up to this are written as a varint of gap × 2 (others: 1, then a double). */
+const MAX_VARINT_GAP = 2 ** 30;
 
 /** Encodes one payload at a time, and reads points (JS is single-threaded). */
 const payload = new ByteWriter();
 const header = new ByteWriter();
 const visitReader = new ByteReader(new Uint8Array(0));
 const mergeReader = new ByteReader(new Uint8Array(0));
-const startBits = new Float64Array(1);
-const startBytes = new Uint8Array(startBits.buffer);
+const gapReader = new ByteReader(new Uint8Array(0));
+
+/** A point's start as its gap from the previous point's (the first point's is in a column). */
+function writeGap(writer: ByteWriter, gap: number): void {
+  if (Number.isInteger(gap) && gap >= 0 && gap < MAX_VARINT_GAP) {
+    writer.writeVarint(gap * 2);
+  } else {
+    writer.writeVarint(1);
+    writer.writeFloat64(gap);
+  }
+}
+
+function readGap(reader: ByteReader): number {
+  const gap = reader.readVarint();
+  return gap % 2 === 0 ? gap / 2 : reader.readFloat64();
+}
 
 /**
  * Every series' points on a few tracks (its exported value, what is in
  * flight, the summary window, one track per retention tier), packed into
- * one byte arena: each point is its start time (a double), its length (a
- * varint) and its aggregate's binary form, oldest first. Points are
+ * one byte arena: each point is its start time (a varint of its gap from
+ * the previous point's; the oldest point's start is in a column), its
+ * length (a varint) and its aggregate's binary form, oldest first. Points are
  * appended at the end, merged into the newest one, and dropped from the
  * front. Track t of series s is slot `s * tracks + t` of the columns, so a
  * million points cost the GC nothing.
@@ -143,21 +158,25 @@ export class PointTracks {
     scratch: Aggregate
   ): void {
     const slot = series * this.tracks + track;
-    if (this._points[slot] > 0 && this._lastStart[slot] >= start) {
+    const merging = this._points[slot] > 0 && this._lastStart[slot] >= start;
+    header.truncate(0);
+    if (merging) {
       const last = this._last[slot];
       scratch.clear();
       scratch.mergeFrom(this._reader(mergeReader, slot, last));
       scratch.merge(value);
-      start = this._lastStart[slot];
-      // The newest point is written again, over its old bytes.
-      this._end[slot] = last;
-      this._points[slot]--;
+      // The newest point's length and payload are written again, after its
+      // gap (its start stays).
+      this._end[slot] = last + this._gapBytes;
       value = scratch;
+    } else {
+      writeGap(
+        header,
+        this._points[slot] === 0 ? 0 : start - this._lastStart[slot]
+      );
     }
     payload.truncate(0);
     value.writeTo(payload);
-    header.truncate(0);
-    header.writeFloat64(start);
     header.writeVarint(payload.length);
     const length = header.length + payload.length;
     this._ensure(slot, length);
@@ -165,14 +184,16 @@ export class PointTracks {
     const data = this._bytes.u8[chunkOf(this._block[slot])];
     data.set(header.bytes, at);
     data.set(payload.bytes, at + header.length);
-    if (this._points[slot] === 0) {
-      this._head[slot] = this._end[slot];
-      this._firstStart[slot] = start;
+    if (!merging) {
+      if (this._points[slot] === 0) {
+        this._head[slot] = this._end[slot];
+        this._firstStart[slot] = start;
+      }
+      this._last[slot] = this._end[slot];
+      this._lastStart[slot] = start;
+      this._points[slot]++;
     }
-    this._last[slot] = this._end[slot];
-    this._lastStart[slot] = start;
     this._end[slot] += length;
-    this._points[slot]++;
   }
 
   /**
@@ -189,7 +210,7 @@ export class PointTracks {
       return;
     }
     this._head[slot] = next;
-    this._firstStart[slot] = this._startAt(slot, next);
+    this._firstStart[slot] += this._gapAt(slot, next);
     // A track losing points as it gains them keeps room for two more of
     // its newest size, and gives the rest of its growth room back.
     const used = this._end[slot] - next;
@@ -209,9 +230,10 @@ export class PointTracks {
   ): void {
     const slot = series * this.tracks + track;
     let offset = this._head[slot];
+    let start = this._firstStart[slot];
     for (let i = this._points[slot]; i > 0; i--) {
-      const start = this._startAt(slot, offset);
       const reader = this._reader(visitReader, slot, offset);
+      if (offset !== this._head[slot]) start += this._gap;
       const next = reader.offset - offsetOf(this._block[slot]) + this._length;
       visit(start, reader, next - offset);
       offset = next;
@@ -290,26 +312,31 @@ export class PointTracks {
     if (this._block[y] !== NONE) this._bytes.setOwner(this._block[y], y);
   }
 
-  /** The payload length of the point `_reader` last positioned at. */
+  /** Of the point `_reader` last positioned at: its gap, the bytes the gap takes, its payload length. */
+  private _gap = 0;
+  private _gapBytes = 0;
   private _length = 0;
 
-  /** Positions `reader` at the payload of the point at `offset`; sets `_length`. */
+  /** Positions `reader` at the payload of the point at `offset`; sets `_gap`, `_gapBytes` and `_length`. */
   private _reader(
     reader: ByteReader,
     slot: number,
     offset: number
   ): ByteReader {
+    const at = offsetOf(this._block[slot]) + offset;
     reader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
-    reader.offset = offsetOf(this._block[slot]) + offset + START_BYTES;
+    reader.offset = at;
+    this._gap = readGap(reader);
+    this._gapBytes = reader.offset - at;
     this._length = reader.readVarint();
     return reader;
   }
 
-  private _startAt(slot: number, offset: number): number {
-    const at = offsetOf(this._block[slot]) + offset;
-    const data = this._bytes.u8[chunkOf(this._block[slot])];
-    for (let i = 0; i < START_BYTES; i++) startBytes[i] = data[at + i];
-    return startBits[0];
+  /** The gap of the point at `offset` from the one before. */
+  private _gapAt(slot: number, offset: number): number {
+    gapReader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
+    gapReader.offset = offsetOf(this._block[slot]) + offset;
+    return readGap(gapReader);
   }
 
   /**

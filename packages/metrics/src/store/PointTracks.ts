@@ -261,11 +261,7 @@ export class PointTracks {
    */
   *compact(): Generator<void, void, undefined> {
     const arena = this._bytes;
-    // One chunk gives nothing back however its blocks sit.
-    if (
-      arena.chunkCount > 1 &&
-      arena.byteLength - arena.usedBytes > arena.byteLength / 32
-    )
+    if (arena.byteLength - arena.usedBytes > arena.byteLength / 32)
       for (const chunk of arena.fragmentedChunks(1 / 16)) {
         arena.compactChunk(chunk, this._moved);
         yield;

@@ -1,3 +1,4 @@
+import type { HeldBytes } from '../store/arena/HeldBytes';
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
@@ -404,6 +405,7 @@ function selfMetrics(
     })),
   });
   const { stats } = store;
+  const held = store.heldBytes();
   return [
     gauge(
       'datapunk.metrics.series.active',
@@ -413,11 +415,12 @@ function selfMetrics(
     ),
     gauge(
       'datapunk.metrics.retained.bytes',
-      'Estimated memory held, by part',
+      'Bytes of typed arrays and arena chunks held, by part',
       'By',
       [
-        [{ part: 'history' }, store.historyBytes],
-        [{ part: 'live' }, store.liveBytes],
+        ...(Object.keys(held) as (keyof HeldBytes)[]).map(
+          part => [{ part }, held[part]] as [Attributes, number]
+        ),
         [{ part: 'exemplars' }, store.exemplarBudget.usedBytes],
       ]
     ),

@@ -1,3 +1,5 @@
+import { noHeldBytes } from './arena/HeldBytes';
+import type { HeldBytes } from './arena/HeldBytes';
 import type {
   AggregationTemporality,
   InstrumentType,
@@ -94,8 +96,6 @@ export class MetricStore {
   /** The resource exports carry. */
   resource: Resource | undefined;
   private readonly _config: StoreConfig;
-  private _historyBytes = 0;
-  private _liveBytes = 0;
   private _liveSeries = 0;
   private _lastCollectionMillis = NaN;
   private _collections = 0;
@@ -140,14 +140,15 @@ export class MetricStore {
     return this._config.diag;
   }
 
-  /** Estimated bytes of retained history, what the memory budget bounds. */
-  get historyBytes(): number {
-    return this._historyBytes;
-  }
-
-  /** Estimated bytes of live state, as of the last maintenance. */
-  get liveBytes(): number {
-    return this._liveBytes;
+  /**
+   * The bytes every stream holds now, by part: typed arrays and arena
+   * chunks counted whole, which is what `arrayBuffers` grows by. Read from
+   * each stream's arenas and columns (no walk over series).
+   */
+  heldBytes(): HeldBytes {
+    const held = noHeldBytes();
+    for (const stream of this.streams.values()) stream.addHeldBytes(held);
+    return held;
   }
 
   /** When the latest collection was folded in: what the data covers up to. NaN before one. */
@@ -272,30 +273,24 @@ export class MetricStore {
    */
   *maintain(nowMillis: number): Work {
     const ttl = this._config.seriesTtlMillis;
-    let liveBytes = 0;
     let liveSeries = 0;
     let historyBytes = 0;
     for (const [key, stream] of this.streams) {
+      yield* stream.tracks.compact();
       for (let series = 0; series < stream.idLimit; series++) {
         if (!stream.exists(series)) continue;
         if (stream.maintain(series, nowMillis, ttl, this.stats)) {
           historyBytes += stream.historyBytes(series);
-          if (stream.isActive(series)) {
-            liveBytes += stream.liveBytes(series);
-            liveSeries++;
-          }
+          if (stream.isActive(series)) liveSeries++;
         }
         yield;
       }
-      liveBytes += stream.byteLength;
       // A stream without series goes, unless an instrument records into it.
       if (stream.activeSeries === 0 && !stream.held && !anySeries(stream))
         this.streams.delete(key);
     }
-    this._liveBytes = liveBytes;
     this._liveSeries = liveSeries;
-    this._historyBytes = historyBytes;
-    this._historyBytes = yield* enforceBudget(
+    yield* enforceBudget(
       this,
       this._config.limits.maxRetainedBytes,
       historyBytes

@@ -12,7 +12,9 @@ import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
-import { grow } from './arena/columns';
+import { ColumnSet, grow } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
+import type { HeldBytes } from './arena/HeldBytes';
 import { PointTracks } from './PointTracks';
 import { SeriesKeys } from './SeriesKeys';
 import type { StoreStats } from './Tally';
@@ -120,6 +122,48 @@ export class Stream {
   private _totalCount = new Float64Array(0);
   private _totalSum = new Float64Array(0);
   private _dirty = new Uint8Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._state,
+      set: c => (this._state = c as Uint8Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._generation,
+      set: c => (this._generation = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._start,
+      set: c => (this._start = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastUpdate,
+      set: c => (this._lastUpdate = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastCollection,
+      set: c => (this._lastCollection = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._pendingSince,
+      set: c => (this._pendingSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._inFlightSince,
+      set: c => (this._inFlightSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalCount,
+      set: c => (this._totalCount = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalSum,
+      set: c => (this._totalSum = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._dirty,
+      set: c => (this._dirty = c as Uint8Array<ArrayBuffer>),
+    },
+  ]);
   private _dirtyList = new Int32Array(16);
   private _dirtyLength = 0;
   private _freeIds: number[] = [];
@@ -165,11 +209,38 @@ export class Stream {
     return this._top;
   }
 
-  /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
-  get byteLength(): number {
-    return (
-      this._keys.byteLength + this.tracks.byteLength + this._state.length * 69
-    );
+  /**
+   * Adds the bytes this stream holds, by part, to `into`: its keys, its
+   * columns, its tracks' arena and its aggregator's (typed arrays and arena
+   * chunks counted whole).
+   */
+  addHeldBytes(into: HeldBytes): void {
+    into.keys += this._keys.byteLength;
+    into.columns +=
+      this.tracks.columnBytes +
+      columnBytes(
+        this._state,
+        this._generation,
+        this._start,
+        this._lastUpdate,
+        this._lastCollection,
+        this._pendingSince,
+        this._inFlightSince,
+        this._totalCount,
+        this._totalSum,
+        this._dirty,
+        this._dirtyList
+      );
+    const tracks = this.tracks;
+    let inBlocks = 0;
+    for (let track = 0; track < tracks.tracks; track++) {
+      const bytes = tracks.blockBytesOf(track);
+      inBlocks += bytes;
+      if (track >= FIRST_TIER) into.history += bytes;
+      else into.live += bytes;
+    }
+    into.free += tracks.arenaBytes - inBlocks;
+    this.aggregator.addHeldBytes(into);
   }
 
   /** Whether `series` is a series (active or retired). */
@@ -320,8 +391,9 @@ export class Stream {
    * The retention rules for one series: expiry after `ttlMillis` without
    * data (a delta still waiting for a successful export keeps its series),
    * the window slid, history rolled into coarser tiers and aged out of the
-   * last. Returns whether the series is still there (a retired series whose
-   * history is gone is freed).
+   * last, its blocks moved out of a chunk the tracks are emptying. Returns
+   * whether the series is still there (a retired series whose history is
+   * gone is freed).
    */
   maintain(
     series: number,
@@ -387,6 +459,7 @@ export class Stream {
       this._free(series);
       return false;
     }
+    tracks.relocate(series);
     return true;
   }
 
@@ -410,15 +483,6 @@ export class Stream {
     for (let i = 0; i < this._layout.tiers.length; i++)
       bytes += this.tracks.bytesOf(series, FIRST_TIER + i);
     return bytes;
-  }
-
-  /** Bytes of a series' live state (exported value, window, in flight). */
-  liveBytes(series: number): number {
-    return (
-      this.tracks.bytesOf(series, LIVE) +
-      this.tracks.bytesOf(series, IN_FLIGHT) +
-      this.tracks.bytesOf(series, WINDOW)
-    );
   }
 
   /**
@@ -612,7 +676,7 @@ export class Stream {
 
   private _create(sinceMillis: number): number {
     const series = this._freeIds.pop() ?? this._top++;
-    if (series >= this._state.length) this._reserve(series + 1);
+    this._reserve(series + 1);
     this._state[series] = ACTIVE;
     this._generation[series]++;
     this._start[series] = sinceMillis;
@@ -654,21 +718,12 @@ export class Stream {
     this._dirtyList[this._dirtyLength++] = series;
   }
 
+  /** Makes room for ids below `series` (a column at a time, ahead of need). */
   private _reserve(series: number): void {
-    const length = Math.max(series, this._state.length * 2, 64);
-    this._state = grow(this._state, length);
-    this._generation = grow(this._generation, length);
-    this._start = grow(this._start, length);
-    this._lastUpdate = grow(this._lastUpdate, length);
-    this._lastCollection = grow(this._lastCollection, length);
-    this._pendingSince = grow(this._pendingSince, length);
-    this._inFlightSince = grow(this._inFlightSince, length);
-    this._totalCount = grow(this._totalCount, length);
-    this._totalSum = grow(this._totalSum, length);
-    this._dirty = grow(this._dirty, length);
-    this.tracks.reserve(length);
-    this.aggregator.reserve(length);
-    this.exemplars?.reserve(length);
+    this._columns.reserve(series);
+    this.tracks.reserve(series);
+    this.aggregator.reserve(series);
+    this.exemplars?.reserve(series);
   }
 }
 

@@ -38,4 +38,8 @@ export class AlignedHistogramBucketExemplarReservoir extends ExemplarReservoir {
   protected _reserveCycleState(): void {
     // Counts are per cell, in the slots.
   }
+
+  protected _cycleStateBytes(): number {
+    return 0;
+  }
 }

@@ -212,6 +212,19 @@ export abstract class ExemplarReservoir {
   /** Makes room for the rule's own columns, for series ids below `length`. */
   protected abstract _reserveCycleState(length: number): void;
 
+  /** Bytes of the typed arrays of the rule's per-series state. */
+  protected abstract _cycleStateBytes(): number;
+
+  /** Bytes of typed arrays held: slots, per-series blocks and state. */
+  heldBytes(): number {
+    return (
+      this._buffer.byteLength +
+      this._block.byteLength +
+      this._inFlightUpTo.byteLength +
+      this._cycleStateBytes()
+    );
+  }
+
   /** A random integer in [0, max], inclusive (the specification's random_integer(0, max)). */
   protected _randomInteger(max: number): number {
     return Math.floor(this._random() * (max + 1));

@@ -33,4 +33,8 @@ export class SimpleFixedSizeExemplarReservoir extends ExemplarReservoir {
   protected _reserveCycleState(length: number): void {
     this._seen = grow(this._seen, length);
   }
+
+  protected _cycleStateBytes(): number {
+    return this._seen.byteLength;
+  }
 }

@@ -417,12 +417,10 @@ function selfMetrics(
       'datapunk.metrics.retained.bytes',
       'Bytes of typed arrays and arena chunks held, by part',
       'By',
-      [
-        ...(Object.keys(held) as (keyof HeldBytes)[]).map(
-          part => [{ part }, held[part]] as [Attributes, number]
-        ),
-        [{ part: 'exemplars' }, store.exemplarBudget.usedBytes],
-      ]
+      (Object.keys(held) as (keyof HeldBytes)[]).map(part => [
+        { part },
+        held[part],
+      ])
     ),
     counter(
       'datapunk.metrics.series.evicted',

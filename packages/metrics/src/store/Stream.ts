@@ -241,6 +241,8 @@ export class Stream {
     }
     into.free += tracks.arenaBytes - inBlocks;
     this.aggregator.addHeldBytes(into);
+    if (this.exemplars !== undefined)
+      into.exemplars += this.exemplars.heldBytes();
   }
 
   /** Whether `series` is a series (active or retired). */

@@ -16,10 +16,20 @@ export interface HeldBytes {
   history: number;
   /** Arena chunks' space in no block. */
   free: number;
+  /** Exemplar reservoirs: their slots and per-series indexes. */
+  exemplars: number;
 }
 
 export function noHeldBytes(): HeldBytes {
-  return { keys: 0, columns: 0, current: 0, live: 0, history: 0, free: 0 };
+  return {
+    keys: 0,
+    columns: 0,
+    current: 0,
+    live: 0,
+    history: 0,
+    free: 0,
+    exemplars: 0,
+  };
 }
 
 /** Bytes of typed-array columns, whole. */

@@ -1,13 +1,18 @@
 import type { Attributes } from '@opentelemetry/api';
 import { describeValue } from '@datapunk/otel-common';
-import type { ExponentialSketch } from '@datapunk/otel-sketch';
 import {
   BreakerAnalyzer,
   IN_FLIGHT,
   MAX_RESOURCES,
 } from './analyzer/BreakerAnalyzer';
-import type { AnalysisChanges } from './analyzer/BreakerAnalyzer';
-import type { EndedAnomaly } from './analyzer/AnomalyStatus';
+import type {
+  AnalysisChanges,
+  ResourceStatus,
+} from './analyzer/BreakerAnalyzer';
+import type { AnomalyStatus, EndedAnomaly } from './analyzer/AnomalyStatus';
+import type { Trend } from './analyzer/TrendEstimator';
+import type { TripPatternState } from './analyzer/TripPatterns';
+import type { BreakerResults, ClosedBucket } from './BreakerResults';
 import type { ResolvedOptions } from './options';
 import { errorText } from './readForeign';
 import { toSnapshot } from './snapshot';
@@ -60,23 +65,12 @@ export interface BreakerRecorder {
   dispose(): void;
 }
 
-/** One closed bucket, for the instruments. */
-export interface ClosedBucket {
-  /** Calls per outcome, in OUTCOMES order. */
-  outcomes: Float64Array;
-  fallbacks: number;
-  healthCheckFailures: number;
-  /** The bucket's latencies (ms) per outcome, in OUTCOMES order, for the duration histogram. */
-  latencies: (ExponentialSketch | undefined)[];
-  changes: AnalysisChanges;
-}
-
 /**
  * One breaker: the bucket being filled by each call, the window of closed
  * buckets, rolling percentiles, the state timeline and the analysis, put
  * together at every bucket close. Memory is bounded by the window.
  */
-export class Breaker implements BreakerRecorder {
+export class Breaker implements BreakerRecorder, BreakerResults {
   readonly name: string;
   readonly attributes: Attributes;
   private readonly _options: ResolvedOptions;
@@ -142,9 +136,20 @@ export class Breaker implements BreakerRecorder {
     return this._bucket.inFlight;
   }
 
-  /** The analyzer's current view, for the instruments. */
-  get analysis(): BreakerAnalyzer {
-    return this._analyzer;
+  get anomalies(): readonly AnomalyStatus[] {
+    return this._analyzer.anomalies;
+  }
+
+  get trips(): TripPatternState {
+    return this._analyzer.trips;
+  }
+
+  trends(): { latency: Trend; errorRate: Trend } {
+    return this._analyzer.trends();
+  }
+
+  resources(): Record<string, ResourceStatus> {
+    return this._analyzer.resources();
   }
 
   /** Runs `detach` when this breaker is disposed (adapters remove their listeners). */

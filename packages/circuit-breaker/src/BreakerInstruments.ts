@@ -8,8 +8,8 @@ import type {
   MetricOptions,
   Observable,
 } from '@opentelemetry/api';
-import type { Breaker, ClosedBucket } from './Breaker';
-import { OUTCOMES } from './Breaker';
+import type { BreakerResults, ClosedBucket } from './BreakerResults';
+import { OUTCOMES } from './window/tallies';
 import { STATES } from './StateTimeline';
 import type { ResolvedOptions } from './options';
 import * as semconv from './semconv';
@@ -32,7 +32,7 @@ class BreakerAttributes {
   readonly quantiles: Attributes[];
   private readonly _variants = new Map<string, Attributes>();
 
-  constructor(breaker: Breaker, quantiles: readonly number[]) {
+  constructor(breaker: BreakerResults, quantiles: readonly number[]) {
     const base = { ...breaker.attributes, [semconv.ATTR_NAME]: breaker.name };
     this.base = base;
     this.outcomes = OUTCOMES.map(outcome => ({
@@ -82,8 +82,11 @@ function described(
  */
 export class BreakerInstruments {
   private readonly _options: ResolvedOptions;
-  private readonly _breakers: () => Iterable<Breaker>;
-  private readonly _attributes = new WeakMap<Breaker, BreakerAttributes>();
+  private readonly _breakers: () => Iterable<BreakerResults>;
+  private readonly _attributes = new WeakMap<
+    BreakerResults,
+    BreakerAttributes
+  >();
   private readonly _calls: Counter;
   private readonly _fallbacks: Counter;
   private readonly _healthCheckFailures: Counter;
@@ -97,7 +100,7 @@ export class BreakerInstruments {
   constructor(
     meter: Meter,
     options: ResolvedOptions,
-    breakers: () => Iterable<Breaker>
+    breakers: () => Iterable<BreakerResults>
   ) {
     this._meter = meter;
     this._options = options;
@@ -225,7 +228,7 @@ export class BreakerInstruments {
   }
 
   /** Adds a closed bucket: calls, fallbacks, health checks, durations, anomalies. */
-  flush(breaker: Breaker, closed: ClosedBucket): void {
+  flush(breaker: BreakerResults, closed: ClosedBucket): void {
     const attributes = this._of(breaker);
     closed.outcomes.forEach((count, i) => {
       if (count > 0) this._calls.add(count, attributes.outcomes[i]);
@@ -246,7 +249,7 @@ export class BreakerInstruments {
     }
   }
 
-  transition(breaker: Breaker, state: BreakerState): void {
+  transition(breaker: BreakerResults, state: BreakerState): void {
     this._transitions.add(1, this._of(breaker).states.get(state)!);
   }
 
@@ -279,7 +282,7 @@ export class BreakerInstruments {
     });
   }
 
-  private _of(breaker: Breaker): BreakerAttributes {
+  private _of(breaker: BreakerResults): BreakerAttributes {
     let attributes = this._attributes.get(breaker);
     if (attributes === undefined) {
       attributes = new BreakerAttributes(breaker, this._options.quantiles);
@@ -309,15 +312,14 @@ export class BreakerInstruments {
       const health = breaker.health.status;
       for (const [status, attrs] of attributes.health)
         result.observe(o.health, status === health ? 1 : 0, attrs);
-      const analysis = breaker.analysis;
-      for (const anomaly of analysis.anomalies) {
+      for (const anomaly of breaker.anomalies) {
         const kind = attributes.with(semconv.ATTR_ANOMALY_KIND, anomaly.kind);
         if (anomaly.kind !== 'resource')
           result.observe(o.anomalyActive, anomaly.active ? 1 : 0, kind);
         if (SCORED.includes(anomaly.kind) && Number.isFinite(anomaly.score))
           result.observe(o.anomalyScore, anomaly.score, kind);
       }
-      const { latency, errorRate } = analysis.trends();
+      const { latency, errorRate } = breaker.trends();
       result.observe(
         o.latencyTrend,
         latency.slopePerSecond / 1000,
@@ -328,7 +330,7 @@ export class BreakerInstruments {
         errorRate.slopePerSecond,
         attributes.base
       );
-      const trips = analysis.trips;
+      const trips = breaker.trips;
       if (Number.isFinite(trips.periodMillis))
         result.observe(
           o.tripPeriod,
@@ -338,9 +340,7 @@ export class BreakerInstruments {
       if (Number.isFinite(trips.regularity))
         result.observe(o.tripRegularity, trips.regularity, attributes.base);
       result.observe(o.tripRate, trips.tripsPerHour, attributes.base);
-      for (const [resource, { value }] of Object.entries(
-        analysis.resources()
-      )) {
+      for (const [resource, { value }] of Object.entries(breaker.resources())) {
         result.observe(
           o.resource,
           value,

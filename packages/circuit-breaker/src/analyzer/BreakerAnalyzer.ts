@@ -45,6 +45,14 @@ export interface AnalysisChanges {
   health: { previous: HealthStatus; current: BreakerHealth } | undefined;
 }
 
+/** A resource's latest value, its baseline mean and deviation, and whether it is over it. */
+export interface ResourceStatus {
+  value: number;
+  mean: number;
+  stddev: number;
+  violated: boolean;
+}
+
 /** Resources watched per breaker; more are ignored (and reported by the caller). */
 export const MAX_RESOURCES = 16;
 /** Buckets a latency or resource baseline needs before it scores. */
@@ -152,15 +160,9 @@ export class BreakerAnalyzer {
     };
   }
 
-  /** Resource baselines: latest value, baseline mean and deviation, violation. */
-  resources(): Record<
-    string,
-    { value: number; mean: number; stddev: number; violated: boolean }
-  > {
-    const result: Record<
-      string,
-      { value: number; mean: number; stddev: number; violated: boolean }
-    > = {};
+  /** Resource baselines by name. */
+  resources(): Record<string, ResourceStatus> {
+    const result: Record<string, ResourceStatus> = {};
     for (const name of this._resources.keys()) {
       const status = this._anomalies.get(`resource:${name}`);
       if (status)

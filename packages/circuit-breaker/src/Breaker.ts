@@ -18,7 +18,9 @@ import { errorText } from './readForeign';
 import { toSnapshot } from './snapshot';
 import { StateTimeline } from './StateTimeline';
 import type { BreakerState, CallOutcome } from './types';
-import type { BreakerHealth, BreakerSnapshot } from './types';
+import type { BreakerHealth, BreakerSnapshot, TraceExample } from './types';
+import { EpisodeExamples } from './evidence/EpisodeExamples';
+import { ExampleWindow } from './evidence/ExampleWindow';
 import { BucketRing } from './window/BucketRing';
 import { CurrentBucket } from './window/CurrentBucket';
 import type { BucketData } from './window/CurrentBucket';
@@ -89,6 +91,7 @@ export class Breaker implements BreakerRecorder, BreakerResults {
   private readonly _timeline: StateTimeline;
   private readonly _interval: AnalysisInterval;
   private readonly _analyzer: BreakerAnalyzer;
+  private readonly _examples: ExampleWindow;
 
   constructor(
     name: string,
@@ -117,7 +120,14 @@ export class Breaker implements BreakerRecorder, BreakerResults {
       options.minCallsPerBucket,
       options.windowMillis / options.bucketMillis
     );
-    this._analyzer = new BreakerAnalyzer(options, now);
+    this._examples = new ExampleWindow(
+      options.windowMillis / options.bucketMillis
+    );
+    this._analyzer = new BreakerAnalyzer(
+      options,
+      now,
+      new EpisodeExamples(this._examples)
+    );
   }
 
   get disposed(): boolean {
@@ -152,6 +162,10 @@ export class Breaker implements BreakerRecorder, BreakerResults {
     return this._analyzer.resources();
   }
 
+  failedSoFar(nowMillis: number): TraceExample[] {
+    return this._examples.failedSoFar(nowMillis);
+  }
+
   /** Runs `detach` when this breaker is disposed (adapters remove their listeners). */
   onDispose(detach: () => void): void {
     this._detach.push(detach);
@@ -183,6 +197,8 @@ export class Breaker implements BreakerRecorder, BreakerResults {
         durationMillis < Infinity)
     ) {
       this._bucket.callEnded(index, durationMillis);
+      if (durationMillis !== undefined)
+        this._examples.offer(index, durationMillis);
       return;
     }
     // The call still counts by outcome; only its duration is dropped.
@@ -277,6 +293,7 @@ export class Breaker implements BreakerRecorder, BreakerResults {
   closeBucket(nowMillis: number): ClosedBucket {
     this._reconcileState();
     const bucket = this._bucket.take();
+    const examples = this._examples.close(nowMillis);
     this._ring.push(bucket.tallies, bucket.latencyStats);
     const succeeded = bucket.latencies[SUCCESS];
     this._percentiles.add(succeeded, nowMillis);
@@ -303,7 +320,7 @@ export class Breaker implements BreakerRecorder, BreakerResults {
       this._timeline.state,
       nowMillis
     );
-    return closedBucket(bucket, changes);
+    return closedBucket(bucket, examples, changes);
   }
 
   /**
@@ -312,7 +329,7 @@ export class Breaker implements BreakerRecorder, BreakerResults {
    * baseline).
    */
   closeLastBucket(): ClosedBucket {
-    return closedBucket(this._bucket.take(), {
+    return closedBucket(this._bucket.take(), this._examples.close(Date.now()), {
       started: [],
       ended: [],
       patterns: [],
@@ -378,6 +395,7 @@ export { OUTCOMES, OUTCOME_INDEX };
 
 function closedBucket(
   bucket: BucketData,
+  examples: readonly TraceExample[],
   changes: AnalysisChanges
 ): ClosedBucket {
   return {
@@ -385,6 +403,7 @@ function closedBucket(
     fallbacks: bucket.tallies[FALLBACK],
     healthCheckFailures: bucket.tallies[HEALTH_CHECK_FAILED],
     latencies: bucket.latencies,
+    examples,
     changes,
   };
 }

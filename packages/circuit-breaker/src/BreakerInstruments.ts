@@ -1,4 +1,4 @@
-import { ValueType } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, ValueType, trace } from '@opentelemetry/api';
 import type {
   Attributes,
   BatchObservableResult,
@@ -12,6 +12,7 @@ import type { BreakerResults, ClosedBucket } from './BreakerResults';
 import { OUTCOMES } from './window/tallies';
 import { STATES } from './StateTimeline';
 import type { ResolvedOptions } from './options';
+import { exampleRanks } from './evidence/exampleRanks';
 import * as semconv from './semconv';
 import type { AnomalyKind, BreakerState, HealthStatus } from './types';
 
@@ -263,7 +264,10 @@ export class BreakerInstruments {
   /**
    * Records the bucket's latencies into the duration histogram, per outcome:
    * the sketch's value at each rank 0…n−1 (q = (k + ½)/(n − 1) lands on rank
-   * k), so counts are exact and each value within the sketch's relative error.
+   * k), so counts are exact and each value within the sketch's relative
+   * error. An example call takes its rank with its own duration and its
+   * span's context, for an SDK that keeps exemplars to link the bucket to
+   * its trace.
    */
   private _replayDurations(
     closed: ClosedBucket,
@@ -277,8 +281,28 @@ export class BreakerInstruments {
       const qs = new Array<number>(n);
       for (let k = 0; k < n - 1; k++) qs[k] = (k + 0.5) / (n - 1);
       qs[n - 1] = 1;
-      for (const millis of sketch!.quantiles(qs))
-        histogram.record(millis / 1000, attributes.outcomes[i]);
+      const replayed = sketch!.quantiles(qs);
+      const examples = exampleRanks(
+        sketch!,
+        replayed,
+        closed.examples,
+        OUTCOMES[i]
+      );
+      replayed.forEach((millis, rank) => {
+        const example = examples.get(rank);
+        if (example === undefined)
+          histogram.record(millis / 1000, attributes.outcomes[i]);
+        else
+          histogram.record(
+            example.durationMillis / 1000,
+            attributes.outcomes[i],
+            trace.setSpanContext(ROOT_CONTEXT, {
+              traceId: example.traceId,
+              spanId: example.spanId,
+              traceFlags: TraceFlags.SAMPLED,
+            })
+          );
+      });
     });
   }
 

@@ -7,7 +7,7 @@ import type {
 } from './analyzer/BreakerAnalyzer';
 import type { Trend } from './analyzer/TrendEstimator';
 import type { TripPatternState } from './analyzer/TripPatterns';
-import type { BreakerHealth, BreakerState } from './types';
+import type { BreakerHealth, BreakerState, TraceExample } from './types';
 
 /**
  * What the instruments and the events read of one breaker: who it is, its
@@ -31,6 +31,8 @@ export interface BreakerResults {
   trends(): { latency: Trend; errorRate: Trend };
   /** Resource baselines by name. */
   resources(): Record<string, ResourceStatus>;
+  /** The failed calls kept as examples in the bucket under way: what a trip now was made of. */
+  failedSoFar(nowMillis: number): TraceExample[];
 }
 
 /** What one bucket close of a breaker gave: its counts and the changes of its analysis. */
@@ -41,5 +43,7 @@ export interface ClosedBucket {
   healthCheckFailures: number;
   /** The bucket's latencies (ms) per outcome, in OUTCOMES order, for the duration histogram. */
   latencies: (ExponentialSketch | undefined)[];
+  /** The bucket's example calls, by their trace: its slowest successful calls, then its first failed ones. */
+  examples: readonly TraceExample[];
   changes: AnalysisChanges;
 }

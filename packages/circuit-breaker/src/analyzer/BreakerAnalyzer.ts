@@ -4,6 +4,7 @@ import type { AnomalyKind, BreakerHealth, HealthStatus } from '../types';
 import { AnomalyDetector } from './AnomalyDetector';
 import type { AnomalyResult } from './AnomalyDetector';
 import type { AnomalyStatus, EndedAnomaly } from './AnomalyStatus';
+import type { EpisodeEvidence } from './EpisodeEvidence';
 import { ErrorRateDetector } from './ErrorRateDetector';
 import { EpisodeTracker } from './EpisodeTracker';
 import type { Episode, EpisodeRules } from './EpisodeTracker';
@@ -92,12 +93,19 @@ export class BreakerAnalyzer {
     EpisodeTracker
   >();
   private readonly _anomalies = new Map<string, AnomalyStatus>();
+  private readonly _evidence: EpisodeEvidence | undefined;
   private _tripState: TripPatternState;
   private _health: BreakerHealth;
   private _ready = false;
 
-  constructor(options: ResolvedOptions, nowMillis: number) {
+  /** `evidence` sets the example calls of each episode, at each close. */
+  constructor(
+    options: ResolvedOptions,
+    nowMillis: number,
+    evidence?: EpisodeEvidence
+  ) {
     this._options = options;
+    this._evidence = evidence;
     const windowSize = options.windowMillis / options.bucketMillis;
     this._rules = {
       threshold: options.anomalyThreshold,
@@ -207,6 +215,7 @@ export class BreakerAnalyzer {
       end('resource', name, detector.accept(nowMillis));
     for (const [kind, tracker] of this._slos)
       end(kind, undefined, tracker.accept(nowMillis));
+    this._evidence?.attach([], this._anomalies.values(), ended, nowMillis);
     return ended;
   }
 
@@ -281,6 +290,12 @@ export class BreakerAnalyzer {
       changes
     );
 
+    this._evidence?.attach(
+      changes.started,
+      this._anomalies.values(),
+      changes.ended,
+      nowMillis
+    );
     const { state: trips, changes: patterns } = this._trips.evaluate(nowMillis);
     this._tripState = trips;
     changes.patterns = patterns;

@@ -77,6 +77,7 @@ export class BreakerEvents {
         baseline: { mean: started.mean, stddev: started.stddev },
         startMillis: started.episode?.startMillis ?? now,
         timestampMillis: now,
+        examples: [...(started.examples ?? [])],
       });
     }
     this.ended(breaker, closed.changes.ended, now);
@@ -109,7 +110,7 @@ export class BreakerEvents {
     ended: readonly EndedAnomaly[],
     now: number
   ): void {
-    for (const { kind, resource, episode } of ended) {
+    for (const { kind, resource, episode, examples } of ended) {
       this._anomalyEnd.emit({
         breaker: breaker.name,
         attributes: breaker.attributes,
@@ -122,6 +123,7 @@ export class BreakerEvents {
         durationMillis: episode.endMillis - episode.startMillis,
         peakScore: episode.peakScore,
         timestampMillis: now,
+        examples: [...(examples ?? [])],
       });
     }
   }

@@ -15,6 +15,7 @@ import {
   checkName,
 } from './collector/BreakerRegistry';
 import { BucketCloseTicker } from './collector/BucketCloseTicker';
+import { EpisodeLog } from './collector/EpisodeLog';
 import { MeterProviderFollower } from './collector/MeterProviderFollower';
 import { copyOptions, readAttributeOption, resolveOptions } from './options';
 import type { ResolvedOptions } from './options';
@@ -52,6 +53,7 @@ export class CircuitBreakerMetrics {
   private readonly _events: BreakerEvents;
   private readonly _meter: MeterProviderFollower;
   private readonly _ticker: BucketCloseTicker;
+  private readonly _log: EpisodeLog | undefined;
   private _rejectedInputs = 0;
   private _truncatedAttributes = 0;
   private _disposed = false;
@@ -80,6 +82,12 @@ export class CircuitBreakerMetrics {
     this.onHealthChange = this._events.onHealthChange;
     this.onPattern = this._events.onPattern;
     this.onBucketClose = this._events.onBucketClose;
+    const loggerProvider = this._options.loggerProvider;
+    if (loggerProvider !== undefined) {
+      const log = (this._log = new EpisodeLog(loggerProvider, this._diag));
+      this.onAnomaly(event => log.started(event));
+      this.onAnomalyEnd(event => log.ended(event));
+    }
     this._meter = new MeterProviderFollower(
       this._options,
       () => this._registry.values(),
@@ -187,7 +195,7 @@ export class CircuitBreakerMetrics {
           state,
           {
             reject: (reason, detail) => this._rejectInput(reason, detail),
-            onStateChange: (b, to) => this._meter.instruments.transition(b, to),
+            onStateChange: (b, to) => this._stateChanged(b, to),
             onDispose: b => this._forget(b),
             probe,
           }
@@ -277,6 +285,14 @@ export class CircuitBreakerMetrics {
       return this._registry.get(name, merged.key);
     }
     return this._registry.first(name);
+  }
+
+  private _stateChanged(breaker: Breaker, to: BreakerState): void {
+    this._meter.instruments.transition(breaker, to);
+    if (to === BreakerState.OPEN && this._log !== undefined) {
+      const now = Date.now();
+      this._log.tripped(breaker, breaker.failedSoFar(now), now);
+    }
   }
 
   private _forget(breaker: Breaker): void {

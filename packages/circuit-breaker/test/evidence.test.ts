@@ -251,7 +251,9 @@ describe('example calls by their trace (real tracing SDK)', () => {
     const slowest = expectedExamples(calls, held, false)[0];
     expect(
       reasons.filter(
-        r => r.startsWith('latency anomaly') && r.endsWith(`e.g. trace ${slowest.traceId}`)
+        r =>
+          r.startsWith('latency anomaly') &&
+          r.endsWith(`e.g. trace ${slowest.traceId}`)
       ),
       'the latency reason names the slowest trace'
     ).to.have.length(1);
@@ -378,9 +380,24 @@ describe('example calls by their trace (real tracing SDK)', () => {
     );
     expect(
       raised!.examples.map(({ traceId, spanId }) => ({ traceId, spanId }))
-    ).to.deep.equal(expected.map(({ traceId, spanId }) => ({ traceId, spanId })));
+    ).to.deep.equal(
+      expected.map(({ traceId, spanId }) => ({ traceId, spanId }))
+    );
     for (const example of raised!.examples)
       expect(example.outcome).to.equal(CallOutcome.FAILURE);
+    // Held for 5 s more: the newest failed calls of all its buckets.
+    for (let s = 0; s < 5; s++) await oneSecond(3);
+    const held = collector
+      .getSnapshot('payments')!
+      .anomalies.find(a => a.kind === 'error_rate')!.episode!;
+    expect(held.examples.map(e => e.spanId)).to.deep.equal(
+      expectedExamples(
+        calls,
+        secondsClosedIn(raised!.startMillis, Date.now()),
+        true
+      ).map(e => e.spanId)
+    );
+    expect(held.examples).to.have.length(PER_EPISODE);
   });
 
   it('a trip of a real opossum breaker is a log record naming the failed calls that led to it', async () => {
@@ -491,9 +508,7 @@ describe('log records of episodes: options', () => {
     try {
       const breaker = collector.register('throwing');
       expect(() => breaker.recordStateChange(BreakerState.OPEN)).not.to.throw();
-      expect(warnings.filter(w => w.includes('logger down'))).to.have.length(
-        1
-      );
+      expect(warnings.filter(w => w.includes('logger down'))).to.have.length(1);
     } finally {
       diag.disable();
       collector.dispose();

@@ -36,7 +36,10 @@ export function readTraceUrl(
   } catch {
     url = undefined;
   }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:')
+  )
     reader.fail(name, 'must be an absolute http or https URL', template);
   return link;
 }

@@ -193,11 +193,14 @@ describe('example calls by their trace (real tracing SDK)', () => {
     });
   }
 
-  it('a latency episode names the slowest successful calls of sampled spans, from start to end', async () => {
-    const breaker: BreakerRecorder = collector.register('svc');
+  /**
+   * Seconds of 30 calls to `breaker` around `median` ms (seeded lognormal):
+   * a third in sampled spans, a third in unsampled ones (3× slower), a
+   * third in none (2× slower); the bucket closes after each.
+   */
+  function latencyTraffic(breaker: BreakerRecorder): (median: number) => void {
     const random = seededRandom(7);
-    /** One second of 30 calls: a third in sampled spans, a third in unsampled ones (3× slower), a third in none (2× slower). */
-    const oneSecond = (median: number) => {
+    return median => {
       for (let i = 0; i < 30; i++) {
         const z =
           Math.sqrt(-2 * Math.log(1 - random())) *
@@ -213,6 +216,10 @@ describe('example calls by their trace (real tracing SDK)', () => {
       }
       clock.tick(1000);
     };
+  }
+
+  it('a latency episode names the slowest successful calls of sampled spans, from start to end', async () => {
+    const oneSecond = latencyTraffic(collector.register('svc'));
     for (let s = 0; s < 120; s++) oneSecond(20);
     expect(anomalies, 'no episode before the slowdown').to.deep.equal([]);
     while (anomalies.length === 0 && second() < 140) oneSecond(100);
@@ -314,6 +321,25 @@ describe('example calls by their trace (real tracing SDK)', () => {
     );
     expect(end.hrTime[0] * 1000 + end.hrTime[1] / 1e6).to.equal(
       ended.timestampMillis
+    );
+  });
+
+  it('an episode accepted as the new normal ends with the examples it held', () => {
+    const oneSecond = latencyTraffic(collector.register('svc'));
+    for (let s = 0; s < 120; s++) oneSecond(20);
+    while (!anomalies.some(a => a.kind === 'latency') && second() < 140)
+      oneSecond(100);
+    const raised = anomalies.find(a => a.kind === 'latency')!;
+    for (let s = 0; s < 4; s++) oneSecond(100);
+    expect(collector.acceptNewNormal('svc')).to.be.at.least(1);
+    const accepted = ends.find(e => e.kind === 'latency')!;
+    expect(accepted.reason).to.equal('accepted');
+    expect(ids(accepted.examples)).to.deep.equal(
+      expectedExamples(
+        calls,
+        secondsClosedIn(raised.startMillis, Date.now()),
+        false
+      )
     );
   });
 

@@ -68,7 +68,7 @@ export function toSnapshot(
                 direction: episode.direction,
                 startMillis: episode.startMillis,
                 peakScore: episode.peakScore,
-                examples: [...(examples ?? [])],
+                examples: [...examples],
               },
             }
           : {}),

@@ -1,6 +1,9 @@
 import type { AnomalyKind, TraceExample } from '../types';
 import type { Direction, Episode } from './EpisodeTracker';
 
+/** The examples of an episode before its evidence is attached, or of no episode. */
+export const NO_EXAMPLES: readonly TraceExample[] = Object.freeze([]);
+
 /** One watched signal as of the last bucket close. */
 export interface AnomalyStatus {
   kind: AnomalyKind;
@@ -18,8 +21,8 @@ export interface AnomalyStatus {
   stddev: number;
   /** The episode under way, if any. */
   episode: Episode | undefined;
-  /** Calls of the episode under way, by their trace (set by the breaker's EpisodeEvidence). */
-  examples?: readonly TraceExample[];
+  /** Calls of the episode under way, by their trace (set by the breaker's EpisodeEvidence); none without one. */
+  examples: readonly TraceExample[];
 }
 
 /** An episode that ended at this close, with the signal it was about. */
@@ -28,5 +31,5 @@ export interface EndedAnomaly {
   resource?: string;
   episode: Required<Episode>;
   /** Calls of the episode, by their trace (set by the breaker's EpisodeEvidence). */
-  examples?: readonly TraceExample[];
+  examples: readonly TraceExample[];
 }

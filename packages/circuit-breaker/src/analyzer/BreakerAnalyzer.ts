@@ -3,6 +3,7 @@ import { BreakerState } from '../types';
 import type { AnomalyKind, BreakerHealth, HealthStatus } from '../types';
 import { AnomalyDetector } from './AnomalyDetector';
 import type { AnomalyResult } from './AnomalyDetector';
+import { NO_EXAMPLES } from './AnomalyStatus';
 import type { AnomalyStatus, EndedAnomaly } from './AnomalyStatus';
 import type { EpisodeEvidence } from './EpisodeEvidence';
 import { ErrorRateDetector } from './ErrorRateDetector';
@@ -93,7 +94,7 @@ export class BreakerAnalyzer {
     EpisodeTracker
   >();
   private readonly _anomalies = new Map<string, AnomalyStatus>();
-  private readonly _evidence: EpisodeEvidence | undefined;
+  private readonly _evidence: EpisodeEvidence;
   private _tripState: TripPatternState;
   private _health: BreakerHealth;
   private _ready = false;
@@ -102,7 +103,7 @@ export class BreakerAnalyzer {
   constructor(
     options: ResolvedOptions,
     nowMillis: number,
-    evidence?: EpisodeEvidence
+    evidence: EpisodeEvidence
   ) {
     this._options = options;
     this._evidence = evidence;
@@ -206,7 +207,12 @@ export class BreakerAnalyzer {
       if (episode === undefined || status === undefined) return;
       status.active = false;
       status.episode = undefined;
-      ended.push({ kind, resource, episode: episode as Required<Episode> });
+      ended.push({
+        kind,
+        resource,
+        episode: episode as Required<Episode>,
+        examples: NO_EXAMPLES,
+      });
     };
     end('latency', undefined, this._latency.accept(nowMillis));
     end('latency_p99', undefined, this._latencyP99.accept(nowMillis));
@@ -215,7 +221,7 @@ export class BreakerAnalyzer {
       end('resource', name, detector.accept(nowMillis));
     for (const [kind, tracker] of this._slos)
       end(kind, undefined, tracker.accept(nowMillis));
-    this._evidence?.attach([], this._anomalies.values(), ended, nowMillis);
+    this._evidence.attach([], this._anomalies.values(), ended, nowMillis);
     return ended;
   }
 
@@ -290,7 +296,7 @@ export class BreakerAnalyzer {
       changes
     );
 
-    this._evidence?.attach(
+    this._evidence.attach(
       changes.started,
       this._anomalies.values(),
       changes.ended,
@@ -414,7 +420,10 @@ export class BreakerAnalyzer {
     kind: AnomalyKind,
     resource: string | undefined,
     changes: AnalysisChanges,
-    observed: Omit<AnomalyStatus, 'kind' | 'resource' | 'active'> & {
+    observed: Omit<
+      AnomalyStatus,
+      'kind' | 'resource' | 'active' | 'examples'
+    > & {
       phase: 'start' | 'end' | undefined;
     }
   ): void {
@@ -426,6 +435,7 @@ export class BreakerAnalyzer {
       ...fields,
       active: fields.episode !== undefined && !ended,
       episode: ended ? undefined : fields.episode,
+      examples: NO_EXAMPLES,
     };
     this._anomalies.set(
       resource === undefined ? kind : `${kind}:${resource}`,
@@ -437,6 +447,7 @@ export class BreakerAnalyzer {
         kind,
         resource,
         episode: fields.episode as Required<Episode>,
+        examples: NO_EXAMPLES,
       });
   }
 }

@@ -86,7 +86,7 @@ function percent(share: number): string {
  * its first example call if it has one: "…, e.g. trace 4bf92f35…".
  */
 function describeAnomaly(anomaly: AnomalyStatus, nowMillis: number): string {
-  const example = anomaly.examples?.[0];
+  const example = anomaly.examples[0];
   const text = describeSignal(anomaly, nowMillis);
   return example ? `${text}, e.g. trace ${example.traceId}` : text;
 }

@@ -77,7 +77,7 @@ export class BreakerEvents {
         baseline: { mean: started.mean, stddev: started.stddev },
         startMillis: started.episode?.startMillis ?? now,
         timestampMillis: now,
-        examples: [...(started.examples ?? [])],
+        examples: [...started.examples],
       });
     }
     this.ended(breaker, closed.changes.ended, now);
@@ -123,7 +123,7 @@ export class BreakerEvents {
         durationMillis: episode.endMillis - episode.startMillis,
         peakScore: episode.peakScore,
         timestampMillis: now,
-        examples: [...(examples ?? [])],
+        examples: [...examples],
       });
     }
   }

@@ -1,3 +1,4 @@
+import { NO_EXAMPLES } from '../analyzer/AnomalyStatus';
 import type { AnomalyStatus, EndedAnomaly } from '../analyzer/AnomalyStatus';
 import type { EpisodeEvidence } from '../analyzer/EpisodeEvidence';
 import { CallOutcome } from '../types';
@@ -51,7 +52,7 @@ export class EpisodeExamples implements EpisodeEvidence {
     let closed: readonly TraceExample[] | undefined;
     for (const anomaly of anomalies) {
       if (!anomaly.active) {
-        anomaly.examples = undefined;
+        anomaly.examples = NO_EXAMPLES;
         continue;
       }
       const key = keyOf(anomaly);

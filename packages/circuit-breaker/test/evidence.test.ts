@@ -331,13 +331,28 @@ describe('example calls by their trace (real tracing SDK)', () => {
       oneSecond(100);
     const raised = anomalies.find(a => a.kind === 'latency')!;
     for (let s = 0; s < 4; s++) oneSecond(100);
-    expect(collector.acceptNewNormal('svc')).to.be.at.least(1);
+    const underWay = collector
+      .getSnapshot('svc')!
+      .anomalies.filter(a => a.active)
+      .map(a => a.kind)
+      .sort();
+    expect(underWay).to.include('latency');
+    const acceptedAt = Date.now();
+    expect(collector.acceptNewNormal('svc')).to.equal(underWay.length);
+    expect(ends.map(e => e.kind).sort()).to.deep.equal(underWay);
+    expect(
+      collector.getSnapshot('svc')!.anomalies.filter(a => a.active)
+    ).to.deep.equal([]);
+    oneSecond(100); // health is judged at the next close
+    expect(
+      collector.getHealth('svc')!.reasons.filter(r => r.includes('anomaly'))
+    ).to.deep.equal([]);
     const accepted = ends.find(e => e.kind === 'latency')!;
     expect(accepted.reason).to.equal('accepted');
     expect(ids(accepted.examples)).to.deep.equal(
       expectedExamples(
         calls,
-        secondsClosedIn(raised.startMillis, Date.now()),
+        secondsClosedIn(raised.startMillis, acceptedAt),
         false
       )
     );

@@ -116,7 +116,7 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
     ).to.deep.equal(['summary']);
   });
 
-  it('leads from the injected slowdown to the slow calls\' traces: exemplars in a real Prometheus (exemplar-storage, OpenMetrics)', async () => {
+  it("leads from the injected slowdown to the slow calls' traces: exemplars in a real Prometheus (exemplar-storage, OpenMetrics)", async () => {
     expect(await exited, output).to.equal(0);
     const found = await withExemplars!.exemplars(
       'demo_downstream_duration_seconds_bucket{route="payments"}',

@@ -52,7 +52,10 @@ async function measure(series: number, seconds: number): Promise<void> {
     const steps = (seconds * 1000) / COLLECTION_INTERVAL_MILLIS;
     for (let step = 1; step <= steps; step++) {
       for (let i = 0; i < perCollection; i++)
-        histogram.record(values[made++ & mask], attributes[nextSeries() % series]);
+        histogram.record(
+          values[made++ & mask],
+          attributes[nextSeries() % series]
+        );
       clock.setSystemTime(T0 + step * COLLECTION_INTERVAL_MILLIS);
       await provider.forceFlush();
     }

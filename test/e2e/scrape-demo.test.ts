@@ -144,5 +144,17 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
     );
     const times = slow.map(e => e.timestamp);
     expect(Math.max(...times) - Math.min(...times)).to.be.at.most(3.75 + 1.5);
+    // The breaker in front of the downstream replays its buckets' example
+    // calls into circuit_breaker.call.duration, in their spans: exemplars.
+    const breakerExemplars = (
+      await withExemplars!.exemplars(
+        'circuit_breaker_call_duration_seconds_bucket{circuit_breaker_name="payments"}',
+        startedSeconds,
+        Date.now() / 1000
+      )
+    ).flatMap(series => series.exemplars);
+    expect(breakerExemplars.length, output).to.be.at.least(1);
+    for (const { labels } of breakerExemplars)
+      expect(labels.trace_id).to.match(/^[0-9a-f]{32}$/);
   });
 });

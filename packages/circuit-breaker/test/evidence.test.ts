@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type * as sinon from 'sinon';
-import { context, diag, logs, trace } from '@opentelemetry/api';
+import * as api from '@opentelemetry/api';
+import { context, diag, trace } from '@opentelemetry/api';
 import type {
   Attributes,
   Context,
@@ -38,6 +39,19 @@ import type {
   TraceExample,
 } from '../src';
 import { T0, captureWarnings, fakeTime, seededRandom } from './util';
+
+/**
+ * The global logs API: `@opentelemetry/api`'s own from 1.10 on, else the
+ * `@opentelemetry/api-logs` package (the compat run's api 1.9 has none).
+ */
+const logsApi = ((api as { logs?: GlobalLogs }).logs ??
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('@opentelemetry/api-logs') as { logs: GlobalLogs })
+    .logs) as GlobalLogs;
+interface GlobalLogs {
+  setGlobalLoggerProvider(provider: object): boolean;
+  disable(): void;
+}
 
 /** What this test uses of opossum, which ships no types. */
 interface OpossumBreaker extends OpossumLike {
@@ -636,14 +650,14 @@ describe('log records of episodes: options', () => {
       const sdkProvider = new LoggerProvider({
         processors: [new SimpleLogRecordProcessor({ exporter })],
       });
-      expect(logs.setGlobalLoggerProvider(sdkProvider)).to.equal(true);
+      expect(logsApi.setGlobalLoggerProvider(sdkProvider)).to.equal(true);
       collector.register('global').recordStateChange(BreakerState.OPEN);
       await sdkProvider.forceFlush();
       expect(
         exporter.getFinishedLogRecords().map(r => [r.eventName, r.body])
       ).to.deep.equal([[semconv.EVENT_TRIP, 'breaker global opened']]);
     } finally {
-      logs.disable();
+      logsApi.disable();
       collector.dispose();
       clock.restore();
     }

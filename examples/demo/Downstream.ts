@@ -1,5 +1,12 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Instruments } from '@datapunk/otel-metrics';
 import type { FaultSchedule } from './FaultSchedule';
 
@@ -12,7 +19,8 @@ const BASE_LATENCY_MILLIS: Record<string, number> = {
 /**
  * A small HTTP service on localhost: GET /payments and /inventory answer
  * after a lognormal delay, or fail with 500, as the fault schedule says at
- * that moment. It reports its own requests through the Instruments facade.
+ * that moment. It reports its own requests through the Instruments facade,
+ * each in a server span of the caller's trace (W3C trace context).
  */
 export class Downstream {
   private readonly _server: Server;
@@ -35,7 +43,7 @@ export class Downstream {
       unit: '{request}',
     });
     let active = 0;
-    this._server = createServer((request, response) => {
+    const answer = (request: IncomingMessage, response: ServerResponse) => {
       const route = (request.url ?? '/').slice(1);
       const base = BASE_LATENCY_MILLIS[route];
       if (base === undefined) {
@@ -60,6 +68,21 @@ export class Downstream {
         requests.add(1, { route, status });
         inFlight.set(--active);
       }, delay);
+    };
+    const tracer = trace.getTracer('datapunk-demo-downstream');
+    this._server = createServer((request, response) => {
+      // The caller's trace goes on in a server span of its own, in which
+      // `answer` measures (its exemplars name that span).
+      const caller = propagation.extract(ROOT_CONTEXT, request.headers);
+      const span = tracer.startSpan(
+        `GET ${request.url}`,
+        { kind: SpanKind.SERVER },
+        caller
+      );
+      response.once('close', () => span.end());
+      context.with(trace.setSpan(caller, span), () =>
+        answer(request, response)
+      );
     });
   }
 

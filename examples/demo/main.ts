@@ -9,6 +9,11 @@
  *
  *   npm start -- --duration 60 --seed 1 [--state .cache/demo/metrics.json]
  *                [--dashboard-port 9470 | --no-dashboard]
+ *                [--trace-url 'http://localhost:16686/trace/{traceId}']
+ *
+ * Every call runs in a sampled span (W3C trace context on the wire to the
+ * downstream): the metrics carry exemplars, and the breakers' episodes
+ * and dashboard tiles example traces, linked through --trace-url.
  *
  * The live breaker dashboard is served on localhost for the run (its URL
  * is printed); the terminal view stays.
@@ -19,6 +24,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { context, propagation, SpanStatusCode } from '@opentelemetry/api';
 import { circuitBreaker, handleAll, SamplingBreaker } from 'cockatiel';
 import {
   CircuitBreakerMetrics,
@@ -33,6 +39,7 @@ import { FaultSchedule, WARM_UP_SECONDS } from './FaultSchedule';
 import { finalReport } from './finalReport';
 import { LiveView } from './LiveView';
 import { serveDashboard } from './serveDashboard';
+import { startTracing } from './tracing';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- opossum ships no types
 const CircuitBreaker = require('opossum') as new (
@@ -50,6 +57,11 @@ const { values: args } = parseArgs({
     state: { type: 'string', default: '.cache/demo/metrics.json' },
     dashboard: { type: 'boolean', default: true },
     'dashboard-port': { type: 'string', default: '9470' },
+    // Where the dashboard's example traces link to (Jaeger's UI by default).
+    'trace-url': {
+      type: 'string',
+      default: 'http://localhost:16686/trace/{traceId}',
+    },
   },
   allowNegative: true,
 });
@@ -89,6 +101,22 @@ function seededRandom(start: number): () => number {
 }
 
 async function main(): Promise<void> {
+  const tracing = startTracing();
+  /** Runs a call in a span of its own, marked as failed when it fails. */
+  const traced = <T>(name: string, call: () => Promise<T>): Promise<T> =>
+    tracing.tracer.startActiveSpan(name, span =>
+      call().then(
+        value => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+          throw error;
+        }
+      )
+    );
   const statePath = resolve(args.state);
   mkdirSync(dirname(statePath), { recursive: true });
   const endpoint =
@@ -119,7 +147,10 @@ async function main(): Promise<void> {
   });
   const detections = new Detections(breakers, startedMillis);
   const call = async (route: string) => {
+    const headers: Record<string, string> = {};
+    propagation.inject(context.active(), headers);
     const response = await fetch(`${downstream.url}/${route}`, {
+      headers,
       signal: AbortSignal.timeout(2000),
     });
     await response.text();
@@ -157,7 +188,7 @@ async function main(): Promise<void> {
       : `no OTEL_EXPORTER_OTLP_ENDPOINT: metrics stay local, state kept in ${statePath}`
   );
   const dashboard = args.dashboard
-    ? await serveDashboard(breakers, dashboardPort)
+    ? await serveDashboard(breakers, dashboardPort, args['trace-url'])
     : undefined;
   if (dashboard)
     console.log(
@@ -175,8 +206,10 @@ async function main(): Promise<void> {
     void settled.finally(() => pending.delete(settled));
   };
   const load = setInterval(() => {
-    track(payments.fire() as Promise<unknown>);
-    track(inventory.execute(() => call('inventory')));
+    track(traced('payments', () => payments.fire() as Promise<unknown>));
+    track(
+      traced('inventory', () => inventory.execute(() => call('inventory')))
+    );
   }, 1000 / CALLS_PER_SECOND);
 
   const run = {
@@ -211,6 +244,7 @@ async function main(): Promise<void> {
   payments.shutdown();
   breakers.dispose();
   await downstream.close();
+  await tracing.shutdown();
   console.log(
     `\nState persisted to ${statePath}${endpoint ? `; exported to ${endpoint}` : ''}.`
   );

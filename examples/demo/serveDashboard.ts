@@ -5,14 +5,17 @@ import type { CircuitBreakerMetrics } from '@datapunk/otel-circuit-breaker';
 
 /**
  * Serves the live breaker dashboard on localhost: on `port`, or on any free
- * port when that one is taken. Returns its URL and how to stop it.
+ * port when that one is taken; example traces link to `traceUrl`. Returns
+ * its URL and how to stop it.
  */
 export async function serveDashboard(
   breakers: CircuitBreakerMetrics,
-  port: number
+  port: number,
+  traceUrl: string
 ): Promise<{ url: string; close(): Promise<void> }> {
   const handler = createDashboardHandler(breakers, {
     title: 'Datapunk demo: circuit breakers',
+    traceUrl,
   });
   const server = createServer(handler);
   const listen = (on: number) =>

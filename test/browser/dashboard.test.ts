@@ -5,7 +5,10 @@ import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AlwaysOnSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   CallOutcome,
   CircuitBreakerMetrics,
@@ -21,6 +24,8 @@ import { CHROMIUM, requireChromium } from '../requirements';
 import { seededRandom, sleep } from '../util';
 
 const ROOT = resolve(__dirname, '../..');
+/** Where the tiles link an example call's trace (a Jaeger-style URL). */
+const TRACE_URL = 'http://jaeger.test:16686/trace/{traceId}';
 const ARTIFACTS = join(__dirname, 'artifacts');
 
 /** What the test needs of a real opossum breaker (opossum ships no types). */
@@ -69,7 +74,7 @@ describe('the breaker dashboard in a real Chromium', function () {
   const errors: string[] = [];
 
   const serve = async (listenOn: number) => {
-    handler = createDashboardHandler(collector);
+    handler = createDashboardHandler(collector, { traceUrl: TRACE_URL });
     server = createServer(handler);
     await new Promise<void>(done => server.listen(listenOn, '127.0.0.1', done));
     port = (server.address() as { port: number }).port;
@@ -93,6 +98,13 @@ describe('the breaker dashboard in a real Chromium', function () {
       latencySloMillis: 250,
     });
     recorders = KINDS.map(k => collector.register(k.name));
+    // The slow breakers' calls run in sampled spans: their tiles list example traces.
+    context.setGlobalContextManager(
+      new AsyncLocalStorageContextManager().enable()
+    );
+    const tracer = new TracerProvider({
+      sampler: new AlwaysOnSampler(),
+    }).getTracer('dashboard-browser-test');
     opossum = new CircuitBreaker(async () => 'ok', {
       name: 'payments',
       resetTimeout: 60_000,
@@ -103,10 +115,17 @@ describe('the breaker dashboard in a real Chromium', function () {
       KINDS.forEach((kind, i) => {
         for (let n = 0; n < 5; n++) {
           const failed = random() < kind.errors;
-          recorders[i].recordCall(
-            failed ? CallOutcome.FAILURE : CallOutcome.SUCCESS,
-            kind.millis * (0.6 + 0.8 * random())
-          );
+          const record = () =>
+            recorders[i].recordCall(
+              failed ? CallOutcome.FAILURE : CallOutcome.SUCCESS,
+              kind.millis * (0.6 + 0.8 * random())
+            );
+          if (!kind.name.startsWith('slow-')) record();
+          else
+            tracer.startActiveSpan('call', span => {
+              record();
+              span.end();
+            });
         }
       });
       void opossum.fire().catch(() => undefined);
@@ -130,6 +149,7 @@ describe('the breaker dashboard in a real Chromium', function () {
     if (server) await stopServing();
     opossum?.shutdown();
     collector?.dispose();
+    context.disable();
   });
 
   it('shows a tile for every breaker, live', async () => {
@@ -194,6 +214,38 @@ describe('the breaker dashboard in a real Chromium', function () {
         await sleep(200);
       }
     }
+  });
+
+  it("lists a slow breaker's example traces under its tile, as links to traceUrl", async () => {
+    const examples = () =>
+      collector
+        .getSnapshot('slow-1')!
+        .anomalies.flatMap(a => a.episode?.examples ?? [])
+        .map(e => e.traceId);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      // The page lists each trace once, in the order of the episodes' examples.
+      const expected = [...new Set(examples())].map(id =>
+        TRACE_URL.replace('{traceId}', id)
+      );
+      const shown = await tile('slow-1')
+        .locator('.examples a')
+        .evaluateAll((links: { getAttribute(name: string): string | null }[]) =>
+          links.map(a => a.getAttribute('href'))
+        );
+      if (
+        expected.length > 0 &&
+        JSON.stringify(shown) === JSON.stringify(expected)
+      )
+        break;
+      if (Date.now() > deadline)
+        expect(shown, 'links under the slow tile').to.deep.equal(expected);
+      await sleep(200);
+    }
+    expect(
+      await tile('service-1').locator('.examples a').count(),
+      'an untraced breaker lists none'
+    ).to.equal(0);
   });
 
   it('shows a breaker going from closed to open within 2 s', async () => {

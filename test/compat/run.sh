@@ -24,15 +24,20 @@ const fs = require('node:fs');
 // packages from 3.1.x to 2.12.0, the experimental ones from 0.301.x to
 // 0.223.0 (which pin the SDK at exactly 2.12.0: one copy of each), the API to
 // 1.9.0. A rule, not a list, so a devDependency added later moves with them.
-const previousLine = version =>
-  version.startsWith('3.') ? '2.12.0' : version.startsWith('0.301.') ? '0.223.0' : version.startsWith('1.10.') ? '1.9.0' : null;
+// The logs SDK became stable with 3.x: its 2.12 line is experimental.
+const experimentalBefore = new Set(['@opentelemetry/sdk-logs']);
+const previousLine = (name, version) =>
+  version.startsWith('3.') ? (experimentalBefore.has(name) ? '0.223.0' : '2.12.0')
+    : version.startsWith('0.301.') ? '0.223.0'
+    : version.startsWith('1.10.') ? '1.9.0'
+    : null;
 for (const file of ['package.json', ...fs.readdirSync('packages').map(p => `packages/${p}/package.json`)]) {
   const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
   const deps = pkg.devDependencies ?? {};
   delete deps.node; // the machine's own Node, not the pinned one
   for (const [name, version] of Object.entries(deps)) {
     if (!name.startsWith('@opentelemetry/')) continue;
-    const previous = previousLine(version);
+    const previous = previousLine(name, version);
     if (!previous) throw new Error(`compat: no previous line known for ${name}@${version}`);
     deps[name] = previous;
   }

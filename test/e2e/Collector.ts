@@ -205,12 +205,34 @@ export interface OtlpKeyValue {
   };
 }
 
+/** A measurement kept beside a point, with the span it was made in. */
+export interface OtlpExemplar {
+  filteredAttributes?: OtlpKeyValue[];
+  timeUnixNano: string;
+  asInt?: string;
+  asDouble?: number;
+  /** Hex. */
+  traceId?: string;
+  spanId?: string;
+}
+
 export interface OtlpNumberPoint {
   attributes?: OtlpKeyValue[];
   startTimeUnixNano: string;
   timeUnixNano: string;
   asInt?: string;
   asDouble?: number;
+  exemplars?: OtlpExemplar[];
+}
+
+export interface OtlpHistogramPoint {
+  attributes?: OtlpKeyValue[];
+  timeUnixNano: string;
+  count: string;
+  sum?: number;
+  bucketCounts?: string[];
+  explicitBounds?: number[];
+  exemplars?: OtlpExemplar[];
 }
 
 export interface OtlpExponentialPoint {
@@ -224,6 +246,7 @@ export interface OtlpExponentialPoint {
   zeroCount?: string;
   positive?: { offset?: number; bucketCounts?: string[] };
   negative?: { offset?: number; bucketCounts?: string[] };
+  exemplars?: OtlpExemplar[];
 }
 
 export interface OtlpSummaryPoint {
@@ -244,6 +267,10 @@ export interface OtlpMetric {
     isMonotonic?: boolean;
   };
   gauge?: { dataPoints: OtlpNumberPoint[] };
+  histogram?: {
+    dataPoints: OtlpHistogramPoint[];
+    aggregationTemporality: number;
+  };
   exponentialHistogram?: {
     dataPoints: OtlpExponentialPoint[];
     aggregationTemporality: number;

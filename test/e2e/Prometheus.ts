@@ -14,6 +14,16 @@ export interface PromSample {
   histogram?: [number, { count: string; sum: string }];
 }
 
+/** The exemplars of one series, as /api/v1/query_exemplars gives them. */
+export interface PromExemplars {
+  seriesLabels: Record<string, string>;
+  exemplars: {
+    labels: Record<string, string>;
+    value: string;
+    timestamp: number;
+  }[];
+}
+
 /** One scrape target's state, as /api/v1/targets gives it. */
 export interface PromTarget {
   health: 'up' | 'down' | 'unknown';
@@ -145,6 +155,26 @@ export class Prometheus {
     return Number(samples[0].value[1]);
   }
 
+  /**
+   * The exemplars stored for the series `selector` selects between two
+   * times (seconds), as /api/v1/query_exemplars gives them (needs
+   * `--enable-feature=exemplar-storage`).
+   */
+  async exemplars(
+    selector: string,
+    startSeconds: number,
+    endSeconds: number
+  ): Promise<PromExemplars[]> {
+    const params = new URLSearchParams({
+      query: selector,
+      start: String(startSeconds),
+      end: String(endSeconds),
+    });
+    return (await this._get(
+      `/api/v1/query_exemplars?${params.toString()}`
+    )) as PromExemplars[];
+  }
+
   /** The scrape targets and their state. */
   async targets(): Promise<PromTarget[]> {
     const body = (await this._get('/api/v1/targets')) as {
@@ -211,4 +241,21 @@ export function prometheusInstalled(): boolean {
   } catch {
     return false;
   }
+}
+
+/** `promtool check metrics` on `text`: its exit code and what it printed. */
+export function promtool(
+  text: string
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', chunk => (output += chunk));
+    child.stderr.on('data', chunk => (output += chunk));
+    child.on('error', reject);
+    child.on('close', code => resolve({ code: code ?? -1, output }));
+    child.stdin.end(text);
+  });
 }

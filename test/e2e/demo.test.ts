@@ -30,11 +30,15 @@ const VARIABLES: Record<string, string> = {
 interface Dashboard {
   panels: { title: string; targets: { expr: string }[] }[];
   templating: { list: { name: string; query?: { query?: string } }[] };
+  annotations?: {
+    list: { name: string; datasource?: { type?: string }; expr?: string }[];
+  };
 }
 
 /**
  * Every PromQL expression of a dashboard, as [where, expression]: panel
- * targets, and variable queries (`label_values(m, l)` as `count by (l) (m)`).
+ * targets, Prometheus annotations, and variable queries
+ * (`label_values(m, l)` as `count by (l) (m)`).
  */
 function dashboardQueries(file: string): [string, string][] {
   const dashboard = JSON.parse(
@@ -45,6 +49,13 @@ function dashboardQueries(file: string): [string, string][] {
   const queries: [string, string][] = dashboard.panels.flatMap(panel =>
     panel.targets.map((t): [string, string] => [panel.title, resolve(t.expr)])
   );
+  // An annotation's `> 0` keeps only moments with events: its series are checked.
+  for (const annotation of dashboard.annotations?.list ?? [])
+    if (annotation.datasource?.type === 'prometheus' && annotation.expr)
+      queries.push([
+        `annotation ${annotation.name}`,
+        resolve(annotation.expr.replace(/ > 0$/, '')),
+      ]);
   for (const variable of dashboard.templating.list) {
     const match = variable.query?.query?.match(/^label_values\((.*), (\w+)\)$/);
     if (match)

@@ -5,25 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { freePort } from './Collector';
-import { Prometheus } from './Prometheus';
+import { Prometheus, promtool } from './Prometheus';
 import { requirePromtool } from '../requirements';
 import { sleep } from '../util';
 
 const ROOT = resolve(__dirname, '../..');
 const DURATION_SECONDS = 30;
-
-/** `promtool check metrics` on `text`: its exit code and what it printed. */
-function promtool(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn('promtool', ['check', 'metrics']);
-    let output = '';
-    child.stdout.on('data', chunk => (output += chunk));
-    child.stderr.on('data', chunk => (output += chunk));
-    child.on('error', reject);
-    child.on('close', code => done({ code: code ?? -1, output }));
-    child.stdin.end(text);
-  });
-}
 
 describe('the main job (examples/demo) as a Prometheus scrape target', function () {
   this.timeout(120_000);
@@ -31,6 +18,9 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
   let exited: Promise<number | null>;
   let output = '';
   let prometheus: Prometheus | undefined;
+  /** A second Prometheus scraping OpenMetrics, keeping exemplars. */
+  let withExemplars: Prometheus | undefined;
+  let startedSeconds: number;
   let url: string;
   let stateDir: string;
 
@@ -40,6 +30,11 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
     url = `http://127.0.0.1:${port}/metrics`;
     stateDir = mkdtempSync(join(tmpdir(), 'datapunk-demo-scrape-'));
     prometheus = await Prometheus.start({ scrapeTarget: `127.0.0.1:${port}` });
+    withExemplars = await Prometheus.start({
+      scrapeTarget: `127.0.0.1:${port}`,
+      features: ['exemplar-storage'],
+    });
+    startedSeconds = Date.now() / 1000;
     demo = spawn(
       process.execPath,
       [
@@ -74,6 +69,7 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
     if (demo && demo.exitCode === null) demo.kill('SIGTERM');
     await exited;
     await prometheus?.dispose();
+    await withExemplars?.dispose();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -118,5 +114,47 @@ describe('the main job (examples/demo) as a Prometheus scrape target', function 
         await prometheus!.metadata('demo_downstream_duration_window_seconds')
       ).map(m => m.type)
     ).to.deep.equal(['summary']);
+  });
+
+  it("leads from the injected slowdown to the slow calls' traces: exemplars in a real Prometheus (exemplar-storage, OpenMetrics)", async () => {
+    expect(await exited, output).to.equal(0);
+    const found = await withExemplars!.exemplars(
+      'demo_downstream_duration_seconds_bucket{route="payments"}',
+      startedSeconds,
+      Date.now() / 1000
+    );
+    const exemplars = found.flatMap(series => series.exemplars);
+    // examples/demo: payments answers in 20 ms × e^(0.5·u), u in [-1.5, 1.5]
+    // (9.4–42.3 ms), 5× that in the slowdown (47.2–211.7 ms): any exemplar
+    // over 45 ms is a call made during the slowdown, and only those are.
+    const slow = exemplars.filter(e => Number(e.value) > 0.045);
+    const fast = exemplars.filter(e => Number(e.value) <= 0.045);
+    expect(slow.length, JSON.stringify(found)).to.be.at.least(3);
+    expect(fast.length, JSON.stringify(found)).to.be.at.least(3);
+    for (const { labels } of slow) {
+      expect(labels.trace_id).to.match(/^[0-9a-f]{32}$/);
+      expect(labels.trace_id).to.not.match(/^0+$/);
+      expect(labels.span_id).to.match(/^[0-9a-f]{16}$/);
+    }
+    // Each a call of its own (a trace per call), all within the slowdown:
+    // its length (a quarter of the faults' time, 3.75 s here) and a
+    // collection interval.
+    expect(new Set(slow.map(e => e.labels.trace_id)).size).to.equal(
+      new Set(slow.map(e => `${e.timestamp}:${e.value}`)).size
+    );
+    const times = slow.map(e => e.timestamp);
+    expect(Math.max(...times) - Math.min(...times)).to.be.at.most(3.75 + 1.5);
+    // The breaker in front of the downstream replays its buckets' example
+    // calls into circuit_breaker.call.duration, in their spans: exemplars.
+    const breakerExemplars = (
+      await withExemplars!.exemplars(
+        'circuit_breaker_call_duration_seconds_bucket{circuit_breaker_name="payments"}',
+        startedSeconds,
+        Date.now() / 1000
+      )
+    ).flatMap(series => series.exemplars);
+    expect(breakerExemplars.length, output).to.be.at.least(1);
+    for (const { labels } of breakerExemplars)
+      expect(labels.trace_id).to.match(/^[0-9a-f]{32}$/);
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import type { Attributes } from '@opentelemetry/api';
@@ -6,7 +5,7 @@ import { diag } from '@opentelemetry/api';
 import { setupMetrics } from '@datapunk/otel-metrics';
 import type { MetricsSetup } from '@datapunk/otel-metrics';
 import { freePort } from './Collector';
-import { Prometheus } from './Prometheus';
+import { Prometheus, promtool } from './Prometheus';
 import { requirePromtool } from '../requirements';
 import { sleep } from '../util';
 
@@ -24,21 +23,6 @@ const HOSTILE: Attributes = {
   job: 'mine',
 };
 const LATENCIES = [0.003, 0.02, 0.02, 0.15, 0.4, 1.2, 7];
-
-/** `promtool check metrics` on `text`: its exit code and what it printed. */
-function promtool(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', chunk => (output += chunk));
-    child.stderr.on('data', chunk => (output += chunk));
-    child.on('error', reject);
-    child.on('close', code => resolve({ code: code ?? -1, output }));
-    child.stdin.end(text);
-  });
-}
 
 /** A scrape endpoint of a workload with hostile attribute keys, on a free port. */
 async function hostileWorkload(): Promise<MetricsSetup> {

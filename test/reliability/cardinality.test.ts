@@ -14,7 +14,7 @@ interface AttackResult {
   counterKept: number;
   histogramCount: number;
   histogramOverflowCount: number;
-  retainedBytes: { history: number; live: number };
+  retainedBytes: Record<string, number>;
   diagLines: number;
 }
 

@@ -7,7 +7,9 @@
  *
  * A script, not a test: compare the ratios. Writes bench-results/breaker.json.
  */
-import { metrics as metricsApi } from '@opentelemetry/api';
+import { context, metrics as metricsApi } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { AlwaysOnSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { MeterProvider as MeterProviderApi } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import * as cockatiel from 'cockatiel';
@@ -191,25 +193,77 @@ async function overhead(): Promise<OverheadRow[]> {
 /**
  * ns per call of our own work, without a breaker library: what an adapter's
  * listeners do for one call through the generic API (call start, outcome
- * with latency). Synchronous, so no bucket closes in between.
+ * with latency). Synchronous, so no bucket closes in between. `latency`
+ * gives call i's; `around` runs the loop (e.g. inside a span).
  */
-function recordPath(): number {
+function recordPath(
+  latency: (i: number) => number = i => 10 + (i & 31),
+  around: (loop: () => void) => void = loop => loop()
+): { ns: number; heapBytesPerCall: number } {
   const collector = new CircuitBreakerMetrics({
     meterProvider: metricsApi.getMeterProvider(),
   });
   const breaker = collector.register('bench');
   const calls = 5_000_000;
   const rounds: number[] = [];
+  const heap: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    const before = process.memoryUsage().heapUsed;
     const start = process.hrtime.bigint();
-    for (let i = 0; i < calls; i++) {
-      breaker.recordCallStart();
-      breaker.recordCall(CallOutcome.SUCCESS, 10 + (i & 31));
-    }
+    around(() => {
+      for (let i = 0; i < calls; i++) {
+        breaker.recordCallStart();
+        breaker.recordCall(CallOutcome.SUCCESS, latency(i));
+      }
+    });
     rounds.push(Number(process.hrtime.bigint() - start) / calls);
+    heap.push((process.memoryUsage().heapUsed - before) / calls);
   }
   collector.dispose();
-  return median(rounds);
+  return { ns: median(rounds), heapBytesPerCall: median(heap) };
+}
+
+interface TracedRow {
+  variant: string;
+  nsPerCall: number;
+  /** Heap grown per call over a round (0 when nothing is made per call). */
+  heapBytesPerCall: number;
+}
+
+/**
+ * The record path as the example calls see it: without a context manager,
+ * with one and no span, inside a sampled span (latencies as above: a bucket
+ * holds its 3 slowest early, later calls cost a comparison), and the worst
+ * case, every call slower than all before it (each one reads the span).
+ */
+function tracedRecordPath(): TracedRow[] {
+  const rows: TracedRow[] = [];
+  const row = (variant: string, result: ReturnType<typeof recordPath>) =>
+    rows.push({
+      variant,
+      nsPerCall: result.ns,
+      heapBytesPerCall: result.heapBytesPerCall,
+    });
+  row('no context manager', recordPath());
+  context.setGlobalContextManager(
+    new AsyncLocalStorageContextManager().enable()
+  );
+  const tracer = new TracerProvider({
+    sampler: new AlwaysOnSampler(),
+  }).getTracer('bench');
+  const inSpan = (loop: () => void) =>
+    tracer.startActiveSpan('bench', span => {
+      loop();
+      span.end();
+    });
+  row('context manager, no span', recordPath());
+  row('in a sampled span', recordPath(undefined, inSpan));
+  row(
+    'in a sampled span, every call the slowest yet',
+    recordPath(i => 10 + i, inSpan)
+  );
+  context.disable();
+  return rows;
 }
 
 interface CloseRow {
@@ -296,9 +350,18 @@ async function main(): Promise<void> {
       `${(r.spread * 100).toFixed(1)}%`,
     ])
   );
-  const ownNs = recordPath();
+  const traced = tracedRecordPath();
+  const ownNs = traced[0].nsPerCall;
   console.log(
-    `\nour work per call alone (recordCallStart + recordCall with a latency): ${ownNs.toFixed(1)} ns`
+    `\nour work per call alone (recordCallStart + recordCall with a latency), and with tracing (example calls):\n`
+  );
+  printTable(
+    ['variant', 'ns/call', 'heap bytes/call'],
+    traced.map(r => [
+      r.variant,
+      r.nsPerCall.toFixed(1),
+      r.heapBytesPerCall.toFixed(2),
+    ])
   );
   const closes = await bucketClose();
   console.log(
@@ -313,7 +376,7 @@ async function main(): Promise<void> {
       (r.bytesPerBreaker / 1024).toFixed(1),
     ])
   );
-  writeResults('breaker', { calls, ownNsPerCall: ownNs, closes });
+  writeResults('breaker', { calls, ownNsPerCall: ownNs, traced, closes });
 }
 
 main().catch(error => {

@@ -1,19 +1,26 @@
 import type { Attributes } from '@opentelemetry/api';
 import { describeValue } from '@datapunk/otel-common';
-import type { ExponentialSketch } from '@datapunk/otel-sketch';
 import {
   BreakerAnalyzer,
   IN_FLIGHT,
   MAX_RESOURCES,
 } from './analyzer/BreakerAnalyzer';
-import type { AnalysisChanges } from './analyzer/BreakerAnalyzer';
-import type { EndedAnomaly } from './analyzer/AnomalyStatus';
+import type {
+  AnalysisChanges,
+  ResourceStatus,
+} from './analyzer/BreakerAnalyzer';
+import type { AnomalyStatus, EndedAnomaly } from './analyzer/AnomalyStatus';
+import type { Trend } from './analyzer/TrendEstimator';
+import type { TripPatternState } from './analyzer/TripPatterns';
+import type { BreakerResults, ClosedBucket } from './BreakerResults';
 import type { ResolvedOptions } from './options';
 import { errorText } from './readForeign';
 import { toSnapshot } from './snapshot';
 import { StateTimeline } from './StateTimeline';
 import type { BreakerState, CallOutcome } from './types';
-import type { BreakerHealth, BreakerSnapshot } from './types';
+import type { BreakerHealth, BreakerSnapshot, TraceExample } from './types';
+import { EpisodeExamples } from './evidence/EpisodeExamples';
+import { ExampleWindow } from './evidence/ExampleWindow';
 import { BucketRing } from './window/BucketRing';
 import { CurrentBucket } from './window/CurrentBucket';
 import type { BucketData } from './window/CurrentBucket';
@@ -60,23 +67,12 @@ export interface BreakerRecorder {
   dispose(): void;
 }
 
-/** One closed bucket, for the instruments. */
-export interface ClosedBucket {
-  /** Calls per outcome, in OUTCOMES order. */
-  outcomes: Float64Array;
-  fallbacks: number;
-  healthCheckFailures: number;
-  /** The bucket's latencies (ms) per outcome, in OUTCOMES order, for the duration histogram. */
-  latencies: (ExponentialSketch | undefined)[];
-  changes: AnalysisChanges;
-}
-
 /**
  * One breaker: the bucket being filled by each call, the window of closed
  * buckets, rolling percentiles, the state timeline and the analysis, put
  * together at every bucket close. Memory is bounded by the window.
  */
-export class Breaker implements BreakerRecorder {
+export class Breaker implements BreakerRecorder, BreakerResults {
   readonly name: string;
   readonly attributes: Attributes;
   private readonly _options: ResolvedOptions;
@@ -95,6 +91,7 @@ export class Breaker implements BreakerRecorder {
   private readonly _timeline: StateTimeline;
   private readonly _interval: AnalysisInterval;
   private readonly _analyzer: BreakerAnalyzer;
+  private readonly _examples: ExampleWindow;
 
   constructor(
     name: string,
@@ -123,7 +120,14 @@ export class Breaker implements BreakerRecorder {
       options.minCallsPerBucket,
       options.windowMillis / options.bucketMillis
     );
-    this._analyzer = new BreakerAnalyzer(options, now);
+    this._examples = new ExampleWindow(
+      options.windowMillis / options.bucketMillis
+    );
+    this._analyzer = new BreakerAnalyzer(
+      options,
+      now,
+      new EpisodeExamples(this._examples)
+    );
   }
 
   get disposed(): boolean {
@@ -142,9 +146,24 @@ export class Breaker implements BreakerRecorder {
     return this._bucket.inFlight;
   }
 
-  /** The analyzer's current view, for the instruments. */
-  get analysis(): BreakerAnalyzer {
-    return this._analyzer;
+  get anomalies(): readonly AnomalyStatus[] {
+    return this._analyzer.anomalies;
+  }
+
+  get trips(): TripPatternState {
+    return this._analyzer.trips;
+  }
+
+  trends(): { latency: Trend; errorRate: Trend } {
+    return this._analyzer.trends();
+  }
+
+  resources(): Record<string, ResourceStatus> {
+    return this._analyzer.resources();
+  }
+
+  failedSoFar(nowMillis: number): TraceExample[] {
+    return this._examples.failedSoFar(nowMillis);
   }
 
   /** Runs `detach` when this breaker is disposed (adapters remove their listeners). */
@@ -178,6 +197,8 @@ export class Breaker implements BreakerRecorder {
         durationMillis < Infinity)
     ) {
       this._bucket.callEnded(index, durationMillis);
+      if (durationMillis !== undefined)
+        this._examples.offer(index, durationMillis);
       return;
     }
     // The call still counts by outcome; only its duration is dropped.
@@ -272,6 +293,7 @@ export class Breaker implements BreakerRecorder {
   closeBucket(nowMillis: number): ClosedBucket {
     this._reconcileState();
     const bucket = this._bucket.take();
+    const examples = this._examples.close(nowMillis);
     this._ring.push(bucket.tallies, bucket.latencyStats);
     const succeeded = bucket.latencies[SUCCESS];
     this._percentiles.add(succeeded, nowMillis);
@@ -298,7 +320,7 @@ export class Breaker implements BreakerRecorder {
       this._timeline.state,
       nowMillis
     );
-    return closedBucket(bucket, changes);
+    return closedBucket(bucket, examples, changes);
   }
 
   /**
@@ -307,7 +329,7 @@ export class Breaker implements BreakerRecorder {
    * baseline).
    */
   closeLastBucket(): ClosedBucket {
-    return closedBucket(this._bucket.take(), {
+    return closedBucket(this._bucket.take(), this._examples.close(Date.now()), {
       started: [],
       ended: [],
       patterns: [],
@@ -373,6 +395,7 @@ export { OUTCOMES, OUTCOME_INDEX };
 
 function closedBucket(
   bucket: BucketData,
+  examples: readonly TraceExample[],
   changes: AnalysisChanges
 ): ClosedBucket {
   return {
@@ -380,6 +403,7 @@ function closedBucket(
     fallbacks: bucket.tallies[FALLBACK],
     healthCheckFailures: bucket.tallies[HEALTH_CHECK_FAILED],
     latencies: bucket.latencies,
+    examples,
     changes,
   };
 }

@@ -1,4 +1,4 @@
-import { ValueType } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, ValueType, trace } from '@opentelemetry/api';
 import type {
   Attributes,
   BatchObservableResult,
@@ -8,10 +8,11 @@ import type {
   MetricOptions,
   Observable,
 } from '@opentelemetry/api';
-import type { Breaker, ClosedBucket } from './Breaker';
-import { OUTCOMES } from './Breaker';
+import type { BreakerResults, ClosedBucket } from './BreakerResults';
+import { OUTCOMES } from './window/tallies';
 import { STATES } from './StateTimeline';
 import type { ResolvedOptions } from './options';
+import { exampleRanks } from './evidence/exampleRanks';
 import * as semconv from './semconv';
 import type { AnomalyKind, BreakerState, HealthStatus } from './types';
 
@@ -32,7 +33,7 @@ class BreakerAttributes {
   readonly quantiles: Attributes[];
   private readonly _variants = new Map<string, Attributes>();
 
-  constructor(breaker: Breaker, quantiles: readonly number[]) {
+  constructor(breaker: BreakerResults, quantiles: readonly number[]) {
     const base = { ...breaker.attributes, [semconv.ATTR_NAME]: breaker.name };
     this.base = base;
     this.outcomes = OUTCOMES.map(outcome => ({
@@ -82,8 +83,11 @@ function described(
  */
 export class BreakerInstruments {
   private readonly _options: ResolvedOptions;
-  private readonly _breakers: () => Iterable<Breaker>;
-  private readonly _attributes = new WeakMap<Breaker, BreakerAttributes>();
+  private readonly _breakers: () => Iterable<BreakerResults>;
+  private readonly _attributes = new WeakMap<
+    BreakerResults,
+    BreakerAttributes
+  >();
   private readonly _calls: Counter;
   private readonly _fallbacks: Counter;
   private readonly _healthCheckFailures: Counter;
@@ -97,7 +101,7 @@ export class BreakerInstruments {
   constructor(
     meter: Meter,
     options: ResolvedOptions,
-    breakers: () => Iterable<Breaker>
+    breakers: () => Iterable<BreakerResults>
   ) {
     this._meter = meter;
     this._options = options;
@@ -225,7 +229,7 @@ export class BreakerInstruments {
   }
 
   /** Adds a closed bucket: calls, fallbacks, health checks, durations, anomalies. */
-  flush(breaker: Breaker, closed: ClosedBucket): void {
+  flush(breaker: BreakerResults, closed: ClosedBucket): void {
     const attributes = this._of(breaker);
     closed.outcomes.forEach((count, i) => {
       if (count > 0) this._calls.add(count, attributes.outcomes[i]);
@@ -246,7 +250,7 @@ export class BreakerInstruments {
     }
   }
 
-  transition(breaker: Breaker, state: BreakerState): void {
+  transition(breaker: BreakerResults, state: BreakerState): void {
     this._transitions.add(1, this._of(breaker).states.get(state)!);
   }
 
@@ -260,7 +264,10 @@ export class BreakerInstruments {
   /**
    * Records the bucket's latencies into the duration histogram, per outcome:
    * the sketch's value at each rank 0…n−1 (q = (k + ½)/(n − 1) lands on rank
-   * k), so counts are exact and each value within the sketch's relative error.
+   * k), so counts are exact and each value within the sketch's relative
+   * error. An example call takes its rank with its own duration and its
+   * span's context, for an SDK that keeps exemplars to link the bucket to
+   * its trace.
    */
   private _replayDurations(
     closed: ClosedBucket,
@@ -274,12 +281,32 @@ export class BreakerInstruments {
       const qs = new Array<number>(n);
       for (let k = 0; k < n - 1; k++) qs[k] = (k + 0.5) / (n - 1);
       qs[n - 1] = 1;
-      for (const millis of sketch!.quantiles(qs))
-        histogram.record(millis / 1000, attributes.outcomes[i]);
+      const replayed = sketch!.quantiles(qs);
+      const examples = exampleRanks(
+        sketch!,
+        replayed,
+        closed.examples,
+        OUTCOMES[i]
+      );
+      replayed.forEach((millis, rank) => {
+        const example = examples.get(rank);
+        if (example === undefined)
+          histogram.record(millis / 1000, attributes.outcomes[i]);
+        else
+          histogram.record(
+            example.durationMillis / 1000,
+            attributes.outcomes[i],
+            trace.setSpanContext(ROOT_CONTEXT, {
+              traceId: example.traceId,
+              spanId: example.spanId,
+              traceFlags: TraceFlags.SAMPLED,
+            })
+          );
+      });
     });
   }
 
-  private _of(breaker: Breaker): BreakerAttributes {
+  private _of(breaker: BreakerResults): BreakerAttributes {
     let attributes = this._attributes.get(breaker);
     if (attributes === undefined) {
       attributes = new BreakerAttributes(breaker, this._options.quantiles);
@@ -309,15 +336,14 @@ export class BreakerInstruments {
       const health = breaker.health.status;
       for (const [status, attrs] of attributes.health)
         result.observe(o.health, status === health ? 1 : 0, attrs);
-      const analysis = breaker.analysis;
-      for (const anomaly of analysis.anomalies) {
+      for (const anomaly of breaker.anomalies) {
         const kind = attributes.with(semconv.ATTR_ANOMALY_KIND, anomaly.kind);
         if (anomaly.kind !== 'resource')
           result.observe(o.anomalyActive, anomaly.active ? 1 : 0, kind);
         if (SCORED.includes(anomaly.kind) && Number.isFinite(anomaly.score))
           result.observe(o.anomalyScore, anomaly.score, kind);
       }
-      const { latency, errorRate } = analysis.trends();
+      const { latency, errorRate } = breaker.trends();
       result.observe(
         o.latencyTrend,
         latency.slopePerSecond / 1000,
@@ -328,7 +354,7 @@ export class BreakerInstruments {
         errorRate.slopePerSecond,
         attributes.base
       );
-      const trips = analysis.trips;
+      const trips = breaker.trips;
       if (Number.isFinite(trips.periodMillis))
         result.observe(
           o.tripPeriod,
@@ -338,9 +364,7 @@ export class BreakerInstruments {
       if (Number.isFinite(trips.regularity))
         result.observe(o.tripRegularity, trips.regularity, attributes.base);
       result.observe(o.tripRate, trips.tripsPerHour, attributes.base);
-      for (const [resource, { value }] of Object.entries(
-        analysis.resources()
-      )) {
+      for (const [resource, { value }] of Object.entries(breaker.resources())) {
         result.observe(
           o.resource,
           value,

@@ -36,7 +36,10 @@ export type {
   HealthChangeEvent,
   HealthStatus,
   InstrumentOptions,
+  LoggerProviderLike,
+  LogRecordLike,
   PatternEvent,
+  TraceExample,
   Transition,
 } from './types';
 export { VERSION } from './version';

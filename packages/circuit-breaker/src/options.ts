@@ -9,7 +9,8 @@ import {
 import type { AttributeBounds, AttributeReading } from '@datapunk/otel-common';
 import type { TripPatternOptions } from './analyzer/TripPatterns';
 import { errorText, readProperty } from './readForeign';
-import type { CircuitBreakerMetricsOptions } from './types';
+import { globalLoggerProvider } from './collector/EpisodeLog';
+import type { CircuitBreakerMetricsOptions, LoggerProviderLike } from './types';
 
 const OWNER = 'CircuitBreakerMetrics';
 /** Buckets a window may hold: an hour of 1 s buckets. */
@@ -49,6 +50,8 @@ export interface ResolvedOptions extends TripPatternOptions {
   acceptAfterMillis: number;
   errorRateSlo: number | undefined;
   latencySloMillis: number | undefined;
+  /** Where episodes and trips go as log records; undefined: not logged. */
+  loggerProvider: LoggerProviderLike | undefined;
 }
 
 /**
@@ -90,6 +93,8 @@ export function resolveOptions(
       'flapWindowMillis',
       'flapRaiseTransitions',
       'flapClearTransitions',
+      'logEvents',
+      'loggerProvider',
     ],
     path
   );
@@ -152,6 +157,7 @@ export function resolveOptions(
   ) {
     reader.failType('meterProvider', 'a MeterProvider', provider);
   }
+  const loggerProvider = resolveLoggerProvider(reader);
   const attributeBounds = resolveLimits(owner, reader);
   const attributes = readAttributeOption(
     reader,
@@ -202,7 +208,34 @@ export function resolveOptions(
     }),
     flapRaiseTransitions,
     flapClearTransitions,
+    loggerProvider,
   };
+}
+
+/**
+ * The LoggerProvider episodes and trips go to: the one given, else the
+ * logs API's global one if `logEvents` is on; undefined if off (the
+ * default without `loggerProvider`).
+ */
+function resolveLoggerProvider(
+  reader: OptionReader
+): LoggerProviderLike | undefined {
+  const given = reader.raw('loggerProvider') ?? undefined;
+  if (
+    given !== undefined &&
+    typeof readProperty(given, 'getLogger') !== 'function'
+  )
+    reader.failType('loggerProvider', 'a LoggerProvider', given);
+  if (!reader.boolean('logEvents', given !== undefined)) return undefined;
+  if (given !== undefined) return given as LoggerProviderLike;
+  const global = globalLoggerProvider();
+  if (global === undefined)
+    reader.fail(
+      'logEvents',
+      "needs the logs API: give 'loggerProvider', or use @opentelemetry/api 1.10 or later, or install @opentelemetry/api-logs",
+      true
+    );
+  return global;
 }
 
 function resolveLimits(owner: string, reader: OptionReader): AttributeBounds {

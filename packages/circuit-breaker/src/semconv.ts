@@ -33,3 +33,15 @@ export const METRIC_TRIP_PERIOD = 'circuit_breaker.trips.period';
 export const METRIC_TRIP_REGULARITY = 'circuit_breaker.trips.regularity';
 export const METRIC_TRIP_RATE = 'circuit_breaker.trips.rate';
 export const METRIC_RESOURCE = 'circuit_breaker.resource.usage';
+
+/** Log record event names (episodes and trips as events, for annotations). */
+export const EVENT_ANOMALY_START = 'circuit_breaker.anomaly.start';
+export const EVENT_ANOMALY_END = 'circuit_breaker.anomaly.end';
+export const EVENT_TRIP = 'circuit_breaker.trip';
+export const ATTR_ANOMALY_DIRECTION = 'circuit_breaker.anomaly.direction';
+export const ATTR_ANOMALY_SCORE = 'circuit_breaker.anomaly.score';
+export const ATTR_ANOMALY_PEAK_SCORE = 'circuit_breaker.anomaly.peak_score';
+export const ATTR_ANOMALY_END_REASON = 'circuit_breaker.anomaly.end_reason';
+export const ATTR_ANOMALY_START_TIME = 'circuit_breaker.anomaly.start_time';
+export const ATTR_EXAMPLE_TRACE_IDS = 'circuit_breaker.example.trace_ids';
+export const ATTR_EXAMPLE_SPAN_IDS = 'circuit_breaker.example.span_ids';

@@ -57,7 +57,7 @@ export function toSnapshot(
       inFlight: parts.inFlight,
     },
     anomalies: analyzer.anomalies.map(
-      ({ kind, resource, score, active, episode }) => ({
+      ({ kind, resource, score, active, episode, examples }) => ({
         kind,
         resource,
         score,
@@ -68,6 +68,7 @@ export function toSnapshot(
                 direction: episode.direction,
                 startMillis: episode.startMillis,
                 peakScore: episode.peakScore,
+                examples: [...examples],
               },
             }
           : {}),

@@ -113,6 +113,60 @@ export interface CircuitBreakerMetricsOptions {
   flapRaiseTransitions?: number;
   /** Transitions at or below which flapping clears. Default 2. */
   flapClearTransitions?: number;
+  /**
+   * Also emit anomaly episodes (start and end) and trips as OpenTelemetry
+   * log records: events named `circuit_breaker.anomaly.start`,
+   * `circuit_breaker.anomaly.end` and `circuit_breaker.trip`, with the
+   * breaker, kind, scores and example trace ids as attributes, for a
+   * backend to show as annotations. Default: on when `loggerProvider` is
+   * given, else off.
+   */
+  logEvents?: boolean;
+  /**
+   * Where the log records go. By default the logs API's global
+   * LoggerProvider: `@opentelemetry/api` ≥ 1.10 has it; with 1.9, install
+   * the optional peer `@opentelemetry/api-logs`.
+   */
+  loggerProvider?: LoggerProviderLike;
+}
+
+/**
+ * A call kept as an example of what a breaker saw, by its trace: one that
+ * ran in a sampled span (the span active when the breaker library reported
+ * it), for a tracing backend to show.
+ */
+export interface TraceExample {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** 16 lowercase hex digits. */
+  spanId: string;
+  outcome: CallOutcome;
+  durationMillis: number;
+  /** The end of the bucket the call was counted in. */
+  timestampMillis: number;
+}
+
+/** A log record, as this package emits it (OpenTelemetry's LogRecord, in part). */
+export interface LogRecordLike {
+  eventName?: string;
+  /** Milliseconds since the epoch. */
+  timestamp?: number;
+  severityNumber?: number;
+  severityText?: string;
+  body?: string;
+  attributes?: Attributes;
+}
+
+/**
+ * What this package uses of an OpenTelemetry LoggerProvider: that of
+ * `@opentelemetry/sdk-logs`, or the logs API's global one
+ * (`logs` of `@opentelemetry/api` ≥ 1.10 or of `@opentelemetry/api-logs`).
+ */
+export interface LoggerProviderLike {
+  getLogger(
+    name: string,
+    version?: string
+  ): { emit(record: LogRecordLike): void };
 }
 
 /** How to name a breaker when attaching to it. */
@@ -150,6 +204,12 @@ export interface AnomalyEvent {
   /** When the episode started: the first out-of-line bucket of the streak that raised it. */
   startMillis: number;
   timestampMillis: number;
+  /**
+   * Calls of the buckets that raised it, by their trace (sampled spans
+   * only; none without tracing): the slowest successful ones, or for an
+   * error rate the newest failed ones; up to 5.
+   */
+  examples: TraceExample[];
 }
 
 /** An anomaly episode ended: back within bounds, or its level accepted as the new normal. */
@@ -167,6 +227,8 @@ export interface AnomalyEndEvent {
   /** The score of largest magnitude during the episode. */
   peakScore: number;
   timestampMillis: number;
+  /** Calls of the buckets that raised and held it, by their trace, as {@link AnomalyEvent.examples}. */
+  examples: TraceExample[];
 }
 
 export interface BreakerHealth {
@@ -267,6 +329,8 @@ export interface BreakerSnapshot {
       direction: 'up' | 'down';
       startMillis: number;
       peakScore: number;
+      /** Calls of the buckets that raised and held it so far, by their trace, as {@link AnomalyEvent.examples}. */
+      examples: TraceExample[];
     };
   }[];
   trends: { latency: Trend; errorRate: Trend };

@@ -3,7 +3,10 @@ import { createServer, get, request } from 'node:http';
 import { runInNewContext } from 'node:vm';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AlwaysOnSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { CallOutcome, CircuitBreakerMetrics } from '../src';
 import { createDashboardHandler } from '../src/dashboard';
 import type { DashboardHandler } from '../src/dashboard';
@@ -91,6 +94,100 @@ describe('the dashboard handler', () => {
     expect(() =>
       createDashboardHandler(collector, { refresh: 1 } as never)
     ).to.throw(TypeError, /unknown option 'refresh'/);
+  });
+
+  it('checks traceUrl: a string with {traceId} that makes an absolute http(s) URL', () => {
+    for (const [traceUrl, error, message] of [
+      [5, TypeError, /option 'traceUrl' must be a non-empty string/],
+      [
+        'http://jaeger:16686/trace/',
+        RangeError,
+        /option 'traceUrl' must contain \{traceId\}/,
+      ],
+      [
+        '/trace/{traceId}',
+        RangeError,
+        /option 'traceUrl' must be an absolute http or https URL/,
+      ],
+      [
+        'javascript:alert("{traceId}")',
+        RangeError,
+        /option 'traceUrl' must be an absolute http or https URL/,
+      ],
+      [
+        `http://x/${'a'.repeat(2048)}{traceId}`,
+        RangeError,
+        /option 'traceUrl' must be at most 2048 characters/,
+      ],
+    ] as const)
+      expect(
+        () =>
+          createDashboardHandler(collector, { traceUrl: traceUrl as never }),
+        String(traceUrl).slice(0, 40)
+      ).to.throw(error, message);
+    expect(() =>
+      createDashboardHandler(collector, {
+        traceUrl: 'https://tempo.example/trace/{traceId}',
+      }).close()
+    ).not.to.throw();
+  });
+
+  it('lists the example traces of an episode under its tile, as links from traceUrl', async () => {
+    collector.dispose();
+    collector = new CircuitBreakerMetrics({
+      meterProvider: new MeterProvider(),
+      bucketMillis: 100,
+      windowMillis: 2000,
+      latencySloMillis: 50,
+    });
+    // Quotes and angle brackets stay as given: the page sets the link as an attribute, never as markup.
+    const template =
+      'https://tempo.example/trace/{traceId}?span={spanId}&note="<b>"';
+    await listen({ intervalMillis: 200, traceUrl: template });
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    expect(context.setGlobalContextManager(contextManager)).to.equal(true);
+    const spans = new Map<string, string>(); // span id → trace id, of the slow calls
+    const tracer = new TracerProvider({
+      sampler: new AlwaysOnSampler(),
+    }).getTracer('dashboard-test');
+    const slow = collector.register('slow');
+    const load = setInterval(() => {
+      for (let i = 0; i < 10; i++)
+        tracer.startActiveSpan('call', span => {
+          const { traceId, spanId } = span.spanContext();
+          spans.set(spanId, traceId);
+          slow.recordCall(CallOutcome.SUCCESS, 200 + i);
+          span.end();
+        });
+    }, 20);
+    try {
+      const { reader } = await connect();
+      const withExamples = () =>
+        reader
+          .frames()
+          .at(-1)
+          ?.breakers.find(b => b.name === 'slow')
+          ?.anomalies.find(a => a.examples.length > 0);
+      await eventually(
+        () => withExamples() !== undefined,
+        'an episode with examples',
+        5000
+      );
+      const anomaly = withExamples()!;
+      expect(anomaly.kind).to.equal('latency_slo');
+      for (const { traceId, url } of anomaly.examples) {
+        const spanId = [...spans].find(([, t]) => t === traceId)?.[0];
+        expect(spanId, `trace ${traceId} is a slow call's`).not.to.equal(
+          undefined
+        );
+        expect(url).to.equal(
+          `https://tempo.example/trace/${traceId}?span=${spanId}&note="<b>"`
+        );
+      }
+    } finally {
+      clearInterval(load);
+      context.disable();
+    }
   });
 
   it('serves the page and the stream, read-only, and nothing else', async () => {

@@ -22,6 +22,17 @@ const STEPS_PER_CLOCK_READ = 8;
  */
 let turnUsedMillis = 0;
 let turnOpen = false;
+/** Tasks whose run() has not returned. */
+let runningTasks = 0;
+
+/**
+ * Sliced tasks running now. A test that advances fake time waits for this
+ * to reach 0: slices yield to the real event loop, which fake time does not
+ * turn.
+ */
+export function slicedTasksRunning(): number {
+  return runningTasks;
+}
 
 /** What is left of this turn's budget for work sliced at `sliceMillis`. */
 function turnBudget(sliceMillis: number): number {
@@ -71,21 +82,26 @@ export class SlicedTask<T> {
     // a small task (a tick's bucket closes) finishes at once, as its caller
     // expects; a long one yields after them.
     let started = false;
-    while (!this._done) {
-      const budget = turnBudget(this._sliceMillis);
-      if (started && budget <= 0) {
-        await yieldToEventLoop();
-        continue;
+    runningTasks++;
+    try {
+      while (!this._done) {
+        const budget = turnBudget(this._sliceMillis);
+        if (started && budget <= 0) {
+          await yieldToEventLoop();
+          continue;
+        }
+        started = true;
+        const start = now();
+        let time = start;
+        do {
+          for (let i = 0; i < STEPS_PER_CLOCK_READ && !this._done; i++)
+            this._step();
+          time = now();
+        } while (!this._done && time - start < budget);
+        turnUsedMillis += time - start;
       }
-      started = true;
-      const start = now();
-      let time = start;
-      do {
-        for (let i = 0; i < STEPS_PER_CLOCK_READ && !this._done; i++)
-          this._step();
-        time = now();
-      } while (!this._done && time - start < budget);
-      turnUsedMillis += time - start;
+    } finally {
+      runningTasks--;
     }
     return this._outcome();
   }

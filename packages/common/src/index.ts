@@ -26,6 +26,7 @@ export { RateLimitedDiag } from './RateLimitedDiag';
 export {
   DEFAULT_SLICE_MILLIS,
   SlicedTask,
+  slicedTasksRunning,
   yieldToEventLoop,
 } from './SlicedTask';
 export type { RangeRule } from './validation';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { SlicedTask, yieldToEventLoop } from '../src';
+import { SlicedTask, slicedTasksRunning, yieldToEventLoop } from '../src';
 
 /** The real clock, whatever fake timers a test installs later. */
 const realNow = performance.now.bind(performance);
@@ -81,6 +81,22 @@ describe('SlicedTask', () => {
     expect(task.finish()).to.equal(50);
     expect(task.done).to.equal(true);
     expect(await running).to.equal(50);
+  });
+
+  it('counts the tasks running until each returns or throws', async () => {
+    // More steps than a task runs where it starts, each 0.5 ms: both yield.
+    function* failing() {
+      yield* busyWork(20, 500);
+      throw new Error('bad step');
+    }
+    const done = new SlicedTask(busyWork(20, 500), 1).run();
+    expect(slicedTasksRunning()).to.equal(1);
+    await done;
+    expect(slicedTasksRunning()).to.equal(0);
+    const failed = new SlicedTask(failing(), 1).run();
+    expect(slicedTasksRunning()).to.equal(1);
+    await failed.catch(() => undefined);
+    expect(slicedTasksRunning()).to.equal(0);
   });
 
   it('passes an error of the work to every caller', async () => {

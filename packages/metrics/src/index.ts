@@ -10,6 +10,8 @@ export type {
   SummaryMetricData,
   SummaryValue,
 } from './export/SummaryMetricData';
+export type { Exemplar, ExemplarCarrier } from './exemplars/Exemplar';
+export type { ExemplarFilterName } from './exemplars/ExemplarFilter';
 export { createAttributeLimitProcessor } from './attributes';
 export type { AttributeLimits } from './attributes';
 export { Instruments } from './facade/Instruments';

@@ -3,6 +3,8 @@ import type {
   PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { OptionReader } from '@datapunk/otel-common';
+import { resolveExemplarFilter } from './exemplars/ExemplarFilter';
+import type { ExemplarFilterName } from './exemplars/ExemplarFilter';
 import type {
   RetentionMetricReaderOptions,
   RetentionTier,
@@ -26,6 +28,7 @@ export const READER_OPTIONS: readonly (keyof RetentionMetricReaderOptions)[] = [
   'summary',
   'persistence',
   'metricProducers',
+  'exemplarFilter',
 ];
 const MAX_TIERS = 8;
 const MAX_SUMMARY_SLOTS = 60;
@@ -49,6 +52,7 @@ export const DEFAULTS = {
   maxAttributeValueLength: 1024,
   maxAttributeBytesPerSeries: 16 * 1024,
   maxRetainedBytes: 64 * 1024 * 1024,
+  maxExemplarBytes: 16 * 1024 * 1024,
   summaryWindowMillis: 300_000,
   summarySlots: 5,
   quantiles: [0.5, 0.9, 0.95, 0.99],
@@ -71,6 +75,7 @@ export interface ResolvedLimits {
   maxAttributeValueLength: number;
   maxAttributeBytesPerSeries: number;
   maxRetainedBytes: number;
+  maxExemplarBytes: number;
 }
 
 export interface ResolvedPersistence {
@@ -94,6 +99,7 @@ export interface ResolvedOptions {
   summary: ResolvedSummary | undefined;
   persistence: ResolvedPersistence | undefined;
   metricProducers: MetricProducer[];
+  exemplarFilter: ExemplarFilterName;
 }
 
 /**
@@ -180,6 +186,7 @@ export function resolveOptions(
     summary: resolveSummary(reader, collectionIntervalMillis),
     persistence: resolvePersistence(reader),
     metricProducers: resolveProducers(reader),
+    exemplarFilter: resolveExemplarFilter(reader),
   };
 }
 
@@ -307,6 +314,7 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
     'maxAttributeValueLength',
     'maxAttributeBytesPerSeries',
     'maxRetainedBytes',
+    'maxExemplarBytes',
   ]);
   const atLeastOne = { min: 1 };
   return {
@@ -335,6 +343,11 @@ function resolveLimits(reader: OptionReader): ResolvedLimits {
       'maxRetainedBytes',
       DEFAULTS.maxRetainedBytes,
       atLeastOne
+    ),
+    maxExemplarBytes: limits.integer(
+      'maxExemplarBytes',
+      DEFAULTS.maxExemplarBytes,
+      { min: 0 }
     ),
   };
 }

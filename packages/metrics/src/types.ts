@@ -4,6 +4,7 @@ import type {
   PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import type { ExponentialSketch, RunningStats } from '@datapunk/otel-sketch';
+import type { ExemplarFilterName } from './exemplars/ExemplarFilter';
 
 /** One resolution of retained history. */
 export interface RetentionTier {
@@ -35,6 +36,14 @@ export interface RetentionLimits {
   maxAttributeBytesPerSeries?: number;
   /** Estimated bytes of retained history; beyond it the oldest points go first. Default 64 MiB. */
   maxRetainedBytes?: number;
+  /**
+   * Bytes all exemplars may take together (48 per slot: a series gets its
+   * reservoir's slots with its first exemplar, 20 for an exponential
+   * histogram, one per bucket for explicit buckets, 1 otherwise; filtered
+   * attributes 2 per character); past it, exemplars of further series are
+   * dropped and counted until some expire. Default 16 MiB.
+   */
+  maxExemplarBytes?: number;
 }
 
 /** Percentile summaries of every histogram. */
@@ -100,6 +109,14 @@ export interface RetentionMetricReaderOptions {
   persistence?: PersistenceOptions;
   /** Further producers whose data the reader folds in like the SDK's. */
   metricProducers?: MetricProducer[];
+  /**
+   * Which measurements may become exemplars: 'trace_based' (those recorded
+   * in a sampled span), 'always_on' or 'always_off' (no cost at all on the
+   * record path). Default OTEL_METRICS_EXEMPLAR_FILTER, else 'trace_based'.
+   * Measurements through the SDK's MeterProvider have none (the reader sees
+   * its aggregated points); the Instruments facade on a reader does.
+   */
+  exemplarFilter?: ExemplarFilterName;
 }
 
 /** What {@link RetentionMetricReader.query} looks at. */

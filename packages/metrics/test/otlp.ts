@@ -15,12 +15,15 @@ message InstrumentationScope { string name = 1; string version = 2; }
 message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }
 message ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2; }
 message ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2; }
-message Metric { string name = 1; string description = 2; string unit = 3; Gauge gauge = 5; Sum sum = 7; ExponentialHistogram exponential_histogram = 10; Summary summary = 11; }
+message Metric { string name = 1; string description = 2; string unit = 3; Gauge gauge = 5; Sum sum = 7; Histogram histogram = 9; ExponentialHistogram exponential_histogram = 10; Summary summary = 11; }
+message Exemplar { repeated KeyValue filtered_attributes = 7; fixed64 time_unix_nano = 2; oneof value { double as_double = 3; sfixed64 as_int = 6; } bytes span_id = 4; bytes trace_id = 5; }
+message Histogram { repeated HistogramDataPoint data_points = 1; int32 aggregation_temporality = 2; }
+message HistogramDataPoint { repeated KeyValue attributes = 9; fixed64 count = 4; double sum = 5; repeated fixed64 bucket_counts = 6; repeated double explicit_bounds = 7; repeated Exemplar exemplars = 8; }
 message Gauge { repeated NumberDataPoint data_points = 1; }
 message Sum { repeated NumberDataPoint data_points = 1; int32 aggregation_temporality = 2; bool is_monotonic = 3; }
-message NumberDataPoint { repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3; double as_double = 4; sfixed64 as_int = 6; }
+message NumberDataPoint { repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3; double as_double = 4; sfixed64 as_int = 6; repeated Exemplar exemplars = 5; }
 message ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; int32 aggregation_temporality = 2; }
-message ExponentialHistogramDataPoint { repeated KeyValue attributes = 1; fixed64 count = 4; double sum = 5; sint32 scale = 6; fixed64 zero_count = 7; }
+message ExponentialHistogramDataPoint { repeated KeyValue attributes = 1; fixed64 count = 4; double sum = 5; sint32 scale = 6; fixed64 zero_count = 7; repeated Exemplar exemplars = 11; }
 message Summary { repeated SummaryDataPoint data_points = 1; }
 message SummaryDataPoint { repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3; fixed64 count = 4; double sum = 5; repeated ValueAtQuantile quantile_values = 6; }
 message ValueAtQuantile { double quantile = 1; double value = 2; }
@@ -65,11 +68,14 @@ export class OtlpReceiver {
         const json = String(request.headers['content-type']).includes('json');
         const body = json
           ? JSON.parse(bytes.toString('utf8'))
-          : Request.toObject(Request.decode(bytes), {
-              longs: String,
-              defaults: false,
-              arrays: true,
-            });
+          : idsAsHex(
+              Request.toObject(Request.decode(bytes), {
+                longs: String,
+                bytes: String,
+                defaults: false,
+                arrays: true,
+              })
+            );
         this.requests.push({
           headers: request.headers,
           path: request.url ?? '',
@@ -101,4 +107,25 @@ export class OtlpReceiver {
       )
     );
   }
+}
+
+/** Trace and span ids decoded from protobuf (base64) as hex, as OTLP/JSON writes them. */
+function idsAsHex<T>(decoded: T): T {
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (typeof value === 'object' && value !== null)
+      for (const [key, inner] of Object.entries(value)) {
+        if (
+          (key === 'traceId' || key === 'spanId') &&
+          typeof inner === 'string'
+        )
+          (value as Record<string, unknown>)[key] = Buffer.from(
+            inner,
+            'base64'
+          ).toString('hex');
+        else visit(inner);
+      }
+  };
+  visit(decoded);
+  return decoded;
 }

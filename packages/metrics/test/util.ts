@@ -11,6 +11,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import type { Meter } from '@opentelemetry/api';
 import * as sinon from 'sinon';
+import { slicedTasksRunning } from '@datapunk/otel-common';
 import { RetentionMetricReader } from '../src';
 import type { RetentionMetricReaderOptions, SummaryMetricData } from '../src';
 
@@ -103,6 +104,7 @@ export function harness(
       clock,
       tick: async millis => {
         await clock.tickAsync(millis);
+        await finishSlicedWork(clock);
       },
       settle: promise => settle(clock, promise),
       close: async () => {
@@ -137,6 +139,21 @@ export async function until(
     if (performance.now() > deadline)
       throw new Error(`timed out waiting for ${what}`);
     await new Promise(resolve => realSetTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Turns the real event loop until no sliced work runs (its slices yield to
+ * it, which fake time does not turn), running fake timers due meanwhile;
+ * throws after 5 s of real time.
+ */
+async function finishSlicedWork(clock: sinon.SinonFakeTimers): Promise<void> {
+  const deadline = performance.now() + PATIENCE_MILLIS;
+  while (slicedTasksRunning() > 0) {
+    if (performance.now() > deadline)
+      throw new Error('sliced work did not finish within 5 s of real time');
+    await new Promise(resolve => setImmediate(resolve));
+    await clock.tickAsync(0);
   }
 }
 

@@ -1,5 +1,8 @@
-import type { AnomalyKind } from '../types';
+import type { AnomalyKind, TraceExample } from '../types';
 import type { Direction, Episode } from './EpisodeTracker';
+
+/** The examples of an episode before its evidence is attached, or of no episode. */
+export const NO_EXAMPLES: readonly TraceExample[] = Object.freeze([]);
 
 /** One watched signal as of the last bucket close. */
 export interface AnomalyStatus {
@@ -18,6 +21,8 @@ export interface AnomalyStatus {
   stddev: number;
   /** The episode under way, if any. */
   episode: Episode | undefined;
+  /** Calls of the episode under way, by their trace (set by the breaker's EpisodeEvidence); none without one. */
+  examples: readonly TraceExample[];
 }
 
 /** An episode that ended at this close, with the signal it was about. */
@@ -25,4 +30,6 @@ export interface EndedAnomaly {
   kind: AnomalyKind;
   resource?: string;
   episode: Required<Episode>;
+  /** Calls of the episode, by their trace (set by the breaker's EpisodeEvidence). */
+  examples: readonly TraceExample[];
 }

@@ -3,7 +3,9 @@ import { BreakerState } from '../types';
 import type { AnomalyKind, BreakerHealth, HealthStatus } from '../types';
 import { AnomalyDetector } from './AnomalyDetector';
 import type { AnomalyResult } from './AnomalyDetector';
+import { NO_EXAMPLES } from './AnomalyStatus';
 import type { AnomalyStatus, EndedAnomaly } from './AnomalyStatus';
+import type { EpisodeEvidence } from './EpisodeEvidence';
 import { ErrorRateDetector } from './ErrorRateDetector';
 import { EpisodeTracker } from './EpisodeTracker';
 import type { Episode, EpisodeRules } from './EpisodeTracker';
@@ -45,6 +47,14 @@ export interface AnalysisChanges {
   health: { previous: HealthStatus; current: BreakerHealth } | undefined;
 }
 
+/** A resource's latest value, its baseline mean and deviation, and whether it is over it. */
+export interface ResourceStatus {
+  value: number;
+  mean: number;
+  stddev: number;
+  violated: boolean;
+}
+
 /** Resources watched per breaker; more are ignored (and reported by the caller). */
 export const MAX_RESOURCES = 16;
 /** Buckets a latency or resource baseline needs before it scores. */
@@ -84,12 +94,19 @@ export class BreakerAnalyzer {
     EpisodeTracker
   >();
   private readonly _anomalies = new Map<string, AnomalyStatus>();
+  private readonly _evidence: EpisodeEvidence;
   private _tripState: TripPatternState;
   private _health: BreakerHealth;
   private _ready = false;
 
-  constructor(options: ResolvedOptions, nowMillis: number) {
+  /** `evidence` sets the example calls of each episode, at each close. */
+  constructor(
+    options: ResolvedOptions,
+    nowMillis: number,
+    evidence: EpisodeEvidence
+  ) {
     this._options = options;
+    this._evidence = evidence;
     const windowSize = options.windowMillis / options.bucketMillis;
     this._rules = {
       threshold: options.anomalyThreshold,
@@ -152,15 +169,9 @@ export class BreakerAnalyzer {
     };
   }
 
-  /** Resource baselines: latest value, baseline mean and deviation, violation. */
-  resources(): Record<
-    string,
-    { value: number; mean: number; stddev: number; violated: boolean }
-  > {
-    const result: Record<
-      string,
-      { value: number; mean: number; stddev: number; violated: boolean }
-    > = {};
+  /** Resource baselines by name. */
+  resources(): Record<string, ResourceStatus> {
+    const result: Record<string, ResourceStatus> = {};
     for (const name of this._resources.keys()) {
       const status = this._anomalies.get(`resource:${name}`);
       if (status)
@@ -196,7 +207,12 @@ export class BreakerAnalyzer {
       if (episode === undefined || status === undefined) return;
       status.active = false;
       status.episode = undefined;
-      ended.push({ kind, resource, episode: episode as Required<Episode> });
+      ended.push({
+        kind,
+        resource,
+        episode: episode as Required<Episode>,
+        examples: NO_EXAMPLES,
+      });
     };
     end('latency', undefined, this._latency.accept(nowMillis));
     end('latency_p99', undefined, this._latencyP99.accept(nowMillis));
@@ -205,6 +221,7 @@ export class BreakerAnalyzer {
       end('resource', name, detector.accept(nowMillis));
     for (const [kind, tracker] of this._slos)
       end(kind, undefined, tracker.accept(nowMillis));
+    this._evidence.attach([], this._anomalies.values(), ended, nowMillis);
     return ended;
   }
 
@@ -279,6 +296,12 @@ export class BreakerAnalyzer {
       changes
     );
 
+    this._evidence.attach(
+      changes.started,
+      this._anomalies.values(),
+      changes.ended,
+      nowMillis
+    );
     const { state: trips, changes: patterns } = this._trips.evaluate(nowMillis);
     this._tripState = trips;
     changes.patterns = patterns;
@@ -397,7 +420,10 @@ export class BreakerAnalyzer {
     kind: AnomalyKind,
     resource: string | undefined,
     changes: AnalysisChanges,
-    observed: Omit<AnomalyStatus, 'kind' | 'resource' | 'active'> & {
+    observed: Omit<
+      AnomalyStatus,
+      'kind' | 'resource' | 'active' | 'examples'
+    > & {
       phase: 'start' | 'end' | undefined;
     }
   ): void {
@@ -409,6 +435,7 @@ export class BreakerAnalyzer {
       ...fields,
       active: fields.episode !== undefined && !ended,
       episode: ended ? undefined : fields.episode,
+      examples: NO_EXAMPLES,
     };
     this._anomalies.set(
       resource === undefined ? kind : `${kind}:${resource}`,
@@ -420,6 +447,7 @@ export class BreakerAnalyzer {
         kind,
         resource,
         episode: fields.episode as Required<Episode>,
+        examples: NO_EXAMPLES,
       });
   }
 }

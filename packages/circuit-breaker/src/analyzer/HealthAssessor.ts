@@ -81,8 +81,17 @@ function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-/** E.g. "latency anomaly for 2m 10s (z=8.1, peak 9.3)". */
+/**
+ * E.g. "latency anomaly for 2m 10s (z=8.1, peak 9.3)", and the trace of
+ * its first example call if it has one: "…, e.g. trace 4bf92f35…".
+ */
 function describeAnomaly(anomaly: AnomalyStatus, nowMillis: number): string {
+  const example = anomaly.examples[0];
+  const text = describeSignal(anomaly, nowMillis);
+  return example ? `${text}, e.g. trace ${example.traceId}` : text;
+}
+
+function describeSignal(anomaly: AnomalyStatus, nowMillis: number): string {
   const since = anomaly.episode
     ? ` for ${duration(nowMillis - anomaly.episode.startMillis)}`
     : '';

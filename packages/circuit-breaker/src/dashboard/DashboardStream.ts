@@ -8,12 +8,15 @@ import { History } from './History';
 import type { HistoryPoint } from './History';
 import { tileId, toTile } from './tiles';
 import type { Tile } from './tiles';
+import type { TraceLink } from './traceLinks';
 
 export interface DashboardStreamOptions {
   intervalMillis: number;
   historyPoints: number;
   maxClients: number;
   maxBufferedBytes: number;
+  /** Links of example traces; undefined: ids only. */
+  traceLink: TraceLink | undefined;
 }
 
 /** A breaker the stream has seen close a bucket, and its calls since the last frame. */
@@ -186,7 +189,8 @@ export class DashboardStream {
         snapshot,
         watched.coveredMillis > 0
           ? watched.calls / (watched.coveredMillis / 1000)
-          : 0
+          : 0,
+        this._options.traceLink
       );
       watched.calls = 0;
       watched.coveredMillis = 0;

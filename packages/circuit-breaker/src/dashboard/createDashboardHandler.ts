@@ -6,6 +6,7 @@ import type { CircuitBreakerMetrics } from '../CircuitBreakerMetrics';
 import { copyOptions } from '../options';
 import { DashboardStream } from './DashboardStream';
 import { dashboardPage } from './page';
+import { readTraceUrl } from './traceLinks';
 
 const OWNER = 'createDashboardHandler';
 
@@ -31,6 +32,16 @@ export interface DashboardOptions {
    * 405 on its own paths). As middleware, `next()` gets them.
    */
   onUnhandled?: (request: IncomingMessage, response: ServerResponse) => void;
+  /**
+   * Where an example call's trace is shown, as a URL template with
+   * `{traceId}` and optionally `{spanId}`: e.g.
+   * `http://localhost:16686/trace/{traceId}` (Jaeger) or
+   * `https://grafana.example/explore?left={"queries":[{"query":"{traceId}"}]}`
+   * (Tempo). With it, the example traces of an anomaly episode are listed
+   * under its tile as links; without, as trace ids. Must be an absolute
+   * http(s) URL.
+   */
+  traceUrl?: string;
 }
 
 /**
@@ -74,6 +85,7 @@ export function createDashboardHandler(
     'maxClients',
     'maxBufferedBytes',
     'onUnhandled',
+    'traceUrl',
   ]);
   const onUnhandled = reader.raw('onUnhandled') ?? undefined;
   if (onUnhandled !== undefined && typeof onUnhandled !== 'function')
@@ -94,6 +106,7 @@ export function createDashboardHandler(
     maxBufferedBytes: reader.integer('maxBufferedBytes', 1 << 20, {
       min: 1024,
     }),
+    traceLink: readTraceUrl(reader, 'traceUrl'),
   });
 
   const handler = ((request, response, next) => {

@@ -75,6 +75,9 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr
 .chips { min-height: 15px; }
 .chips span { display: inline-block; font-size: 10px; padding: 0 5px; margin: 2px 3px 0 0; border-radius: 7px; background: #fde7e7; color: #8a1c1c; }
 .chips span.pattern { background: #fff0d6; color: #7a4d00; }
+.examples { font-size: 11px; color: #66717d; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.examples:empty { display: none; }
+.examples a, .examples code { margin-right: 6px; font-family: ui-monospace, monospace; }
 svg { display: block; width: 100%; height: 22px; margin-top: 2px; }
 svg .line-calls { fill: none; stroke: #5472d3; stroke-width: 1.2; }
 svg .line-p99 { fill: none; stroke: #c62828; stroke-width: 1.2; }
@@ -145,13 +148,14 @@ function tileFor(id) {
   p99Line.setAttribute('class', 'line-p99');
   svg.append(callsLine, p99Line);
   var chips = el('div', 'chips');
+  var examples = el('div', 'examples');
   var foot = el('div', 'foot');
   var trips = el('span', 'trips');
   var rate = el('span', 'trips-per-hour');
   foot.append(trips, rate);
-  root.append(top, health, attributes, reasons, numbers, svg, chips, foot);
+  root.append(top, health, attributes, reasons, numbers, svg, chips, examples, foot);
   t = { root: root, name: name, state: state, attributes: attributes, health: health, reasons: reasons,
-        cells: cells, callsLine: callsLine, p99Line: p99Line, chips: chips, trips: trips, rate: rate };
+        cells: cells, callsLine: callsLine, p99Line: p99Line, chips: chips, examples: examples, trips: trips, rate: rate };
   tiles.set(id, t);
   return t;
 }
@@ -188,6 +192,22 @@ function update(b) {
   t.chips.replaceChildren();
   b.anomalies.forEach(function (a) { t.chips.append(el('span', 'anomaly', a.kind + ' ' + (a.direction === 'up' ? '▲' : '▼'))); });
   b.patterns.forEach(function (p) { t.chips.append(el('span', 'pattern', p)); });
+  t.examples.replaceChildren();
+  var listed = new Set();
+  b.anomalies.forEach(function (a) {
+    a.examples.forEach(function (x) {
+      if (listed.has(x.traceId)) return;
+      listed.add(x.traceId);
+      if (listed.size === 1) t.examples.append(el('span', '', 'traces: '));
+      // Set as an attribute and text, never as markup; the server checked the URL is http(s).
+      var link = x.url === null ? el('code') : el('a');
+      if (x.url !== null) { link.href = x.url; link.target = '_blank'; link.rel = 'noopener noreferrer'; }
+      link.textContent = x.traceId.slice(0, 8);
+      link.title = a.kind + ': trace ' + x.traceId;
+      link.dataset.traceId = x.traceId;
+      t.examples.append(link);
+    });
+  });
   var points = history.get(b.id) || [];
   t.callsLine.setAttribute('points', line(points, 1));
   t.p99Line.setAttribute('points', line(points, 2));

@@ -1,5 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { BreakerSnapshot, BreakerState, HealthStatus } from '../types';
+import type { TraceLink } from './traceLinks';
 
 /** What one breaker's tile shows, as the stream sends it (ms, per second). */
 export interface Tile {
@@ -20,8 +21,13 @@ export interface Tile {
   p99: number | null;
   trips: number;
   tripsPerHour: number;
-  /** Anomaly episodes under way. */
-  anomalies: { kind: string; direction: string; sinceMillis: number }[];
+  /** Anomaly episodes under way, with their example calls' traces (a link each if the dashboard has a `traceUrl`). */
+  anomalies: {
+    kind: string;
+    direction: string;
+    sinceMillis: number;
+    examples: { traceId: string; url: string | null }[];
+  }[];
   /** Trip patterns under way: 'periodic', 'flapping'. */
   patterns: string[];
 }
@@ -34,7 +40,8 @@ export function tileId(name: string, attributes: Attributes): string {
 /** A tile from a snapshot and the calls per second the stream counted. */
 export function toTile(
   snapshot: BreakerSnapshot,
-  callsPerSecond: number
+  callsPerSecond: number,
+  traceLink?: TraceLink
 ): Tile {
   const { percentiles } = snapshot.window.latencyMillis;
   // Rounded to what a tile can show, to keep frames small.
@@ -60,6 +67,10 @@ export function toTile(
         kind: a.resource ? `${a.kind}:${a.resource}` : a.kind,
         direction: a.episode!.direction,
         sinceMillis: a.episode!.startMillis,
+        examples: a.episode!.examples.map(example => ({
+          traceId: example.traceId,
+          url: traceLink ? traceLink(example) : null,
+        })),
       })),
     patterns: [
       ...(snapshot.trips.periodic ? ['periodic'] : []),

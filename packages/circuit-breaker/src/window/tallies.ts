@@ -5,8 +5,8 @@ export const OUTCOMES: readonly CallOutcome[] = Object.values(CallOutcome);
 export const OUTCOME_INDEX: Readonly<Record<string, number>> =
   Object.fromEntries(OUTCOMES.map((o, i) => [o, i]));
 export const SUCCESS = OUTCOME_INDEX[CallOutcome.SUCCESS];
-const FAILURE = OUTCOME_INDEX[CallOutcome.FAILURE];
-const TIMEOUT = OUTCOME_INDEX[CallOutcome.TIMEOUT];
+export const FAILURE = OUTCOME_INDEX[CallOutcome.FAILURE];
+export const TIMEOUT = OUTCOME_INDEX[CallOutcome.TIMEOUT];
 const CAPACITY = OUTCOME_INDEX[CallOutcome.CAPACITY];
 /** Per-bucket tallies: the outcomes, then what is counted apart from them. */
 export const FALLBACK = OUTCOMES.length;

@@ -1,3 +1,4 @@
+import type { HeldBytes } from '../store/arena/HeldBytes';
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
@@ -13,6 +14,7 @@ import type {
   ScopeMetrics,
   SumMetricData,
 } from '@opentelemetry/sdk-metrics';
+import type { Exemplar } from '../exemplars/Exemplar';
 import type { ResolvedSummary } from '../options';
 import { HistogramAggregate } from '../store/HistogramAggregate';
 import type { MetricStore, Work } from '../store/MetricStore';
@@ -184,12 +186,16 @@ function* buildPart(
     const start = stream.exportedValue(series, context.duringExport, exported);
     const attributes = stream.attributesOf(series);
     if (!Number.isNaN(start)) {
-      points.push({
+      // Exemplars ride on the point (ExemplarCarrier): the SDK's DataPoint has no field for them.
+      const point: DataPoint<unknown> & { exemplars?: Exemplar[] } = {
         attributes,
         startTime: hrTime(start),
         endTime,
         value: stream.aggregator.pointValue(exported),
-      });
+      };
+      const exemplars = stream.exemplars?.collect(series);
+      if (exemplars !== undefined) point.exemplars = exemplars;
+      points.push(point);
       made++;
     }
     if (windows && window instanceof HistogramAggregate) {
@@ -399,6 +405,7 @@ function selfMetrics(
     })),
   });
   const { stats } = store;
+  const held = store.heldBytes();
   return [
     gauge(
       'datapunk.metrics.series.active',
@@ -408,12 +415,12 @@ function selfMetrics(
     ),
     gauge(
       'datapunk.metrics.retained.bytes',
-      'Estimated memory held, by part',
+      'Bytes of typed arrays and arena chunks held, by part',
       'By',
-      [
-        [{ part: 'history' }, store.historyBytes],
-        [{ part: 'live' }, store.liveBytes],
-      ]
+      (Object.keys(held) as (keyof HeldBytes)[]).map(part => [
+        { part },
+        held[part],
+      ])
     ),
     counter(
       'datapunk.metrics.series.evicted',
@@ -470,6 +477,13 @@ function selfMetrics(
       '{callback}',
       'reason',
       stats.callbackErrors
+    ),
+    counter(
+      'datapunk.metrics.exemplars.dropped',
+      'Exemplars not kept (memory_limit: limits.maxExemplarBytes reached; filtered_attributes: too long; invalid_context: a context that could not be read)',
+      '{exemplar}',
+      'reason',
+      stats.droppedExemplars
     ),
     counter(
       'datapunk.metrics.export.failures',

@@ -13,6 +13,8 @@ import {
   RateLimitedDiag,
   SlicedTask,
 } from '@datapunk/otel-common';
+import { eligibilityOf } from '../exemplars/ExemplarFilter';
+import type { ExemplarEligibility } from '../exemplars/ExemplarFilter';
 import {
   buildResourceMetrics,
   CollectionBatches,
@@ -71,6 +73,8 @@ export class MetricPipeline {
   readonly diag: RateLimitedDiag;
   private readonly _source: DataSource;
   private readonly _attributeReader: AttributeReader;
+  /** Undefined for 'always_off': instruments do nothing for exemplars. */
+  private readonly _exemplars: ExemplarEligibility | undefined;
   private readonly _summaryMode: SummaryMode;
   private readonly _statistics = new Map<string, Statistic>();
   private readonly _snapshotFile: SnapshotFile | undefined;
@@ -118,8 +122,13 @@ export class MetricPipeline {
       temporalityOf: (kind, isMonotonic, instrumentType) =>
         temporalityFor(options.exporter, kind, isMonotonic, instrumentType),
       isDelta: temporality => temporality === AggregationTemporality.DELTA,
+      exemplarFilter: options.exemplarFilter,
       diag: this.diag,
     });
+    this._exemplars = eligibilityOf(
+      options.exemplarFilter,
+      this.store.exemplarBudget
+    );
     if (options.persistence) {
       this._snapshotFile = new SnapshotFile(
         options.persistence,
@@ -157,6 +166,7 @@ export class MetricPipeline {
       store: this.store,
       views,
       attributeReader: this._attributeReader,
+      exemplars: this._exemplars,
       diag: this.diag,
       sinceMillis: () => this.sinceMillis(),
       closed: () => this._closed,

@@ -19,6 +19,8 @@ import type {
 import { InstrumentType } from '@opentelemetry/sdk-metrics';
 import type { AttributeReader, RateLimitedDiag } from '@datapunk/otel-common';
 import { describeValue } from '@datapunk/otel-common';
+import type { ExemplarEligibility } from '../exemplars/ExemplarFilter';
+import { FilteredAttributes } from '../exemplars/FilteredAttributes';
 import type { MetricStore } from '../store/MetricStore';
 import { SeriesResolver } from '../store/SeriesResolver';
 import type { Scope } from '../store/Stream';
@@ -36,6 +38,8 @@ export interface MeterContext {
   store: MetricStore;
   views: ViewRegistry;
   attributeReader: AttributeReader;
+  /** Which measurements may become exemplars; undefined for none. */
+  exemplars: ExemplarEligibility | undefined;
   diag: RateLimitedDiag;
   sinceMillis(): number;
   closed(): boolean;
@@ -293,6 +297,7 @@ export class RetentionMeter implements Meter {
     const target: InstrumentTarget = {
       streams: [],
       stats: store.stats,
+      exemplars: context.exemplars,
       diag: context.diag,
       sinceMillis: context.sinceMillis,
       closed: context.closed,
@@ -348,6 +353,10 @@ export class RetentionMeter implements Meter {
           store.stats,
           view.process
         ),
+        filtered:
+          view.process && stream.exemplars
+            ? new FilteredAttributes(context.attributeReader, view.process)
+            : undefined,
       });
     }
     return target;

@@ -1,12 +1,19 @@
 import type {
   Attributes,
+  Context,
   Counter,
   Gauge,
   Histogram,
+  SpanContext,
   UpDownCounter,
 } from '@opentelemetry/api';
 import { describeValue } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
+import type { ExemplarEligibility } from '../exemplars/ExemplarFilter';
+import type {
+  FilteredAttributes,
+  FilteredAttributesOf,
+} from '../exemplars/FilteredAttributes';
 import type { SeriesResolver } from '../store/SeriesResolver';
 import { UNREADABLE } from '../store/SeriesResolver';
 import type { Stream } from '../store/Stream';
@@ -20,10 +27,20 @@ export interface ValueRule {
   integer: boolean;
 }
 
+/** One stream an instrument records into (Views may make several). */
+export interface StreamEntry {
+  stream: Stream;
+  resolver: SeriesResolver;
+  /** What the View's attribute processors take off, kept on exemplars; undefined without processors. */
+  filtered: FilteredAttributes | undefined;
+}
+
 /** Where an instrument's measurements go: its streams, and what it shares. */
 export interface InstrumentTarget {
-  streams: { stream: Stream; resolver: SeriesResolver }[];
+  streams: StreamEntry[];
   stats: StoreStats;
+  /** Which measurements may become exemplars; undefined for none ('always_off'). */
+  exemplars: ExemplarEligibility | undefined;
   diag: RateLimitedDiag;
   /** Where a new series' data starts: the latest collection. */
   sinceMillis(): number;
@@ -33,8 +50,11 @@ export interface InstrumentTarget {
 
 /** A handle on one attribute set of an instrument: recording costs no look-up. */
 export interface BoundInstrument {
-  /** Records, and says whether the value was kept (false: rejected and counted). */
-  record(value: number): boolean;
+  /**
+   * Records, and says whether the value was kept (false: rejected and
+   * counted); `context` (default the active one) is what exemplars sample.
+   */
+  record(value: number, context?: Context): boolean;
 }
 
 /**
@@ -42,7 +62,10 @@ export interface BoundInstrument {
  * measurement is checked (a bad value or attributes object is counted and
  * reported, never thrown), its series found ({@link SeriesResolver}) and
  * its value added to that series' current delta in the store. Several
- * streams when Views make several of one instrument.
+ * streams when Views make several of one instrument. A measurement the
+ * exemplar filter lets through (by its context, the active one unless one
+ * is passed) is offered to its series' exemplar reservoir; with
+ * 'always_off' nothing of that runs.
  */
 export class SyncInstrument
   implements Counter, UpDownCounter, Histogram, Gauge
@@ -51,40 +74,42 @@ export class SyncInstrument
   private readonly _rule: ValueRule;
   private readonly _target: InstrumentTarget;
   /** The one stream, the common case, kept apart for the record path. */
-  private readonly _single:
-    | { stream: Stream; resolver: SeriesResolver }
-    | undefined;
+  private readonly _single: StreamEntry | undefined;
+  private readonly _exemplars: ExemplarEligibility | undefined;
 
   constructor(name: string, rule: ValueRule, target: InstrumentTarget) {
     this.name = name;
     this._rule = rule;
     this._target = target;
     this._single = target.streams.length === 1 ? target.streams[0] : undefined;
+    this._exemplars = target.exemplars;
   }
 
-  add(value: number, attributes?: Attributes): void {
-    this.tryRecord(value, attributes);
+  add(value: number, attributes?: Attributes, context?: Context): void {
+    this.tryRecord(value, attributes, context);
   }
 
-  record(value: number, attributes?: Attributes): void {
-    this.tryRecord(value, attributes);
+  record(value: number, attributes?: Attributes, context?: Context): void {
+    this.tryRecord(value, attributes, context);
   }
 
-  /** Records, and says whether the measurement was kept (false: rejected and counted). */
-  tryRecord(value: unknown, attributes: unknown): boolean {
+  /**
+   * Records, and says whether the measurement was kept (false: rejected
+   * and counted). `context` (default the active one) is what exemplars
+   * sample.
+   */
+  tryRecord(value: unknown, attributes: unknown, context?: Context): boolean {
     const checked = this._check(value);
     if (checked === undefined) return false;
+    const exemplars = this._exemplars;
+    const span =
+      exemplars === undefined ? undefined : exemplars.spanOf(context);
     const single = this._single;
     if (single !== undefined)
-      return this._recordInto(
-        single.stream,
-        single.resolver,
-        checked,
-        attributes
-      );
+      return this._recordInto(single, checked, attributes, span);
     let kept = true;
-    for (const { stream, resolver } of this._target.streams)
-      kept = this._recordInto(stream, resolver, checked, attributes) && kept;
+    for (const entry of this._target.streams)
+      kept = this._recordInto(entry, checked, attributes, span) && kept;
     return kept;
   }
 
@@ -93,31 +118,44 @@ export class SyncInstrument
    * @throws {TypeError} for attributes that are no attributes object.
    */
   bind(attributes?: Attributes): BoundInstrument {
-    const handles = this._target.streams.map(({ stream, resolver }) => {
-      const series = resolver.seriesOf(attributes, this._target.sinceMillis());
-      if (series === UNREADABLE)
-        throw new TypeError(
-          `${this.name}.bind(): attributes must be an object of attributes, got ${describeValue(attributes)}`
+    const handles = this._target.streams.map(
+      ({ stream, resolver, filtered }) => {
+        const series = resolver.seriesOf(
+          attributes,
+          this._target.sinceMillis()
         );
-      return new SeriesHandle(stream, series, this._target);
-    });
+        if (series === UNREADABLE)
+          throw new TypeError(
+            `${this.name}.bind(): attributes must be an object of attributes, got ${describeValue(attributes)}`
+          );
+        return new SeriesHandle(
+          stream,
+          series,
+          this._target,
+          filtered?.bound(attributes)
+        );
+      }
+    );
     const single = handles.length === 1 ? handles[0] : undefined;
+    const exemplars = this._exemplars;
     return {
-      record: value => {
+      record: (value, context) => {
         const checked = this._check(value);
         if (checked === undefined) return false;
-        if (single !== undefined) single.record(checked);
-        else for (const handle of handles) handle.record(checked);
+        const span =
+          exemplars === undefined ? undefined : exemplars.spanOf(context);
+        if (single !== undefined) single.record(checked, span);
+        else for (const handle of handles) handle.record(checked, span);
         return true;
       },
     };
   }
 
   private _recordInto(
-    stream: Stream,
-    resolver: SeriesResolver,
+    { stream, resolver, filtered }: StreamEntry,
     value: number,
-    attributes: unknown
+    attributes: unknown,
+    span: SpanContext | undefined
   ): boolean {
     const series = resolver.seriesOf(attributes, this._target.sinceMillis());
     if (series === UNREADABLE) {
@@ -128,6 +166,8 @@ export class SyncInstrument
       return false;
     }
     stream.record(series, value);
+    if (span !== undefined)
+      stream.exemplars?.offer(series, value, span, filtered, attributes);
     return true;
   }
 
@@ -167,18 +207,27 @@ class SeriesHandle {
   private readonly _stream: Stream;
   private readonly _key: string;
   private readonly _target: InstrumentTarget;
+  /** The bound set's filtered attributes, for its exemplars. */
+  private readonly _filtered: FilteredAttributesOf | undefined;
   private _series: number;
   private _generation: number;
 
-  constructor(stream: Stream, series: number, target: InstrumentTarget) {
+  constructor(
+    stream: Stream,
+    series: number,
+    target: InstrumentTarget,
+    filtered: FilteredAttributesOf | undefined
+  ) {
     this._stream = stream;
     this._series = series;
     this._generation = stream.generationOf(series);
     this._key = stream.keyOf(series);
     this._target = target;
+    this._filtered = filtered;
   }
 
-  record(value: number): void {
+  /** Records, and offers the value as an exemplar of the span when there is one. */
+  record(value: number, span: SpanContext | undefined): void {
     const stream = this._stream;
     if (
       !stream.isActive(this._series) ||
@@ -192,5 +241,13 @@ class SeriesHandle {
       this._generation = stream.generationOf(this._series);
     }
     stream.record(this._series, value);
+    if (span !== undefined)
+      stream.exemplars?.offer(
+        this._series,
+        value,
+        span,
+        this._filtered,
+        undefined
+      );
   }
 }

@@ -1,3 +1,5 @@
+import { noHeldBytes } from './arena/HeldBytes';
+import type { HeldBytes } from './arena/HeldBytes';
 import type {
   AggregationTemporality,
   InstrumentType,
@@ -6,6 +8,9 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { SlicedTask } from '@datapunk/otel-common';
 import type { RateLimitedDiag } from '@datapunk/otel-common';
+import { defaultReservoir } from '../exemplars/defaultReservoir';
+import { ExemplarBudget } from '../exemplars/ExemplarBudget';
+import type { ExemplarFilterName } from '../exemplars/ExemplarFilter';
 import type { ResolvedLimits, ResolvedSummary } from '../options';
 import { MetricKind } from '../types';
 import type { RetentionTier } from '../types';
@@ -44,6 +49,8 @@ export interface StoreConfig {
   ): AggregationTemporality;
   /** Whether a temporality is delta. */
   isDelta(temporality: AggregationTemporality): boolean;
+  /** 'always_off': streams keep no exemplars. */
+  exemplarFilter: ExemplarFilterName;
   diag: RateLimitedDiag;
 }
 
@@ -84,11 +91,11 @@ export class MetricStore {
   readonly streams = new Map<string, Stream>();
   readonly stats = new StoreStats();
   readonly layout: SeriesLayout;
+  /** The memory every stream's exemplars share (limits.maxExemplarBytes). */
+  readonly exemplarBudget: ExemplarBudget;
   /** The resource exports carry. */
   resource: Resource | undefined;
   private readonly _config: StoreConfig;
-  private _historyBytes = 0;
-  private _liveBytes = 0;
   private _liveSeries = 0;
   private _lastCollectionMillis = NaN;
   private _collections = 0;
@@ -97,6 +104,11 @@ export class MetricStore {
 
   constructor(config: StoreConfig) {
     this._config = config;
+    this.exemplarBudget = new ExemplarBudget(
+      config.limits.maxExemplarBytes,
+      this.stats.droppedExemplars,
+      config.diag
+    );
     const summary = config.summary;
     this.layout = {
       tiers: config.tiers,
@@ -128,14 +140,15 @@ export class MetricStore {
     return this._config.diag;
   }
 
-  /** Estimated bytes of retained history, what the memory budget bounds. */
-  get historyBytes(): number {
-    return this._historyBytes;
-  }
-
-  /** Estimated bytes of live state, as of the last maintenance. */
-  get liveBytes(): number {
-    return this._liveBytes;
+  /**
+   * The bytes every stream holds now, by part: typed arrays and arena
+   * chunks counted whole, which is what `arrayBuffers` grows by. Read from
+   * each stream's arenas and columns (no walk over series).
+   */
+  heldBytes(): HeldBytes {
+    const held = noHeldBytes();
+    for (const stream of this.streams.values()) stream.addHeldBytes(held);
+    return held;
   }
 
   /** When the latest collection was folded in: what the data covers up to. NaN before one. */
@@ -221,6 +234,16 @@ export class MetricStore {
         kind === MetricKind.HISTOGRAM && this._config.summary !== undefined,
       maxSeries: options.maxSeries ?? this._config.limits.maxSeriesPerMetric,
       aggregator: this._aggregatorFor(kind, options.histogram),
+      // Observable instruments have no measurement context to sample from.
+      exemplars:
+        options.observable || this._config.exemplarFilter === 'always_off'
+          ? undefined
+          : defaultReservoir(
+              kind,
+              options.histogram,
+              this._maxBucketsOf(options.histogram),
+              this.exemplarBudget
+            ),
       layout: this.layout,
       advice: options.advice,
       observable: options.observable ?? false,
@@ -250,30 +273,24 @@ export class MetricStore {
    */
   *maintain(nowMillis: number): Work {
     const ttl = this._config.seriesTtlMillis;
-    let liveBytes = 0;
     let liveSeries = 0;
     let historyBytes = 0;
     for (const [key, stream] of this.streams) {
+      yield* stream.tracks.compact();
       for (let series = 0; series < stream.idLimit; series++) {
         if (!stream.exists(series)) continue;
         if (stream.maintain(series, nowMillis, ttl, this.stats)) {
           historyBytes += stream.historyBytes(series);
-          if (stream.isActive(series)) {
-            liveBytes += stream.liveBytes(series);
-            liveSeries++;
-          }
+          if (stream.isActive(series)) liveSeries++;
         }
         yield;
       }
-      liveBytes += stream.byteLength;
       // A stream without series goes, unless an instrument records into it.
       if (stream.activeSeries === 0 && !stream.held && !anySeries(stream))
         this.streams.delete(key);
     }
-    this._liveBytes = liveBytes;
     this._liveSeries = liveSeries;
-    this._historyBytes = historyBytes;
-    this._historyBytes = yield* enforceBudget(
+    yield* enforceBudget(
       this,
       this._config.limits.maxRetainedBytes,
       historyBytes
@@ -293,11 +310,7 @@ export class MetricStore {
       case MetricKind.HISTOGRAM: {
         const sketch = {
           maxScale: this._config.sketch.maxScale,
-          maxBuckets:
-            histogram?.type === 'exponential' &&
-            histogram.maxBuckets !== undefined
-              ? histogram.maxBuckets
-              : this._config.sketch.maxBuckets,
+          maxBuckets: this._maxBucketsOf(histogram),
         };
         return histogram?.type === 'explicit'
           ? new ExplicitHistogramAggregator(
@@ -308,6 +321,14 @@ export class MetricStore {
           : new HistogramAggregator(sketch, this._config.quantiles);
       }
     }
+  }
+
+  /** A histogram's buckets per sign: a View's choice, else the store's. */
+  private _maxBucketsOf(histogram: HistogramChoice | undefined): number {
+    return histogram?.type === 'exponential' &&
+      histogram.maxBuckets !== undefined
+      ? histogram.maxBuckets
+      : this._config.sketch.maxBuckets;
   }
 }
 

@@ -1,38 +1,54 @@
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import type { Aggregate } from './Aggregate';
-import { Arena } from './arena/Arena';
-import { grow } from './arena/columns';
+import { Arena, HEADER_BYTES, chunkOf, offsetOf } from './arena/Arena';
+import { ColumnSet } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
 
 /** Front bytes that may sit unused before a track moves its points down. */
 const MIN_COMPACTION_BYTES = 64;
 const NONE = -1;
-/** A point's start time, a double. */
-const START_BYTES = 8;
+/** Gaps up to this are written as a varint of gap × 2 (others: 1, then a double). */
+const MAX_VARINT_GAP = 2 ** 30;
 
 /** Encodes one payload at a time, and reads points (JS is single-threaded). */
 const payload = new ByteWriter();
 const header = new ByteWriter();
 const visitReader = new ByteReader(new Uint8Array(0));
 const mergeReader = new ByteReader(new Uint8Array(0));
-const startBits = new Float64Array(1);
-const startBytes = new Uint8Array(startBits.buffer);
+const gapReader = new ByteReader(new Uint8Array(0));
+
+/** A point's start as its gap from the previous point's (the first point's is in a column). */
+function writeGap(writer: ByteWriter, gap: number): void {
+  if (Number.isInteger(gap) && gap >= 0 && gap < MAX_VARINT_GAP) {
+    writer.writeVarint(gap * 2);
+  } else {
+    writer.writeVarint(1);
+    writer.writeFloat64(gap);
+  }
+}
+
+function readGap(reader: ByteReader): number {
+  const gap = reader.readVarint();
+  return gap % 2 === 0 ? gap / 2 : reader.readFloat64();
+}
 
 /**
  * Every series' points on a few tracks (its exported value, what is in
  * flight, the summary window, one track per retention tier), packed into
- * one byte arena: each point is its start time (a double), its length (a
- * varint) and its aggregate's binary form, oldest first. Points are
+ * one byte arena: each point is its start time (a varint of its gap from
+ * the previous point's; the oldest point's start is in a column), its
+ * length (a varint) and its aggregate's binary form, oldest first. Points are
  * appended at the end, merged into the newest one, and dropped from the
  * front. Track t of series s is slot `s * tracks + t` of the columns, so a
  * million points cost the GC nothing.
  */
 export class PointTracks {
   readonly tracks: number;
-  private readonly _bytes = new Arena(length => new Uint8Array(length), 4096);
-  /** Per slot: where its block starts in the arena, NONE without one. */
+  private readonly _bytes = new Arena(4096);
+  /** Per slot: its block's handle in the arena, NONE without one. */
   private _block = new Int32Array(0);
-  /** Per slot: the bytes its block holds. */
-  private _capacity = new Int32Array(0);
+  /** Per track: bytes of the blocks of every series' slot of that track. */
+  private readonly _trackBlockBytes: Float64Array;
   /** Per slot: offsets in the block of the oldest point, the newest, and the end. */
   private _head = new Int32Array(0);
   private _last = new Int32Array(0);
@@ -40,14 +56,64 @@ export class PointTracks {
   private _points = new Int32Array(0);
   private _firstStart = new Float64Array(0);
   private _lastStart = new Float64Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._block,
+      set: c => (this._block = c as Int32Array<ArrayBuffer>),
+      fill: NONE,
+    },
+    {
+      get: () => this._head,
+      set: c => (this._head = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._last,
+      set: c => (this._last = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._end,
+      set: c => (this._end = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._points,
+      set: c => (this._points = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._firstStart,
+      set: c => (this._firstStart = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastStart,
+      set: c => (this._lastStart = c as Float64Array<ArrayBuffer>),
+    },
+  ]);
 
   constructor(tracks: number) {
     this.tracks = tracks;
+    this._trackBlockBytes = new Float64Array(tracks);
   }
 
-  /** Bytes held by the arena and the columns, for the memory budget. */
-  get byteLength(): number {
-    return this._bytes.byteLength + this._block.length * 40;
+  /** Bytes of the arena's chunks. */
+  get arenaBytes(): number {
+    return this._bytes.byteLength;
+  }
+
+  /** Bytes the blocks of one track of every series take in the arena, headers included. */
+  blockBytesOf(track: number): number {
+    return this._trackBlockBytes[track];
+  }
+
+  /** Bytes of the per-slot columns. */
+  get columnBytes(): number {
+    return columnBytes(
+      this._block,
+      this._head,
+      this._last,
+      this._end,
+      this._points,
+      this._firstStart,
+      this._lastStart
+    );
   }
 
   /** Bytes the points of one series' track take (its block holds at most about four times that). */
@@ -58,19 +124,7 @@ export class PointTracks {
 
   /** Makes room for series ids below `series`. */
   reserve(series: number): void {
-    const slots = series * this.tracks;
-    if (slots <= this._block.length) return;
-    const length = Math.max(slots, this._block.length * 2);
-    const from = this._block.length;
-    this._block = grow(this._block, length);
-    this._block.fill(NONE, from);
-    this._capacity = grow(this._capacity, length);
-    this._head = grow(this._head, length);
-    this._last = grow(this._last, length);
-    this._end = grow(this._end, length);
-    this._points = grow(this._points, length);
-    this._firstStart = grow(this._firstStart, length);
-    this._lastStart = grow(this._lastStart, length);
+    this._columns.reserve(series * this.tracks);
   }
 
   /** Points on a track. */
@@ -104,36 +158,42 @@ export class PointTracks {
     scratch: Aggregate
   ): void {
     const slot = series * this.tracks + track;
-    if (this._points[slot] > 0 && this._lastStart[slot] >= start) {
+    const merging = this._points[slot] > 0 && this._lastStart[slot] >= start;
+    header.truncate(0);
+    if (merging) {
       const last = this._last[slot];
       scratch.clear();
       scratch.mergeFrom(this._reader(mergeReader, slot, last));
       scratch.merge(value);
-      start = this._lastStart[slot];
-      // The newest point is written again, over its old bytes.
-      this._end[slot] = last;
-      this._points[slot]--;
+      // The newest point's length and payload are written again, after its
+      // gap (its start stays).
+      this._end[slot] = last + this._gapBytes;
       value = scratch;
+    } else {
+      writeGap(
+        header,
+        this._points[slot] === 0 ? 0 : start - this._lastStart[slot]
+      );
     }
     payload.truncate(0);
     value.writeTo(payload);
-    header.truncate(0);
-    header.writeFloat64(start);
     header.writeVarint(payload.length);
     const length = header.length + payload.length;
     this._ensure(slot, length);
-    const at = this._block[slot] + this._end[slot];
-    const data = this._bytes.data;
+    const at = offsetOf(this._block[slot]) + this._end[slot];
+    const data = this._bytes.u8[chunkOf(this._block[slot])];
     data.set(header.bytes, at);
     data.set(payload.bytes, at + header.length);
-    if (this._points[slot] === 0) {
-      this._head[slot] = this._end[slot];
-      this._firstStart[slot] = start;
+    if (!merging) {
+      if (this._points[slot] === 0) {
+        this._head[slot] = this._end[slot];
+        this._firstStart[slot] = start;
+      }
+      this._last[slot] = this._end[slot];
+      this._lastStart[slot] = start;
+      this._points[slot]++;
     }
-    this._last[slot] = this._end[slot];
-    this._lastStart[slot] = start;
     this._end[slot] += length;
-    this._points[slot]++;
   }
 
   /**
@@ -143,18 +203,20 @@ export class PointTracks {
   shift(series: number, track: number, into: Aggregate | undefined): void {
     const slot = series * this.tracks + track;
     const reader = this._reader(mergeReader, slot, this._head[slot]);
-    const next = reader.offset - this._block[slot] + this._length;
+    const next = reader.offset - offsetOf(this._block[slot]) + this._length;
     if (into) into.mergeFrom(reader);
     if (--this._points[slot] === 0) {
       this.clear(series, track);
       return;
     }
     this._head[slot] = next;
-    this._firstStart[slot] = this._startAt(slot, next);
-    // A track that shrank gives most of its block back.
+    this._firstStart[slot] += this._gapAt(slot, next);
+    // A track losing points as it gains them keeps room for two more of
+    // its newest size, and gives the rest of its growth room back.
     const used = this._end[slot] - next;
-    if (4 * used < this._capacity[slot] && this._capacity[slot] > 64)
-      this._resize(slot, Arena.sizeFor(2 * used));
+    const point = this._end[slot] - this._last[slot];
+    if (this._bytes.capacityOf(this._block[slot]) - used > 4 * point + 64)
+      this._shrink(slot, used + 2 * point);
   }
 
   /**
@@ -168,10 +230,11 @@ export class PointTracks {
   ): void {
     const slot = series * this.tracks + track;
     let offset = this._head[slot];
+    let start = this._firstStart[slot];
     for (let i = this._points[slot]; i > 0; i--) {
-      const start = this._startAt(slot, offset);
       const reader = this._reader(visitReader, slot, offset);
-      const next = reader.offset - this._block[slot] + this._length;
+      if (offset !== this._head[slot]) start += this._gap;
+      const next = reader.offset - offsetOf(this._block[slot]) + this._length;
       visit(start, reader, next - offset);
       offset = next;
     }
@@ -180,83 +243,183 @@ export class PointTracks {
   /** Empties one track of a series, giving its block back. */
   clear(series: number, track: number): void {
     const slot = series * this.tracks + track;
-    if (this._block[slot] !== NONE)
-      this._bytes.free(this._block[slot], this._capacity[slot]);
+    if (this._block[slot] !== NONE) {
+      this._trackBlockBytes[track] -= this._sizeOf(this._block[slot]);
+      this._bytes.free(this._block[slot]);
+    }
     this._block[slot] = NONE;
-    this._capacity[slot] = 0;
     this._head[slot] = this._last[slot] = this._end[slot] = 0;
     this._points[slot] = 0;
+  }
+
+  /**
+   * Compaction, one chunk per step, when over a sixteenth of the arena is
+   * in no block (holes left by tracks that grew and shrank): chunks with
+   * over an eighth of them free slide their blocks down, so that their free
+   * space is one block at their end; then the least used chunk starts
+   * emptying ({@link relocate} moves its blocks out, series by series).
+   */
+  *compact(): Generator<void, void, undefined> {
+    const arena = this._bytes;
+    if (arena.byteLength - arena.usedBytes > arena.byteLength / 32)
+      for (const chunk of arena.fragmentedChunks(1 / 16)) {
+        arena.compactChunk(chunk, this._moved);
+        yield;
+      }
+    arena.beginEvacuation(1 / 32);
+  }
+
+  /** Where compaction moved a slot's block. */
+  private readonly _moved = (slot: number, handle: number): void => {
+    this._block[slot] = handle;
+  };
+
+  /**
+   * Moves a series' blocks out of a chunk being emptied, where they fit in
+   * the space the arena holds (never growing it), trimmed to a quarter
+   * more than their points need.
+   */
+  relocate(series: number): void {
+    for (let track = 0; track < this.tracks; track++) {
+      const slot = series * this.tracks + track;
+      const block = this._block[slot];
+      if (block === NONE || !this._bytes.isEvacuating(block)) continue;
+      const needed = this._end[slot] - this._head[slot];
+      const capacity = Math.min(
+        this._bytes.capacityOf(block),
+        needed + (needed >> 2)
+      );
+      if (this._bytes.fits(capacity)) this._resize(slot, capacity);
+    }
   }
 
   /** Swaps two tracks of a series (the exported value and what is in flight). */
   swap(series: number, a: number, b: number): void {
     const x = series * this.tracks + a;
     const y = series * this.tracks + b;
+    const moved = this._sizeOf(this._block[x]) - this._sizeOf(this._block[y]);
+    this._trackBlockBytes[a] -= moved;
+    this._trackBlockBytes[b] += moved;
     swapAt(this._block, x, y);
-    swapAt(this._capacity, x, y);
     swapAt(this._head, x, y);
     swapAt(this._last, x, y);
     swapAt(this._end, x, y);
     swapAt(this._points, x, y);
     swapAt(this._firstStart, x, y);
     swapAt(this._lastStart, x, y);
+    // Each block's owner is its slot.
+    if (this._block[x] !== NONE) this._bytes.setOwner(this._block[x], x);
+    if (this._block[y] !== NONE) this._bytes.setOwner(this._block[y], y);
   }
 
-  /** The payload length of the point `_reader` last positioned at. */
+  /** Of the point `_reader` last positioned at: its gap, the bytes the gap takes, its payload length. */
+  private _gap = 0;
+  private _gapBytes = 0;
   private _length = 0;
 
-  /** Positions `reader` at the payload of the point at `offset`; sets `_length`. */
+  /** Positions `reader` at the payload of the point at `offset`; sets `_gap`, `_gapBytes` and `_length`. */
   private _reader(
     reader: ByteReader,
     slot: number,
     offset: number
   ): ByteReader {
-    reader.bytes = this._bytes.data;
-    reader.offset = this._block[slot] + offset + START_BYTES;
+    const at = offsetOf(this._block[slot]) + offset;
+    reader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
+    reader.offset = at;
+    this._gap = readGap(reader);
+    this._gapBytes = reader.offset - at;
     this._length = reader.readVarint();
     return reader;
   }
 
-  private _startAt(slot: number, offset: number): number {
-    const at = this._block[slot] + offset;
-    startBytes.set(this._bytes.data.subarray(at, at + START_BYTES));
-    return startBits[0];
+  /** The gap of the point at `offset` from the one before. */
+  private _gapAt(slot: number, offset: number): number {
+    gapReader.bytes = this._bytes.u8[chunkOf(this._block[slot])];
+    gapReader.offset = offsetOf(this._block[slot]) + offset;
+    return readGap(gapReader);
   }
 
-  /** Room for `extra` bytes after the newest point: moves the points down, or to a larger block. */
+  /**
+   * Room for `extra` bytes after the newest point: moves the points down,
+   * grows the block in place, or moves them to a larger block.
+   */
   private _ensure(slot: number, extra: number): void {
     const block = this._block[slot];
-    if (block !== NONE && this._end[slot] + extra <= this._capacity[slot])
-      return;
+    const held = block === NONE ? 0 : this._bytes.capacityOf(block);
+    if (block !== NONE && this._end[slot] + extra <= held) return;
     const needed = this._end[slot] - this._head[slot] + extra;
     if (
       block !== NONE &&
-      needed <= this._capacity[slot] &&
+      needed <= held &&
       this._head[slot] >= MIN_COMPACTION_BYTES
     ) {
-      this._moveDown(slot, block, block);
+      this._moveDown(slot);
       return;
     }
-    // Room to grow by half again, so a track that keeps growing moves rarely.
-    this._resize(slot, Arena.sizeFor(needed + (needed >> 1)));
+    // Room to grow by a quarter again, so a track that keeps growing moves rarely.
+    const capacity = needed + (needed >> 2);
+    if (block !== NONE) {
+      this._moveDown(slot);
+      if (this._resizeInPlace(slot, capacity)) return;
+    }
+    this._resize(slot, capacity);
   }
 
-  /** Moves a track's points to a block of `capacity` bytes. */
+  /** Moves a track's points to a block of at least `capacity` bytes. */
   private _resize(slot: number, capacity: number): void {
     const block = this._block[slot];
-    const moved = this._bytes.allocate(capacity);
+    const moved = this._bytes.allocate(capacity, slot);
+    const at = offsetOf(moved);
+    const track = slot % this.tracks;
     if (block !== NONE) {
-      this._moveDown(slot, block, moved);
-      this._bytes.free(block, this._capacity[slot]);
+      const head = this._head[slot];
+      const from = offsetOf(block);
+      this._bytes.u8[chunkOf(moved)].set(
+        this._bytes.u8[chunkOf(block)].subarray(
+          from + head,
+          from + this._end[slot]
+        ),
+        at
+      );
+      this._end[slot] -= head;
+      this._last[slot] -= head;
+      this._head[slot] = 0;
+      this._trackBlockBytes[track] -= this._sizeOf(block);
+      this._bytes.free(block);
     }
     this._block[slot] = moved;
-    this._capacity[slot] = capacity;
+    this._trackBlockBytes[track] += this._sizeOf(moved);
   }
 
-  /** Copies the points to the start of block `to` (which may be `from`). */
-  private _moveDown(slot: number, from: number, to: number): void {
+  /** Moves the points down and gives the block's bytes past `capacity` back. */
+  private _shrink(slot: number, capacity: number): void {
+    this._moveDown(slot);
+    if (!this._resizeInPlace(slot, capacity)) this._resize(slot, capacity);
+  }
+
+  /** Resizes a slot's block where it is (see Arena.resizeInPlace), counting the change. */
+  private _resizeInPlace(slot: number, capacity: number): boolean {
+    const block = this._block[slot];
+    const before = this._sizeOf(block);
+    if (!this._bytes.resizeInPlace(block, capacity)) return false;
+    this._trackBlockBytes[slot % this.tracks] += this._sizeOf(block) - before;
+    return true;
+  }
+
+  /** Bytes a block takes in the arena, its header included; 0 for none. */
+  private _sizeOf(block: number): number {
+    return block === NONE ? 0 : this._bytes.capacityOf(block) + HEADER_BYTES;
+  }
+
+  /** Copies the points to the start of their block. */
+  private _moveDown(slot: number): void {
     const head = this._head[slot];
-    this._bytes.data.copyWithin(to, from + head, from + this._end[slot]);
+    const at = offsetOf(this._block[slot]);
+    this._bytes.u8[chunkOf(this._block[slot])].copyWithin(
+      at,
+      at + head,
+      at + this._end[slot]
+    );
     this._end[slot] -= head;
     this._last[slot] -= head;
     this._head[slot] = 0;

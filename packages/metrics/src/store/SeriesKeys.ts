@@ -1,7 +1,8 @@
 import { hashKey } from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
-import { Arena } from './arena/Arena';
-import { grow } from './arena/columns';
+import { Arena, chunkOf, offsetOf } from './arena/Arena';
+import { ColumnSet } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
 
 const EMPTY = 0;
 const DELETED = -1;
@@ -13,23 +14,53 @@ const DELETED = -1;
  * an Int32Array, so neither the keys nor the index are traced by the GC.
  */
 export class SeriesKeys {
-  private readonly _chars = new Arena(length => new Uint16Array(length));
-  private _offset = new Int32Array(64);
-  private _length = new Int32Array(64);
-  private _hash = new Int32Array(64);
+  private readonly _chars = new Arena();
+  /** Per id: its key's block in the arena. */
+  private _block = new Int32Array(0);
+  /** Per id: where its key starts in its chunk's Uint16Array view. */
+  private _offset = new Int32Array(0);
+  private _length = new Int32Array(0);
+  private _hash = new Int32Array(0);
   /** 1 for ids that hold a key. */
-  private _used = new Uint8Array(64);
+  private _used = new Uint8Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._block,
+      set: c => (this._block = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._offset,
+      set: c => (this._offset = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._length,
+      set: c => (this._length = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._hash,
+      set: c => (this._hash = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._used,
+      set: c => (this._used = c as Uint8Array<ArrayBuffer>),
+    },
+  ]);
   /** id + 1 per slot; EMPTY or DELETED. */
   private _table = new Int32Array(64);
   private _filled = 0;
 
-  /** Bytes held by keys and the index, for the memory budget. */
+  /** Bytes held by the keys' arena, the index and the columns. */
   get byteLength(): number {
     return (
       this._chars.byteLength +
-      this._table.byteLength +
-      this._offset.byteLength * 3 +
-      this._used.byteLength
+      columnBytes(
+        this._table,
+        this._block,
+        this._offset,
+        this._length,
+        this._hash,
+        this._used
+      )
     );
   }
 
@@ -46,7 +77,7 @@ export class SeriesKeys {
         if (
           this._hash[id] === hash &&
           attributes.matches(
-            this._chars.data,
+            this._chars.u16[chunkOf(this._block[id])],
             offset,
             offset + this._length[id]
           )
@@ -72,19 +103,15 @@ export class SeriesKeys {
 
   /** Files `key` as series `id` (which must not hold a key now). */
   add(key: string, id: number): void {
-    if (id >= this._offset.length) {
-      const length = Math.max(id + 1, this._offset.length * 2);
-      this._offset = grow(this._offset, length);
-      this._length = grow(this._length, length);
-      this._hash = grow(this._hash, length);
-      this._used = grow(this._used, length);
-    }
+    this._columns.reserve(id + 1);
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
     const hash = hashKey(key);
-    const offset = this._chars.allocate(key.length);
-    const chars = this._chars.data;
+    const block = this._chars.allocate(2 * key.length);
+    const chars = this._chars.u16[chunkOf(block)];
+    const offset = offsetOf(block) >> 1;
     for (let i = 0; i < key.length; i++) chars[offset + i] = key.charCodeAt(i);
+    this._block[id] = block;
     this._offset[id] = offset;
     this._length[id] = key.length;
     this._hash[id] = hash;
@@ -109,19 +136,23 @@ export class SeriesKeys {
         break;
       }
     }
-    this._chars.free(this._offset[id], this._length[id]);
+    this._chars.free(this._block[id]);
     this._length[id] = 0;
   }
 
   /** The key of series `id`. */
   keyOf(id: number): string {
     const offset = this._offset[id];
-    return decode(this._chars.data, offset, offset + this._length[id]);
+    return decode(
+      this._chars.u16[chunkOf(this._block[id])],
+      offset,
+      offset + this._length[id]
+    );
   }
 
   private _equals(id: number, key: string): boolean {
     if (this._length[id] !== key.length) return false;
-    const chars = this._chars.data;
+    const chars = this._chars.u16[chunkOf(this._block[id])];
     const offset = this._offset[id];
     for (let i = 0; i < key.length; i++)
       if (chars[offset + i] !== key.charCodeAt(i)) return false;

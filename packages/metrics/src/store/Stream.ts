@@ -8,10 +8,13 @@ import type {
 import { decodeAttributeKey } from '@datapunk/otel-common';
 import type { PlainAttributes, RateLimitedDiag } from '@datapunk/otel-common';
 import type { ByteReader } from '@datapunk/otel-common/codec';
+import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
-import { grow } from './arena/columns';
+import { ColumnSet, grow } from './arena/columns';
+import { columnBytes } from './arena/HeldBytes';
+import type { HeldBytes } from './arena/HeldBytes';
 import { PointTracks } from './PointTracks';
 import { SeriesKeys } from './SeriesKeys';
 import type { StoreStats } from './Tally';
@@ -54,6 +57,8 @@ export interface StreamDefinition {
   /** Series exported at most, the overflow series included. */
   maxSeries: number;
   aggregator: Aggregator;
+  /** The series' exemplars; undefined when the stream keeps none. */
+  exemplars: ExemplarReservoir | undefined;
   layout: SeriesLayout;
   /** Histograms: the instrument's advice (explicit bucket boundaries). */
   advice?: { explicitBucketBoundaries?: number[] };
@@ -84,6 +89,7 @@ export class Stream {
   readonly summarized: boolean;
   readonly maxSeries: number;
   readonly aggregator: Aggregator;
+  readonly exemplars: ExemplarReservoir | undefined;
   readonly advice: { explicitBucketBoundaries?: number[] } | undefined;
   /** Set by streamFor when a restored stream turns out to be an observable's. */
   observable: boolean;
@@ -116,6 +122,48 @@ export class Stream {
   private _totalCount = new Float64Array(0);
   private _totalSum = new Float64Array(0);
   private _dirty = new Uint8Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._state,
+      set: c => (this._state = c as Uint8Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._generation,
+      set: c => (this._generation = c as Int32Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._start,
+      set: c => (this._start = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastUpdate,
+      set: c => (this._lastUpdate = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._lastCollection,
+      set: c => (this._lastCollection = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._pendingSince,
+      set: c => (this._pendingSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._inFlightSince,
+      set: c => (this._inFlightSince = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalCount,
+      set: c => (this._totalCount = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._totalSum,
+      set: c => (this._totalSum = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._dirty,
+      set: c => (this._dirty = c as Uint8Array<ArrayBuffer>),
+    },
+  ]);
   private _dirtyList = new Int32Array(16);
   private _dirtyLength = 0;
   private _freeIds: number[] = [];
@@ -141,6 +189,7 @@ export class Stream {
     this.summarized = definition.summarized;
     this.maxSeries = definition.maxSeries;
     this.aggregator = definition.aggregator;
+    this.exemplars = definition.exemplars;
     this.advice = definition.advice;
     this.observable = definition.observable;
     this._layout = definition.layout;
@@ -160,11 +209,40 @@ export class Stream {
     return this._top;
   }
 
-  /** Bytes held by this stream's columns, keys and tracks (not the aggregator's). */
-  get byteLength(): number {
-    return (
-      this._keys.byteLength + this.tracks.byteLength + this._state.length * 69
-    );
+  /**
+   * Adds the bytes this stream holds, by part, to `into`: its keys, its
+   * columns, its tracks' arena and its aggregator's (typed arrays and arena
+   * chunks counted whole).
+   */
+  addHeldBytes(into: HeldBytes): void {
+    into.keys += this._keys.byteLength;
+    into.columns +=
+      this.tracks.columnBytes +
+      columnBytes(
+        this._state,
+        this._generation,
+        this._start,
+        this._lastUpdate,
+        this._lastCollection,
+        this._pendingSince,
+        this._inFlightSince,
+        this._totalCount,
+        this._totalSum,
+        this._dirty,
+        this._dirtyList
+      );
+    const tracks = this.tracks;
+    let inBlocks = 0;
+    for (let track = 0; track < tracks.tracks; track++) {
+      const bytes = tracks.blockBytesOf(track);
+      inBlocks += bytes;
+      if (track >= FIRST_TIER) into.history += bytes;
+      else into.live += bytes;
+    }
+    into.free += tracks.arenaBytes - inBlocks;
+    this.aggregator.addHeldBytes(into);
+    if (this.exemplars !== undefined)
+      into.exemplars += this.exemplars.heldBytes();
   }
 
   /** Whether `series` is a series (active or retired). */
@@ -264,10 +342,13 @@ export class Stream {
     const at = nowMillis - 1;
     const layout = this._layout;
     const delta = this.scratch;
+    const exemplars = this.exemplars;
+    exemplars?.collected(nowMillis);
     for (let i = 0; i < this._dirtyLength; i++) {
       const series = this._dirtyList[i];
       this._dirty[series] = 0;
       if (this._state[series] !== ACTIVE) continue;
+      exemplars?.startCycle(series);
       delta.clear();
       this.aggregator.drain(series, delta);
       const tracks = this.tracks;
@@ -312,8 +393,9 @@ export class Stream {
    * The retention rules for one series: expiry after `ttlMillis` without
    * data (a delta still waiting for a successful export keeps its series),
    * the window slid, history rolled into coarser tiers and aged out of the
-   * last. Returns whether the series is still there (a retired series whose
-   * history is gone is freed).
+   * last, its blocks moved out of a chunk the tracks are emptying. Returns
+   * whether the series is still there (a retired series whose history is
+   * gone is freed).
    */
   maintain(
     series: number,
@@ -379,6 +461,7 @@ export class Stream {
       this._free(series);
       return false;
     }
+    tracks.relocate(series);
     return true;
   }
 
@@ -402,15 +485,6 @@ export class Stream {
     for (let i = 0; i < this._layout.tiers.length; i++)
       bytes += this.tracks.bytesOf(series, FIRST_TIER + i);
     return bytes;
-  }
-
-  /** Bytes of a series' live state (exported value, window, in flight). */
-  liveBytes(series: number): number {
-    return (
-      this.tracks.bytesOf(series, LIVE) +
-      this.tracks.bytesOf(series, IN_FLIGHT) +
-      this.tracks.bytesOf(series, WINDOW)
-    );
   }
 
   /**
@@ -440,6 +514,7 @@ export class Stream {
     this.tracks.swap(series, LIVE, IN_FLIGHT);
     this._inFlightSince[series] = this._pendingSince[series];
     this._pendingSince[series] = nowMillis;
+    this.exemplars?.beginExport(series);
     return true;
   }
 
@@ -447,6 +522,7 @@ export class Stream {
   endExport(series: number, succeeded: boolean): void {
     const tracks = this.tracks;
     if (tracks.size(series, IN_FLIGHT) === 0) return;
+    this.exemplars?.endExport(series, succeeded);
     if (succeeded || this._state[series] !== ACTIVE) {
       tracks.clear(series, IN_FLIGHT);
       return;
@@ -602,7 +678,7 @@ export class Stream {
 
   private _create(sinceMillis: number): number {
     const series = this._freeIds.pop() ?? this._top++;
-    if (series >= this._state.length) this._reserve(series + 1);
+    this._reserve(series + 1);
     this._state[series] = ACTIVE;
     this._generation[series]++;
     this._start[series] = sinceMillis;
@@ -621,6 +697,7 @@ export class Stream {
     if (series === this._overflow) this._overflow = -1;
     else this._keys.remove(series);
     this.aggregator.release(series);
+    this.exemplars?.release(series);
     this.tracks.clear(series, LIVE);
     this.tracks.clear(series, IN_FLIGHT);
     this.tracks.clear(series, WINDOW);
@@ -643,20 +720,12 @@ export class Stream {
     this._dirtyList[this._dirtyLength++] = series;
   }
 
+  /** Makes room for ids below `series` (a column at a time, ahead of need). */
   private _reserve(series: number): void {
-    const length = Math.max(series, this._state.length * 2, 64);
-    this._state = grow(this._state, length);
-    this._generation = grow(this._generation, length);
-    this._start = grow(this._start, length);
-    this._lastUpdate = grow(this._lastUpdate, length);
-    this._lastCollection = grow(this._lastCollection, length);
-    this._pendingSince = grow(this._pendingSince, length);
-    this._inFlightSince = grow(this._inFlightSince, length);
-    this._totalCount = grow(this._totalCount, length);
-    this._totalSum = grow(this._totalSum, length);
-    this._dirty = grow(this._dirty, length);
-    this.tracks.reserve(length);
-    this.aggregator.reserve(length);
+    this._columns.reserve(series);
+    this.tracks.reserve(series);
+    this.aggregator.reserve(series);
+    this.exemplars?.reserve(series);
   }
 }
 

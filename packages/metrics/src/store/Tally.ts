@@ -1,3 +1,5 @@
+import { EXEMPLAR_DROP_REASONS } from '../exemplars/ExemplarBudget';
+
 /**
  * Counts by reason, for self-observability. Reasons come from a small fixed
  * set, each reported from the start at 0 (as Prometheus advises: a counter
@@ -63,4 +65,6 @@ export class StoreStats {
   readonly callbackErrors = new Tally(['error', 'timeout']);
   /** Failed exports: error, timeout. */
   readonly exportFailures = new Tally(['error', 'timeout']);
+  /** Exemplars not kept: memory_limit, filtered_attributes, invalid_context. */
+  readonly droppedExemplars = new Tally(EXEMPLAR_DROP_REASONS);
 }

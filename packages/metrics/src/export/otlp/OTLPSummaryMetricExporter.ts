@@ -2,6 +2,7 @@ import type { OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-
 import { OptionReader } from '@datapunk/otel-common';
 import type { SummaryCapableExporter } from '../SummaryMetricData';
 import { loadOtlpPackages } from './otlpPackages';
+import { createExemplarSerializer } from './exemplarSerializer';
 import { createSummarySerializer } from './summarySerializer';
 
 // This module is loaded only when OTLP export is used (from the
@@ -22,7 +23,8 @@ const PROTOCOLS: readonly OTLPHttpProtocol[] = ['http/json', 'http/protobuf'];
  * The SDK's OTLP/HTTP metric exporter (same endpoint, headers, timeout,
  * compression, retries and `OTEL_EXPORTER_OTLP_*` variables), in JSON or
  * protobuf, that also sends the reader's percentile summaries as real OTLP
- * Summary points.
+ * Summary points, and the exemplars points carry (on sums, gauges and
+ * histograms), which the SDK's serializer leaves out.
  */
 export class OTLPSummaryMetricExporter
   extends exporter.OTLPMetricExporterBase
@@ -41,9 +43,12 @@ export class OTLPSummaryMetricExporter
           'Content-Type': json ? 'application/json' : 'application/x-protobuf',
         }),
         createSummarySerializer(
-          json
-            ? transformer.JsonMetricsSerializer
-            : transformer.ProtobufMetricsSerializer,
+          createExemplarSerializer(
+            json
+              ? transformer.JsonMetricsSerializer
+              : transformer.ProtobufMetricsSerializer,
+            json ? 'json' : 'protobuf'
+          ),
           json ? 'json' : 'protobuf'
         ),
         'datapunk_otlp_summary_metric_exporter',

@@ -1,7 +1,8 @@
 /**
- * The little protobuf needed to turn encoded OTLP gauges into summaries:
- * walking a message's fields and writing new ones. Wire types: 0 varint,
- * 1 fixed64, 2 length-delimited, 5 fixed32.
+ * The little protobuf needed to rewrite what the SDK's serializer encoded
+ * (gauges into summaries, exemplars added to points): walking a message's
+ * fields and writing new ones. Wire types: 0 varint, 1 fixed64, 2
+ * length-delimited, 5 fixed32.
  */
 
 export const enum WireType {
@@ -98,10 +99,34 @@ export class ProtoWriter {
       .raw(body);
   }
 
-  fixed64(number: number, value: number): this {
+  fixed64(number: number, value: number | bigint): this {
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setBigUint64(0, BigInt(value), true);
     return this.raw(varint(number * 8 + WireType.FIXED64)).raw(bytes);
+  }
+
+  /** An integer as sfixed64 (two's complement). */
+  sfixed64(number: number, value: number): this {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigInt64(0, BigInt(value), true);
+    return this.raw(varint(number * 8 + WireType.FIXED64)).raw(bytes);
+  }
+
+  /** An integer as int64 (a negative one takes 10 bytes). */
+  int64(number: number, value: number): this {
+    return this.raw(varint(number * 8 + WireType.VARINT)).raw(
+      varint(BigInt.asUintN(64, BigInt(value)))
+    );
+  }
+
+  bool(number: number, value: boolean): this {
+    return this.raw(varint(number * 8 + WireType.VARINT)).raw(
+      varint(value ? 1 : 0)
+    );
+  }
+
+  string(number: number, value: string): this {
+    return this.message(number, new TextEncoder().encode(value));
   }
 
   double(number: number, value: number): this {
@@ -121,8 +146,40 @@ export class ProtoWriter {
   }
 }
 
-function varint(value: number): Uint8Array {
+/**
+ * Rewrites the fields at `path` (field numbers, outermost first) of an
+ * encoded message: each is replaced by what `leaf` returns for its body
+ * (whole fields, tag included: none, one or several); the messages around
+ * them are re-encoded, every other field is copied unchanged.
+ */
+export function rewriteFields(
+  message: Uint8Array,
+  path: readonly number[],
+  leaf: (body: Uint8Array) => Uint8Array
+): Uint8Array {
+  const writer = new ProtoWriter();
+  for (const field of readFields(message)) {
+    if (field.number !== path[0]) writer.raw(field.raw);
+    else if (path.length === 1) writer.raw(leaf(field.body));
+    else
+      writer.message(
+        field.number,
+        rewriteFields(field.body, path.slice(1), leaf)
+      );
+  }
+  return writer.finish();
+}
+
+function varint(value: number | bigint): Uint8Array {
   const bytes: number[] = [];
+  if (typeof value === 'bigint') {
+    while (value >= 0x80n) {
+      bytes.push(Number(value & 0x7fn) | 0x80);
+      value >>= 7n;
+    }
+    bytes.push(Number(value));
+    return Uint8Array.from(bytes);
+  }
   while (value >= 0x80) {
     bytes.push(value % 128 | 0x80);
     value = Math.floor(value / 128);

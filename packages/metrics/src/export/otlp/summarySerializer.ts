@@ -8,7 +8,7 @@ import type {
   IExportMetricsServiceResponse,
   ISerializer,
 } from '@opentelemetry/otlp-transformer';
-import { ProtoWriter, readFields } from './protobuf';
+import { ProtoWriter, readFields, rewriteFields } from './protobuf';
 import { isSummaryMetricData } from '../SummaryMetricData';
 import type { SummaryMetricData, SummaryValue } from '../SummaryMetricData';
 
@@ -148,20 +148,6 @@ function protobufSummaries(
   summaries: SummaryValue[][]
 ): Uint8Array {
   let next = 0;
-  const rewrite = (
-    message: Uint8Array,
-    path: number[],
-    leaf: (body: Uint8Array) => Uint8Array
-  ): Uint8Array => {
-    const writer = new ProtoWriter();
-    for (const field of readFields(message)) {
-      if (field.number !== path[0]) writer.raw(field.raw);
-      else if (path.length === 1) writer.raw(leaf(field.body));
-      else
-        writer.message(field.number, rewrite(field.body, path.slice(1), leaf));
-    }
-    return writer.finish();
-  };
   const metricToSummary = (metric: Uint8Array): Uint8Array => {
     const values = summaries[next++];
     const writer = new ProtoWriter();
@@ -185,7 +171,7 @@ function protobufSummaries(
       .message(SCOPE_METRICS_METRICS, writer.finish())
       .finish();
   };
-  return rewrite(
+  return rewriteFields(
     bytes,
     [
       REQUEST_RESOURCE_METRICS,

@@ -1,6 +1,7 @@
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import type { MetricKind } from '../../types';
 import type { Aggregate } from '../Aggregate';
+import type { HeldBytes } from '../arena/HeldBytes';
 
 /** What an exported metric needs besides its points. */
 export interface MetricHead {
@@ -32,6 +33,8 @@ export interface Aggregator<A extends Aggregate = Aggregate> {
   drain(series: number, into: A): void;
   /** Gives back what the series held (it is gone, or idle). */
   release(series: number): void;
+  /** Adds the bytes its typed arrays and arena hold, by part, to `into`. */
+  addHeldBytes(into: HeldBytes): void;
   /** The value an exported data point carries. */
   pointValue(aggregate: A): unknown;
   /** An exported metric of these points, of this kind's data point type. */

@@ -2,7 +2,9 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { ByteReader, ByteWriter } from '@datapunk/otel-common/codec';
 import { MetricKind } from '../../types';
-import { grow } from '../arena/columns';
+import { ColumnSet } from '../arena/columns';
+import { columnBytes } from '../arena/HeldBytes';
+import type { HeldBytes } from '../arena/HeldBytes';
 import { GaugeAggregate } from '../GaugeAggregate';
 import type { Aggregator, MetricHead } from './Aggregator';
 import { finiteValue } from './SumAggregator';
@@ -23,22 +25,54 @@ export class GaugeAggregator implements Aggregator<GaugeAggregate> {
   private _m2 = new Float64Array(0);
   private _min = new Float64Array(0);
   private _max = new Float64Array(0);
+  /** New series start empty (see release). */
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._last,
+      set: c => (this._last = c as Float64Array<ArrayBuffer>),
+      fill: NaN,
+    },
+    {
+      get: () => this._count,
+      set: c => (this._count = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._mean,
+      set: c => (this._mean = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._m2,
+      set: c => (this._m2 = c as Float64Array<ArrayBuffer>),
+    },
+    {
+      get: () => this._min,
+      set: c => (this._min = c as Float64Array<ArrayBuffer>),
+      fill: Infinity,
+    },
+    {
+      get: () => this._max,
+      set: c => (this._max = c as Float64Array<ArrayBuffer>),
+      fill: -Infinity,
+    },
+  ]);
 
   create(): GaugeAggregate {
     return new GaugeAggregate();
   }
 
   reserve(series: number): void {
-    if (series <= this._last.length) return;
-    const length = Math.max(series, this._last.length * 2);
-    const from = this._last.length;
-    this._last = grow(this._last, length);
-    this._count = grow(this._count, length);
-    this._mean = grow(this._mean, length);
-    this._m2 = grow(this._m2, length);
-    this._min = grow(this._min, length);
-    this._max = grow(this._max, length);
-    for (let i = from; i < length; i++) this.release(i);
+    this._columns.reserve(series);
+  }
+
+  addHeldBytes(into: HeldBytes): void {
+    into.columns += columnBytes(
+      this._last,
+      this._count,
+      this._mean,
+      this._m2,
+      this._min,
+      this._max
+    );
   }
 
   record(series: number, value: number): void {

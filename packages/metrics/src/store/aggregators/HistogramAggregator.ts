@@ -16,12 +16,15 @@ import type {
   ExponentialSketchOptions,
 } from '@datapunk/otel-sketch';
 import { MetricKind } from '../../types';
-import { Arena } from '../arena/Arena';
-import { grow } from '../arena/columns';
+import { Arena, chunkOf, offsetOf } from '../arena/Arena';
+import { ColumnSet } from '../arena/columns';
+import { columnBytes } from '../arena/HeldBytes';
+import type { HeldBytes } from '../arena/HeldBytes';
 import { HistogramAggregate } from '../HistogramAggregate';
 import type { Aggregator, MetricHead } from './Aggregator';
 
 const NONE = -1;
+const EMPTY: Float64Array = new Float64Array(0);
 /** Mappings by scale − MIN_SCALE, looked up without checks on the record path. */
 const MAPPINGS: Base2Mapping[] = [];
 for (let scale = MIN_SCALE; scale <= MAX_SCALE; scale++)
@@ -32,9 +35,15 @@ function mappingAt(scale: number): Base2Mapping {
 }
 /** Buckets of a new block: values within a factor of ~1.4 at scale 5 fit. */
 const FIRST_BLOCK = 16;
+const BUCKET_BYTES = 8;
 
 /** The block a current delta is drained through (JS is single-threaded). */
-const positive = { counts: new Float64Array(0), offset: 0, from: 0, to: 0 };
+const positive: {
+  counts: Float64Array;
+  offset: number;
+  from: number;
+  to: number;
+} = { counts: new Float64Array(0), offset: 0, from: 0, to: 0 };
 const drained: BucketBlock = {
   scale: 0,
   positive,
@@ -47,29 +56,34 @@ const drained: BucketBlock = {
 /**
  * Histograms: per series a base-2 exponential histogram of non-negative
  * values (OpenTelemetry's buckets, as the sketch keeps them), its counts in
- * a dense block of one Float64Array arena per stream, from the lowest to
- * the highest bucket recorded, its scale lowered when the range would need
- * more than maxBuckets. A record is a mapping and an add: no hashing, no
- * allocation.
+ * a dense block of one arena per stream, from the lowest to the highest
+ * bucket recorded, its scale lowered when the range would need more than
+ * maxBuckets. A record is a mapping and an add: no hashing, no allocation.
+ * A series holds a block only between its first record and the next
+ * collection, which drains the delta and gives the block back.
  */
 export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   readonly kind = MetricKind.HISTOGRAM;
   readonly ordered = false;
   private readonly _sketch: Required<ExponentialSketchOptions>;
   private readonly _quantiles: readonly number[];
-  private readonly _buckets = new Arena(length => new Float64Array(length));
+  private readonly _buckets = new Arena();
   private _scale = new Int8Array(0);
   /** Index of the bucket at the block's first element. */
   private _base = new Int32Array(0);
   private _low = new Int32Array(0);
   private _high = new Int32Array(0);
+  /** The block's handle, NONE without one. */
   private _block = new Int32Array(0);
+  /** Where the block starts in its chunk's Float64Array view. */
+  private _at = new Int32Array(0);
   private _size = new Int32Array(0);
   private _zero = new Float64Array(0);
   private _count = new Float64Array(0);
   private _sum = new Float64Array(0);
   private _min = new Float64Array(0);
   private _max = new Float64Array(0);
+  private readonly _columns: ColumnSet;
 
   constructor(
     sketch: Required<ExponentialSketchOptions>,
@@ -77,11 +91,81 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   ) {
     this._sketch = sketch;
     this._quantiles = quantiles;
+    // New series start empty (see _empty).
+    this._columns = new ColumnSet([
+      {
+        get: () => this._scale,
+        set: c => (this._scale = c as Int8Array<ArrayBuffer>),
+        fill: sketch.maxScale,
+      },
+      {
+        get: () => this._base,
+        set: c => (this._base = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._low,
+        set: c => (this._low = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._high,
+        set: c => (this._high = c as Int32Array<ArrayBuffer>),
+        fill: -1,
+      },
+      {
+        get: () => this._block,
+        set: c => (this._block = c as Int32Array<ArrayBuffer>),
+        fill: NONE,
+      },
+      {
+        get: () => this._at,
+        set: c => (this._at = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._size,
+        set: c => (this._size = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._zero,
+        set: c => (this._zero = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._count,
+        set: c => (this._count = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._sum,
+        set: c => (this._sum = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._min,
+        set: c => (this._min = c as Float64Array<ArrayBuffer>),
+        fill: Infinity,
+      },
+      {
+        get: () => this._max,
+        set: c => (this._max = c as Float64Array<ArrayBuffer>),
+        fill: -Infinity,
+      },
+    ]);
   }
 
-  /** Bytes of the bucket arena and the columns. */
-  get byteLength(): number {
-    return this._buckets.byteLength + this._scale.length * 73;
+  addHeldBytes(into: HeldBytes): void {
+    into.current += this._buckets.usedBytes;
+    into.free += this._buckets.byteLength - this._buckets.usedBytes;
+    into.columns += columnBytes(
+      this._scale,
+      this._base,
+      this._low,
+      this._high,
+      this._block,
+      this._at,
+      this._size,
+      this._zero,
+      this._count,
+      this._sum,
+      this._min,
+      this._max
+    );
   }
 
   create(): HistogramAggregate {
@@ -92,22 +176,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   }
 
   reserve(series: number): void {
-    if (series <= this._scale.length) return;
-    const length = Math.max(series, this._scale.length * 2);
-    const from = this._scale.length;
-    this._scale = grow(this._scale, length);
-    this._base = grow(this._base, length);
-    this._low = grow(this._low, length);
-    this._high = grow(this._high, length);
-    this._block = grow(this._block, length);
-    this._size = grow(this._size, length);
-    this._zero = grow(this._zero, length);
-    this._count = grow(this._count, length);
-    this._sum = grow(this._sum, length);
-    this._min = grow(this._min, length);
-    this._max = grow(this._max, length);
-    this._block.fill(NONE, from);
-    for (let i = from; i < length; i++) this._empty(i);
+    this._columns.reserve(series);
   }
 
   record(series: number, value: number): void {
@@ -128,7 +197,9 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       index >= this._low[series] &&
       index <= this._high[series]
     ) {
-      this._buckets.data[this._block[series] + offset]++;
+      this._buckets.f64[chunkOf(this._block[series])][
+        this._at[series] + offset
+      ]++;
       return;
     }
     this._add(series, this._scale[series], index, 1);
@@ -168,13 +239,20 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
     const low = this._low[series];
     const high = this._high[series];
     const occupied = block !== NONE && low <= high;
-    positive.counts = this._buckets.data;
+    const at = this._at[series];
+    if (occupied) positive.counts = this._buckets.f64[chunkOf(block)];
     positive.offset = low;
-    positive.from = occupied ? block + low - this._base[series] : 0;
-    positive.to = occupied ? block + high - this._base[series] + 1 : 0;
+    positive.from = occupied ? at + low - this._base[series] : 0;
+    positive.to = occupied ? at + high - this._base[series] + 1 : 0;
     drained.positive = occupied ? positive : undefined;
     into.sketch.mergeBuckets(drained);
-    if (occupied) this._buckets.data.fill(0, positive.from, positive.to);
+    positive.counts = EMPTY;
+    // The block goes back: most series see few records between collections.
+    if (block !== NONE) {
+      this._buckets.free(block);
+      this._block[series] = NONE;
+      this._size[series] = 0;
+    }
     this._count[series] = 0;
     this._zero[series] = 0;
     this._sum[series] = 0;
@@ -185,8 +263,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   }
 
   release(series: number): void {
-    if (this._block[series] !== NONE)
-      this._buckets.free(this._block[series], this._size[series]);
+    if (this._block[series] !== NONE) this._buckets.free(this._block[series]);
     this._block[series] = NONE;
     this._empty(series);
   }
@@ -246,8 +323,9 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       high >>= change;
     }
     this._ensure(series, low, high);
-    this._buckets.data[this._block[series] + index - this._base[series]] +=
-      count;
+    this._buckets.f64[chunkOf(this._block[series])][
+      this._at[series] + index - this._base[series]
+    ] += count;
     this._low[series] = low;
     this._high[series] = high;
   }
@@ -259,45 +337,53 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       this._base[series] >>= change;
       return;
     }
-    const data = this._buckets.data;
-    const block = this._block[series];
+    const data = this._buckets.f64[chunkOf(this._block[series])];
+    const at = this._at[series];
     const base = this._base[series];
     const low = this._low[series];
     const high = this._high[series];
     const newBase = base >> change;
     // Targets never run ahead of sources: i >> change - newBase ≤ i - base.
     for (let i = low; i <= high; i++) {
-      const count = data[block + i - base];
-      data[block + i - base] = 0;
-      data[block + (i >> change) - newBase] += count;
+      const count = data[at + i - base];
+      data[at + i - base] = 0;
+      data[at + (i >> change) - newBase] += count;
     }
     this._base[series] = newBase;
     this._low[series] = low >> change;
     this._high[series] = high >> change;
   }
 
-  /** A block holding buckets `low`..`high` (moving what it holds). */
+  /** A block holding buckets `low`..`high` (moving what it holds), zeroed elsewhere. */
   private _ensure(series: number, low: number, high: number): void {
     const block = this._block[series];
     const base = this._base[series];
     if (block !== NONE && low >= base && high < base + this._size[series])
       return;
     const span = high - low + 1;
-    const size = Arena.sizeFor(Math.max(FIRST_BLOCK, span * 2));
+    const arena = this._buckets;
+    const moved = arena.allocate(
+      Math.max(FIRST_BLOCK, span * 2) * BUCKET_BYTES
+    );
+    const size = (arena.capacityOf(moved) / BUCKET_BYTES) | 0;
     // Slack on both sides: the range may grow either way.
     const newBase = low - ((size - span) >> 1);
-    const moved = this._buckets.allocate(size);
+    const to = arena.f64[chunkOf(moved)];
+    const at = offsetOf(moved) / BUCKET_BYTES;
+    to.fill(0, at, at + size);
     if (block !== NONE) {
-      const data = this._buckets.data;
-      if (this._low[series] <= this._high[series])
-        data.copyWithin(
-          moved + this._low[series] - newBase,
-          block + this._low[series] - base,
-          block + this._high[series] - base + 1
+      if (this._low[series] <= this._high[series]) {
+        const from = arena.f64[chunkOf(block)];
+        const old = this._at[series] - base;
+        to.set(
+          from.subarray(old + this._low[series], old + this._high[series] + 1),
+          at + this._low[series] - newBase
         );
-      this._buckets.free(block, this._size[series]);
+      }
+      arena.free(block);
     }
     this._block[series] = moved;
+    this._at[series] = at;
     this._size[series] = size;
     this._base[series] = newBase;
   }

@@ -1,7 +1,9 @@
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { MetricKind } from '../../types';
-import { grow } from '../arena/columns';
+import { ColumnSet } from '../arena/columns';
+import { columnBytes } from '../arena/HeldBytes';
+import type { HeldBytes } from '../arena/HeldBytes';
 import { SumAggregate } from '../SumAggregate';
 import type { Aggregator, MetricHead } from './Aggregator';
 
@@ -10,17 +12,23 @@ export class SumAggregator implements Aggregator<SumAggregate> {
   readonly kind = MetricKind.SUM;
   readonly ordered = false;
   private _current = new Float64Array(0);
+  private readonly _columns = new ColumnSet([
+    {
+      get: () => this._current,
+      set: c => (this._current = c as Float64Array<ArrayBuffer>),
+    },
+  ]);
 
   create(): SumAggregate {
     return new SumAggregate();
   }
 
   reserve(series: number): void {
-    if (series > this._current.length)
-      this._current = grow(
-        this._current,
-        Math.max(series, this._current.length * 2)
-      );
+    this._columns.reserve(series);
+  }
+
+  addHeldBytes(into: HeldBytes): void {
+    into.columns += columnBytes(this._current);
   }
 
   record(series: number, value: number): void {

@@ -1,6 +1,9 @@
 /**
  * The Prometheus scrape of 10,000 histogram series (200 values each, 4
- * attributes): our PrometheusScrapeServer against the SDK's own
+ * attributes): our PrometheusScrapeServer, serving our RetentionMeterProvider
+ * (what setupMetrics() builds) and a RetentionMetricReader under the SDK's
+ * MeterProvider (whose exponential collect() is one synchronous block of
+ * the SDK's), against the SDK's own
  * PrometheusExporter (@opentelemetry/exporter-prometheus, explicit-bucket
  * histograms, its serializer), in one run. For each: the longest
  * event-loop stall (monitorEventLoopDelay) and the longest GC pause (gc
@@ -19,7 +22,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { Attributes } from '@opentelemetry/api';
+import type {
+  Attributes,
+  MeterProvider as ApiMeterProvider,
+} from '@opentelemetry/api';
 import {
   PrometheusExporter,
   PrometheusSerializer,
@@ -28,7 +34,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { median, printTable, writeResults } from '@datapunk/bench-kit';
 import { RateLimitedDiag, SlicedTask } from '@datapunk/otel-common';
-import { RetentionMetricReader } from '../src';
+import { RetentionMeterProvider, RetentionMetricReader } from '../src';
 import {
   DEFAULT_CLASSIC_BOUNDARIES,
   PrometheusScrapeServer,
@@ -139,7 +145,7 @@ async function measured<T extends object>(
 }
 
 /** The values of every series: lognormal latencies in seconds around 50 ms, seeded. */
-function record(provider: MeterProvider): void {
+function record(provider: ApiMeterProvider): void {
   const histogram = provider
     .getMeter('bench')
     .createHistogram('http.server.duration', { unit: 's' });
@@ -174,14 +180,14 @@ interface Target {
   serialize(metrics: ResourceMetrics, format: Format): Promise<unknown>;
 }
 
-async function ours(): Promise<Target> {
-  const reader = new RetentionMetricReader({
-    collectionIntervalMillis: 3_600_000, // only scrapes collect here
-    limits: { maxSeriesPerMetric: SERIES + 1 },
-  });
-  const provider = new MeterProvider({ readers: [reader] });
+/** Our scrape server, serving `source`, whose instruments `provider` makes. */
+async function ours(
+  name: string,
+  source: RetentionMetricReader | RetentionMeterProvider,
+  provider: ApiMeterProvider & { shutdown(): Promise<void> }
+): Promise<Target> {
   record(provider);
-  const server = new PrometheusScrapeServer(reader, {
+  const server = new PrometheusScrapeServer(source, {
     host: '127.0.0.1',
     port: 0,
   });
@@ -191,7 +197,7 @@ async function ours(): Promise<Target> {
     namer: new LabelNamer(),
   };
   return {
-    name: 'ours (PrometheusScrapeServer)',
+    name,
     url: (await server.url())!,
     formats: ['text', 'openmetrics', 'protobuf'],
     record: () => record(provider),
@@ -200,7 +206,7 @@ async function ours(): Promise<Target> {
       await provider.shutdown();
     },
     async collect() {
-      return (await pipelineOf(reader)!.collect()).resourceMetrics;
+      return (await pipelineOf(source)!.collect()).resourceMetrics;
     },
     // As the server builds: one namer for every build.
     async serialize(metrics, format) {
@@ -209,6 +215,25 @@ async function ours(): Promise<Target> {
       return builder.finish();
     },
   };
+}
+
+const OPTIONS = {
+  collectionIntervalMillis: 3_600_000, // only scrapes collect here
+  limits: { maxSeriesPerMetric: SERIES + 1 },
+};
+
+function ourProvider(): Promise<Target> {
+  const provider = new RetentionMeterProvider(OPTIONS);
+  return ours('ours, RetentionMeterProvider', provider, provider);
+}
+
+function ourReader(): Promise<Target> {
+  const reader = new RetentionMetricReader(OPTIONS);
+  return ours(
+    'ours, RetentionMetricReader under the SDK',
+    reader,
+    new MeterProvider({ readers: [reader] })
+  );
 }
 
 async function sdk(): Promise<Target> {
@@ -331,7 +356,10 @@ async function main(): Promise<void> {
   // `-- ours` or `-- sdk` runs one side only (while tuning); the comparison needs both.
   const only = process.argv[2];
   const rows: Row[] = [];
-  if (only !== 'sdk') rows.push(...(await run(ours)));
+  if (only !== 'sdk') {
+    rows.push(...(await run(ourProvider)));
+    rows.push(...(await run(ourReader)));
+  }
   if (only !== 'ours') rows.push(...(await run(sdk)));
   printTable(
     ['target', 'case', 'bytes', 'ms', 'longest stall ms', 'longest GC ms'],
@@ -347,13 +375,20 @@ async function main(): Promise<void> {
   if (only) return;
   const find = (target: string, name: string) =>
     rows.find(r => r.target.startsWith(target) && r.case.startsWith(name))!;
-  const ratio = (name: string, field: 'millis' | 'maxStallMillis' | 'bytes') =>
-    (find('ours', name)[field] / find('SDK', name)[field]).toFixed(2);
-  console.log(
-    `\nours ÷ SDK, text: later scrape time ${ratio('scrape, text', 'millis')}×, ` +
-      `its longest stall ${ratio('scrape, text', 'maxStallMillis')}×, bytes ${ratio('scrape, text', 'bytes')}×; ` +
-      `${CONCURRENT} concurrent ${ratio(`${CONCURRENT} concurrent`, 'millis')}×`
-  );
+  for (const ourName of [
+    'ours, RetentionMeterProvider',
+    'ours, RetentionMetricReader',
+  ]) {
+    const ratio = (
+      name: string,
+      field: 'millis' | 'maxStallMillis' | 'bytes'
+    ) => (find(ourName, name)[field] / find('SDK', name)[field]).toFixed(2);
+    console.log(
+      `\n${ourName} ÷ SDK, text: later scrape time ${ratio('scrape, text', 'millis')}×, ` +
+        `its longest stall ${ratio('scrape, text', 'maxStallMillis')}×, bytes ${ratio('scrape, text', 'bytes')}×; ` +
+        `${CONCURRENT} concurrent ${ratio(`${CONCURRENT} concurrent`, 'millis')}×`
+    );
+  }
   writeResults('prometheus', {
     series: SERIES,
     valuesPerSeries: VALUES_PER_SERIES,

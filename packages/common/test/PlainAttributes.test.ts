@@ -37,6 +37,36 @@ describe('PlainAttributes', () => {
     );
   });
 
+  it('keeps to the reader’s key when sets of a few shapes come one after the other, in any key order', () => {
+    // The same names, in different orders, and with one more or one less.
+    const shapes = [
+      ['b', 'a', 'c'],
+      ['a', 'b', 'c'],
+      ['c', 'b', 'a'],
+      ['b', 'a'],
+      ['b', 'a', 'c', 'd'],
+    ];
+    const shaped = fc
+      .tuple(
+        fc.constantFrom(...shapes),
+        fc.array(primitive, { minLength: 4, maxLength: 4 })
+      )
+      .map(([names, values]) =>
+        Object.fromEntries(names.map((name, i) => [name, values[i]]))
+      );
+    fc.assert(
+      fc.property(fc.array(shaped, { minLength: 2, maxLength: 20 }), sets => {
+        for (const attributes of sets) {
+          plain.read(attributes, DEFAULT_ATTRIBUTE_BOUNDS);
+          const key = reader.read(attributes)!.key;
+          expect(plain.key()).to.equal(key);
+          expect(plain.hash()).to.equal(hashKey(key));
+        }
+      }),
+      { numRuns: 300 }
+    );
+  });
+
   it('matches no other set’s key', () => {
     fc.assert(
       fc.property(set, set, (a, b) => {

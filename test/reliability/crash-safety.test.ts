@@ -98,14 +98,23 @@ describe('reliability: crash safety of the state file', function () {
       leftovers.length,
       `leftovers: ${leftovers.join(', ')}`
     ).to.be.at.most(1);
-    // The children did write (a kill mid-write leaves the previous snapshot;
-    // how many kills land there varies with the disk: 7-15 of 50 here).
-    expect(grew, 'kills after which newer data was on disk').to.be.at.least(
-      KILLS / 5
-    );
     console.log(
       `      ${KILLS} kills survived; ${grew} left a newer snapshot, the rest the previous one`
     );
+    // The children do write newer data. How many random kills leave some
+    // depends on the machine (a kill before a child's first snapshot after
+    // its restore leaves its predecessor's: 9-24 of 50 in CI runs), so one
+    // more child runs until a newer snapshot is on disk.
+    const last = await startChild(path);
+    const lastExited = new Promise(done => last.once('exit', done));
+    let newer = previous;
+    for (let waited = 0; newer <= previous && waited < 20_000; waited += 100) {
+      await sleep(100);
+      newer = await load(path, join(checks, 'check-last.json'));
+    }
+    last.kill('SIGKILL');
+    await lastExited;
+    expect(newer, 'a running child writes newer data').to.be.above(previous);
     // Kept when an assertion fails above, for a look at what was on disk.
     rmSync(directory, { recursive: true });
     rmSync(checks, { recursive: true });

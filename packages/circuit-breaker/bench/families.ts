@@ -28,7 +28,8 @@ export interface FamilyRow {
   half: [number, number, number];
 }
 
-function spread(values: number[]): [number, number, number] {
+/** Median, 90th percentile and worst of `values`. */
+export function spread(values: number[]): [number, number, number] {
   const sorted = [...values].sort((a, b) => a - b);
   return [
     sorted[Math.floor(sorted.length / 2)],

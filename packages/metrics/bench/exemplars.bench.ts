@@ -34,18 +34,26 @@ for (let run = 0; run < RUNS; run++)
       ),
     });
 
+/** One path's ns per record in one process's results. */
+function nanosOf(
+  results: ExemplarPathResult[],
+  kind: string,
+  spanCase: string
+): number {
+  return results.find(r => r.kind === kind && r.spanCase === spanCase)!
+    .nanosPerRecord;
+}
+
 /** A path's ns per record in each run, and over the SDK's no-span record of the same process. */
 function measured(filter: ExemplarFilter, kind: string, spanCase: string) {
   return runs
     .filter(r => r.filter === filter)
-    .map(({ results }) => {
-      const at = (k: string, s: string) =>
-        results.find(r => r.kind === k && r.spanCase === s)!.nanosPerRecord;
-      return {
-        nanos: at(kind, spanCase),
-        overSdk: at(kind, spanCase) / at('SDK record', 'no span'),
-      };
-    });
+    .map(({ results }) => ({
+      nanos: nanosOf(results, kind, spanCase),
+      overSdk:
+        nanosOf(results, kind, spanCase) /
+        nanosOf(results, 'SDK record', 'no span'),
+    }));
 }
 
 const rows = EXEMPLAR_FILTERS.flatMap(filter =>
@@ -105,13 +113,8 @@ const bare = {
   off: withoutManager('always_off'),
   on: withoutManager('trace_based'),
 };
-const bareNanos = (results: ExemplarPathResult[][], kind: string) =>
-  median(
-    results.map(
-      r =>
-        r.find(p => p.kind === kind && p.spanCase === 'no span')!.nanosPerRecord
-    )
-  );
+const bareNanos = (runResults: ExemplarPathResult[][], kind: string) =>
+  median(runResults.map(results => nanosOf(results, kind, 'no span')));
 console.log(
   `\nWith no context manager registered (each filter in its own process, ${RUNS} runs; median ns per record): ` +
     RECORD_KINDS.filter(kind => kind !== 'SDK record')

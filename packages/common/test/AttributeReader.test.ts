@@ -239,6 +239,33 @@ describe('AttributeReader', () => {
     );
     expect(() => decodeAttributeKey('garbage')).to.throw(TypeError);
   });
+
+  it('makes keys that are property names of Object.prototype own properties, and refuses broken keys', () => {
+    const attributes = JSON.parse(
+      '{"__proto__":"p","constructor":1,"0":true,"toString":["a",null]}'
+    );
+    const decoded = decodeAttributeKey(reader.read(attributes)!.key);
+    expect(Object.getPrototypeOf(decoded)).to.equal(Object.prototype);
+    expect(Object.entries(decoded)).to.deep.equal([
+      ['0', true],
+      ['__proto__', 'p'],
+      ['constructor', 1],
+      ['toString', ['a', null]],
+    ]);
+    for (const broken of [
+      '3:abc',
+      '3:abcs9:x',
+      '1:xn5',
+      '1:xa2:t',
+      ':x',
+      '1:xq',
+    ])
+      expect(() => decodeAttributeKey(broken), broken).to.throw(
+        TypeError,
+        /not an attribute key/
+      );
+    expect(decodeAttributeKey('')).to.deep.equal({});
+  });
 });
 
 /** Sorted entries with every value tagged by type (NaN, -0 and 1 vs '1' kept apart as the key must). */

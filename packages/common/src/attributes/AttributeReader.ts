@@ -293,37 +293,68 @@ function partOf(value: unknown): string {
 /**
  * The attributes a key of {@link AttributeReading.key} stands for: the
  * reading's attributes, made again (keys in sorted order, own properties).
+ * Exports decode every series' key, so it reads in place: no cursor, entry
+ * or slice objects beyond the strings it returns.
  * @throws {TypeError} for a string that is no such key.
  */
 export function decodeAttributeKey(key: string): Attributes {
-  const entries: [string, AttributeValue][] = [];
-  const cursor = { at: 0 };
-  while (cursor.at < key.length) {
-    const name = readCounted(key, cursor);
-    entries.push([name, readPart(key, cursor) as AttributeValue]);
+  const attributes: Attributes = {};
+  decoding = key;
+  at = 0;
+  while (at < key.length) {
+    const name = readCounted();
+    const value = readPart() as AttributeValue;
+    // A plain assignment of '__proto__' would set the prototype instead.
+    if (name === '__proto__')
+      Object.defineProperty(attributes, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else attributes[name] = value;
   }
-  return Object.fromEntries(entries);
+  decoding = '';
+  return attributes;
 }
 
-/** `<length>:<text>` at the cursor. */
-function readCounted(key: string, cursor: { at: number }): string {
-  const colon = key.indexOf(':', cursor.at);
-  const length = Number(key.slice(cursor.at, colon));
-  if (colon < 0 || !Number.isInteger(length) || length < 0)
-    throw new TypeError(`not an attribute key at ${cursor.at}`);
-  cursor.at = colon + 1 + length;
-  return key.slice(colon + 1, cursor.at);
+/** The key being decoded and the position in it (JS is single-threaded). */
+let decoding = '';
+let at = 0;
+
+/** `<length>:<text>` at the position. */
+function readCounted(): string {
+  const length = readLength();
+  const from = at;
+  at += length;
+  if (at > decoding.length) throw notAKey(from);
+  return decoding.slice(from, at);
 }
 
-function readPart(key: string, cursor: { at: number }): unknown {
-  const tag = key[cursor.at++];
+/** The decimal digits before a ':', and past the ':'. */
+function readLength(): number {
+  const from = at;
+  let length = 0;
+  for (let code = decoding.charCodeAt(at); code !== COLON; ) {
+    if (!(code >= ZERO && code <= NINE)) throw notAKey(from);
+    length = length * 10 + code - ZERO;
+    code = decoding.charCodeAt(++at);
+  }
+  if (at === from) throw notAKey(from);
+  at++;
+  return length;
+}
+
+function readPart(): unknown {
+  const tag = decoding[at++];
   switch (tag) {
     case 's':
-      return readCounted(key, cursor);
+      return readCounted();
     case 'n': {
-      const end = key.indexOf(';', cursor.at);
-      const value = Number(key.slice(cursor.at, end));
-      cursor.at = end + 1;
+      const end = decoding.indexOf(';', at);
+      if (end < 0) throw notAKey(at);
+      const value = Number(decoding.slice(at, end));
+      at = end + 1;
       return value;
     }
     case 't':
@@ -333,14 +364,22 @@ function readPart(key: string, cursor: { at: number }): unknown {
     case 'z':
       return null;
     case 'a': {
-      const colon = key.indexOf(':', cursor.at);
-      const length = Number(key.slice(cursor.at, colon));
-      cursor.at = colon + 1;
+      const length = readLength();
+      // Pushed one by one: a forged length must not allocate up front.
       const values: unknown[] = [];
-      for (let i = 0; i < length; i++) values.push(readPart(key, cursor));
+      for (let i = 0; i < length; i++) values.push(readPart());
       return values;
     }
     default:
-      throw new TypeError(`not an attribute key at ${cursor.at - 1}`);
+      throw notAKey(at - 1);
   }
+}
+
+const COLON = 58;
+const ZERO = 48;
+const NINE = 57;
+
+function notAKey(position: number): TypeError {
+  decoding = '';
+  return new TypeError(`not an attribute key at ${position}`);
 }

@@ -12,6 +12,7 @@ import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
+import type { HistogramAggregate } from './HistogramAggregate';
 import { ColumnSet, grow } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 import type { HeldBytes } from './arena/HeldBytes';
@@ -368,9 +369,9 @@ export class Stream {
           this.mergeScratch
         );
         if (this.exportsDelta) {
-          const totals = delta.describe();
-          this._totalCount[series] += totals.count ?? 0;
-          this._totalSum[series] += totals.sum ?? 0;
+          const sketch = sketchOf(delta);
+          this._totalCount[series] += sketch.count;
+          this._totalSum[series] += sketch.sum;
         }
       }
       const tier = layout.tiers[0];
@@ -560,8 +561,8 @@ export class Stream {
   totals(series: number, exported: Aggregate): { count: number; sum: number } {
     if (this.exportsDelta)
       return { count: this._totalCount[series], sum: this._totalSum[series] };
-    const described = exported.describe();
-    return { count: described.count ?? 0, sum: described.sum ?? 0 };
+    const sketch = sketchOf(exported);
+    return { count: sketch.count, sum: sketch.sum };
   }
 
   /** Visits every history point of tier `tier`, oldest first. */
@@ -755,4 +756,9 @@ function windowStart(
     alignDown(nowMillis - 1, window.slotMillis) -
     (window.slots - 1) * window.slotMillis
   );
+}
+
+/** A summarized stream's aggregate: summaries are made of histograms only. */
+function sketchOf(aggregate: Aggregate): HistogramAggregate['sketch'] {
+  return (aggregate as HistogramAggregate).sketch;
 }

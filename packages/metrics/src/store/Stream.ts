@@ -14,6 +14,7 @@ import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
 import type { HistogramAggregate } from './HistogramAggregate';
 import { ColumnSet, grow } from './arena/columns';
+import type { ColumnSlot } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 import type { HeldBytes } from './arena/HeldBytes';
 import { PointTracks } from './PointTracks';
@@ -29,11 +30,13 @@ export interface SeriesLayout {
   window: { slotMillis: number; slots: number } | undefined;
 }
 
-/** Tracks of every series: its exported value, what is in flight, its window, then its tiers. */
+/**
+ * A series' first track is its exported value; the others are kept only
+ * by streams that use them (see the constructor): what is in flight
+ * (delta exports), the summary window, then one per tier.
+ */
 const LIVE = 0;
-const IN_FLIGHT = 1;
-const WINDOW = 2;
-const FIRST_TIER = 3;
+const NO_TRACK = -1;
 
 const FREE = 0;
 /** Exported, and taking data. */
@@ -117,54 +120,18 @@ export class Stream {
    * series: two collections can fall in one millisecond.
    */
   private _lastCollection = new Float64Array(0);
+  /** Delta streams only (cumulative ones leave them empty): pending and in-flight data's starts. */
   private _pendingSince = new Float64Array(0);
   private _inFlightSince = new Float64Array(0);
-  /** Delta histograms: count and sum since the start, as a Summary carries them. */
+  /** Delta histograms only: count and sum since the start, as a Summary carries them. */
   private _totalCount = new Float64Array(0);
   private _totalSum = new Float64Array(0);
   private _dirty = new Uint8Array(0);
-  private readonly _columns = new ColumnSet([
-    {
-      get: () => this._state,
-      set: c => (this._state = c as Uint8Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._generation,
-      set: c => (this._generation = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._start,
-      set: c => (this._start = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._lastUpdate,
-      set: c => (this._lastUpdate = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._lastCollection,
-      set: c => (this._lastCollection = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._pendingSince,
-      set: c => (this._pendingSince = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._inFlightSince,
-      set: c => (this._inFlightSince = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._totalCount,
-      set: c => (this._totalCount = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._totalSum,
-      set: c => (this._totalSum = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._dirty,
-      set: c => (this._dirty = c as Uint8Array<ArrayBuffer>),
-    },
-  ]);
+  private readonly _columns: ColumnSet;
+  /** Tracks this stream keeps beyond LIVE (NO_TRACK: none), and where the tiers start. */
+  private readonly _inFlight: number;
+  private readonly _window: number;
+  private readonly _firstTier: number;
   private _dirtyList = new Int32Array(16);
   private _dirtyLength = 0;
   private _freeIds: number[] = [];
@@ -195,9 +162,70 @@ export class Stream {
     this.observable = definition.observable;
     this._layout = definition.layout;
     this._diag = definition.diag;
-    this.tracks = new PointTracks(FIRST_TIER + definition.layout.tiers.length);
+    // A cumulative stream has nothing in flight, one without summaries no
+    // window: their series keep no track or column for them.
+    let track = LIVE + 1;
+    this._inFlight = this.exportsDelta ? track++ : NO_TRACK;
+    this._window =
+      this.summarized && definition.layout.window ? track++ : NO_TRACK;
+    this._firstTier = track;
+    this.tracks = new PointTracks(track + definition.layout.tiers.length);
+    this._columns = new ColumnSet(this._columnSlots());
     this.scratch = this.aggregator.create();
     this.mergeScratch = this.aggregator.create();
+  }
+
+  /** The columns this stream keeps: the delta ones only when it exports deltas. */
+  private _columnSlots(): ColumnSlot[] {
+    const slots: ColumnSlot[] = [
+      {
+        get: () => this._state,
+        set: c => (this._state = c as Uint8Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._generation,
+        set: c => (this._generation = c as Int32Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._start,
+        set: c => (this._start = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._lastUpdate,
+        set: c => (this._lastUpdate = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._lastCollection,
+        set: c => (this._lastCollection = c as Float64Array<ArrayBuffer>),
+      },
+      {
+        get: () => this._dirty,
+        set: c => (this._dirty = c as Uint8Array<ArrayBuffer>),
+      },
+    ];
+    if (this.exportsDelta)
+      slots.push(
+        {
+          get: () => this._pendingSince,
+          set: c => (this._pendingSince = c as Float64Array<ArrayBuffer>),
+        },
+        {
+          get: () => this._inFlightSince,
+          set: c => (this._inFlightSince = c as Float64Array<ArrayBuffer>),
+        }
+      );
+    if (this.exportsDelta && this.summarized)
+      slots.push(
+        {
+          get: () => this._totalCount,
+          set: c => (this._totalCount = c as Float64Array<ArrayBuffer>),
+        },
+        {
+          get: () => this._totalSum,
+          set: c => (this._totalSum = c as Float64Array<ArrayBuffer>),
+        }
+      );
+    return slots;
   }
 
   /** Series exported now, the overflow series included. */
@@ -237,7 +265,7 @@ export class Stream {
     for (let track = 0; track < tracks.tracks; track++) {
       const bytes = tracks.blockBytesOf(track);
       inBlocks += bytes;
-      if (track >= FIRST_TIER) into.history += bytes;
+      if (track >= this._firstTier) into.history += bytes;
       else into.live += bytes;
     }
     into.free += tracks.arenaBytes - inBlocks;
@@ -360,11 +388,11 @@ export class Stream {
         delta,
         this.mergeScratch
       );
-      if (this.summarized && layout.window) {
+      if (this._window !== NO_TRACK) {
         tracks.add(
           series,
-          WINDOW,
-          alignDown(at, layout.window.slotMillis),
+          this._window,
+          alignDown(at, layout.window!.slotMillis),
           delta,
           this.mergeScratch
         );
@@ -378,7 +406,7 @@ export class Stream {
       if (tier !== undefined)
         tracks.add(
           series,
-          FIRST_TIER,
+          this._firstTier,
           alignDown(at, tier.resolutionMillis),
           delta,
           this.mergeScratch
@@ -416,18 +444,18 @@ export class Stream {
       stats.evictedSeries.add('ttl');
     }
     const tracks = this.tracks;
-    const window = this._layout.window;
-    if (window && tracks.size(series, WINDOW) > 0) {
-      const from = windowStart(nowMillis, window);
+    const windowTrack = this._window;
+    if (windowTrack !== NO_TRACK && tracks.size(series, windowTrack) > 0) {
+      const from = windowStart(nowMillis, this._layout.window!);
       while (
-        tracks.size(series, WINDOW) > 0 &&
-        tracks.firstStart(series, WINDOW) < from
+        tracks.size(series, windowTrack) > 0 &&
+        tracks.firstStart(series, windowTrack) < from
       )
-        tracks.shift(series, WINDOW, undefined);
+        tracks.shift(series, windowTrack, undefined);
     }
     const tiers = this._layout.tiers;
     for (let i = 0; i < tiers.length; i++) {
-      const track = FIRST_TIER + i;
+      const track = this._firstTier + i;
       if (tracks.size(series, track) === 0) continue;
       const cutoff = nowMillis - tiers[i].durationMillis;
       const next = tiers[i + 1];
@@ -468,15 +496,14 @@ export class Stream {
 
   hasHistory(series: number): boolean {
     for (let i = 0; i < this._layout.tiers.length; i++)
-      if (this.tracks.size(series, FIRST_TIER + i) > 0) return true;
+      if (this.tracks.size(series, this._firstTier + i) > 0) return true;
     return false;
   }
 
   /** Delta streams: whether data still waits for a successful export. */
   hasUnconfirmedData(series: number): boolean {
     return (
-      this.tracks.size(series, LIVE) > 0 ||
-      this.tracks.size(series, IN_FLIGHT) > 0
+      this.tracks.size(series, LIVE) > 0 || this._inFlightPoints(series) > 0
     );
   }
 
@@ -484,7 +511,7 @@ export class Stream {
   historyBytes(series: number): number {
     let bytes = 0;
     for (let i = 0; i < this._layout.tiers.length; i++)
-      bytes += this.tracks.bytesOf(series, FIRST_TIER + i);
+      bytes += this.tracks.bytesOf(series, this._firstTier + i);
     return bytes;
   }
 
@@ -498,7 +525,7 @@ export class Stream {
     duringExport: boolean,
     into: Aggregate
   ): number {
-    const track = this.exportsDelta && duringExport ? IN_FLIGHT : LIVE;
+    const track = this.exportsDelta && duringExport ? this._inFlight : LIVE;
     if (this.tracks.size(series, track) === 0) return NaN;
     into.clear();
     const start = this.tracks.firstStart(series, track);
@@ -512,7 +539,7 @@ export class Stream {
   beginExport(series: number, nowMillis: number): boolean {
     if (this._state[series] !== ACTIVE || this.tracks.size(series, LIVE) === 0)
       return false;
-    this.tracks.swap(series, LIVE, IN_FLIGHT);
+    this.tracks.swap(series, LIVE, this._inFlight);
     this._inFlightSince[series] = this._pendingSince[series];
     this._pendingSince[series] = nowMillis;
     this.exemplars?.beginExport(series);
@@ -522,20 +549,21 @@ export class Stream {
   /** Drops what was in flight once sent; merges it back if the export failed. */
   endExport(series: number, succeeded: boolean): void {
     const tracks = this.tracks;
-    if (tracks.size(series, IN_FLIGHT) === 0) return;
+    const inFlight = this._inFlight;
+    if (this._inFlightPoints(series) === 0) return;
     this.exemplars?.endExport(series, succeeded);
     if (succeeded || this._state[series] !== ACTIVE) {
-      tracks.clear(series, IN_FLIGHT);
+      tracks.clear(series, inFlight);
       return;
     }
     // The failed data goes first, then what came since, as one pending point.
     const merged = this.scratch;
     merged.clear();
-    tracks.forEach(series, IN_FLIGHT, (_start, reader) =>
+    tracks.forEach(series, inFlight, (_start, reader) =>
       merged.mergeFrom(reader)
     );
     tracks.forEach(series, LIVE, (_start, reader) => merged.mergeFrom(reader));
-    tracks.clear(series, IN_FLIGHT);
+    tracks.clear(series, inFlight);
     tracks.clear(series, LIVE);
     this._pendingSince[series] = this._inFlightSince[series];
     tracks.add(
@@ -552,7 +580,7 @@ export class Stream {
     const window = this._layout.window;
     if (!window) return;
     const from = windowStart(nowMillis, window);
-    this.tracks.forEach(series, WINDOW, (start, reader) => {
+    this.tracks.forEach(series, this._window, (start, reader) => {
       if (start >= from) into.mergeFrom(reader);
     });
   }
@@ -571,14 +599,14 @@ export class Stream {
     tier: number,
     visit: (startMillis: number, reader: ByteReader, bytes: number) => void
   ): void {
-    this.tracks.forEach(series, FIRST_TIER + tier, visit);
+    this.tracks.forEach(series, this._firstTier + tier, visit);
   }
 
   /** Drops history points starting at or before `cutoffMillis`; returns how many. */
   dropHistoryThrough(series: number, cutoffMillis: number): number {
     let dropped = 0;
     for (let i = 0; i < this._layout.tiers.length; i++) {
-      const track = FIRST_TIER + i;
+      const track = this._firstTier + i;
       while (
         this.tracks.size(series, track) > 0 &&
         this.tracks.firstStart(series, track) <= cutoffMillis
@@ -597,15 +625,16 @@ export class Stream {
     const live =
       this._state[series] === ACTIVE ? this.aggregator.create() : undefined;
     if (live) {
-      this.tracks.forEach(series, IN_FLIGHT, (_s, reader) =>
-        live.mergeFrom(reader)
-      );
+      if (this._inFlight !== NO_TRACK)
+        this.tracks.forEach(series, this._inFlight, (_s, reader) =>
+          live.mergeFrom(reader)
+        );
       this.tracks.forEach(series, LIVE, (_s, reader) => live.mergeFrom(reader));
     }
     const history: [number, Aggregate][][] = this._layout.tiers.map(
       (_tier, i) => {
         const points: [number, Aggregate][] = [];
-        this.tracks.forEach(series, FIRST_TIER + i, (start, reader) => {
+        this.tracks.forEach(series, this._firstTier + i, (start, reader) => {
           const value = this.aggregator.create();
           value.mergeFrom(reader);
           points.push([start, value]);
@@ -616,8 +645,9 @@ export class Stream {
     return {
       startMillis: this._start[series],
       lastUpdateMillis: this._lastUpdate[series],
-      pendingSinceMillis:
-        this.tracks.size(series, IN_FLIGHT) > 0
+      pendingSinceMillis: !this.exportsDelta
+        ? this._start[series]
+        : this._inFlightPoints(series) > 0
           ? this._inFlightSince[series]
           : this._pendingSince[series],
       live,
@@ -641,13 +671,11 @@ export class Stream {
       this._retire(series);
     } else {
       series = this.seriesFor(key, saved.startMillis, stats);
-      if (this.tracks.size(series, LIVE) === 0)
-        this._pendingSince[series] = saved.pendingSinceMillis;
-      else
-        this._pendingSince[series] = Math.min(
-          this._pendingSince[series],
-          saved.pendingSinceMillis
-        );
+      if (this.exportsDelta)
+        this._pendingSince[series] =
+          this.tracks.size(series, LIVE) === 0
+            ? saved.pendingSinceMillis
+            : Math.min(this._pendingSince[series], saved.pendingSinceMillis);
       this.tracks.add(
         series,
         LIVE,
@@ -656,7 +684,7 @@ export class Stream {
         this.mergeScratch
       );
     }
-    if (saved.totals) {
+    if (saved.totals && this.exportsDelta && this.summarized) {
       this._totalCount[series] += saved.totals.count;
       this._totalSum[series] += saved.totals.sum;
     }
@@ -669,12 +697,19 @@ export class Stream {
       for (const [start, value] of points)
         this.tracks.add(
           series,
-          FIRST_TIER + tier,
+          this._firstTier + tier,
           start,
           value,
           this.mergeScratch
         );
     });
+  }
+
+  /** Points in flight (none for a cumulative stream). */
+  private _inFlightPoints(series: number): number {
+    return this._inFlight === NO_TRACK
+      ? 0
+      : this.tracks.size(series, this._inFlight);
   }
 
   private _create(sinceMillis: number): number {
@@ -685,10 +720,14 @@ export class Stream {
     this._start[series] = sinceMillis;
     this._lastUpdate[series] = sinceMillis;
     this._lastCollection[series] = 0;
-    this._pendingSince[series] = sinceMillis;
-    this._inFlightSince[series] = sinceMillis;
-    this._totalCount[series] = 0;
-    this._totalSum[series] = 0;
+    if (this.exportsDelta) {
+      this._pendingSince[series] = sinceMillis;
+      this._inFlightSince[series] = sinceMillis;
+      if (this.summarized) {
+        this._totalCount[series] = 0;
+        this._totalSum[series] = 0;
+      }
+    }
     this._active++;
     return series;
   }
@@ -700,8 +739,8 @@ export class Stream {
     this.aggregator.release(series);
     this.exemplars?.release(series);
     this.tracks.clear(series, LIVE);
-    this.tracks.clear(series, IN_FLIGHT);
-    this.tracks.clear(series, WINDOW);
+    if (this._inFlight !== NO_TRACK) this.tracks.clear(series, this._inFlight);
+    if (this._window !== NO_TRACK) this.tracks.clear(series, this._window);
     this._state[series] = RETIRED;
     this._active--;
   }

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import { InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { RetentionMeterProvider } from '../../src';
 import { fakeClock, points, T0 } from '../util';
 
@@ -149,5 +151,36 @@ describe('the store’s held bytes (datapunk.metrics.retained.bytes)', () => {
     expect(last.live + last.free).to.be.at.most(
       (first.live + first.free) * 1.15
     );
+  });
+});
+
+describe('the store’s columns by temporality', () => {
+  const SERIES = 20_000;
+
+  it('keeps the in-flight track and the delta columns only for streams that export deltas', async function () {
+    this.timeout(60_000);
+    const columnsOf = async (temporality: AggregationTemporality) => {
+      const provider = new RetentionMeterProvider({
+        exportIntervalMillis: 3_600_000,
+        limits: { maxSeriesPerMetric: 2 * SERIES },
+        exporter: new InMemoryMetricExporter(temporality),
+      });
+      try {
+        const histogram = provider.getMeter('m').createHistogram('latency');
+        for (let i = 0; i < SERIES; i++)
+          histogram.record(value(i), { route: `/r/${i}` });
+        return (await retained(provider)).columns;
+      } finally {
+        await provider.shutdown();
+      }
+    };
+    const delta = await columnsOf(AggregationTemporality.DELTA);
+    const cumulative = await columnsOf(AggregationTemporality.CUMULATIVE);
+    // Per series, a delta histogram keeps what a cumulative one does not:
+    // the pending and in-flight starts and the summary's count and sum
+    // (float64 each), and a slot on its in-flight track (whose columns are
+    // shared by every track and grow by doubling, so they may not differ).
+    // Columns hold at least one element per series: a lower bound.
+    expect(delta - cumulative).to.be.at.least(SERIES * 4 * 8);
   });
 });

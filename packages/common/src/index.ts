@@ -10,6 +10,12 @@ export {
 } from './attributes/bounds';
 export type { AttributeBounds } from './attributes/bounds';
 export { PlainAttributes, hashKey } from './attributes/PlainAttributes';
+export {
+  keyByteLength,
+  matchKeyText,
+  readKeyBytes,
+  writeKeyBytes,
+} from './attributes/keyBytes';
 export { EventEmitter } from './EventEmitter';
 export type { Event, IDisposable } from './EventEmitter';
 export {

@@ -1,5 +1,6 @@
 import { MAX_ATTRIBUTE_KEY_LENGTH } from './bounds';
 import type { AttributeBounds } from './bounds';
+import { matchKeyText } from './keyBytes';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -117,26 +118,26 @@ export class PlainAttributes {
     return hash | 0;
   }
 
-  /** Whether `chars[from, to)` holds this set's key. */
-  matches(chars: Uint16Array, from: number, to: number): boolean {
+  /** Whether `bytes[from, to)` hold this set's key, as writeKeyBytes writes it. */
+  matches(bytes: Uint8Array, from: number, to: number): boolean {
     let at = from;
     for (let i = 0; i < this._length; i++) {
       const name = this._names[i];
-      at = matchDigits(chars, at, name.length);
-      if (at < 0 || chars[at++] !== COLON) return false;
-      at = matchString(chars, at, name);
+      at = matchDigits(bytes, at, name.length);
+      if (at < 0 || bytes[at++] !== COLON) return false;
+      at = matchKeyText(bytes, at, name);
       if (at < 0) return false;
       const value = this._values[i];
       if (typeof value === 'string') {
-        if (chars[at++] !== 115 /* s */) return false;
-        at = matchDigits(chars, at, value.length);
-        if (at < 0 || chars[at++] !== COLON) return false;
-        at = matchString(chars, at, value);
+        if (bytes[at++] !== 115 /* s */) return false;
+        at = matchDigits(bytes, at, value.length);
+        if (at < 0 || bytes[at++] !== COLON) return false;
+        at = matchKeyText(bytes, at, value);
       } else if (typeof value === 'number') {
-        if (chars[at++] !== 110 /* n */) return false;
-        at = matchString(chars, at, String(value));
-        if (at < 0 || chars[at++] !== SEMICOLON) return false;
-      } else if (chars[at++] !== (value ? 116 /* t */ : 102) /* f */) {
+        if (bytes[at++] !== 110 /* n */) return false;
+        at = matchKeyText(bytes, at, String(value));
+        if (at < 0 || bytes[at++] !== SEMICOLON) return false;
+      } else if (bytes[at++] !== (value ? 116 /* t */ : 102) /* f */) {
         return false;
       }
       if (at < 0) return false;
@@ -174,20 +175,12 @@ function hashDigits(hash: number, n: number): number {
   return hash;
 }
 
-/** The position after `text` if `chars` hold it at `at`, else -1. */
-function matchString(chars: Uint16Array, at: number, text: string): number {
-  if (at < 0) return -1;
-  for (let i = 0; i < text.length; i++)
-    if (chars[at + i] !== text.charCodeAt(i)) return -1;
-  return at + text.length;
-}
-
-/** The position after the decimal digits of `n` if `chars` hold them at `at`, else -1. */
-function matchDigits(chars: Uint16Array, at: number, n: number): number {
+/** The position after the decimal digits of `n` if `bytes` hold them at `at`, else -1. */
+function matchDigits(bytes: Uint8Array, at: number, n: number): number {
   if (at < 0) return -1;
   let divisor = 1;
   while (divisor * 10 <= n) divisor *= 10;
   for (; divisor >= 1; divisor /= 10)
-    if (chars[at++] !== 48 + (Math.floor(n / divisor) % 10)) return -1;
+    if (bytes[at++] !== 48 + (Math.floor(n / divisor) % 10)) return -1;
   return at;
 }

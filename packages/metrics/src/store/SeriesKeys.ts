@@ -1,4 +1,10 @@
-import { hashKey } from '@datapunk/otel-common';
+import {
+  hashKey,
+  keyByteLength,
+  matchKeyText,
+  readKeyBytes,
+  writeKeyBytes,
+} from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
 import { Arena, chunkOf, offsetOf } from './arena/Arena';
 import { ColumnSet } from './arena/columns';
@@ -9,16 +15,16 @@ const DELETED = -1;
 
 /**
  * The series of one stream by their attribute key (the canonical string of
- * an attribute set), without an object per series: keys are kept as UTF-16
- * units in one arena, and found through an open-addressing table of ids in
- * an Int32Array, so neither the keys nor the index are traced by the GC.
+ * an attribute set), without an object per series: keys are kept in one
+ * arena (a byte per character for the usual key: writeKeyBytes), and found
+ * through an open-addressing table of ids in an Int32Array, so neither the
+ * keys nor the index are traced by the GC.
  */
 export class SeriesKeys {
-  private readonly _chars = new Arena();
-  /** Per id: its key's block in the arena. */
+  private readonly _bytes = new Arena();
+  /** Per id: its key's block in the arena (the key starts at the block's offset). */
   private _block = new Int32Array(0);
-  /** Per id: where its key starts in its chunk's Uint16Array view. */
-  private _offset = new Int32Array(0);
+  /** Per id: its key's bytes. */
   private _length = new Int32Array(0);
   private _hash = new Int32Array(0);
   /** 1 for ids that hold a key. */
@@ -27,10 +33,6 @@ export class SeriesKeys {
     {
       get: () => this._block,
       set: c => (this._block = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._offset,
-      set: c => (this._offset = c as Int32Array<ArrayBuffer>),
     },
     {
       get: () => this._length,
@@ -52,11 +54,10 @@ export class SeriesKeys {
   /** Bytes held by the keys' arena, the index and the columns. */
   get byteLength(): number {
     return (
-      this._chars.byteLength +
+      this._bytes.byteLength +
       columnBytes(
         this._table,
         this._block,
-        this._offset,
         this._length,
         this._hash,
         this._used
@@ -73,11 +74,12 @@ export class SeriesKeys {
       if (entry === EMPTY) return -1;
       if (entry !== DELETED) {
         const id = entry - 1;
-        const offset = this._offset[id];
+        const block = this._block[id];
+        const offset = offsetOf(block);
         if (
           this._hash[id] === hash &&
           attributes.matches(
-            this._chars.u16[chunkOf(this._block[id])],
+            this._bytes.u8[chunkOf(block)],
             offset,
             offset + this._length[id]
           )
@@ -107,13 +109,11 @@ export class SeriesKeys {
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
     const hash = hashKey(key);
-    const block = this._chars.allocate(2 * key.length);
-    const chars = this._chars.u16[chunkOf(block)];
-    const offset = offsetOf(block) >> 1;
-    for (let i = 0; i < key.length; i++) chars[offset + i] = key.charCodeAt(i);
+    const length = keyByteLength(key);
+    const block = this._bytes.allocate(length);
+    writeKeyBytes(key, this._bytes.u8[chunkOf(block)], offsetOf(block));
     this._block[id] = block;
-    this._offset[id] = offset;
-    this._length[id] = key.length;
+    this._length[id] = length;
     this._hash[id] = hash;
     this._used[id] = 1;
     const mask = this._table.length - 1;
@@ -136,27 +136,28 @@ export class SeriesKeys {
         break;
       }
     }
-    this._chars.free(this._block[id]);
+    this._bytes.free(this._block[id]);
     this._length[id] = 0;
   }
 
   /** The key of series `id`. */
   keyOf(id: number): string {
-    const offset = this._offset[id];
-    return decode(
-      this._chars.u16[chunkOf(this._block[id])],
+    const block = this._block[id];
+    const offset = offsetOf(block);
+    return readKeyBytes(
+      this._bytes.u8[chunkOf(block)],
       offset,
       offset + this._length[id]
     );
   }
 
   private _equals(id: number, key: string): boolean {
-    if (this._length[id] !== key.length) return false;
-    const chars = this._chars.u16[chunkOf(this._block[id])];
-    const offset = this._offset[id];
-    for (let i = 0; i < key.length; i++)
-      if (chars[offset + i] !== key.charCodeAt(i)) return false;
-    return true;
+    const block = this._block[id];
+    const offset = offsetOf(block);
+    return (
+      matchKeyText(this._bytes.u8[chunkOf(block)], offset, key) ===
+      offset + this._length[id]
+    );
   }
 
   /** A table of `size` slots without the deleted ones. */
@@ -175,16 +176,4 @@ export class SeriesKeys {
     this._table = table;
     this._filled = filled;
   }
-}
-
-/** A string from UTF-16 units, in pieces small enough for fromCharCode's arguments. */
-function decode(chars: Uint16Array, from: number, to: number): string {
-  let text = '';
-  for (let i = from; i < to; i += 4096)
-    // apply takes the typed array as it is; a spread would iterate it (7× slower).
-    text += String.fromCharCode.apply(
-      null,
-      chars.subarray(i, Math.min(to, i + 4096)) as unknown as number[]
-    );
-  return text;
 }

@@ -50,7 +50,7 @@ export function offsetOf(handle: number): number {
  *
  * A block is a handle (an int32); its payload starts at {@link offsetOf}
  * in chunk {@link chunkOf}, 8-byte aligned, read through the chunk's views
- * ({@link u8}, {@link u16}, {@link i32}, {@link f64}). A 4-byte header
+ * ({@link u8}, {@link i32}, {@link f64}). A 4-byte header
  * before each payload holds its size; a free block holds its list links
  * and a footer. Handles stay valid until freed; the views of the first
  * chunk are replaced while it grows (read them again after an allocation).
@@ -58,7 +58,6 @@ export function offsetOf(handle: number): number {
 export class Arena {
   /** Views of each chunk (undefined for a released one). */
   readonly u8: Uint8Array[] = [];
-  readonly u16: Uint16Array[] = [];
   readonly i32: Int32Array[] = [];
   readonly f64: Float64Array[] = [];
   private readonly _firstChunkBytes: number;
@@ -540,20 +539,17 @@ export class Arena {
     this.i32[chunk] = EMPTY_I32;
     this.f64[chunk] = EMPTY_F64;
     this.u8[chunk] = EMPTY_U8;
-    this.u16[chunk] = EMPTY_U16;
     this._releasedChunks.push(chunk);
   }
 
   private _setViews(chunk: number, buffer: ArrayBuffer): void {
     this.u8[chunk] = new Uint8Array(buffer);
-    this.u16[chunk] = new Uint16Array(buffer);
     this.i32[chunk] = new Int32Array(buffer);
     this.f64[chunk] = new Float64Array(buffer);
   }
 }
 
 const EMPTY_U8 = new Uint8Array(0);
-const EMPTY_U16 = new Uint16Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_F64 = new Float64Array(0);
 

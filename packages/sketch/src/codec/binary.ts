@@ -4,6 +4,9 @@ import type { BucketCounts } from '../BucketCounts';
 import type { ExactSum } from '../ExactSum';
 import type { ExponentialSketch } from '../ExponentialSketch';
 import type { OccupiedBuckets } from '../OccupiedBuckets';
+import { BitReader } from './BitReader';
+import { BitWriter } from './BitWriter';
+import { ExpGolombOrder, ORDER_BITS } from './ExpGolombOrder';
 
 /**
  * The compact binary form of a sketch, for a process's own storage (no
@@ -11,11 +14,14 @@ import type { OccupiedBuckets } from '../OccupiedBuckets';
  * scale, count, zero count and rejected count as varints; min and max as raw
  * doubles when count > 0; the exact sum's parts; each sign's range (its span
  * + 1, 0 when empty, then its lowest index) before any bucket, so that the
- * reader can make room for both first; then each sign's occupied buckets.
+ * reader can make room for both first; then each sign's occupied buckets
+ * (see writeOccupied).
  */
 
-/** In a bucket's byte: gap and count follow as varints. */
-const ESCAPE = 128;
+const GAPS = new ExpGolombOrder();
+const COUNTS = new ExpGolombOrder();
+const BITS_OUT = new BitWriter();
+const BITS_IN = new BitReader();
 
 /** A sketch read by {@link readSketch}: shared, valid until the next read. */
 export interface WrittenSketch {
@@ -87,28 +93,37 @@ function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
 }
 
 /**
- * The occupied buckets, lowest first, each as its gap from the previous one
- * (the first from `start`) and its count: one byte `gap << 4 | count − 1`
- * when the gap is ≤ 7 and the count ≤ 16, which is most buckets of most
- * data; otherwise {@link ESCAPE}, then both as varints. The reader stops at
- * `end`, the last occupied bucket.
+ * The occupied buckets, lowest first, as one bit stream ending on a byte:
+ * the Exp-Golomb orders of the gaps and of the counts (3 bits each, each
+ * picked for this sign's values), then each bucket's gap from the previous
+ * one less 1 (none for the first, at `start`) and its count less 1. Sparse
+ * buckets of a few values and dense ones of many both take a few bits. The
+ * reader stops at `end`, the last occupied bucket.
  */
 function writeOccupied(writer: ByteWriter, buckets: BucketCounts): void {
-  const { counts, offset } = buckets;
-  let previous = buckets.start;
-  for (let index = buckets.start; index <= buckets.end; index++) {
+  if (buckets.isEmpty) return;
+  const { counts, offset, start, end } = buckets;
+  let previous = start;
+  for (let index = start; index <= end; index++) {
     const count = counts[index - offset];
     if (count === 0) continue;
-    const gap = index - previous;
-    if (gap <= 7 && count <= 16) {
-      writer.writeByte((gap << 4) | (count - 1));
-    } else {
-      writer.writeByte(ESCAPE);
-      writer.writeVarint(gap);
-      writer.writeVarint(count);
-    }
+    if (index > start) GAPS.add(index - previous - 1);
+    COUNTS.add(count - 1);
     previous = index;
   }
+  const gapOrder = GAPS.take();
+  const countOrder = COUNTS.take();
+  BITS_OUT.begin(writer);
+  BITS_OUT.writeBits((gapOrder << ORDER_BITS) | countOrder, 2 * ORDER_BITS);
+  previous = start;
+  for (let index = start; index <= end; index++) {
+    const count = counts[index - offset];
+    if (count === 0) continue;
+    if (index > start) BITS_OUT.writeExpGolomb(index - previous - 1, gapOrder);
+    BITS_OUT.writeExpGolomb(count - 1, countOrder);
+    previous = index;
+  }
+  BITS_OUT.end();
 }
 
 /**
@@ -133,21 +148,20 @@ class WrittenBuckets implements OccupiedBuckets {
     const reader = this._reader;
     if (reader === undefined) return 0;
     this._reader = undefined;
+    BITS_IN.begin(reader);
+    const orders = BITS_IN.readBits(2 * ORDER_BITS);
+    const gapOrder = orders >> ORDER_BITS;
+    const countOrder = orders & ((1 << ORDER_BITS) - 1);
     let total = 0;
     let index = this.start;
-    do {
-      const byte = reader.readByte();
-      let count: number;
-      if (byte === ESCAPE) {
-        index += reader.readVarint();
-        count = reader.readVarint();
-      } else {
-        index += byte >> 4;
-        count = (byte & 15) + 1;
-      }
+    for (;;) {
+      const count = BITS_IN.readExpGolomb(countOrder) + 1;
       target.add(index >> shift, count, capacity);
       total += count;
-    } while (index < this.end);
+      if (index >= this.end) break;
+      index += BITS_IN.readExpGolomb(gapOrder) + 1;
+    }
+    BITS_IN.end();
     return total;
   }
 }

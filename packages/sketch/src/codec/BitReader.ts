@@ -34,12 +34,17 @@ export class BitReader {
   /** A value {@link BitWriter.writeExpGolomb} wrote with the same order. */
   readExpGolomb(order: number): number {
     if (this._available < CHUNK) this._fill();
-    if (this._bits !== 0) {
+    const bits = this._bits;
+    if (bits !== 0) {
       // The leading 1 is among the bits taken: a short code is read at once.
-      const zeros = Math.clz32(this._bits) - (32 - this._available);
-      const length = 2 * zeros + 1 + order;
-      if (length <= this._available)
-        return this.readBits(length) - (1 << order);
+      const available = this._available;
+      const zeros = Math.clz32(bits) + available - 32;
+      const rest = available - 2 * zeros - 1 - order;
+      if (rest >= 0) {
+        this._bits = bits & ((1 << rest) - 1);
+        this._available = rest;
+        return (bits >>> rest) - (1 << order);
+      }
     }
     return this._readLong(order);
   }
@@ -61,11 +66,18 @@ export class BitReader {
   /** Takes bytes until at least {@link CHUNK} bits are waiting. */
   private _fill(): void {
     const reader = this._reader!;
-    while (this._available < CHUNK) {
-      // readByte() past the end is undefined, which | makes 0.
-      this._bits = (this._bits << 8) | reader.readByte();
-      this._available += 8;
-    }
+    const bytes = reader.bytes;
+    let at = reader.offset;
+    let bits = this._bits;
+    let available = this._available;
+    do {
+      // Past the array's end, bytes[at] is undefined, which | makes 0.
+      bits = (bits << 8) | bytes[at++];
+      available += 8;
+    } while (available < CHUNK);
+    reader.offset = at;
+    this._bits = bits;
+    this._available = available;
   }
 }
 

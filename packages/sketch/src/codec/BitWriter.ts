@@ -36,7 +36,7 @@ export class BitWriter {
   writeExpGolomb(value: number, order: number): void {
     if (value < SMALL) {
       const code = value + (1 << order);
-      const length = 2 * (32 - Math.clz32(code)) - order - 1;
+      const length = codeLength(code, order);
       if (length <= CHUNK) {
         this._put(code, length);
         return;
@@ -48,6 +48,27 @@ export class BitWriter {
     this.writeBits(0, length - 1);
     this.writeBits(quotient + 1, length);
     this.writeBits(value - quotient * 2 ** order, order);
+  }
+
+  /** writeExpGolomb of `a`, then of `b`: at once when both codes are short, as most are. */
+  writeExpGolombPair(
+    a: number,
+    orderA: number,
+    b: number,
+    orderB: number
+  ): void {
+    if (a < SMALL && b < SMALL) {
+      const codeA = a + (1 << orderA);
+      const codeB = b + (1 << orderB);
+      const lengthB = codeLength(codeB, orderB);
+      const length = codeLength(codeA, orderA) + lengthB;
+      if (length <= CHUNK) {
+        this._put((codeA << lengthB) | codeB, length);
+        return;
+      }
+    }
+    this.writeExpGolomb(a, orderA);
+    this.writeExpGolomb(b, orderB);
   }
 
   /** Writes the last, partial byte. */
@@ -73,6 +94,11 @@ export class BitWriter {
 const CHUNK = 24;
 /** Below this, a value's code is an integer of up to 32 bits. */
 const SMALL = 2 ** 24;
+
+/** Bits of the code of order `order` whose bits from its leading 1 are `code`. */
+function codeLength(code: number, order: number): number {
+  return 2 * (32 - Math.clz32(code)) - order - 1;
+}
 
 /** Bits of a non-negative safe integer without its leading zeros: 0 for 0. */
 export function bitLength(value: number): number {

@@ -21,6 +21,8 @@ import { BitWriter, bitLength } from './BitWriter';
 const ORDER_BITS = 3;
 const MAX_ORDER = (1 << ORDER_BITS) - 1;
 const BITS_OUT = new BitWriter();
+/** The writer's list of one sign's occupied indexes, grown to the widest sign. */
+let occupiedIndexes = new Int32Array(0);
 const BITS_IN = new BitReader();
 
 /** A sketch read by {@link readSketch}: shared, valid until the next read. */
@@ -103,25 +105,31 @@ function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
 function writeOccupied(writer: ByteWriter, buckets: BucketCounts): void {
   if (buckets.isEmpty) return;
   const { counts, offset, start, end } = buckets;
+  if (occupiedIndexes.length < end - start + 1)
+    occupiedIndexes = new Int32Array(end - start + 1);
+  const indexes = occupiedIndexes;
+  // Without a branch on each count, which data makes hard to predict.
   let occupied = 0;
   let total = 0;
   for (let index = start; index <= end; index++) {
     const count = counts[index - offset];
-    if (count === 0) continue;
-    occupied++;
+    indexes[occupied] = index;
+    occupied += count === 0 ? 0 : 1;
     total += count;
   }
   const gapOrder = orderFor(end - start + 1 - occupied, occupied - 1);
   const countOrder = orderFor(total - occupied, occupied);
   BITS_OUT.begin(writer);
   BITS_OUT.writeBits((gapOrder << ORDER_BITS) | countOrder, 2 * ORDER_BITS);
-  let previous = start;
-  for (let index = start; index <= end; index++) {
-    const count = counts[index - offset];
-    if (count === 0) continue;
-    if (index > start) BITS_OUT.writeExpGolomb(index - previous - 1, gapOrder);
-    BITS_OUT.writeExpGolomb(count - 1, countOrder);
-    previous = index;
+  BITS_OUT.writeExpGolomb(counts[start - offset] - 1, countOrder);
+  for (let i = 1; i < occupied; i++) {
+    const index = indexes[i];
+    BITS_OUT.writeExpGolombPair(
+      index - indexes[i - 1] - 1,
+      gapOrder,
+      counts[index - offset] - 1,
+      countOrder
+    );
   }
   BITS_OUT.end();
 }

@@ -10,12 +10,18 @@ import { BitWriter, bitLength } from './BitWriter';
 /**
  * The compact binary form of a sketch, for a process's own storage (no
  * version, no checks: files and the network take the JSON form). In order:
- * scale, count, zero count and rejected count as varints; min and max as raw
- * doubles when count > 0; the exact sum's parts; each sign's range (its span
- * + 1, 0 when empty, then its lowest index) before any bucket, so that the
+ * the scale as a varint; a byte of flags saying which of the zero count, the
+ * rejected count and each sign's buckets are there; those counts as
+ * varints; min and max as raw doubles when anything was counted; the exact
+ * sum's parts; each non-empty sign's range before any bucket, so that the
  * reader can make room for both first; then each sign's occupied buckets
- * (see writeOccupied).
+ * (see writeOccupied). The count is the sum of the others.
  */
+
+const HAS_ZEROS = 1;
+const HAS_REJECTED = 2;
+const HAS_POSITIVE = 4;
+const HAS_NEGATIVE = 8;
 
 /** Bits that hold an order: orders 0–7, beyond which counts and gaps rarely gain. */
 const ORDER_BITS = 3;
@@ -46,9 +52,14 @@ export function writeSketch(
   negative: BucketCounts
 ): void {
   writer.writeSignedVarint(sketch.scale);
-  writer.writeVarint(sketch.count);
-  writer.writeVarint(sketch.zeroCount);
-  writer.writeVarint(sketch.rejected);
+  writer.writeByte(
+    (sketch.zeroCount > 0 ? HAS_ZEROS : 0) |
+      (sketch.rejected > 0 ? HAS_REJECTED : 0) |
+      (positive.isEmpty ? 0 : HAS_POSITIVE) |
+      (negative.isEmpty ? 0 : HAS_NEGATIVE)
+  );
+  if (sketch.zeroCount > 0) writer.writeVarint(sketch.zeroCount);
+  if (sketch.rejected > 0) writer.writeVarint(sketch.rejected);
   if (sketch.count > 0) {
     writer.writeFloat64(sketch.min);
     writer.writeFloat64(sketch.max);
@@ -69,29 +80,24 @@ export function writeSketch(
 export function readSketch(reader: ByteReader, sum: ExactSum): WrittenSketch {
   const read = WRITTEN;
   read.scale = reader.readSignedVarint();
-  // The count says whether min and max follow; the merge recounts.
-  const count = reader.readVarint();
-  read.zeroCount = reader.readVarint();
-  read.rejected = reader.readVarint();
-  read.min = count > 0 ? reader.readFloat64() : Infinity;
-  read.max = count > 0 ? reader.readFloat64() : -Infinity;
+  const flags = reader.readByte();
+  read.zeroCount = flags & HAS_ZEROS ? reader.readVarint() : 0;
+  read.rejected = flags & HAS_REJECTED ? reader.readVarint() : 0;
+  // A value anywhere means min and max follow; the merge recounts.
+  const counted = (flags & (HAS_ZEROS | HAS_POSITIVE | HAS_NEGATIVE)) !== 0;
+  read.min = counted ? reader.readFloat64() : Infinity;
+  read.max = counted ? reader.readFloat64() : -Infinity;
   sum.mergeFrom(reader);
-  const positiveSpan = reader.readVarint();
-  const positiveStart = positiveSpan > 0 ? reader.readSignedVarint() : 0;
-  const negativeSpan = reader.readVarint();
-  const negativeStart = negativeSpan > 0 ? reader.readSignedVarint() : 0;
-  POSITIVE.take(reader, positiveStart, positiveSpan);
-  NEGATIVE.take(reader, negativeStart, negativeSpan);
+  POSITIVE.take(reader, (flags & HAS_POSITIVE) !== 0);
+  NEGATIVE.take(reader, (flags & HAS_NEGATIVE) !== 0);
   return read;
 }
 
+/** A non-empty sign's range: its highest index less its lowest, then its lowest. */
 function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
-  if (buckets.isEmpty) {
-    writer.writeVarint(0);
-  } else {
-    writer.writeVarint(buckets.end - buckets.start + 1);
-    writer.writeSignedVarint(buckets.start);
-  }
+  if (buckets.isEmpty) return;
+  writer.writeVarint(buckets.end - buckets.start);
+  writer.writeSignedVarint(buckets.start);
 }
 
 /**
@@ -157,12 +163,18 @@ class WrittenBuckets implements OccupiedBuckets {
   end = -1;
   private _reader: ByteReader | undefined = undefined;
 
-  /** Takes the range of `span` buckets from `start`, whose bytes come later. */
-  take(reader: ByteReader, start: number, span: number): void {
+  /** Reads the sign's range (see writeRange) if it has buckets, whose bytes come later. */
+  take(reader: ByteReader, occupied: boolean): void {
     // Held only until addTo: a reader's bytes may be a view of a large buffer.
-    this._reader = span > 0 ? reader : undefined;
-    this.start = start;
-    this.end = start + span - 1;
+    this._reader = occupied ? reader : undefined;
+    if (!occupied) {
+      this.start = 0;
+      this.end = -1;
+      return;
+    }
+    const span = reader.readVarint();
+    this.start = reader.readSignedVarint();
+    this.end = this.start + span;
   }
 
   addTo(target: BucketCounts, shift: number, capacity: number): number {

@@ -346,6 +346,28 @@ describe('ExponentialSketch binary form: the bucket coding at its edges', () => 
     roundTrip(sketch);
   });
 
+  it('keeps the exact sum when its rounding error takes 1 to 8 bytes, and with a tail', () => {
+    // 1 + e rounds to 1, leaving e, of 1 to 53 significant bits, as the error.
+    for (const bits of [0, 1, 4, 12, 20, 28, 36, 44, 52])
+      for (const sign of [1, -1]) {
+        const error = sign * 2 ** -60 * (1 + 2 ** -bits);
+        const sketch = recorded([
+          [1, 1],
+          [error, 1],
+        ]);
+        expect(roundTrip(sketch).sum).to.equal(1);
+      }
+    // Errors of errors: a third part, the tail.
+    roundTrip(
+      recorded([
+        [1, 1],
+        [2 ** -60, 1],
+        [2 ** -130, 1],
+        [-(2 ** -200), 3],
+      ])
+    );
+  });
+
   it('reads sketches written one after another, each to its last byte', () => {
     const sketches = [
       recorded([[5, 1]]),

@@ -1,5 +1,10 @@
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { ByteWriter } from '@datapunk/otel-common/codec';
+import {
+  leadingBytesOf,
+  readLeadingBytes,
+  writeLeadingBytes,
+} from './codec/leadingBytes';
 
 /**
  * The exact sum of doubles. `value` is that sum correctly rounded, so it is
@@ -95,14 +100,16 @@ export class ExactSum {
   }
 
   /**
-   * The state in binary: the tail's length and whether mid is non-zero (one
-   * varint: most sums have neither), hi, then mid and the tail if any.
+   * The state in binary: one varint of the tail's length and of the bytes
+   * mid takes (most sums have no tail, and mid, a sum of rounding errors,
+   * has few significant bits: see leadingBytes), hi, mid's leading bytes,
+   * then the tail.
    */
   writeTo(writer: ByteWriter): void {
-    const hasMid = this._mid !== 0;
-    writer.writeVarint((this._tailLength << 1) | (hasMid ? 1 : 0));
+    const midBytes = leadingBytesOf(this._mid);
+    writer.writeVarint(this._tailLength * MID_LENGTHS + midBytes);
     writer.writeFloat64(this._hi);
-    if (hasMid) writer.writeFloat64(this._mid);
+    writeLeadingBytes(writer, this._mid, midBytes);
     for (let i = 0; i < this._tailLength; i++)
       writer.writeFloat64(this._tail[i]);
   }
@@ -111,11 +118,11 @@ export class ExactSum {
   mergeFrom(reader: ByteReader): void {
     const header = reader.readVarint();
     const hi = reader.readFloat64();
-    const mid = header & 1 ? reader.readFloat64() : 0;
+    const mid = readLeadingBytes(reader, header % MID_LENGTHS);
     const saturated = hi - hi !== 0;
     this.add(hi);
     if (!saturated) this.add(mid);
-    for (let i = 0; i < header >> 1; i++) {
+    for (let i = Math.floor(header / MID_LENGTHS); i > 0; i--) {
       const part = reader.readFloat64();
       if (!saturated) this.add(part);
     }
@@ -187,6 +194,8 @@ function roundedSum(parts: number[], n: number): number {
   return hi;
 }
 
+/** Lengths mid may take in bytes: 0 to 8. */
+const MID_LENGTHS = 9;
 /** Shared by every sum whose tail is still empty: most never need one. */
 const NO_TAIL = new Float64Array(0);
 const HUGE = 2 ** 995;

@@ -273,9 +273,9 @@ export class ExponentialSketch {
   }
 
   /**
-   * Writes the sketch in a compact binary form (occupied buckets only, as
-   * varints) for storage inside a process; {@link mergeFrom} reads it back
-   * exactly. Options are not written: the reader supplies its own.
+   * Writes the sketch in a compact binary form (occupied buckets only, a
+   * few bits each) for storage inside a process; {@link mergeFrom} reads it
+   * back exactly. Options are not written: the reader supplies its own.
    */
   writeTo(writer: ByteWriter): void {
     writeSketch(writer, this, this._sum, this._positive, this._negative);

@@ -187,3 +187,229 @@ describe('ByteWriter and ByteReader', () => {
     expect(writer.capacity).to.equal(500);
   });
 });
+
+describe('ExponentialSketch binary form: the bucket coding at its edges', () => {
+  /** Writes `sketch`, reads it into an empty sketch of the same options, and checks both are the same, bit for bit. */
+  function roundTrip(sketch: ExponentialSketch): ExponentialSketch {
+    const reader = encode(w => sketch.writeTo(w));
+    const copy = new ExponentialSketch({
+      maxBuckets: sketch.maxBuckets,
+      maxScale: sketch.maxScale,
+    });
+    copy.mergeFrom(reader);
+    expect(reader.offset, 'the reader ends at the last byte').to.equal(
+      reader.bytes.length
+    );
+    expect(state(copy)).to.deep.equal(state(sketch));
+    for (const key of ['count', 'zeroCount', 'sum', 'min', 'max'] as const)
+      expect(Object.is(copy[key], sketch[key]), key).to.equal(true);
+    return copy;
+  }
+
+  function recorded(
+    entries: [number, number][],
+    options: { maxBuckets?: number; maxScale?: number } = {}
+  ): ExponentialSketch {
+    const sketch = new ExponentialSketch(options);
+    for (const [v, count] of entries) sketch.record(v, count);
+    return sketch;
+  }
+
+  it('keeps an empty sketch empty, and adds nothing to another', () => {
+    const copy = roundTrip(new ExponentialSketch());
+    expect(copy.count).to.equal(0);
+    expect(copy.min).to.be.NaN;
+    const target = recorded([[3, 2]]);
+    const before = state(target);
+    target.mergeFrom(encode(w => new ExponentialSketch().writeTo(w)));
+    expect(state(target)).to.deep.equal(before);
+  });
+
+  it('keeps zeros (both signs of zero), negative values and both signs at once', () => {
+    expect(
+      roundTrip(
+        recorded([
+          [0, 4],
+          [-0, 3],
+        ])
+      ).zeroCount
+    ).to.equal(7);
+    const negative = roundTrip(
+      recorded([
+        [-2.5, 1],
+        [-1e-3, 40],
+        [-7e6, 2],
+      ])
+    );
+    expect(negative.toExponentialHistogram().positive.bucketCounts).to.be.empty;
+    roundTrip(
+      recorded([
+        [-2.5, 1],
+        [0, 2],
+        [1e-3, 40],
+        [7e6, 2],
+        [-1e9, 1],
+      ])
+    );
+  });
+
+  it('keeps a single bucket, of count 1 and of the largest count', () => {
+    for (const count of [1, 2, 17, Number.MAX_SAFE_INTEGER])
+      for (const value of [1, -3.5, 1e300])
+        expect(roundTrip(recorded([[value, count]])).count).to.equal(count);
+  });
+
+  it('keeps counts past 16 and up to 2^53, whatever codes they need', () => {
+    // Every count in its own bucket, a count in each range of code length.
+    const counts = [
+      1,
+      16,
+      17,
+      255,
+      2 ** 16,
+      2 ** 24 - 1,
+      2 ** 24,
+      2 ** 32 + 5,
+      2 ** 45,
+    ];
+    const sketch = recorded(
+      counts.map((count, i) => [2 ** i, count]),
+      {
+        maxScale: 0,
+      }
+    );
+    const buckets = roundTrip(sketch).toExponentialHistogram().positive;
+    expect(buckets.bucketCounts.filter(c => c > 0)).to.deep.equal(counts);
+    // Small counts among large ones, and the reverse.
+    roundTrip(
+      recorded(
+        [
+          [1, 2 ** 40],
+          [2, 1],
+          [4, 2 ** 40],
+          [8, 1],
+        ],
+        { maxScale: 0 }
+      )
+    );
+    roundTrip(
+      recorded(
+        [
+          [1, 1],
+          [2, 1],
+          [4, 2 ** 50],
+          [8, 1],
+          [16, 1],
+        ],
+        { maxScale: 0 }
+      )
+    );
+  });
+
+  it('keeps gaps past 7 and up to the widest range, among adjacent buckets', () => {
+    // At scale 20 a bucket spans 2^(2^-20): 1 and 1 + 2^-8 are 5,909 buckets apart.
+    const wide = recorded(
+      [
+        [1, 1],
+        [1 + 2 ** -8, 3],
+      ],
+      {
+        maxScale: 20,
+        maxBuckets: 16384,
+      }
+    );
+    expect(wide.scale).to.equal(20);
+    roundTrip(wide);
+    // The widest range a sign holds: its ends 16,383 buckets apart, with
+    // adjacent buckets beside one long gap (a low order for the gaps).
+    const base = 2 ** (2 ** -20);
+    const entries: [number, number][] = [];
+    for (let i = 0; i < 40; i++) entries.push([base ** (i + 0.5), 1 + (i % 3)]);
+    entries.push([base ** 16383.5, 5]);
+    const widest = recorded(entries, { maxScale: 20, maxBuckets: 16384 });
+    expect(widest.scale).to.equal(20);
+    const buckets = widest.toExponentialHistogram().positive;
+    expect(buckets.bucketCounts.length).to.equal(16384);
+    roundTrip(widest);
+  });
+
+  it('keeps a long gap and a large count among many short ones (codes of 25 to 31 bits)', () => {
+    // 8,000 adjacent buckets of count 1 make both orders 0; then one count
+    // of 10,000 and one gap of 8,000 buckets need codes of 27 and 25 bits.
+    const base = 2 ** (2 ** -20);
+    const entries: [number, number][] = [];
+    for (let i = 0; i < 8000; i++) entries.push([base ** (i + 0.5), 1]);
+    entries.push([base ** 4000.5, 9999]);
+    entries.push([base ** 16000.5, 1]);
+    const sketch = recorded(entries, { maxScale: 20, maxBuckets: 16384 });
+    expect(sketch.scale).to.equal(20);
+    roundTrip(sketch);
+  });
+
+  it('keeps the exact sum when its rounding error takes 1 to 8 bytes, and with a tail', () => {
+    // 1 + e rounds to 1, leaving e, of 1 to 53 significant bits, as the error.
+    for (const bits of [0, 1, 4, 12, 20, 28, 36, 44, 52])
+      for (const sign of [1, -1]) {
+        const error = sign * 2 ** -60 * (1 + 2 ** -bits);
+        const sketch = recorded([
+          [1, 1],
+          [error, 1],
+        ]);
+        expect(roundTrip(sketch).sum).to.equal(1);
+      }
+    // Errors of errors: a third part, the tail.
+    roundTrip(
+      recorded([
+        [1, 1],
+        [2 ** -60, 1],
+        [2 ** -130, 1],
+        [-(2 ** -200), 3],
+      ])
+    );
+  });
+
+  it('reads sketches written one after another, each to its last byte', () => {
+    const sketches = [
+      recorded([[5, 1]]),
+      new ExponentialSketch(),
+      recorded([
+        [1e-3, 3],
+        [-2, 100],
+        [0, 1],
+      ]),
+      recorded([[1, 2 ** 33]]),
+    ];
+    const stats = new RunningStats();
+    stats.record(4);
+    const reader = encode(w => {
+      for (const sketch of sketches) sketch.writeTo(w);
+      stats.writeTo(w);
+    });
+    for (const sketch of sketches) {
+      const copy = new ExponentialSketch();
+      copy.mergeFrom(reader);
+      expect(state(copy)).to.deep.equal(state(sketch));
+    }
+    const statsCopy = new RunningStats();
+    statsCopy.mergeFrom(reader);
+    expect(statsCopy.toJSON()).to.deep.equal(stats.toJSON());
+    expect(reader.offset).to.equal(reader.bytes.length);
+  });
+
+  it('round-trips large counts exactly', () => {
+    const count = fc.oneof(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 2 ** 45 })
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(value, count), { maxLength: 20 }),
+        options,
+        (items, opts) => {
+          roundTrip(sketchOf(items, opts));
+        }
+      ),
+      { numRuns: 300 }
+    );
+  });
+});

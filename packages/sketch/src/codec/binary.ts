@@ -4,18 +4,32 @@ import type { BucketCounts } from '../BucketCounts';
 import type { ExactSum } from '../ExactSum';
 import type { ExponentialSketch } from '../ExponentialSketch';
 import type { OccupiedBuckets } from '../OccupiedBuckets';
+import { BitReader } from './BitReader';
+import { BitWriter, bitLength } from './BitWriter';
 
 /**
  * The compact binary form of a sketch, for a process's own storage (no
  * version, no checks: files and the network take the JSON form). In order:
- * scale, count, zero count and rejected count as varints; min and max as raw
- * doubles when count > 0; the exact sum's parts; each sign's range (its span
- * + 1, 0 when empty, then its lowest index) before any bucket, so that the
- * reader can make room for both first; then each sign's occupied buckets.
+ * the scale as a varint; a byte of flags saying which of the zero count, the
+ * rejected count and each sign's buckets are there; those counts as
+ * varints; min and max as raw doubles when anything was counted; the exact
+ * sum's parts; each non-empty sign's range before any bucket, so that the
+ * reader can make room for both first; then each sign's occupied buckets
+ * (see writeOccupied). The count is the sum of the others.
  */
 
-/** In a bucket's byte: gap and count follow as varints. */
-const ESCAPE = 128;
+const HAS_ZEROS = 1;
+const HAS_REJECTED = 2;
+const HAS_POSITIVE = 4;
+const HAS_NEGATIVE = 8;
+
+/** Bits that hold an order: orders 0–7, beyond which counts and gaps rarely gain. */
+const ORDER_BITS = 3;
+const MAX_ORDER = (1 << ORDER_BITS) - 1;
+const BITS_OUT = new BitWriter();
+/** The writer's list of one sign's occupied indexes, grown to the widest sign. */
+let occupiedIndexes = new Int32Array(0);
+const BITS_IN = new BitReader();
 
 /** A sketch read by {@link readSketch}: shared, valid until the next read. */
 export interface WrittenSketch {
@@ -38,9 +52,14 @@ export function writeSketch(
   negative: BucketCounts
 ): void {
   writer.writeSignedVarint(sketch.scale);
-  writer.writeVarint(sketch.count);
-  writer.writeVarint(sketch.zeroCount);
-  writer.writeVarint(sketch.rejected);
+  writer.writeByte(
+    (sketch.zeroCount > 0 ? HAS_ZEROS : 0) |
+      (sketch.rejected > 0 ? HAS_REJECTED : 0) |
+      (positive.isEmpty ? 0 : HAS_POSITIVE) |
+      (negative.isEmpty ? 0 : HAS_NEGATIVE)
+  );
+  if (sketch.zeroCount > 0) writer.writeVarint(sketch.zeroCount);
+  if (sketch.rejected > 0) writer.writeVarint(sketch.rejected);
   if (sketch.count > 0) {
     writer.writeFloat64(sketch.min);
     writer.writeFloat64(sketch.max);
@@ -61,54 +80,78 @@ export function writeSketch(
 export function readSketch(reader: ByteReader, sum: ExactSum): WrittenSketch {
   const read = WRITTEN;
   read.scale = reader.readSignedVarint();
-  // The count says whether min and max follow; the merge recounts.
-  const count = reader.readVarint();
-  read.zeroCount = reader.readVarint();
-  read.rejected = reader.readVarint();
-  read.min = count > 0 ? reader.readFloat64() : Infinity;
-  read.max = count > 0 ? reader.readFloat64() : -Infinity;
+  const flags = reader.readByte();
+  read.zeroCount = flags & HAS_ZEROS ? reader.readVarint() : 0;
+  read.rejected = flags & HAS_REJECTED ? reader.readVarint() : 0;
+  // A value anywhere means min and max follow; the merge recounts.
+  const counted = (flags & (HAS_ZEROS | HAS_POSITIVE | HAS_NEGATIVE)) !== 0;
+  read.min = counted ? reader.readFloat64() : Infinity;
+  read.max = counted ? reader.readFloat64() : -Infinity;
   sum.mergeFrom(reader);
-  const positiveSpan = reader.readVarint();
-  const positiveStart = positiveSpan > 0 ? reader.readSignedVarint() : 0;
-  const negativeSpan = reader.readVarint();
-  const negativeStart = negativeSpan > 0 ? reader.readSignedVarint() : 0;
-  POSITIVE.take(reader, positiveStart, positiveSpan);
-  NEGATIVE.take(reader, negativeStart, negativeSpan);
+  POSITIVE.take(reader, (flags & HAS_POSITIVE) !== 0);
+  NEGATIVE.take(reader, (flags & HAS_NEGATIVE) !== 0);
   return read;
 }
 
+/** A non-empty sign's range: its highest index less its lowest, then its lowest. */
 function writeRange(writer: ByteWriter, buckets: BucketCounts): void {
-  if (buckets.isEmpty) {
-    writer.writeVarint(0);
-  } else {
-    writer.writeVarint(buckets.end - buckets.start + 1);
-    writer.writeSignedVarint(buckets.start);
-  }
+  if (buckets.isEmpty) return;
+  writer.writeVarint(buckets.end - buckets.start);
+  writer.writeSignedVarint(buckets.start);
 }
 
 /**
- * The occupied buckets, lowest first, each as its gap from the previous one
- * (the first from `start`) and its count: one byte `gap << 4 | count − 1`
- * when the gap is ≤ 7 and the count ≤ 16, which is most buckets of most
- * data; otherwise {@link ESCAPE}, then both as varints. The reader stops at
- * `end`, the last occupied bucket.
+ * The occupied buckets, lowest first, as one bit stream ending on a byte:
+ * the Exp-Golomb orders of the gaps and of the counts (3 bits each, each
+ * picked for this sign's values), then each bucket's gap from the previous
+ * one less 1 (none for the first, at `start`) and its count less 1. Sparse
+ * buckets of a few values and dense ones of many both take a few bits. The
+ * reader stops at `end`, the last occupied bucket.
  */
 function writeOccupied(writer: ByteWriter, buckets: BucketCounts): void {
-  const { counts, offset } = buckets;
-  let previous = buckets.start;
-  for (let index = buckets.start; index <= buckets.end; index++) {
+  if (buckets.isEmpty) return;
+  const { counts, offset, start, end } = buckets;
+  if (occupiedIndexes.length < end - start + 1)
+    occupiedIndexes = new Int32Array(end - start + 1);
+  const indexes = occupiedIndexes;
+  // Without a branch on each count, which data makes hard to predict.
+  let occupied = 0;
+  let total = 0;
+  for (let index = start; index <= end; index++) {
     const count = counts[index - offset];
-    if (count === 0) continue;
-    const gap = index - previous;
-    if (gap <= 7 && count <= 16) {
-      writer.writeByte((gap << 4) | (count - 1));
-    } else {
-      writer.writeByte(ESCAPE);
-      writer.writeVarint(gap);
-      writer.writeVarint(count);
-    }
-    previous = index;
+    indexes[occupied] = index;
+    occupied += count === 0 ? 0 : 1;
+    total += count;
   }
+  const gapOrder = orderFor(end - start + 1 - occupied, occupied - 1);
+  const countOrder = orderFor(total - occupied, occupied);
+  BITS_OUT.begin(writer);
+  BITS_OUT.writeBits((gapOrder << ORDER_BITS) | countOrder, 2 * ORDER_BITS);
+  BITS_OUT.writeExpGolomb(counts[start - offset] - 1, countOrder);
+  for (let i = 1; i < occupied; i++) {
+    const index = indexes[i];
+    BITS_OUT.writeExpGolombPair(
+      index - indexes[i - 1] - 1,
+      gapOrder,
+      counts[index - offset] - 1,
+      countOrder
+    );
+  }
+  BITS_OUT.end();
+}
+
+/**
+ * The Exp-Golomb order for `values` values adding up to `sum`: one less
+ * than the bits of their mean. It needs no second look at the values, and
+ * the retention benchmark's points were 0.1% larger with it than with the
+ * best order per sign.
+ */
+function orderFor(sum: number, values: number): number {
+  if (values === 0) return 0;
+  return Math.min(
+    MAX_ORDER,
+    Math.max(0, bitLength(Math.floor(sum / values)) - 1)
+  );
 }
 
 /**
@@ -121,33 +164,38 @@ class WrittenBuckets implements OccupiedBuckets {
   end = -1;
   private _reader: ByteReader | undefined = undefined;
 
-  /** Takes the range of `span` buckets from `start`, whose bytes come later. */
-  take(reader: ByteReader, start: number, span: number): void {
+  /** Reads the sign's range (see writeRange) if it has buckets, whose bytes come later. */
+  take(reader: ByteReader, occupied: boolean): void {
     // Held only until addTo: a reader's bytes may be a view of a large buffer.
-    this._reader = span > 0 ? reader : undefined;
-    this.start = start;
-    this.end = start + span - 1;
+    this._reader = occupied ? reader : undefined;
+    if (!occupied) {
+      this.start = 0;
+      this.end = -1;
+      return;
+    }
+    const span = reader.readVarint();
+    this.start = reader.readSignedVarint();
+    this.end = this.start + span;
   }
 
   addTo(target: BucketCounts, shift: number, capacity: number): number {
     const reader = this._reader;
     if (reader === undefined) return 0;
     this._reader = undefined;
+    BITS_IN.begin(reader);
+    const orders = BITS_IN.readBits(2 * ORDER_BITS);
+    const gapOrder = orders >> ORDER_BITS;
+    const countOrder = orders & ((1 << ORDER_BITS) - 1);
     let total = 0;
     let index = this.start;
-    do {
-      const byte = reader.readByte();
-      let count: number;
-      if (byte === ESCAPE) {
-        index += reader.readVarint();
-        count = reader.readVarint();
-      } else {
-        index += byte >> 4;
-        count = (byte & 15) + 1;
-      }
+    for (;;) {
+      const count = BITS_IN.readExpGolomb(countOrder) + 1;
       target.add(index >> shift, count, capacity);
       total += count;
-    } while (index < this.end);
+      if (index >= this.end) break;
+      index += BITS_IN.readExpGolomb(gapOrder) + 1;
+    }
+    BITS_IN.end();
     return total;
   }
 }

@@ -97,6 +97,31 @@ describe('ExponentialSketch.mergeExponentialHistogram', () => {
     );
   });
 
+  it('stops with an error, not a loop, when the buckets’ bits run out', () => {
+    const written = encode(w =>
+      sketchOf(
+        [
+          [5, 3],
+          [7e6, 2 ** 40],
+        ],
+        { maxBuckets: 160, maxScale: 5 }
+      ).writeTo(w)
+    ).bytes;
+    // Cut from the end (the buckets' bit stream is last): past the end the
+    // bytes read as zeros, and a code of only zeros is none. The binary form
+    // is the process's own, so a cut header is not guarded against.
+    let error: unknown;
+    for (let length = written.length - 1; length > 0 && !error; length--)
+      try {
+        new ExponentialSketch({ maxBuckets: 160, maxScale: 5 }).mergeFrom(
+          new ByteReader(written.subarray(0, length))
+        );
+      } catch (thrown) {
+        error = thrown;
+      }
+    expect(String(error)).to.match(/RangeError: .*not an Exp-Golomb code/);
+  });
+
   it('leaves the sketch unchanged when the point is malformed', () => {
     const sketch = sketchOf([[5, 3]], { maxBuckets: 160, maxScale: 5 });
     const before = state(sketch);

@@ -58,7 +58,11 @@ export class BitReader {
   /** readExpGolomb for a code longer than the bits taken: zeros, q + 1, the low bits. */
   private _readLong(order: number): number {
     let zeros = 0;
-    while (this.readBits(1) === 0) zeros++;
+    // No code of a safe integer has more zeros: past them the bytes are not
+    // a stream (reads past the end give zeros for ever).
+    while (this.readBits(1) === 0)
+      if (++zeros > MAX_ZEROS)
+        throw new RangeError('BitReader: not an Exp-Golomb code');
     const quotient = 2 ** zeros + this.readBits(zeros) - 1;
     return quotient * 2 ** order + this.readBits(order);
   }
@@ -83,3 +87,5 @@ export class BitReader {
 
 /** At most this many bits come out at once, so that shifts stay within 32. */
 const CHUNK = 24;
+/** Leading zeros of the longest code of a safe integer (its quotient has ≤ 53 bits). */
+const MAX_ZEROS = 53;

@@ -185,7 +185,7 @@ class WrittenBuckets implements OccupiedBuckets {
     BITS_IN.begin(reader);
     const orders = BITS_IN.readBits(2 * ORDER_BITS);
     const gapOrder = orders >> ORDER_BITS;
-    const countOrder = orders & ((1 << ORDER_BITS) - 1);
+    const countOrder = orders & MAX_ORDER;
     let total = 0;
     let index = this.start;
     for (;;) {

@@ -11,6 +11,13 @@ import { pipelineOf } from '../pipeline/pipelines';
 import { RetentionMeter } from '../provider/RetentionMeter';
 import type { SyncInstrument } from '../provider/SyncInstrument';
 import { RetentionMetricReader } from '../RetentionMetricReader';
+import {
+  BoundCounterHandle,
+  BoundGaugeHandle,
+  BoundHistogramHandle,
+  BoundSummaryHandle,
+  BoundTimerHandle,
+} from './boundHandles';
 import { MetricType } from './MetricType';
 import { apiSink, directSink } from './sinks';
 import type { Sink } from './sinks';
@@ -108,7 +115,7 @@ export class Instruments {
       });
       return {
         add: (value, attributes) => sink.record(value, attributes),
-        bind: attributes => ({ add: sink.bind(attributes) }),
+        bind: attributes => new BoundCounterHandle(sink.bind(attributes)),
       };
     });
   }
@@ -122,7 +129,7 @@ export class Instruments {
       });
       return {
         set: (value, attributes) => sink.record(value, attributes),
-        bind: attributes => ({ set: sink.bind(attributes) }),
+        bind: attributes => new BoundGaugeHandle(sink.bind(attributes)),
       };
     });
   }
@@ -133,7 +140,7 @@ export class Instruments {
       const sink = this._histogramSink(MetricType.HISTOGRAM, name, config);
       return {
         record: (value, attributes) => sink.record(value, attributes),
-        bind: attributes => ({ record: sink.bind(attributes) }),
+        bind: attributes => new BoundHistogramHandle(sink.bind(attributes)),
       };
     });
   }
@@ -144,7 +151,7 @@ export class Instruments {
       const sink = this._histogramSink(MetricType.SUMMARY, name, config);
       return {
         observe: (value, attributes) => sink.record(value, attributes),
-        bind: attributes => ({ observe: sink.bind(attributes) }),
+        bind: attributes => new BoundSummaryHandle(sink.bind(attributes)),
       };
     });
   }
@@ -163,14 +170,7 @@ export class Instruments {
         record,
         startTimer: attributes => startTimer(s => record(s, attributes)),
         time: (fn, attributes) => time(owner, fn, s => record(s, attributes)),
-        bind: attributes => {
-          const bound = sink.bind(attributes);
-          return {
-            record: bound,
-            startTimer: () => startTimer(bound),
-            time: fn => time(owner, fn, bound),
-          };
-        },
+        bind: attributes => new BoundTimerHandle(sink.bind(attributes), owner),
       };
     });
   }

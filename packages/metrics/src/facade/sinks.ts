@@ -10,7 +10,13 @@ export type Reject = (reason: string, message: string) => void;
 export interface Sink {
   record(value: unknown, attributes: unknown): void;
   /** @throws {TypeError} for attributes that are no valid attributes object. */
-  bind(attributes: unknown): (value: unknown) => void;
+  bind(attributes: unknown): BoundSink;
+}
+
+/** A sink bound to one attribute set. */
+export interface BoundSink {
+  /** Records a value (checked: a bad one is rejected and counted). */
+  record(value: number): void;
 }
 
 /**
@@ -27,12 +33,8 @@ export function directSink(
     record: (value, attributes) => {
       if (!instrument.tryRecord(value, attributes)) counted();
     },
-    bind: attributes => {
-      const handle = instrument.bind(checkBound(owner, attributes));
-      return value => {
-        if (!handle.record(value as number)) counted();
-      };
-    },
+    // The instrument's own handle: one object per bound set.
+    bind: attributes => instrument.bind(checkBound(owner, attributes), counted),
   };
 }
 
@@ -96,8 +98,10 @@ export function apiSink(
       const given = checkBound(owner, attributes);
       const own =
         given === undefined ? undefined : reader.read(given)!.attributes;
-      return value => {
-        if (checked(value)) send(value, own);
+      return {
+        record: value => {
+          if (checked(value)) send(value, own);
+        },
       };
     },
   };

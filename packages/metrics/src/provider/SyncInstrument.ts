@@ -72,7 +72,8 @@ export class SyncInstrument
 {
   readonly name: string;
   private readonly _rule: ValueRule;
-  private readonly _target: InstrumentTarget;
+  /** Where its measurements go (its handles reach it through the instrument). */
+  readonly target: InstrumentTarget;
   /** The one stream, the common case, kept apart for the record path. */
   private readonly _single: StreamEntry | undefined;
   private readonly _exemplars: ExemplarEligibility | undefined;
@@ -80,7 +81,7 @@ export class SyncInstrument
   constructor(name: string, rule: ValueRule, target: InstrumentTarget) {
     this.name = name;
     this._rule = rule;
-    this._target = target;
+    this.target = target;
     this._single = target.streams.length === 1 ? target.streams[0] : undefined;
     this._exemplars = target.exemplars;
   }
@@ -99,56 +100,75 @@ export class SyncInstrument
    * sample.
    */
   tryRecord(value: unknown, attributes: unknown, context?: Context): boolean {
-    const checked = this._check(value);
+    const checked = this.checked(value);
     if (checked === undefined) return false;
-    const exemplars = this._exemplars;
-    const span =
-      exemplars === undefined ? undefined : exemplars.spanOf(context);
+    const span = this.spanOf(context);
     const single = this._single;
     if (single !== undefined)
       return this._recordInto(single, checked, attributes, span);
     let kept = true;
-    for (const entry of this._target.streams)
+    for (const entry of this.target.streams)
       kept = this._recordInto(entry, checked, attributes, span) && kept;
     return kept;
   }
 
   /**
-   * A handle on one attribute set (read now, as a measurement's would be).
+   * A handle on one attribute set (read now, as a measurement's would be);
+   * `onRejected` runs for each value it rejects (after the store counted it).
    * @throws {TypeError} for attributes that are no attributes object.
    */
-  bind(attributes?: Attributes): BoundInstrument {
-    const handles = this._target.streams.map(
+  bind(attributes?: Attributes, onRejected?: () => void): BoundInstrument {
+    const handles = this.target.streams.map(
       ({ stream, resolver, filtered }) => {
-        const series = resolver.seriesOf(
-          attributes,
-          this._target.sinceMillis()
-        );
+        const series = resolver.seriesOf(attributes, this.target.sinceMillis());
         if (series === UNREADABLE)
           throw new TypeError(
             `${this.name}.bind(): attributes must be an object of attributes, got ${describeValue(attributes)}`
           );
         return new SeriesHandle(
+          this,
           stream,
           series,
-          this._target,
-          filtered?.bound(attributes)
+          filtered?.bound(attributes),
+          onRejected
         );
       }
     );
-    const single = handles.length === 1 ? handles[0] : undefined;
+    return handles.length === 1
+      ? handles[0]
+      : new StreamsHandle(this, handles, onRejected);
+  }
+
+  /**
+   * The value to record, or undefined (counted and reported, then
+   * `onRejected` run) when the instrument cannot take it.
+   */
+  checked(value: unknown, onRejected?: () => void): number | undefined {
+    if (
+      typeof value === 'number' &&
+      value - value === 0 &&
+      (value >= 0 || !this._rule.nonNegative) &&
+      !this.target.closed()
+    )
+      return this._rule.integer ? Math.trunc(value) : value;
+    if (this.target.closed()) this._reject('after_shutdown', 'after shutdown');
+    else
+      this._reject(
+        typeof value !== 'number'
+          ? 'not_a_number'
+          : value - value !== 0
+            ? 'not_finite'
+            : 'negative',
+        describeValue(value)
+      );
+    onRejected?.();
+    return undefined;
+  }
+
+  /** The sampled span a measurement in `context` may be an exemplar of; undefined when none or 'always_off'. */
+  spanOf(context: Context | undefined): SpanContext | undefined {
     const exemplars = this._exemplars;
-    return {
-      record: (value, context) => {
-        const checked = this._check(value);
-        if (checked === undefined) return false;
-        const span =
-          exemplars === undefined ? undefined : exemplars.spanOf(context);
-        if (single !== undefined) single.record(checked, span);
-        else for (const handle of handles) handle.record(checked, span);
-        return true;
-      },
-    };
+    return exemplars === undefined ? undefined : exemplars.spanOf(context);
   }
 
   private _recordInto(
@@ -157,7 +177,7 @@ export class SyncInstrument
     attributes: unknown,
     span: SpanContext | undefined
   ): boolean {
-    const series = resolver.seriesOf(attributes, this._target.sinceMillis());
+    const series = resolver.seriesOf(attributes, this.target.sinceMillis());
     if (series === UNREADABLE) {
       this._reject(
         'invalid_attributes',
@@ -171,63 +191,55 @@ export class SyncInstrument
     return true;
   }
 
-  /** The value to record, or undefined (counted) when the instrument cannot take it. */
-  private _check(value: unknown): number | undefined {
-    if (
-      typeof value === 'number' &&
-      value - value === 0 &&
-      (value >= 0 || !this._rule.nonNegative) &&
-      !this._target.closed()
-    )
-      return this._rule.integer ? Math.trunc(value) : value;
-    if (this._target.closed()) this._reject('after_shutdown', 'after shutdown');
-    else
-      this._reject(
-        typeof value !== 'number'
-          ? 'not_a_number'
-          : value - value !== 0
-            ? 'not_finite'
-            : 'negative',
-        describeValue(value)
-      );
-    return undefined;
-  }
-
   private _reject(reason: string, what: string): void {
-    this._target.stats.rejectedMeasurements.add(reason);
-    this._target.diag.warn(
+    this.target.stats.rejectedMeasurements.add(reason);
+    this.target.diag.warn(
       `rejected:${reason}`,
       `'${this.name}' rejected a measurement (${reason}): ${what}`
     );
   }
 }
 
-/** One series of a bound handle: found again by its key if it expired meanwhile. */
-class SeriesHandle {
+/**
+ * A bound handle on one stream's series: one object per handle, its
+ * methods on the prototype. Found again by its key if the series expired
+ * meanwhile.
+ */
+class SeriesHandle implements BoundInstrument {
+  private readonly _instrument: SyncInstrument;
   private readonly _stream: Stream;
   private readonly _key: string;
-  private readonly _target: InstrumentTarget;
   /** The bound set's filtered attributes, for its exemplars. */
   private readonly _filtered: FilteredAttributesOf | undefined;
+  private readonly _onRejected: (() => void) | undefined;
   private _series: number;
   private _generation: number;
 
   constructor(
+    instrument: SyncInstrument,
     stream: Stream,
     series: number,
-    target: InstrumentTarget,
-    filtered: FilteredAttributesOf | undefined
+    filtered: FilteredAttributesOf | undefined,
+    onRejected: (() => void) | undefined
   ) {
+    this._instrument = instrument;
     this._stream = stream;
     this._series = series;
     this._generation = stream.generationOf(series);
     this._key = stream.keyOf(series);
-    this._target = target;
     this._filtered = filtered;
+    this._onRejected = onRejected;
   }
 
-  /** Records, and offers the value as an exemplar of the span when there is one. */
-  record(value: number, span: SpanContext | undefined): void {
+  record(value: number, context?: Context): boolean {
+    const checked = this._instrument.checked(value, this._onRejected);
+    if (checked === undefined) return false;
+    this.recordChecked(checked, this._instrument.spanOf(context));
+    return true;
+  }
+
+  /** Records a checked value, and offers it as an exemplar of the span when there is one. */
+  recordChecked(value: number, span: SpanContext | undefined): void {
     const stream = this._stream;
     if (
       !stream.isActive(this._series) ||
@@ -235,8 +247,8 @@ class SeriesHandle {
     ) {
       this._series = stream.seriesFor(
         this._key,
-        this._target.sinceMillis(),
-        this._target.stats
+        this._instrument.target.sinceMillis(),
+        this._instrument.target.stats
       );
       this._generation = stream.generationOf(this._series);
     }
@@ -249,5 +261,30 @@ class SeriesHandle {
         this._filtered,
         undefined
       );
+  }
+}
+
+/** A bound handle on the series of several streams (Views made several of the instrument). */
+class StreamsHandle implements BoundInstrument {
+  private readonly _instrument: SyncInstrument;
+  private readonly _handles: SeriesHandle[];
+  private readonly _onRejected: (() => void) | undefined;
+
+  constructor(
+    instrument: SyncInstrument,
+    handles: SeriesHandle[],
+    onRejected: (() => void) | undefined
+  ) {
+    this._instrument = instrument;
+    this._handles = handles;
+    this._onRejected = onRejected;
+  }
+
+  record(value: number, context?: Context): boolean {
+    const checked = this._instrument.checked(value, this._onRejected);
+    if (checked === undefined) return false;
+    const span = this._instrument.spanOf(context);
+    for (const handle of this._handles) handle.recordChecked(checked, span);
+    return true;
   }
 }

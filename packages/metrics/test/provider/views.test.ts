@@ -13,7 +13,7 @@ import type {
   IAttributesProcessor,
   ViewOptions,
 } from '@opentelemetry/sdk-metrics';
-import { RetentionMeterProvider } from '../../src';
+import { Instruments, RetentionMeterProvider } from '../../src';
 import { PrometheusScrapeServer } from '../../src/export/prometheus';
 import { parseText } from '../prometheusTextParser';
 import { metric, pointWith, points, selfCount } from '../util';
@@ -139,6 +139,31 @@ describe('RetentionMeterProvider views', () => {
       expect(metric(rm, 'kept')!.descriptor.description).to.equal(
         'Only the description'
       );
+    });
+
+    it('a bound handle records into every stream the views make, and counts a rejected value once', async () => {
+      setup = providerSetUp({
+        views: [
+          { instrumentName: 'jobs', name: 'jobs.a' },
+          {
+            instrumentName: 'jobs',
+            name: 'jobs.b',
+            attributesProcessors: [createAllowListAttributesProcessor([])],
+          },
+        ],
+      });
+      const instruments = new Instruments(setup.meter);
+      const bound = instruments.counter('jobs').bind({ queue: 'q1' });
+      bound.add(2);
+      bound.add(-1);
+      bound.add(5);
+      const rm = await setup.collect();
+      expect(pointWith(rm, 'jobs.a', { queue: 'q1' })!.value).to.equal(7);
+      expect(pointWith(rm, 'jobs.b', {})!.value).to.equal(7);
+      expect(instruments.rejected).to.equal(1);
+      expect(
+        selfCount(rm, 'datapunk.metrics.measurements.rejected', 'negative')
+      ).to.equal(1);
     });
 
     it("attributesProcessors: the SDK's allow and deny lists, one after the other, merging the sets they make equal", async () => {

@@ -30,7 +30,6 @@ export class AlignedHistogramBucketExemplarReservoir extends ExemplarReservoir {
   }
 
   protected _resetCycleState(_series: number, block: number): void {
-    if (block < 0) return;
     for (let cell = 0; cell < this.size; cell++)
       this._setSeenAt(block + cell, 0);
   }

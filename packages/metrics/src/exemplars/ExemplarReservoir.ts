@@ -47,8 +47,14 @@ export abstract class ExemplarReservoir {
   readonly size: number;
   private readonly _budget: ExemplarBudget;
   private readonly _random: () => number;
-  /** First slot of each series' block, or NONE. */
+  /**
+   * First slot of each series' block, or NONE (as is any id past its
+   * length): this and the rule's columns are made with the first exemplar,
+   * so a stream that never has one (no sampled span) holds none.
+   */
   private _block = new Int32Array(0);
+  /** Series ids below this may be offered a measurement. */
+  private _reserved = 0;
   /** Delta streams: the latest collection when the export in flight began. */
   private _inFlightUpTo = new Float64Array(0);
   private _buffer = new ArrayBuffer(0);
@@ -79,15 +85,9 @@ export abstract class ExemplarReservoir {
     );
   }
 
-  /** Makes room for series ids below `series`. */
+  /** Makes room for series ids below `series` (once exemplars come). */
   reserve(series: number): void {
-    if (series <= this._block.length) return;
-    const length = Math.max(series, this._block.length * 2);
-    const from = this._block.length;
-    this._block = grow(this._block, length);
-    this._block.fill(NONE, from);
-    this._inFlightUpTo = grow(this._inFlightUpTo, length);
-    this._reserveCycleState(length);
+    if (series > this._reserved) this._reserved = series;
   }
 
   /**
@@ -103,6 +103,7 @@ export abstract class ExemplarReservoir {
     filtered: FilteredAttributesOf | undefined,
     attributes: unknown
   ): void {
+    if (series >= this._block.length) this._growColumns(series);
     let block = this._block[series];
     if (block === NONE) {
       block = this._allocate();
@@ -147,8 +148,8 @@ export abstract class ExemplarReservoir {
 
   /** Starts a new sampling cycle for a series the collection folded. */
   startCycle(series: number): void {
-    const block = this._block[series];
-    this._resetCycleState(series, block === NONE ? NONE : block);
+    const block = this._blockOf(series);
+    if (block !== NONE) this._resetCycleState(series, block);
   }
 
   /**
@@ -157,7 +158,7 @@ export abstract class ExemplarReservoir {
    * their measurements); undefined when there are none.
    */
   collect(series: number): Exemplar[] | undefined {
-    const block = this._block[series];
+    const block = this._blockOf(series);
     if (block === NONE) return undefined;
     let exemplars: Exemplar[] | undefined;
     for (let slot = block; slot < block + this.size; slot++) {
@@ -170,13 +171,15 @@ export abstract class ExemplarReservoir {
 
   /** Delta streams: an export of `series` begins, carrying what {@link collect} gives now. */
   beginExport(series: number): void {
-    this._inFlightUpTo[series] = this._collectedUpTo;
+    if (this._blockOf(series) !== NONE)
+      this._inFlightUpTo[series] = this._collectedUpTo;
   }
 
   /** Delta streams: once sent, what the export carried is dropped; else kept for the next. */
   endExport(series: number, succeeded: boolean): void {
-    const block = this._block[series];
+    const block = this._blockOf(series);
     if (!succeeded || block === NONE) return;
+    // 0 (nothing cleared) for a block made while this export was under way.
     const upTo = this._inFlightUpTo[series];
     for (let slot = block; slot < block + this.size; slot++) {
       const time = this._f64[slot * SLOT_F64 + TIME];
@@ -186,11 +189,12 @@ export abstract class ExemplarReservoir {
 
   /** Gives back a series' slots (it expired): its id may be another series' next. */
   release(series: number): void {
-    const block = this._block[series];
-    this._resetCycleState(series, block);
+    const block = this._blockOf(series);
     if (block === NONE) return;
+    this._resetCycleState(series, block);
     for (let slot = block; slot < block + this.size; slot++) this._clear(slot);
     this._block[series] = NONE;
+    this._inFlightUpTo[series] = 0;
     this._freeBlocks.push(block);
     this._budget.give(this.size * SLOT_BYTES);
   }
@@ -206,7 +210,7 @@ export abstract class ExemplarReservoir {
     block: number
   ): number;
 
-  /** Resets what the rule counted for a series this cycle (block: NONE when it has none). */
+  /** Resets what the rule counted this cycle for a series with a block. */
   protected abstract _resetCycleState(series: number, block: number): void;
 
   /** Makes room for the rule's own columns, for series ids below `length`. */
@@ -237,6 +241,21 @@ export abstract class ExemplarReservoir {
 
   protected _setSeenAt(slot: number, seen: number): void {
     this._u32[slot * SLOT_I32 + SEEN] = seen;
+  }
+
+  /** `series`' block, or NONE. */
+  private _blockOf(series: number): number {
+    return series < this._block.length ? this._block[series] : NONE;
+  }
+
+  /** Columns for every id reserved (and `series`), at the first exemplar or a later id's. */
+  private _growColumns(series: number): void {
+    const from = this._block.length;
+    const length = Math.max(this._reserved, series + 1, 2 * from);
+    this._block = grow(this._block, length);
+    this._block.fill(NONE, from);
+    this._inFlightUpTo = grow(this._inFlightUpTo, length);
+    this._reserveCycleState(length);
   }
 
   /** A new block (its slots empty), or NONE when the budget is spent. */

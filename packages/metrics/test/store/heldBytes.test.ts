@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { RetentionMeterProvider } from '../../src';
@@ -182,5 +183,33 @@ describe('the store’s columns by temporality', () => {
     // shared by every track and grow by doubling, so they may not differ).
     // Columns hold at least one element per series: a lower bound.
     expect(delta - cumulative).to.be.at.least(SERIES * 4 * 8);
+  });
+
+  it('makes a stream’s exemplar columns with its first exemplar, not with its series', async function () {
+    this.timeout(60_000);
+    const provider = new RetentionMeterProvider({
+      exportIntervalMillis: 3_600_000,
+      limits: { maxSeriesPerMetric: 2 * SERIES },
+      exemplarFilter: 'trace_based',
+    });
+    try {
+      const histogram = provider.getMeter('m').createHistogram('latency');
+      // Without a sampled span in the context, no measurement is offered.
+      for (let i = 0; i < SERIES; i++)
+        histogram.record(value(i), { route: `/r/${i}` }, ROOT_CONTEXT);
+      expect((await retained(provider)).exemplars).to.equal(0);
+      const sampled = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      histogram.record(1, { route: '/r/0' }, sampled);
+      // A block column and an in-flight time per series (int32, float64), and slots.
+      expect((await retained(provider)).exemplars).to.be.at.least(
+        SERIES * (4 + 8)
+      );
+    } finally {
+      await provider.shutdown();
+    }
   });
 });

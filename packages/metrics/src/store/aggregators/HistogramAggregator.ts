@@ -36,6 +36,23 @@ function mappingAt(scale: number): Base2Mapping {
 /** Buckets of a new block: values within a factor of ~1.4 at scale 5 fit. */
 const FIRST_BLOCK = 16;
 const BUCKET_BYTES = 8;
+/**
+ * A current delta's block, in float64 words from its payload: count, sum,
+ * min, max and zero count; then (as int32 words, at twice those offsets)
+ * its scale, the bucket index at its first count, the lowest and highest
+ * bucket recorded and its bucket capacity; then the counts.
+ */
+const COUNT = 0;
+const SUM = 1;
+const MIN = 2;
+const MAX = 3;
+const ZERO = 4;
+const SCALE = 10;
+const BASE = 11;
+const LOW = 12;
+const HIGH = 13;
+const SIZE = 14;
+const HEADER_WORDS = 8;
 
 /** The block a current delta is drained through (JS is single-threaded). */
 const positive: {
@@ -55,12 +72,14 @@ const drained: BucketBlock = {
 
 /**
  * Histograms: per series a base-2 exponential histogram of non-negative
- * values (OpenTelemetry's buckets, as the sketch keeps them), its counts in
- * a dense block of one arena per stream, from the lowest to the highest
- * bucket recorded, its scale lowered when the range would need more than
- * maxBuckets. A record is a mapping and an add: no hashing, no allocation.
- * A series holds a block only between its first record and the next
- * collection, which drains the delta and gives the block back.
+ * values (OpenTelemetry's buckets, as the sketch keeps them). A series'
+ * current delta is one block of one arena per stream, from its first
+ * record to the next collection, which drains it and gives it back: its
+ * count, sum, min, max, zero count and scale, then dense counts from the
+ * lowest to the highest bucket recorded, the scale lowered when the range
+ * would need more than maxBuckets. A series without a delta holds an int32
+ * (most see few records between collections, many none). A record is a
+ * mapping and an add: no hashing, no allocation.
  */
 export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   readonly kind = MetricKind.HISTOGRAM;
@@ -68,21 +87,8 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   private readonly _sketch: Required<ExponentialSketchOptions>;
   private readonly _quantiles: readonly number[];
   private readonly _buckets = new Arena();
-  private _scale = new Int8Array(0);
-  /** Index of the bucket at the block's first element. */
-  private _base = new Int32Array(0);
-  private _low = new Int32Array(0);
-  private _high = new Int32Array(0);
-  /** The block's handle, NONE without one. */
+  /** Each series' current delta block, NONE without one. */
   private _block = new Int32Array(0);
-  /** Where the block starts in its chunk's Float64Array view. */
-  private _at = new Int32Array(0);
-  private _size = new Int32Array(0);
-  private _zero = new Float64Array(0);
-  private _count = new Float64Array(0);
-  private _sum = new Float64Array(0);
-  private _min = new Float64Array(0);
-  private _max = new Float64Array(0);
   private readonly _columns: ColumnSet;
 
   constructor(
@@ -91,60 +97,11 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   ) {
     this._sketch = sketch;
     this._quantiles = quantiles;
-    // New series start empty (see _empty).
     this._columns = new ColumnSet([
-      {
-        get: () => this._scale,
-        set: c => (this._scale = c as Int8Array<ArrayBuffer>),
-        fill: sketch.maxScale,
-      },
-      {
-        get: () => this._base,
-        set: c => (this._base = c as Int32Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._low,
-        set: c => (this._low = c as Int32Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._high,
-        set: c => (this._high = c as Int32Array<ArrayBuffer>),
-        fill: -1,
-      },
       {
         get: () => this._block,
         set: c => (this._block = c as Int32Array<ArrayBuffer>),
         fill: NONE,
-      },
-      {
-        get: () => this._at,
-        set: c => (this._at = c as Int32Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._size,
-        set: c => (this._size = c as Int32Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._zero,
-        set: c => (this._zero = c as Float64Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._count,
-        set: c => (this._count = c as Float64Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._sum,
-        set: c => (this._sum = c as Float64Array<ArrayBuffer>),
-      },
-      {
-        get: () => this._min,
-        set: c => (this._min = c as Float64Array<ArrayBuffer>),
-        fill: Infinity,
-      },
-      {
-        get: () => this._max,
-        set: c => (this._max = c as Float64Array<ArrayBuffer>),
-        fill: -Infinity,
       },
     ]);
   }
@@ -152,20 +109,7 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   addHeldBytes(into: HeldBytes): void {
     into.current += this._buckets.usedBytes;
     into.free += this._buckets.byteLength - this._buckets.usedBytes;
-    into.columns += columnBytes(
-      this._scale,
-      this._base,
-      this._low,
-      this._high,
-      this._block,
-      this._at,
-      this._size,
-      this._zero,
-      this._count,
-      this._sum,
-      this._min,
-      this._max
-    );
+    into.columns += columnBytes(this._block);
   }
 
   create(): HistogramAggregate {
@@ -180,29 +124,33 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   }
 
   record(series: number, value: number): void {
-    this._count[series]++;
-    this._sum[series] += value;
-    if (value < this._min[series]) this._min[series] = value;
-    if (value > this._max[series]) this._max[series] = value;
+    let block = this._block[series];
+    if (block === NONE) block = this._open(series);
+    const chunk = chunkOf(block);
+    const f64 = this._buckets.f64[chunk];
+    const h = offsetOf(block) >> 3;
+    f64[h + COUNT]++;
+    f64[h + SUM] += value;
+    if (value < f64[h + MIN]) f64[h + MIN] = value;
+    if (value > f64[h + MAX]) f64[h + MAX] = value;
     if (value === 0) {
-      this._zero[series]++;
+      f64[h + ZERO]++;
       return;
     }
-    const index = mappingAt(this._scale[series]).mapToIndex(value);
-    const offset = index - this._base[series];
+    const i32 = this._buckets.i32[chunk];
+    const w = h << 1;
+    const index = mappingAt(i32[w + SCALE]).mapToIndex(value);
+    const offset = index - i32[w + BASE];
     if (
-      this._block[series] !== NONE &&
       offset >= 0 &&
-      offset < this._size[series] &&
-      index >= this._low[series] &&
-      index <= this._high[series]
+      offset < i32[w + SIZE] &&
+      index >= i32[w + LOW] &&
+      index <= i32[w + HIGH]
     ) {
-      this._buckets.f64[chunkOf(this._block[series])][
-        this._at[series] + offset
-      ]++;
+      f64[h + HEADER_WORDS + offset]++;
       return;
     }
-    this._add(series, this._scale[series], index, 1);
+    this._add(series, i32[w + SCALE], index, 1);
   }
 
   absorb(series: number, point: DataPoint<unknown>): void {
@@ -213,14 +161,16 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       this._sketch
     );
     const counts = sketch.toExponentialHistogram();
-    this._count[series] += counts.count;
-    this._sum[series] += counts.sum ?? 0;
-    this._zero[series] += counts.zeroCount;
+    let block = this._block[series];
+    if (block === NONE) block = this._open(series);
+    const f64 = this._buckets.f64[chunkOf(block)];
+    const h = offsetOf(block) >> 3;
+    f64[h + COUNT] += counts.count;
+    f64[h + SUM] += counts.sum ?? 0;
+    f64[h + ZERO] += counts.zeroCount;
     if (counts.count > 0) {
-      if ((counts.min ?? Infinity) < this._min[series])
-        this._min[series] = counts.min!;
-      if ((counts.max ?? -Infinity) > this._max[series])
-        this._max[series] = counts.max!;
+      if ((counts.min ?? Infinity) < f64[h + MIN]) f64[h + MIN] = counts.min!;
+      if ((counts.max ?? -Infinity) > f64[h + MAX]) f64[h + MAX] = counts.max!;
     }
     const { offset, bucketCounts } = counts.positive;
     for (let i = 0; i < bucketCounts.length; i++)
@@ -229,43 +179,38 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   }
 
   drain(series: number, into: HistogramAggregate): void {
-    if (this._count[series] === 0) return;
-    drained.scale = this._scale[series];
-    drained.zeroCount = this._zero[series];
-    drained.sum = this._sum[series];
-    drained.min = this._min[series];
-    drained.max = this._max[series];
     const block = this._block[series];
-    const low = this._low[series];
-    const high = this._high[series];
-    const occupied = block !== NONE && low <= high;
-    const at = this._at[series];
-    if (occupied) positive.counts = this._buckets.f64[chunkOf(block)];
-    positive.offset = low;
-    positive.from = occupied ? at + low - this._base[series] : 0;
-    positive.to = occupied ? at + high - this._base[series] + 1 : 0;
-    drained.positive = occupied ? positive : undefined;
-    into.sketch.mergeBuckets(drained);
-    positive.counts = EMPTY;
-    // The block goes back: most series see few records between collections.
-    if (block !== NONE) {
-      this._buckets.free(block);
-      this._block[series] = NONE;
-      this._size[series] = 0;
+    if (block === NONE) return;
+    const chunk = chunkOf(block);
+    const f64 = this._buckets.f64[chunk];
+    const h = offsetOf(block) >> 3;
+    if (f64[h + COUNT] > 0) {
+      const i32 = this._buckets.i32[chunk];
+      const w = h << 1;
+      drained.scale = i32[w + SCALE];
+      drained.zeroCount = f64[h + ZERO];
+      drained.sum = f64[h + SUM];
+      drained.min = f64[h + MIN];
+      drained.max = f64[h + MAX];
+      const low = i32[w + LOW];
+      const high = i32[w + HIGH];
+      const at = h + HEADER_WORDS - i32[w + BASE];
+      positive.counts = f64;
+      positive.offset = low;
+      positive.from = at + low;
+      positive.to = at + high + 1;
+      drained.positive = low <= high ? positive : undefined;
+      into.sketch.mergeBuckets(drained);
+      positive.counts = EMPTY;
     }
-    this._count[series] = 0;
-    this._zero[series] = 0;
-    this._sum[series] = 0;
-    this._min[series] = Infinity;
-    this._max[series] = -Infinity;
-    this._low[series] = 0;
-    this._high[series] = -1;
+    this.release(series);
   }
 
   release(series: number): void {
-    if (this._block[series] !== NONE) this._buckets.free(this._block[series]);
+    const block = this._block[series];
+    if (block === NONE) return;
+    this._buckets.free(block);
     this._block[series] = NONE;
-    this._empty(series);
   }
 
   pointValue(aggregate: HistogramAggregate): unknown {
@@ -281,23 +226,45 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
     };
   }
 
-  private _empty(series: number): void {
-    this._scale[series] = this._sketch.maxScale;
-    this._size[series] = 0;
-    this._base[series] = 0;
-    this._low[series] = 0;
-    this._high[series] = -1;
-    this._zero[series] = 0;
-    this._count[series] = 0;
-    this._sum[series] = 0;
-    this._min[series] = Infinity;
-    this._max[series] = -Infinity;
+  /** A new, empty delta block for `series` (at the highest scale, no bucket yet); its handle. */
+  private _open(series: number): number {
+    const block = this._allocate(FIRST_BLOCK);
+    const f64 = this._buckets.f64[chunkOf(block)];
+    const i32 = this._buckets.i32[chunkOf(block)];
+    const h = offsetOf(block) >> 3;
+    const w = h << 1;
+    f64[h + COUNT] = 0;
+    f64[h + SUM] = 0;
+    f64[h + MIN] = Infinity;
+    f64[h + MAX] = -Infinity;
+    f64[h + ZERO] = 0;
+    i32[w + SCALE] = this._sketch.maxScale;
+    i32[w + BASE] = 0;
+    i32[w + LOW] = 0;
+    i32[w + HIGH] = -1;
+    this._block[series] = block;
+    return block;
+  }
+
+  /** A block with room for `buckets` counts (zeroed), its capacity in its header. */
+  private _allocate(buckets: number): number {
+    const arena = this._buckets;
+    const block = arena.allocate((HEADER_WORDS + buckets) * BUCKET_BYTES);
+    const size = ((arena.capacityOf(block) / BUCKET_BYTES) | 0) - HEADER_WORDS;
+    const h = offsetOf(block) >> 3;
+    arena.f64[chunkOf(block)].fill(
+      0,
+      h + HEADER_WORDS,
+      h + HEADER_WORDS + size
+    );
+    arena.i32[chunkOf(block)][(h << 1) + SIZE] = size;
+    return block;
   }
 
   /**
    * Adds `count` to the bucket `index` at `scale` (≥ the series' scale, or
    * the series' is lowered to it), making room: a larger block, or a lower
-   * scale when the range would pass maxBuckets.
+   * scale when the range would pass maxBuckets. The series has a block.
    */
   private _add(
     series: number,
@@ -305,14 +272,16 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
     index: number,
     count: number
   ): void {
-    if (scale > this._scale[series]) {
-      index >>= scale - this._scale[series];
-    } else if (scale < this._scale[series]) {
-      this._downscale(series, this._scale[series] - scale);
+    let i32 = this._buckets.i32[chunkOf(this._block[series])];
+    let w = (offsetOf(this._block[series]) >> 3) << 1;
+    if (scale > i32[w + SCALE]) {
+      index >>= scale - i32[w + SCALE];
+    } else if (scale < i32[w + SCALE]) {
+      this._downscale(series, i32[w + SCALE] - scale);
     }
-    const empty = this._low[series] > this._high[series];
-    let low = empty ? index : Math.min(this._low[series], index);
-    let high = empty ? index : Math.max(this._high[series], index);
+    const empty = i32[w + LOW] > i32[w + HIGH];
+    let low = empty ? index : Math.min(i32[w + LOW], index);
+    let high = empty ? index : Math.max(i32[w + HIGH], index);
     let change = 0;
     while ((high >> change) - (low >> change) + 1 > this._sketch.maxBuckets)
       change++;
@@ -323,68 +292,85 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
       high >>= change;
     }
     this._ensure(series, low, high);
-    this._buckets.f64[chunkOf(this._block[series])][
-      this._at[series] + index - this._base[series]
+    const block = this._block[series];
+    i32 = this._buckets.i32[chunkOf(block)];
+    const h = offsetOf(block) >> 3;
+    w = h << 1;
+    this._buckets.f64[chunkOf(block)][
+      h + HEADER_WORDS + index - i32[w + BASE]
     ] += count;
-    this._low[series] = low;
-    this._high[series] = high;
+    i32[w + LOW] = low;
+    i32[w + HIGH] = high;
   }
 
   /** Merges each bucket i into bucket i >> change, in place. */
   private _downscale(series: number, change: number): void {
-    this._scale[series] -= change;
-    if (this._low[series] > this._high[series]) {
-      this._base[series] >>= change;
-      return;
-    }
-    const data = this._buckets.f64[chunkOf(this._block[series])];
-    const at = this._at[series];
-    const base = this._base[series];
-    const low = this._low[series];
-    const high = this._high[series];
+    const block = this._block[series];
+    const i32 = this._buckets.i32[chunkOf(block)];
+    const h = offsetOf(block) >> 3;
+    const w = h << 1;
+    i32[w + SCALE] -= change;
+    const base = i32[w + BASE];
     const newBase = base >> change;
+    i32[w + BASE] = newBase;
+    const low = i32[w + LOW];
+    const high = i32[w + HIGH];
+    if (low > high) return;
+    const data = this._buckets.f64[chunkOf(block)];
+    const at = h + HEADER_WORDS;
     // Targets never run ahead of sources: i >> change - newBase ≤ i - base.
     for (let i = low; i <= high; i++) {
       const count = data[at + i - base];
       data[at + i - base] = 0;
       data[at + (i >> change) - newBase] += count;
     }
-    this._base[series] = newBase;
-    this._low[series] = low >> change;
-    this._high[series] = high >> change;
+    i32[w + LOW] = low >> change;
+    i32[w + HIGH] = high >> change;
   }
 
-  /** A block holding buckets `low`..`high` (moving what it holds), zeroed elsewhere. */
+  /**
+   * Room in the series' block for buckets `low`..`high`: its first bucket
+   * placed where it has none yet, else a larger block (header and counts
+   * moved), zeroed elsewhere.
+   */
   private _ensure(series: number, low: number, high: number): void {
     const block = this._block[series];
-    const base = this._base[series];
-    if (block !== NONE && low >= base && high < base + this._size[series])
-      return;
+    const i32 = this._buckets.i32[chunkOf(block)];
+    const w = (offsetOf(block) >> 3) << 1;
+    const base = i32[w + BASE];
+    const size = i32[w + SIZE];
+    if (low >= base && high < base + size) return;
     const span = high - low + 1;
-    const arena = this._buckets;
-    const moved = arena.allocate(
-      Math.max(FIRST_BLOCK, span * 2) * BUCKET_BYTES
-    );
-    const size = (arena.capacityOf(moved) / BUCKET_BYTES) | 0;
+    const empty = i32[w + LOW] > i32[w + HIGH];
     // Slack on both sides: the range may grow either way.
-    const newBase = low - ((size - span) >> 1);
-    const to = arena.f64[chunkOf(moved)];
-    const at = offsetOf(moved) / BUCKET_BYTES;
-    to.fill(0, at, at + size);
-    if (block !== NONE) {
-      if (this._low[series] <= this._high[series]) {
-        const from = arena.f64[chunkOf(block)];
-        const old = this._at[series] - base;
-        to.set(
-          from.subarray(old + this._low[series], old + this._high[series] + 1),
-          at + this._low[series] - newBase
-        );
-      }
-      arena.free(block);
+    if (empty && span <= size) {
+      i32[w + BASE] = low - ((size - span) >> 1);
+      return;
     }
+    const moved = this._allocate(Math.max(FIRST_BLOCK, span * 2));
+    // The allocation may have replaced the views: read them again.
+    const arena = this._buckets;
+    const from = arena.f64[chunkOf(block)];
+    const to = arena.f64[chunkOf(moved)];
+    const h = offsetOf(block) >> 3;
+    const m = offsetOf(moved) >> 3;
+    const movedSize = arena.i32[chunkOf(moved)][(m << 1) + SIZE];
+    to.set(from.subarray(h, h + HEADER_WORDS), m);
+    const toI32 = arena.i32[chunkOf(moved)];
+    toI32[(m << 1) + SIZE] = movedSize;
+    const newBase = low - ((movedSize - span) >> 1);
+    toI32[(m << 1) + BASE] = newBase;
+    if (!empty) {
+      const fromI32 = arena.i32[chunkOf(block)];
+      const lowNow = fromI32[(h << 1) + LOW];
+      const highNow = fromI32[(h << 1) + HIGH];
+      const old = h + HEADER_WORDS - base;
+      to.set(
+        from.subarray(old + lowNow, old + highNow + 1),
+        m + HEADER_WORDS + lowNow - newBase
+      );
+    }
+    arena.free(block);
     this._block[series] = moved;
-    this._at[series] = at;
-    this._size[series] = size;
-    this._base[series] = newBase;
   }
 }

@@ -22,7 +22,7 @@ function owner() {
 }
 
 describe('ColumnSet', () => {
-  it('doubles its columns one per reserve once seven eighths are in use, keeping values and filling new elements', () => {
+  it('grows its columns by a quarter, one per reserve once seven eighths are in use, keeping values and filling new elements', () => {
     const { columns, set } = owner();
     set.reserve(1);
     expect(set.length).to.equal(64);
@@ -34,7 +34,8 @@ describe('ColumnSet', () => {
     let before = [...columns];
     for (let n = 2; n <= 56; n++) set.reserve(n);
     expect(columns.every((column, i) => column === before[i])).to.equal(true);
-    // Past it: one column more per call, until all are doubled.
+    // Past it: one column more per call, until all are grown: 64 · 1.25
+    // rounded up to a multiple of 64.
     for (let n = 57; n <= 60; n++) {
       before = [...columns];
       set.reserve(n);
@@ -51,6 +52,23 @@ describe('ColumnSet', () => {
     before = [...columns];
     set.reserve(112);
     expect(columns.every((column, i) => column === before[i])).to.equal(true);
+  });
+
+  it('grows by a quarter (in multiples of 64), not by doubling: under 30% unused', () => {
+    const { columns, set } = owner();
+    let expected = 64;
+    set.reserve(1);
+    for (let n = 2; n <= 200_000; n++) {
+      set.reserve(n);
+      if (set.length > expected) {
+        expected = Math.ceil((expected * 1.25) / 64) * 64;
+        expect(set.length, `at ${n}`).to.equal(expected);
+      }
+    }
+    expect(columns[0].length).to.equal(set.length);
+    // Grown ahead from seven eighths of the last length: 200,000 in use
+    // are over 7/8 / 1.25 (70%) of the length, give or take the rounding.
+    expect(200_000 / set.length).to.be.above(0.7 - 64 / set.length);
   });
 
   it('grows every column in one call when ids outrun the growth ahead', () => {

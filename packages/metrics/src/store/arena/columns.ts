@@ -24,18 +24,31 @@ export interface ColumnSlot {
 }
 
 /**
- * An owner's columns, each at least {@link length} long, doubled one column
- * at a time: once more than seven eighths of the length is reserved, each
- * {@link reserve} grows the next column, so that a call copies at most one
- * column, not all of them at once. Only ids that outrun that (the last
- * eighth reserved in fewer calls than there are columns) grow the rest in
- * one call.
+ * Elements a column set grows to from `length`: a quarter more, in whole
+ * multiples of 64. Not doubling: with growth ahead from seven eighths in
+ * use, a quarter leaves under 30% of the columns unused, doubling up to
+ * 56% (at 100k series, 31k slots of each column), for about five copies
+ * of each element over its growth, not two: a few milliseconds over the
+ * creation of 100k series, a column at a time.
+ */
+function grownLength(length: number): number {
+  return Math.max(64, Math.ceil((length * 1.25) / 64) * 64);
+}
+
+/**
+ * An owner's columns, each at least {@link length} long, grown a quarter
+ * one column at a time: once more than seven eighths of the length is
+ * reserved, each {@link reserve} grows the next column, so that a call
+ * copies at most one column, not all of them at once. Only ids that
+ * outrun that (the last eighth reserved in fewer calls than there are
+ * columns) grow the rest in one call.
  */
 export class ColumnSet {
   private readonly _columns: readonly ColumnSlot[];
   private _length = 0;
-  /** Columns already doubled, ahead of need. */
+  /** Columns already grown, ahead of need, to {@link _next}. */
   private _ahead = 0;
+  private _next = grownLength(0);
 
   constructor(columns: readonly ColumnSlot[]) {
     this._columns = columns;
@@ -49,20 +62,22 @@ export class ColumnSet {
   /** Makes indexes below `length` valid in every column. */
   reserve(length: number): void {
     if (length > this._length) {
-      const target = Math.max(length, 2 * this._length, 64);
+      const target = Math.max(length, this._next);
       for (const column of this._columns)
         if (column.get().length < target) growColumn(column, target);
-      this._length = target;
-      this._ahead = 0;
+      this._grown(target);
       return;
     }
     if (8 * length > 7 * this._length) {
-      growColumn(this._columns[this._ahead++], 2 * this._length);
-      if (this._ahead === this._columns.length) {
-        this._length *= 2;
-        this._ahead = 0;
-      }
+      growColumn(this._columns[this._ahead++], this._next);
+      if (this._ahead === this._columns.length) this._grown(this._next);
     }
+  }
+
+  private _grown(length: number): void {
+    this._length = length;
+    this._next = grownLength(length);
+    this._ahead = 0;
   }
 }
 

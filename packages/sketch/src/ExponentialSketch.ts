@@ -7,6 +7,7 @@ import { ExactSum } from './ExactSum';
 import type { OccupiedBuckets } from './OccupiedBuckets';
 import type {
   BucketBlock,
+  BucketRange,
   ExponentialHistogramPoint,
   ExponentialSketchJSON,
   ExponentialSketchOptions,
@@ -114,25 +115,29 @@ export class ExponentialSketch {
   get stddev(): number {
     if (this._count === 0) return NaN;
     const mean = this.mean;
-    let squares = this._zeroCount * mean * mean;
-    for (const [buckets, sign] of [
-      [this._positive, 1],
-      [this._negative, -1],
-    ] as const) {
-      if (buckets.isEmpty) continue;
-      // Midpoints grow by the base from bucket to bucket: one exp per sign.
-      const base = this._mapping.midpoint(1) / this._mapping.midpoint(0);
-      let midpoint = this._mapping.midpoint(buckets.start);
-      for (let index = buckets.start; index <= buckets.end; index++) {
-        const count = buckets.at(index);
-        if (count !== 0) {
-          const value = this._clamp(sign * midpoint);
-          squares += count * (value - mean) ** 2;
-        }
-        midpoint *= base;
-      }
-    }
+    const squares =
+      this._zeroCount * mean * mean +
+      this._squaredDeviations(this._positive, 1, mean) +
+      this._squaredDeviations(this._negative, -1, mean);
     return Math.sqrt(squares / this._count);
+  }
+
+  /**
+   * The bucket counts of positive values (with `sign` −1, of negative
+   * values by magnitude) at {@link scale}, read in place: valid until the
+   * sketch next changes. An empty range when there are none. Copies
+   * nothing, unlike {@link toExponentialHistogram}.
+   */
+  buckets(sign: 1 | -1 = 1): BucketRange {
+    const buckets = sign === 1 ? this._positive : this._negative;
+    if (buckets.isEmpty)
+      return { counts: buckets.counts, offset: 0, from: 0, to: 0 };
+    return {
+      counts: buckets.counts,
+      offset: buckets.start,
+      from: buckets.start - buckets.offset,
+      to: buckets.end - buckets.offset + 1,
+    };
   }
 
   /** Current scale: base = 2^(2^-scale). */
@@ -425,6 +430,28 @@ export class ExponentialSketch {
       parseOtelPoint('ExponentialSketch.fromExponentialHistogram', point)
     );
     return sketch;
+  }
+
+  /** Σ count × (midpoint − mean)² over one sign's buckets (midpoints clamped to [min, max]). */
+  private _squaredDeviations(
+    buckets: BucketCounts,
+    sign: 1 | -1,
+    mean: number
+  ): number {
+    if (buckets.isEmpty) return 0;
+    // Midpoints grow by the base from bucket to bucket: one exp per sign.
+    const base = this._mapping.midpoint(1) / this._mapping.midpoint(0);
+    let midpoint = this._mapping.midpoint(buckets.start);
+    let squares = 0;
+    for (let index = buckets.start; index <= buckets.end; index++) {
+      const count = buckets.at(index);
+      if (count !== 0) {
+        const value = this._clamp(sign * midpoint);
+        squares += count * (value - mean) ** 2;
+      }
+      midpoint *= base;
+    }
+    return squares;
   }
 
   private _increment(

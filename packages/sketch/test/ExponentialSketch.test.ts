@@ -167,6 +167,60 @@ describe('ExponentialSketch', () => {
     expect(copy.count).to.equal(2);
   });
 
+  describe('buckets()', () => {
+    /** Counts by bucket index at `scale`: bucket i holds (base^i, base^(i+1)]. */
+    function tally(values: number[], scale: number): Map<number, number> {
+      const counts = new Map<number, number>();
+      for (const v of values) {
+        const index = Math.ceil(Math.log2(v) * 2 ** scale) - 1;
+        counts.set(index, (counts.get(index) ?? 0) + 1);
+      }
+      return counts;
+    }
+
+    /** A range's non-zero counts by bucket index. */
+    function read(range: ReturnType<ExponentialSketch['buckets']>) {
+      const counts = new Map<number, number>();
+      for (let i = range.from; i < range.to; i++)
+        if (range.counts[i] !== 0)
+          counts.set(range.offset + i - range.from, range.counts[i]);
+      return counts;
+    }
+
+    it('reads each sign’s counts in place, by bucket index at the sketch’s scale', () => {
+      const random = seededRandom(7);
+      // Exact powers of two sit on bucket bounds: the formula and the
+      // sketch may round them differently, so they are left out.
+      const positive = Array.from({ length: 500 }, () => 0.1 + random() * 99);
+      const negative = Array.from({ length: 300 }, () => 0.5 + random() * 9);
+      const sketch = new ExponentialSketch({ maxScale: 4, maxBuckets: 160 });
+      for (const v of positive) sketch.record(v);
+      for (const v of negative) sketch.record(-v);
+      sketch.record(0);
+      expect(read(sketch.buckets())).to.deep.equal(
+        tally(positive, sketch.scale)
+      );
+      expect(read(sketch.buckets(-1))).to.deep.equal(
+        tally(negative, sketch.scale)
+      );
+      // The same as the exported point's buckets.
+      const point = sketch.toExponentialHistogram();
+      const range = sketch.buckets();
+      expect(range.offset).to.equal(point.positive.offset);
+      expect(
+        Array.from(range.counts).slice(range.from, range.to)
+      ).to.deep.equal(point.positive.bucketCounts);
+    });
+
+    it('is an empty range for a sign without values', () => {
+      const sketch = new ExponentialSketch();
+      sketch.record(3);
+      const range = sketch.buckets(-1);
+      expect(range.to - range.from).to.equal(0);
+      expect(new ExponentialSketch().buckets().to).to.equal(0);
+    });
+  });
+
   describe('OpenTelemetry exponential histogram point', () => {
     it('round-trips losslessly', () => {
       const sketch = new ExponentialSketch();

@@ -1,11 +1,13 @@
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type {
   DataPoint,
-  ExponentialHistogram,
   Histogram,
   MetricData,
 } from '@opentelemetry/sdk-metrics';
-import type { ExponentialSketchOptions } from '@datapunk/otel-sketch';
+import type {
+  ExponentialSketch,
+  ExponentialSketchOptions,
+} from '@datapunk/otel-sketch';
 import type { HistogramAggregate } from '../HistogramAggregate';
 import type { MetricHead } from './Aggregator';
 import { HistogramAggregator } from './HistogramAggregator';
@@ -31,10 +33,7 @@ export class ExplicitHistogramAggregator extends HistogramAggregator {
   }
 
   override pointValue(aggregate: HistogramAggregate): Histogram {
-    return explicitBuckets(
-      aggregate.sketch.toExponentialHistogram() as ExponentialHistogram,
-      this._boundaries
-    );
+    return explicitBuckets(aggregate.sketch, this._boundaries);
   }
 
   override toMetricData(
@@ -50,28 +49,31 @@ export class ExplicitHistogramAggregator extends HistogramAggregator {
   }
 }
 
-/** An exponential histogram's counts per explicit bucket (by bucket midpoint). */
+/**
+ * A sketch of non-negative values as counts per explicit bucket (by bucket
+ * midpoint), read from its buckets in place.
+ */
 export function explicitBuckets(
-  point: ExponentialHistogram,
+  sketch: ExponentialSketch,
   boundaries: readonly number[]
 ): Histogram {
   const counts = new Array<number>(boundaries.length + 1).fill(0);
   // Values of zero go to the first bucket whose upper bound is ≥ 0.
-  counts[upperIndex(boundaries, 0)] += point.zeroCount;
-  const base = 2 ** (2 ** -point.scale);
-  const { offset, bucketCounts } = point.positive;
-  for (let i = 0; i < bucketCounts.length; i++) {
+  counts[upperIndex(boundaries, 0)] += sketch.zeroCount;
+  const base = 2 ** (2 ** -sketch.scale);
+  const { counts: bucketCounts, offset, from, to } = sketch.buckets();
+  for (let i = from; i < to; i++) {
     if (bucketCounts[i] === 0) continue;
-    const lower = base ** (offset + i);
+    const lower = base ** (offset + i - from);
     const midpoint = (2 * lower * base) / (1 + base);
     counts[upperIndex(boundaries, midpoint)] += bucketCounts[i];
   }
+  const count = sketch.count;
   return {
     buckets: { boundaries: [...boundaries], counts },
-    count: point.count,
-    sum: point.sum,
-    min: point.min,
-    max: point.max,
+    count,
+    sum: sketch.sum,
+    ...(count > 0 ? { min: sketch.min, max: sketch.max } : {}),
   };
 }
 

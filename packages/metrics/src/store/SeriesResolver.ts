@@ -4,13 +4,15 @@ import type { AttributeReader, AttributeReading } from '@datapunk/otel-common';
 import type { Stream } from './Stream';
 import type { StoreStats } from './Tally';
 
-/** What an attributes object held when it was resolved, and to which series. */
-interface Resolved {
-  series: number;
-  generation: number;
-  keys: string[];
-  values: unknown[];
-}
+/**
+ * What an attributes object held when it was resolved, and to which
+ * series: one flat array (series, generation, then each key and its value
+ * in iteration order), so that a remembered object costs one array.
+ */
+type Resolved = unknown[];
+const SERIES = 0;
+const GENERATION = 1;
+const ENTRIES = 2;
 
 /** Misses per generation of the attribute objects noted (weakly) to spot reuse. */
 const MISSES_PER_GENERATION = 256;
@@ -68,9 +70,10 @@ export class SeriesResolver {
   seriesOf(attributes: unknown, sinceMillis: number): number {
     if (attributes === undefined || attributes === null) {
       const empty = this._empty;
-      if (empty !== undefined && this._current(empty)) return empty.series;
+      if (empty !== undefined && this._current(empty))
+        return empty[SERIES] as number;
       const series = this._lookup(attributes, sinceMillis);
-      this._empty = this._remember(series, [], []);
+      this._empty = this._remember(series, [0, 0]);
       return series;
     }
     if (typeof attributes !== 'object') return UNREADABLE;
@@ -80,16 +83,13 @@ export class SeriesResolver {
       this._current(resolved) &&
       sameEntries(attributes as Record<string, unknown>, resolved)
     )
-      return resolved.series;
+      return resolved[SERIES] as number;
     const series = this._lookup(attributes, sinceMillis);
     if (series === UNREADABLE) return series;
     if (resolved === undefined && !this._seenOnce(attributes)) return series;
     const entries = entriesOf(attributes as Record<string, unknown>);
     if (entries !== undefined)
-      this._resolved.set(
-        attributes,
-        this._remember(series, entries[0], entries[1])
-      );
+      this._resolved.set(attributes, this._remember(series, entries));
     return series;
   }
 
@@ -156,23 +156,18 @@ export class SeriesResolver {
 
   /** Whether the series it found is still that set's (not expired and reused). */
   private _current(resolved: Resolved): boolean {
+    const series = resolved[SERIES] as number;
     return (
-      this._stream.isActive(resolved.series) &&
-      this._stream.generationOf(resolved.series) === resolved.generation
+      this._stream.isActive(series) &&
+      this._stream.generationOf(series) === resolved[GENERATION]
     );
   }
 
-  private _remember(
-    series: number,
-    keys: string[],
-    values: unknown[]
-  ): Resolved {
-    return {
-      series,
-      generation: this._stream.generationOf(series),
-      keys,
-      values,
-    };
+  /** `entries` (keys and values, alternating) made into what is remembered. */
+  private _remember(series: number, entries: unknown[]): Resolved {
+    entries[SERIES] = series;
+    entries[GENERATION] = this._stream.generationOf(series);
+    return entries;
   }
 
   /**
@@ -202,15 +197,13 @@ export class SeriesResolver {
 }
 
 /**
- * An object's own enumerable entries, in iteration order, for the identity
- * check; undefined when it cannot be remembered (an array value could
- * change inside, a getter or Proxy could answer differently).
+ * An object's own enumerable entries, in iteration order, each key then
+ * its value from {@link ENTRIES} on, for the identity check; undefined when
+ * it cannot be remembered (an array value could change inside, a getter or
+ * Proxy could answer differently).
  */
-function entriesOf(
-  attributes: Record<string, unknown>
-): [string[], unknown[]] | undefined {
-  const keys: string[] = [];
-  const values: unknown[] = [];
+function entriesOf(attributes: Record<string, unknown>): unknown[] | undefined {
+  const entries: unknown[] = [0, 0];
   try {
     if (Object.getPrototypeOf(attributes) !== Object.prototype)
       return undefined;
@@ -220,13 +213,14 @@ function entriesOf(
         return undefined;
       const value = descriptor.value;
       if (typeof value === 'object' && value !== null) return undefined;
-      keys.push(key);
-      values.push(value);
+      entries.push(key, value);
     }
   } catch {
     return undefined;
   }
-  return [keys, values];
+  // Kept for as long as the object lives: a copy of exactly its length
+  // (pushing leaves up to half the capacity unused).
+  return entries.slice();
 }
 
 /** Whether an attributes object still holds what it held when resolved. */
@@ -234,16 +228,16 @@ function sameEntries(
   attributes: Record<string, unknown>,
   resolved: Resolved
 ): boolean {
-  let i = 0;
+  let i = ENTRIES;
   try {
     for (const key in attributes) {
-      if (key !== resolved.keys[i] || attributes[key] !== resolved.values[i])
+      if (key !== resolved[i] || attributes[key] !== resolved[i + 1])
         return false;
-      i++;
+      i += 2;
     }
   } catch {
     // A getter added since it was remembered threw: read it anew.
     return false;
   }
-  return i === resolved.keys.length;
+  return i === resolved.length;
 }

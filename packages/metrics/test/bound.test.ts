@@ -167,6 +167,38 @@ describe('bound instruments (the Instruments facade recording directly)', () => 
     ).to.include({ count: 2, sum: 40 });
   });
 
+  it('records through a method taken off its handle', async () => {
+    setUp();
+    const { add } = metrics.counter('jobs').bind({ queue: 'a' });
+    const { set } = metrics.gauge('depth').bind({ queue: 'a' });
+    const { record } = metrics.histogram('size').bind({ queue: 'a' });
+    const { observe } = metrics.summary('wait').bind({ queue: 'a' });
+    const timer = metrics.timer('job.duration').bind({ queue: 'a' });
+    const { startTimer, time } = timer;
+    [1, 2, 3].forEach(value => add(value));
+    set(7);
+    [4, 6].forEach(value => record(value));
+    observe(5);
+    timer.record(0.5);
+    startTimer()();
+    time(() => undefined);
+    await h.tick(EXPORT);
+    const queue = { queue: 'a' };
+    expect(pointWith(h.latest(), 'jobs', queue)!.value).to.equal(6);
+    expect(pointWith(h.latest(), 'depth', queue)!.value).to.equal(7);
+    expect(
+      pointWith<{ count: number; sum: number }>(h.latest(), 'size', queue)!
+        .value
+    ).to.include({ count: 2, sum: 10 });
+    expect(
+      pointWith<{ count: number }>(h.latest(), 'wait', queue)!.value.count
+    ).to.equal(1);
+    expect(
+      pointWith<{ count: number }>(h.latest(), 'job.duration', queue)!.value
+        .count
+    ).to.equal(3);
+  });
+
   it('never throws on bad values, counting them; after shutdown every use is a counted no-op', async () => {
     setUp();
     const counter = metrics.counter('c').bind();

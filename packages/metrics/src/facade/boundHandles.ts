@@ -10,8 +10,10 @@ import type {
 
 /**
  * A facade bound handle: its sink's bound handle under the metric type's
- * method name, the method on the prototype, so that a handle is one small
- * object (an application may hold one per series, 100k of them).
+ * method name. An application may hold one per series (100k of them), so a
+ * handle is one small object whose methods are bound to it (a bound
+ * function each, no closure context): taken off the handle
+ * (`const { add } = counter.bind(…)`), a method still records.
  */
 abstract class BoundHandle {
   protected readonly _sink: BoundSink;
@@ -22,12 +24,22 @@ abstract class BoundHandle {
 }
 
 export class BoundCounterHandle extends BoundHandle implements BoundCounter {
+  constructor(sink: BoundSink) {
+    super(sink);
+    this.add = this.add.bind(this);
+  }
+
   add(value: number): void {
     this._sink.record(value);
   }
 }
 
 export class BoundGaugeHandle extends BoundHandle implements BoundGauge {
+  constructor(sink: BoundSink) {
+    super(sink);
+    this.set = this.set.bind(this);
+  }
+
   set(value: number): void {
     this._sink.record(value);
   }
@@ -37,12 +49,22 @@ export class BoundHistogramHandle
   extends BoundHandle
   implements BoundHistogram
 {
+  constructor(sink: BoundSink) {
+    super(sink);
+    this.record = this.record.bind(this);
+  }
+
   record(value: number): void {
     this._sink.record(value);
   }
 }
 
 export class BoundSummaryHandle extends BoundHandle implements BoundSummary {
+  constructor(sink: BoundSink) {
+    super(sink);
+    this.observe = this.observe.bind(this);
+  }
+
   observe(value: number): void {
     this._sink.record(value);
   }
@@ -55,6 +77,9 @@ export class BoundTimerHandle extends BoundHandle implements BoundTimer {
   constructor(sink: BoundSink, owner: string) {
     super(sink);
     this._owner = owner;
+    this.record = this.record.bind(this);
+    this.startTimer = this.startTimer.bind(this);
+    this.time = this.time.bind(this);
   }
 
   record(seconds: number): void {

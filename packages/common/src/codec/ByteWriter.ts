@@ -21,6 +21,16 @@ export class ByteWriter {
     return this._bytes.subarray(0, this._length);
   }
 
+  /** Copies the bytes written so far into `target` from `at` (no view is made). */
+  copyTo(target: Uint8Array, at: number): void {
+    const bytes = this._bytes;
+    const length = this._length;
+    // A short copy by hand: a view for set() would cost more than the bytes.
+    if (length <= 64)
+      for (let i = 0; i < length; i++) target[at + i] = bytes[i];
+    else target.set(bytes.subarray(0, length), at);
+  }
+
   /** Bytes written so far. */
   get length(): number {
     return this._length;

@@ -158,17 +158,43 @@ export class PointTracks {
     scratch: Aggregate
   ): void {
     const slot = series * this.tracks + track;
-    const merging = this._points[slot] > 0 && this._lastStart[slot] >= start;
+    this._put(
+      slot,
+      start,
+      value,
+      this._points[slot] > 0 && this._lastStart[slot] >= start
+        ? scratch
+        : undefined
+    );
+  }
+
+  /**
+   * Adds `value` as a point of its own after the newest, even one that
+   * starts at the same time (a reader merges them): no point is decoded
+   * or written again.
+   */
+  append(series: number, track: number, start: number, value: Aggregate): void {
+    this._put(series * this.tracks + track, start, value, undefined);
+  }
+
+  /** Writes `value` as a new point, or merged into the newest in `mergeInto` when given. */
+  private _put(
+    slot: number,
+    start: number,
+    value: Aggregate,
+    mergeInto: Aggregate | undefined
+  ): void {
+    const merging = mergeInto !== undefined;
     header.truncate(0);
     if (merging) {
       const last = this._last[slot];
-      scratch.clear();
-      scratch.mergeFrom(this._reader(mergeReader, slot, last));
-      scratch.merge(value);
+      mergeInto.clear();
+      mergeInto.mergeFrom(this._reader(mergeReader, slot, last));
+      mergeInto.merge(value);
       // The newest point's length and payload are written again, after its
       // gap (its start stays).
       this._end[slot] = last + this._gapBytes;
-      value = scratch;
+      value = mergeInto;
     } else {
       writeGap(
         header,
@@ -182,8 +208,8 @@ export class PointTracks {
     this._ensure(slot, length);
     const at = offsetOf(this._block[slot]) + this._end[slot];
     const data = this._bytes.u8[chunkOf(this._block[slot])];
-    data.set(header.bytes, at);
-    data.set(payload.bytes, at + header.length);
+    header.copyTo(data, at);
+    payload.copyTo(data, at + header.length);
     if (!merging) {
       if (this._points[slot] === 0) {
         this._head[slot] = this._end[slot];

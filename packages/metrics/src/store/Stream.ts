@@ -9,6 +9,7 @@ import { decodeAttributeKey } from '@datapunk/otel-common';
 import type { PlainAttributes, RateLimitedDiag } from '@datapunk/otel-common';
 import type { ByteReader } from '@datapunk/otel-common/codec';
 import type { ExemplarReservoir } from '../exemplars/ExemplarReservoir';
+import { MetricKind } from '../types';
 import type { RetentionTier } from '../types';
 import type { Aggregate } from './Aggregate';
 import type { Aggregator } from './aggregators/Aggregator';
@@ -36,6 +37,11 @@ export interface SeriesLayout {
  * (delta exports), the summary window, then one per tier.
  */
 const LIVE = 0;
+/**
+ * Deltas a cumulative histogram's exported value holds as points of their
+ * own before they are merged into one (an export merges them anyway).
+ */
+const MAX_LIVE_RUN = 8;
 const NO_TRACK = -1;
 
 const FREE = 0;
@@ -107,6 +113,13 @@ export class Stream {
   readonly scratch: Aggregate;
   /** Where packed points are merged; reused. */
   readonly mergeScratch: Aggregate;
+  /**
+   * Cumulative histograms: each collection's delta is appended to the
+   * exported value as a point of its own, merged at the next export (or
+   * once {@link MAX_LIVE_RUN} wait), so that a collection decodes and
+   * writes again no large sketch for it; undefined for other streams.
+   */
+  private readonly _liveRun: Aggregate | undefined;
   private readonly _layout: SeriesLayout;
   private readonly _diag: RateLimitedDiag;
   private readonly _keys = new SeriesKeys();
@@ -173,6 +186,10 @@ export class Stream {
     this._columns = new ColumnSet(this._columnSlots());
     this.scratch = this.aggregator.create();
     this.mergeScratch = this.aggregator.create();
+    this._liveRun =
+      !this.exportsDelta && this.aggregator.kind === MetricKind.HISTOGRAM
+        ? this.aggregator.create()
+        : undefined;
   }
 
   /** The columns this stream keeps: the delta ones only when it exports deltas. */
@@ -381,13 +398,17 @@ export class Stream {
       delta.clear();
       this.aggregator.drain(series, delta);
       const tracks = this.tracks;
-      tracks.add(
-        series,
-        LIVE,
-        this.exportsDelta ? this._pendingSince[series] : this._start[series],
-        delta,
-        this.mergeScratch
-      );
+      if (this._liveRun === undefined)
+        tracks.add(
+          series,
+          LIVE,
+          this.exportsDelta ? this._pendingSince[series] : this._start[series],
+          delta,
+          this.mergeScratch
+        );
+      else if (tracks.size(series, LIVE) < MAX_LIVE_RUN)
+        tracks.append(series, LIVE, this._start[series], delta);
+      else this._mergeLive(series, delta);
       if (this._window !== NO_TRACK) {
         tracks.add(
           series,
@@ -532,7 +553,25 @@ export class Stream {
     this.tracks.forEach(series, track, (_start, reader) =>
       into.mergeFrom(reader)
     );
+    // The deltas appended since the last export become one point again.
+    if (this._liveRun !== undefined && this.tracks.size(series, LIVE) > 1) {
+      this.tracks.clear(series, LIVE);
+      this.tracks.append(series, LIVE, start, into);
+    }
     return start;
+  }
+
+  /** Merges a cumulative histogram's appended deltas and `delta` into one point. */
+  private _mergeLive(series: number, delta: Aggregate): void {
+    const merged = this._liveRun!;
+    merged.clear();
+    this.tracks.forEach(series, LIVE, (_start, reader) =>
+      merged.mergeFrom(reader)
+    );
+    merged.merge(delta);
+    const start = this.tracks.firstStart(series, LIVE);
+    this.tracks.clear(series, LIVE);
+    this.tracks.append(series, LIVE, start, merged);
   }
 
   /** Delta streams: moves the pending data in flight; false when there is none. */

@@ -44,4 +44,29 @@ describe('PointTracks', () => {
     // Series 0 was never touched.
     expect(pointsOf(tracks, 0)).to.deep.equal([]);
   });
+
+  it('appends a point of its own at the same start, where add would merge', () => {
+    const tracks = new PointTracks(1);
+    tracks.reserve(1);
+    const scratch = new SumAggregate();
+    const start = 1_796_601_600_000;
+    tracks.add(0, 0, start, sum(1), scratch);
+    tracks.append(0, 0, start, sum(2));
+    tracks.append(0, 0, start, sum(4));
+    expect(tracks.size(0, 0)).to.equal(3);
+    expect(pointsOf(tracks, 0)).to.deep.equal([
+      [start, 1],
+      [start, 2],
+      [start, 4],
+    ]);
+    // add() still merges into the newest of them.
+    tracks.add(0, 0, start, sum(8), scratch);
+    expect(pointsOf(tracks, 0)).to.deep.equal([
+      [start, 1],
+      [start, 2],
+      [start, 12],
+    ]);
+    expect(tracks.firstStart(0, 0)).to.equal(start);
+    expect(tracks.lastStart(0, 0)).to.equal(start);
+  });
 });

@@ -116,8 +116,9 @@ export class Stream {
   /**
    * Cumulative histograms: each collection's delta is appended to the
    * exported value as a point of its own, merged at the next export (or
-   * once {@link MAX_LIVE_RUN} wait), so that a collection decodes and
-   * writes again no large sketch for it; undefined for other streams.
+   * once more than {@link MAX_LIVE_RUN} wait), so that a collection decodes
+   * and writes again no large sketch for it; the scratch of that merge, or
+   * undefined for other streams.
    */
   private readonly _liveRun: Aggregate | undefined;
   private readonly _layout: SeriesLayout;
@@ -406,9 +407,12 @@ export class Stream {
           delta,
           this.mergeScratch
         );
-      else if (tracks.size(series, LIVE) < MAX_LIVE_RUN)
+      else {
         tracks.append(series, LIVE, this._start[series], delta);
-      else this._mergeLive(series, delta);
+        // Unread for too long: a read merges the deltas into one point.
+        if (tracks.size(series, LIVE) > MAX_LIVE_RUN)
+          this.exportedValue(series, false, this._liveRun);
+      }
       if (this._window !== NO_TRACK) {
         tracks.add(
           series,
@@ -559,19 +563,6 @@ export class Stream {
       this.tracks.append(series, LIVE, start, into);
     }
     return start;
-  }
-
-  /** Merges a cumulative histogram's appended deltas and `delta` into one point. */
-  private _mergeLive(series: number, delta: Aggregate): void {
-    const merged = this._liveRun!;
-    merged.clear();
-    this.tracks.forEach(series, LIVE, (_start, reader) =>
-      merged.mergeFrom(reader)
-    );
-    merged.merge(delta);
-    const start = this.tracks.firstStart(series, LIVE);
-    this.tracks.clear(series, LIVE);
-    this.tracks.append(series, LIVE, start, merged);
   }
 
   /** Delta streams: moves the pending data in flight; false when there is none. */

@@ -33,58 +33,42 @@ function readGap(reader: ByteReader): number {
 }
 
 /**
+ * A block's front: offsets (from the block's payload) of its oldest point,
+ * its newest and its end, and its number of points, as int32s; then the
+ * oldest point's start and the newest's, as doubles. Points follow.
+ */
+const HEAD = 0;
+const LAST = 1;
+const END = 2;
+const POINTS = 3;
+const FIRST_START = 2;
+const LAST_START = 3;
+const FRONT_BYTES = 32;
+
+/**
  * Every series' points on a few tracks (its exported value, what is in
  * flight, the summary window, one track per retention tier), packed into
  * one byte arena: each point is its start time (a varint of its gap from
- * the previous point's; the oldest point's start is in a column), its
- * length (a varint) and its aggregate's binary form, oldest first. Points are
- * appended at the end, merged into the newest one, and dropped from the
- * front. Track t of series s is slot `s * tracks + t` of the columns, so a
- * million points cost the GC nothing.
+ * the previous point's; the oldest point's start is in the block's front),
+ * its length (a varint) and its aggregate's binary form, oldest first.
+ * Points are appended at the end, merged into the newest one, and dropped
+ * from the front. Track t of series s is slot `s * tracks + t`; a slot's
+ * one column is its block's handle, and what else it needs sits in the
+ * block's front, so an empty track costs four bytes and a million points
+ * cost the GC nothing.
  */
 export class PointTracks {
   readonly tracks: number;
   private readonly _bytes = new Arena(4096);
-  /** Per slot: its block's handle in the arena, NONE without one. */
+  /** Per slot: its block's handle in the arena, NONE when the track is empty. */
   private _block = new Int32Array(0);
   /** Per track: bytes of the blocks of every series' slot of that track. */
   private readonly _trackBlockBytes: Float64Array;
-  /** Per slot: offsets in the block of the oldest point, the newest, and the end. */
-  private _head = new Int32Array(0);
-  private _last = new Int32Array(0);
-  private _end = new Int32Array(0);
-  private _points = new Int32Array(0);
-  private _firstStart = new Float64Array(0);
-  private _lastStart = new Float64Array(0);
   private readonly _columns = new ColumnSet([
     {
       get: () => this._block,
       set: c => (this._block = c as Int32Array<ArrayBuffer>),
       fill: NONE,
-    },
-    {
-      get: () => this._head,
-      set: c => (this._head = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._last,
-      set: c => (this._last = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._end,
-      set: c => (this._end = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._points,
-      set: c => (this._points = c as Int32Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._firstStart,
-      set: c => (this._firstStart = c as Float64Array<ArrayBuffer>),
-    },
-    {
-      get: () => this._lastStart,
-      set: c => (this._lastStart = c as Float64Array<ArrayBuffer>),
     },
   ]);
 
@@ -105,21 +89,15 @@ export class PointTracks {
 
   /** Bytes of the per-slot columns. */
   get columnBytes(): number {
-    return columnBytes(
-      this._block,
-      this._head,
-      this._last,
-      this._end,
-      this._points,
-      this._firstStart,
-      this._lastStart
-    );
+    return columnBytes(this._block);
   }
 
   /** Bytes the points of one series' track take (its block holds at most about four times that). */
   bytesOf(series: number, track: number): number {
     const slot = series * this.tracks + track;
-    return this._end[slot] - this._head[slot];
+    return this._block[slot] === NONE
+      ? 0
+      : this._int(slot, END) - this._int(slot, HEAD);
   }
 
   /** Makes room for series ids below `series`. */
@@ -129,19 +107,20 @@ export class PointTracks {
 
   /** Points on a track. */
   size(series: number, track: number): number {
-    return this._points[series * this.tracks + track];
+    const slot = series * this.tracks + track;
+    return this._block[slot] === NONE ? 0 : this._int(slot, POINTS);
   }
 
   /** Start of the oldest point; NaN when empty. */
   firstStart(series: number, track: number): number {
     const slot = series * this.tracks + track;
-    return this._points[slot] === 0 ? NaN : this._firstStart[slot];
+    return this._block[slot] === NONE ? NaN : this._time(slot, FIRST_START);
   }
 
   /** Start of the newest point; NaN when empty. */
   lastStart(series: number, track: number): number {
     const slot = series * this.tracks + track;
-    return this._points[slot] === 0 ? NaN : this._lastStart[slot];
+    return this._block[slot] === NONE ? NaN : this._time(slot, LAST_START);
   }
 
   /**
@@ -162,7 +141,7 @@ export class PointTracks {
       slot,
       start,
       value,
-      this._points[slot] > 0 && this._lastStart[slot] >= start
+      this._block[slot] !== NONE && this._time(slot, LAST_START) >= start
         ? scratch
         : undefined
     );
@@ -185,41 +164,37 @@ export class PointTracks {
     mergeInto: Aggregate | undefined
   ): void {
     const merging = mergeInto !== undefined;
+    const empty = this._block[slot] === NONE;
     header.truncate(0);
     if (merging) {
-      const last = this._last[slot];
+      const last = this._int(slot, LAST);
       mergeInto.clear();
       mergeInto.mergeFrom(this._reader(mergeReader, slot, last));
       mergeInto.merge(value);
       // The newest point's length and payload are written again, after its
       // gap (its start stays).
-      this._end[slot] = last + this._gapBytes;
+      this._setInt(slot, END, last + this._gapBytes);
       value = mergeInto;
     } else {
-      writeGap(
-        header,
-        this._points[slot] === 0 ? 0 : start - this._lastStart[slot]
-      );
+      writeGap(header, empty ? 0 : start - this._time(slot, LAST_START));
     }
     payload.truncate(0);
     value.writeTo(payload);
     header.writeVarint(payload.length);
     const length = header.length + payload.length;
     this._ensure(slot, length);
-    const at = offsetOf(this._block[slot]) + this._end[slot];
+    const end = this._int(slot, END);
+    const at = offsetOf(this._block[slot]) + end;
     const data = this._bytes.u8[chunkOf(this._block[slot])];
     header.copyTo(data, at);
     payload.copyTo(data, at + header.length);
     if (!merging) {
-      if (this._points[slot] === 0) {
-        this._head[slot] = this._end[slot];
-        this._firstStart[slot] = start;
-      }
-      this._last[slot] = this._end[slot];
-      this._lastStart[slot] = start;
-      this._points[slot]++;
+      if (empty) this._setTime(slot, FIRST_START, start);
+      this._setInt(slot, LAST, end);
+      this._setTime(slot, LAST_START, start);
+      this._setInt(slot, POINTS, this._int(slot, POINTS) + 1);
     }
-    this._end[slot] += length;
+    this._setInt(slot, END, end + length);
   }
 
   /**
@@ -228,21 +203,31 @@ export class PointTracks {
    */
   shift(series: number, track: number, into: Aggregate | undefined): void {
     const slot = series * this.tracks + track;
-    const reader = this._reader(mergeReader, slot, this._head[slot]);
+    const reader = this._reader(mergeReader, slot, this._int(slot, HEAD));
     const next = reader.offset - offsetOf(this._block[slot]) + this._length;
     if (into) into.mergeFrom(reader);
-    if (--this._points[slot] === 0) {
+    const points = this._int(slot, POINTS) - 1;
+    if (points === 0) {
       this.clear(series, track);
       return;
     }
-    this._head[slot] = next;
-    this._firstStart[slot] += this._gapAt(slot, next);
+    this._setInt(slot, POINTS, points);
+    this._setInt(slot, HEAD, next);
+    this._setTime(
+      slot,
+      FIRST_START,
+      this._time(slot, FIRST_START) + this._gapAt(slot, next)
+    );
     // A track losing points as it gains them keeps room for two more of
     // its newest size, and gives the rest of its growth room back.
-    const used = this._end[slot] - next;
-    const point = this._end[slot] - this._last[slot];
-    if (this._bytes.capacityOf(this._block[slot]) - used > 4 * point + 64)
-      this._shrink(slot, used + 2 * point);
+    const end = this._int(slot, END);
+    const used = end - next;
+    const point = end - this._int(slot, LAST);
+    if (
+      this._bytes.capacityOf(this._block[slot]) - FRONT_BYTES - used >
+      4 * point + 64
+    )
+      this._shrink(slot, FRONT_BYTES + used + 2 * point);
   }
 
   /**
@@ -255,11 +240,13 @@ export class PointTracks {
     visit: (start: number, reader: ByteReader, bytes: number) => void
   ): void {
     const slot = series * this.tracks + track;
-    let offset = this._head[slot];
-    let start = this._firstStart[slot];
-    for (let i = this._points[slot]; i > 0; i--) {
+    if (this._block[slot] === NONE) return;
+    const head = this._int(slot, HEAD);
+    let offset = head;
+    let start = this._time(slot, FIRST_START);
+    for (let i = this._int(slot, POINTS); i > 0; i--) {
       const reader = this._reader(visitReader, slot, offset);
-      if (offset !== this._head[slot]) start += this._gap;
+      if (offset !== head) start += this._gap;
       const next = reader.offset - offsetOf(this._block[slot]) + this._length;
       visit(start, reader, next - offset);
       offset = next;
@@ -269,13 +256,11 @@ export class PointTracks {
   /** Empties one track of a series, giving its block back. */
   clear(series: number, track: number): void {
     const slot = series * this.tracks + track;
-    if (this._block[slot] !== NONE) {
-      this._trackBlockBytes[track] -= this._sizeOf(this._block[slot]);
-      this._bytes.free(this._block[slot]);
-    }
+    const block = this._block[slot];
+    if (block === NONE) return;
+    this._trackBlockBytes[track] -= this._sizeOf(block);
+    this._bytes.free(block);
     this._block[slot] = NONE;
-    this._head[slot] = this._last[slot] = this._end[slot] = 0;
-    this._points[slot] = 0;
   }
 
   /**
@@ -310,10 +295,10 @@ export class PointTracks {
       const slot = series * this.tracks + track;
       const block = this._block[slot];
       if (block === NONE || !this._bytes.isEvacuating(block)) continue;
-      const needed = this._end[slot] - this._head[slot];
+      const needed = this._int(slot, END) - this._int(slot, HEAD);
       const capacity = Math.min(
         this._bytes.capacityOf(block),
-        needed + (needed >> 2)
+        FRONT_BYTES + needed + (needed >> 2)
       );
       if (this._bytes.fits(capacity)) this._resize(slot, capacity);
     }
@@ -326,16 +311,33 @@ export class PointTracks {
     const moved = this._sizeOf(this._block[x]) - this._sizeOf(this._block[y]);
     this._trackBlockBytes[a] -= moved;
     this._trackBlockBytes[b] += moved;
-    swapAt(this._block, x, y);
-    swapAt(this._head, x, y);
-    swapAt(this._last, x, y);
-    swapAt(this._end, x, y);
-    swapAt(this._points, x, y);
-    swapAt(this._firstStart, x, y);
-    swapAt(this._lastStart, x, y);
+    const held = this._block[x];
+    this._block[x] = this._block[y];
+    this._block[y] = held;
     // Each block's owner is its slot.
     if (this._block[x] !== NONE) this._bytes.setOwner(this._block[x], x);
     if (this._block[y] !== NONE) this._bytes.setOwner(this._block[y], y);
+  }
+
+  /** A field of a slot's block front (the slot must have a block). */
+  private _int(slot: number, field: number): number {
+    const block = this._block[slot];
+    return this._bytes.i32[chunkOf(block)][(offsetOf(block) >> 2) + field];
+  }
+
+  private _setInt(slot: number, field: number, value: number): void {
+    const block = this._block[slot];
+    this._bytes.i32[chunkOf(block)][(offsetOf(block) >> 2) + field] = value;
+  }
+
+  private _time(slot: number, field: number): number {
+    const block = this._block[slot];
+    return this._bytes.f64[chunkOf(block)][(offsetOf(block) >> 3) + field];
+  }
+
+  private _setTime(slot: number, field: number, value: number): void {
+    const block = this._block[slot];
+    this._bytes.f64[chunkOf(block)][(offsetOf(block) >> 3) + field] = value;
   }
 
   /** Of the point `_reader` last positioned at: its gap, the bytes the gap takes, its payload length. */
@@ -366,55 +368,55 @@ export class PointTracks {
   }
 
   /**
-   * Room for `extra` bytes after the newest point: moves the points down,
-   * grows the block in place, or moves them to a larger block.
+   * Room for `extra` bytes after the newest point: a first block, or moves
+   * the points down, grows the block in place, or moves them to a larger
+   * block.
    */
   private _ensure(slot: number, extra: number): void {
     const block = this._block[slot];
-    const held = block === NONE ? 0 : this._bytes.capacityOf(block);
-    if (block !== NONE && this._end[slot] + extra <= held) return;
-    const needed = this._end[slot] - this._head[slot] + extra;
-    if (
-      block !== NONE &&
-      needed <= held &&
-      this._head[slot] >= MIN_COMPACTION_BYTES
-    ) {
+    if (block === NONE) {
+      const capacity = FRONT_BYTES + extra + (extra >> 2);
+      const made = this._bytes.allocate(capacity, slot);
+      this._block[slot] = made;
+      this._trackBlockBytes[slot % this.tracks] += this._sizeOf(made);
+      this._setInt(slot, HEAD, FRONT_BYTES);
+      this._setInt(slot, LAST, FRONT_BYTES);
+      this._setInt(slot, END, FRONT_BYTES);
+      this._setInt(slot, POINTS, 0);
+      return;
+    }
+    const held = this._bytes.capacityOf(block);
+    const head = this._int(slot, HEAD);
+    const end = this._int(slot, END);
+    if (end + extra <= held) return;
+    const needed = FRONT_BYTES + end - head + extra;
+    if (needed <= held && head - FRONT_BYTES >= MIN_COMPACTION_BYTES) {
       this._moveDown(slot);
       return;
     }
     // Room to grow by a quarter again, so a track that keeps growing moves rarely.
-    const capacity = needed + (needed >> 2);
-    if (block !== NONE) {
-      this._moveDown(slot);
-      if (this._resizeInPlace(slot, capacity)) return;
-    }
-    this._resize(slot, capacity);
+    const capacity = needed + ((needed - FRONT_BYTES) >> 2);
+    this._moveDown(slot);
+    if (!this._resizeInPlace(slot, capacity)) this._resize(slot, capacity);
   }
 
-  /** Moves a track's points to a block of at least `capacity` bytes. */
+  /** Moves a track's front and points to a block of at least `capacity` bytes. */
   private _resize(slot: number, capacity: number): void {
     const block = this._block[slot];
     const moved = this._bytes.allocate(capacity, slot);
     const at = offsetOf(moved);
-    const track = slot % this.tracks;
-    if (block !== NONE) {
-      const head = this._head[slot];
-      const from = offsetOf(block);
-      this._bytes.u8[chunkOf(moved)].set(
-        this._bytes.u8[chunkOf(block)].subarray(
-          from + head,
-          from + this._end[slot]
-        ),
-        at
-      );
-      this._end[slot] -= head;
-      this._last[slot] -= head;
-      this._head[slot] = 0;
-      this._trackBlockBytes[track] -= this._sizeOf(block);
-      this._bytes.free(block);
-    }
+    const head = this._int(slot, HEAD);
+    const end = this._int(slot, END);
+    const from = offsetOf(block);
+    const to = this._bytes.u8[chunkOf(moved)];
+    const source = this._bytes.u8[chunkOf(block)];
+    to.set(source.subarray(from, from + FRONT_BYTES), at);
+    to.set(source.subarray(from + head, from + end), at + FRONT_BYTES);
+    this._trackBlockBytes[slot % this.tracks] +=
+      this._sizeOf(moved) - this._sizeOf(block);
+    this._bytes.free(block);
     this._block[slot] = moved;
-    this._trackBlockBytes[track] += this._sizeOf(moved);
+    this._shiftOffsets(slot, head - FRONT_BYTES);
   }
 
   /** Moves the points down and gives the block's bytes past `capacity` back. */
@@ -437,23 +439,23 @@ export class PointTracks {
     return block === NONE ? 0 : this._bytes.capacityOf(block) + HEADER_BYTES;
   }
 
-  /** Copies the points to the start of their block. */
+  /** Copies the points to just after the block's front. */
   private _moveDown(slot: number): void {
-    const head = this._head[slot];
+    const head = this._int(slot, HEAD);
+    if (head === FRONT_BYTES) return;
     const at = offsetOf(this._block[slot]);
     this._bytes.u8[chunkOf(this._block[slot])].copyWithin(
-      at,
+      at + FRONT_BYTES,
       at + head,
-      at + this._end[slot]
+      at + this._int(slot, END)
     );
-    this._end[slot] -= head;
-    this._last[slot] -= head;
-    this._head[slot] = 0;
+    this._shiftOffsets(slot, head - FRONT_BYTES);
   }
-}
 
-function swapAt(column: Int32Array | Float64Array, x: number, y: number): void {
-  const held = column[x];
-  column[x] = column[y];
-  column[y] = held;
+  /** The front's offsets after the points moved `by` bytes towards it. */
+  private _shiftOffsets(slot: number, by: number): void {
+    this._setInt(slot, HEAD, FRONT_BYTES);
+    this._setInt(slot, LAST, this._int(slot, LAST) - by);
+    this._setInt(slot, END, this._int(slot, END) - by);
+  }
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PointTracks } from '../../src/store/PointTracks';
 import { SumAggregate } from '../../src/store/SumAggregate';
+import { seededRandom } from '../tracing';
 
 function sum(value: number): SumAggregate {
   const aggregate = new SumAggregate();
@@ -9,10 +10,10 @@ function sum(value: number): SumAggregate {
 }
 
 /** Every point of a track as [start, total]. */
-function pointsOf(tracks: PointTracks, series: number): number[][] {
+function pointsOf(tracks: PointTracks, series: number, track = 0): number[][] {
   const seen: number[][] = [];
   const into = new SumAggregate();
-  tracks.forEach(series, 0, (start, reader) => {
+  tracks.forEach(series, track, (start, reader) => {
     into.clear();
     into.mergeFrom(reader);
     seen.push([start, into.total]);
@@ -68,5 +69,77 @@ describe('PointTracks', () => {
     ]);
     expect(tracks.firstStart(0, 0)).to.equal(start);
     expect(tracks.lastStart(0, 0)).to.equal(start);
+  });
+
+  it('matches a list model through a seeded mix of adds, appends, shifts, swaps and clears, an empty track costing its four-byte column', () => {
+    const SERIES = 40;
+    const TRACKS = 3;
+    const tracks = new PointTracks(TRACKS);
+    tracks.reserve(SERIES);
+    // One int32 per slot (the column set grows by at most a quarter ahead).
+    expect(tracks.columnBytes).to.be.at.most(4 * SERIES * TRACKS * 1.25 + 256);
+    const model: number[][][] = Array.from(
+      { length: SERIES * TRACKS },
+      () => []
+    );
+    const scratch = new SumAggregate();
+    const shifted = new SumAggregate();
+    const random = seededRandom(22);
+    const pick = (n: number) => Math.floor(random() * n);
+    let now = 1_796_601_600_000;
+    let shiftedTotal = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const series = pick(SERIES);
+      const track = pick(TRACKS);
+      const points = model[series * TRACKS + track];
+      const op = random();
+      if (op < 0.45) {
+        // A third at or before the newest start: merged into it.
+        const newest = points[points.length - 1];
+        const merged = newest !== undefined && random() < 1 / 3;
+        const start = merged ? newest[0] - pick(2) * 1000 : (now += 1000);
+        const value = 1 + pick(1000);
+        if (merged) newest[1] += value;
+        else points.push([start, value]);
+        tracks.add(series, track, start, sum(value), scratch);
+      } else if (op < 0.6) {
+        const value = 1 + pick(1000);
+        points.push([now, value]);
+        tracks.append(series, track, now, sum(value));
+      } else if (op < 0.85) {
+        if (points.length === 0) continue;
+        shiftedTotal += points.shift()![1];
+        tracks.shift(series, track, shifted);
+      } else if (op < 0.95) {
+        const other = pick(TRACKS);
+        const a = series * TRACKS + track;
+        const b = series * TRACKS + other;
+        [model[a], model[b]] = [model[b], model[a]];
+        tracks.swap(series, track, other);
+      } else {
+        points.length = 0;
+        tracks.clear(series, track);
+      }
+    }
+    expect(shifted.total).to.equal(shiftedTotal);
+    let held = 0;
+    for (let series = 0; series < SERIES; series++)
+      for (let track = 0; track < TRACKS; track++) {
+        const points = model[series * TRACKS + track];
+        expect(pointsOf(tracks, series, track)).to.deep.equal(points);
+        expect(tracks.size(series, track)).to.equal(points.length);
+        const first = points.length === 0 ? NaN : points[0][0];
+        const last = points.length === 0 ? NaN : points[points.length - 1][0];
+        expect(tracks.firstStart(series, track)).to.deep.equal(first);
+        expect(tracks.lastStart(series, track)).to.deep.equal(last);
+        if (points.length === 0)
+          expect(tracks.bytesOf(series, track)).to.equal(0);
+        held += tracks.bytesOf(series, track);
+      }
+    let blocks = 0;
+    for (let track = 0; track < TRACKS; track++)
+      blocks += tracks.blockBytesOf(track);
+    expect(blocks).to.be.at.least(held);
+    expect(tracks.arenaBytes).to.be.at.least(blocks);
   });
 });

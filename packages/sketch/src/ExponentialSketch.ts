@@ -12,7 +12,7 @@ import type {
   ExponentialSketchJSON,
   ExponentialSketchOptions,
 } from './types';
-import { checkBlock } from './checkBlock';
+import { checkBlock, releaseChecked } from './checkBlock';
 import { readSketch, writeSketch } from './codec/binary';
 import { parseSketchJSON, sketchToJSON } from './codec/json';
 import { parseOtelPoint, sketchToPoint } from './codec/otelPoint';
@@ -246,6 +246,7 @@ export class ExponentialSketch {
       block.min,
       block.max
     );
+    releaseChecked();
     this._sum.add(block.sum);
     if (block.sumError !== undefined) this._sum.add(block.sumError);
   }

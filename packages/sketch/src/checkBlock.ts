@@ -10,7 +10,7 @@ import type { Base2Mapping } from './Base2Mapping';
 import { COUNT_RULE, DenseBuckets, occupy } from './OccupiedBuckets';
 import type { BucketBlock, BucketRange } from './types';
 
-/** The occupied buckets of a checked block: shared, valid until the next check. */
+/** The occupied buckets of a checked block: shared, valid until {@link releaseChecked} or the next check. */
 export interface CheckedBlock {
   positive: DenseBuckets;
   negative: DenseBuckets;
@@ -18,7 +18,7 @@ export interface CheckedBlock {
 
 const INDEX_RULE: RangeRule = { integer: true };
 const NO_COUNTS: ArrayLike<number> = [];
-/** Reused by every check; it holds the last block's arrays until the next. */
+/** Reused by every check; it holds the block's arrays until released. */
 const CHECKED: CheckedBlock = {
   positive: new DenseBuckets(),
   negative: new DenseBuckets(),
@@ -64,6 +64,16 @@ export function checkBlock(owner: string, block: BucketBlock): CheckedBlock {
     if (min > max) fail(owner, "'min'", `must be ≤ 'max' (${max})`, min);
   }
   return CHECKED;
+}
+
+/**
+ * Lets go of the last checked block's arrays, so that the shared holder
+ * does not keep a caller's buffer (e.g. an arena chunk it has since given
+ * back) alive.
+ */
+export function releaseChecked(): void {
+  occupy(CHECKED.positive, NO_COUNTS, 0, 0, 0);
+  occupy(CHECKED.negative, NO_COUNTS, 0, 0, 0);
 }
 
 /** Checks one sign's range into `into`; field names are built only to throw. */

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ExponentialSketch, MAX_SCALE, getMapping } from '../src';
 import type { BucketBlock, BucketRange } from '../src';
 import { exactQuantile, relativeErrorAt } from './datasets';
@@ -537,5 +539,32 @@ describe('ExponentialSketch.mergeBuckets', () => {
         sketch.zeroCount,
       ]).to.deep.equal([5, 5.5, -1.5, 7, 1]);
     });
+  });
+
+  it('keeps no reference to a merged block’s arrays (a store may give their buffer back)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sketch = new ExponentialSketch();
+    const refs = ((): WeakRef<Float64Array>[] => {
+      const positive = new Float64Array(1 << 16);
+      const negative = new Float64Array(1 << 16);
+      positive[10] = 3;
+      negative[20] = 2;
+      sketch.mergeBuckets({
+        scale: 3,
+        zeroCount: 0,
+        sum: 0,
+        min: -10,
+        max: 10,
+        positive: { counts: positive, from: 0, to: 100, offset: 0 },
+        negative: { counts: negative, from: 0, to: 100, offset: 0 },
+      });
+      return [new WeakRef(positive), new WeakRef(negative)];
+    })();
+    expect(sketch.count).to.equal(5);
+    // A WeakRef's target stays alive until the job that made it ends.
+    await new Promise(resolve => setImmediate(resolve));
+    gc();
+    expect(refs.map(ref => ref.deref())).to.deep.equal([undefined, undefined]);
   });
 });

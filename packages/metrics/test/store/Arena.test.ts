@@ -101,9 +101,9 @@ describe('Arena', () => {
     expect(arena.usedBytes).to.equal(inBlocks);
     for (const h of held) arena.free(h.handle);
     expect(arena.usedBytes).to.equal(0);
-    // Every chunk but one went back.
-    expect(arena.chunkCount).to.equal(1);
-    expect(arena.byteLength).to.equal(CHUNK_BYTES);
+    // Every chunk went back.
+    expect(arena.chunkCount).to.equal(0);
+    expect(arena.byteLength).to.equal(0);
   });
 
   it('merges freed neighbours: two freed blocks make room for one of both sizes in their place', () => {
@@ -156,9 +156,13 @@ describe('Arena', () => {
     expect(arena.chunkCount).to.equal(1);
     expect(arena.byteLength).to.equal(CHUNK_BYTES);
     for (const b of inFirstChunk) arena.free(b);
-    // The last chunk stays, empty.
-    expect(arena.chunkCount).to.equal(1);
-    expect(arena.usedBytes).to.equal(0);
+    // The last chunk goes back too, and the arena starts again small.
+    expect(arena.chunkCount).to.equal(0);
+    expect(arena.byteLength).to.equal(0);
+    const again = arena.allocate(100);
+    fill(arena, again, 100, 7);
+    expect(holds(arena, again, 100, 7)).to.equal(true);
+    expect(arena.byteLength).to.equal(1024);
   });
 
   it('gives a block larger than a quarter chunk a chunk of its own, returned when freed', () => {

@@ -44,7 +44,8 @@ export function offsetOf(handle: number): number {
  *
  * The bytes live in chunks of {@link CHUNK_BYTES} (the first starts small
  * and doubles to that size), so the arena grows without copying what it
- * holds, and a chunk whose blocks are all freed goes back to the system. A
+ * holds, and a chunk whose blocks are all freed goes back to the system
+ * (an empty arena holds nothing). A
  * block larger than a quarter chunk gets a chunk of its own. The GC sees
  * a few views per chunk, however many blocks there are.
  *
@@ -161,8 +162,9 @@ export class Arena {
       this._unlink(handleOf(chunk, at), before);
       size += before;
     }
-    // An empty chunk goes back, unless it is the only one.
-    if (this._chunkUsed[chunk] === 0 && this._regularChunks > 1) {
+    // An empty chunk goes back, the last one too: memory held for a burst
+    // (the deltas between two collections) is returned once it is over.
+    if (this._chunkUsed[chunk] === 0) {
       this._release(chunk);
       return;
     }

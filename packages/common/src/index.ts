@@ -2,6 +2,7 @@ export {
   AttributeReader,
   decodeAttributeKey,
   isAttributeValue,
+  setAttribute,
 } from './attributes/AttributeReader';
 export type { AttributeReading } from './attributes/AttributeReader';
 export {
@@ -11,6 +12,7 @@ export {
 export type { AttributeBounds } from './attributes/bounds';
 export { PlainAttributes, hashKey } from './attributes/PlainAttributes';
 export {
+  KEY_ESCAPE,
   keyByteLength,
   matchKeyText,
   readKeyBytes,

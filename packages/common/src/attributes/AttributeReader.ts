@@ -303,19 +303,29 @@ export function decodeAttributeKey(key: string): Attributes {
   at = 0;
   while (at < key.length) {
     const name = readCounted();
-    const value = readPart() as AttributeValue;
-    // A plain assignment of '__proto__' would set the prototype instead.
-    if (name === '__proto__')
-      Object.defineProperty(attributes, name, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else attributes[name] = value;
+    setAttribute(attributes, name, readPart() as AttributeValue);
   }
   decoding = '';
   return attributes;
+}
+
+/**
+ * Sets an attribute as an own, enumerable property, `'__proto__'` too (a
+ * plain assignment of that name would set the prototype instead).
+ */
+export function setAttribute(
+  attributes: Attributes,
+  name: string,
+  value: AttributeValue
+): void {
+  if (name === '__proto__')
+    Object.defineProperty(attributes, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else attributes[name] = value;
 }
 
 /** The key being decoded and the position in it (JS is single-threaded). */

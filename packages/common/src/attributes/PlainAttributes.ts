@@ -21,8 +21,8 @@ export function hashKey(key: string): number {
  * read once into reused arrays. A store finds its series from these
  * without building the key string: {@link hash} is the hash of the key
  * (as {@link hashKey} computes it), {@link matches} compares a stored key
- * with it in place, and {@link key} builds the string only for a new
- * series.
+ * (its names as indexes in a table) with it in place, and {@link key}
+ * builds the string only for a new series.
  */
 export class PlainAttributes {
   private readonly _names: string[] = [];
@@ -118,15 +118,30 @@ export class PlainAttributes {
     return hash | 0;
   }
 
-  /** Whether `bytes[from, to)` hold this set's key, as writeKeyBytes writes it. */
-  matches(bytes: Uint8Array, from: number, to: number): boolean {
+  /**
+   * Whether `bytes[from, to)` hold this set's key as a store keeps it with
+   * its names in a table: per attribute, its name's index in `names` (a
+   * varint), then the value's part of the key (`s<length>:<text>`,
+   * `n<number>;`, `t` or `f`) as writeKeyBytes writes it.
+   */
+  matches(
+    bytes: Uint8Array,
+    from: number,
+    to: number,
+    names: readonly (string | undefined)[]
+  ): boolean {
     let at = from;
     for (let i = 0; i < this._length; i++) {
-      const name = this._names[i];
-      at = matchDigits(bytes, at, name.length);
-      if (at < 0 || bytes[at++] !== COLON) return false;
-      at = matchKeyText(bytes, at, name);
-      if (at < 0) return false;
+      let id = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        if (at >= to) return false;
+        byte = bytes[at++];
+        id |= (byte & 0x7f) << shift;
+        shift += 7;
+      } while (byte & 0x80);
+      if (names[id] !== this._names[i]) return false;
       const value = this._values[i];
       if (typeof value === 'string') {
         if (bytes[at++] !== 115 /* s */) return false;

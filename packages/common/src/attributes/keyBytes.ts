@@ -9,21 +9,26 @@ export const KEY_ESCAPE = 0xff;
 /** Units decoded per fromCharCode call: its arguments go on the stack. */
 const DECODE_PIECE = 4096;
 
-/** Bytes `key` takes. */
-export function keyByteLength(key: string): number {
-  let bytes = key.length;
-  for (let i = 0; i < key.length; i++)
+/** Bytes `key[from, to)` takes. */
+export function keyByteLength(key: string, from = 0, to = key.length): number {
+  let bytes = to - from;
+  for (let i = from; i < to; i++)
     if (key.charCodeAt(i) >= KEY_ESCAPE) bytes += 2;
   return bytes;
 }
 
-/** Writes `key` into `bytes` from `at`, which has room for keyByteLength(key). */
+/**
+ * Writes `key[from, to)` into `bytes` from `at`, which has room for its
+ * keyByteLength; returns the position after it.
+ */
 export function writeKeyBytes(
   key: string,
   bytes: Uint8Array,
-  at: number
-): void {
-  for (let i = 0; i < key.length; i++) {
+  at: number,
+  from = 0,
+  to = key.length
+): number {
+  for (let i = from; i < to; i++) {
     const unit = key.charCodeAt(i);
     if (unit < KEY_ESCAPE) {
       bytes[at++] = unit;
@@ -33,6 +38,7 @@ export function writeKeyBytes(
       bytes[at++] = unit & 0xff;
     }
   }
+  return at;
 }
 
 /** The key written in `bytes[from, to)`. */

@@ -1,27 +1,43 @@
 import {
+  KEY_ESCAPE,
   hashKey,
   keyByteLength,
-  matchKeyText,
   readKeyBytes,
+  setAttribute,
   writeKeyBytes,
 } from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
+import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import { Arena, chunkOf, offsetOf } from './arena/Arena';
+import { AttributeNames } from './AttributeNames';
 import { ColumnSet } from './arena/columns';
 import { columnBytes } from './arena/HeldBytes';
 
 const EMPTY = 0;
 const DELETED = -1;
+const COLON = 58;
+const SEMICOLON = 59;
+const S = 115;
+const N = 110;
+const T = 116;
+
+/** Where a key is encoded before it is filed or compared (JS is single-threaded). */
+let scratch = new Uint8Array(256);
 
 /**
  * The series of one stream by their attribute key (the canonical string of
- * an attribute set), without an object per series: keys are kept in one
- * arena (a byte per character for the usual key: writeKeyBytes), and found
- * through an open-addressing table of ids in an Int32Array, so neither the
- * keys nor the index are traced by the GC.
+ * an attribute set: `<length>:<name>` and the value's part, `s<length>:<text>`,
+ * `n<number>;`, `t` or `f`, per attribute), without an object per series:
+ * keys are kept in one arena with each name as its index in the stream's
+ * {@link AttributeNames} (a varint; the series of a stream share a few
+ * names) and each value's part in the bytes of writeKeyBytes (a byte per
+ * character for the usual key), and found through an open-addressing table
+ * of ids in an Int32Array, so neither the keys nor the index are traced by
+ * the GC.
  */
 export class SeriesKeys {
   private readonly _bytes = new Arena();
+  private readonly _names = new AttributeNames();
   /** Per id: its key's block in the arena (the key starts at the block's offset). */
   private _block = new Int32Array(0);
   /** Per id: its key's bytes. */
@@ -51,10 +67,11 @@ export class SeriesKeys {
   private _table = new Int32Array(64);
   private _filled = 0;
 
-  /** Bytes held by the keys' arena, the index and the columns. */
+  /** Bytes held by the keys' arena, the index, the columns and the names. */
   get byteLength(): number {
     return (
       this._bytes.byteLength +
+      this._names.byteLength +
       columnBytes(
         this._table,
         this._block,
@@ -81,7 +98,8 @@ export class SeriesKeys {
           attributes.matches(
             this._bytes.u8[chunkOf(block)],
             offset,
-            offset + this._length[id]
+            offset + this._length[id],
+            this._names.names
           )
         )
           return id;
@@ -91,6 +109,8 @@ export class SeriesKeys {
 
   /** The id of the series with `key`, or -1. */
   find(key: string): number {
+    const length = this._encode(key, false);
+    if (length < 0) return -1;
     const hash = hashKey(key);
     const mask = this._table.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
@@ -98,7 +118,7 @@ export class SeriesKeys {
       if (entry === EMPTY) return -1;
       if (entry !== DELETED) {
         const id = entry - 1;
-        if (this._hash[id] === hash && this._equals(id, key)) return id;
+        if (this._hash[id] === hash && this._equals(id, length)) return id;
       }
     }
   }
@@ -109,9 +129,12 @@ export class SeriesKeys {
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
     const hash = hashKey(key);
-    const length = keyByteLength(key);
+    const length = this._encode(key, true);
     const block = this._bytes.allocate(length);
-    writeKeyBytes(key, this._bytes.u8[chunkOf(block)], offsetOf(block));
+    this._bytes.u8[chunkOf(block)].set(
+      scratch.subarray(0, length),
+      offsetOf(block)
+    );
     this._block[id] = block;
     this._length[id] = length;
     this._hash[id] = hash;
@@ -136,6 +159,7 @@ export class SeriesKeys {
         break;
       }
     }
+    this._releaseNames(id);
     this._bytes.free(this._block[id]);
     this._length[id] = 0;
   }
@@ -143,21 +167,86 @@ export class SeriesKeys {
   /** The key of series `id`. */
   keyOf(id: number): string {
     const block = this._block[id];
-    const offset = offsetOf(block);
-    return readKeyBytes(
-      this._bytes.u8[chunkOf(block)],
-      offset,
-      offset + this._length[id]
-    );
+    const bytes = this._bytes.u8[chunkOf(block)];
+    const end = offsetOf(block) + this._length[id];
+    let key = '';
+    for (let at = offsetOf(block); at < end; ) {
+      const name = this._names.names[readVarint(bytes, at)]!;
+      at = afterVarint(bytes, at);
+      const to = valueEnd(bytes, at);
+      key += `${name.length}:${name}${readKeyBytes(bytes, at, to)}`;
+      at = to;
+    }
+    return key;
   }
 
-  private _equals(id: number, key: string): boolean {
+  /** The attributes of series `id` (names in key order, own properties). */
+  attributesOf(id: number): Attributes {
+    const attributes: Attributes = {};
     const block = this._block[id];
+    const bytes = this._bytes.u8[chunkOf(block)];
+    const end = offsetOf(block) + this._length[id];
+    for (let at = offsetOf(block); at < end; ) {
+      const name = this._names.names[readVarint(bytes, at)]!;
+      at = afterVarint(bytes, at);
+      const to = valueEnd(bytes, at);
+      const tag = bytes[at];
+      let value: AttributeValue;
+      if (tag === S) value = readKeyBytes(bytes, textStart(bytes, at), to);
+      else if (tag === N) value = Number(readKeyBytes(bytes, at + 1, to - 1));
+      else value = tag === T;
+      setAttribute(attributes, name, value);
+      at = to;
+    }
+    return attributes;
+  }
+
+  /**
+   * Writes `key` into `scratch` as it is stored; returns its length, or -1
+   * when `intern` is false and one of its names is in no key here (so no
+   * key here is it). Interning counts each name's use.
+   */
+  private _encode(key: string, intern: boolean): number {
+    let length = 0;
+    for (let at = 0; at < key.length; ) {
+      const colon = key.indexOf(':', at);
+      const nameStart = colon + 1;
+      at = nameStart + Number(key.slice(at, colon));
+      const name = key.slice(nameStart, at);
+      const id = intern ? this._names.use(name) : this._names.idOf(name);
+      if (id < 0) return -1;
+      const to = keyValueEnd(key, at);
+      length = ensureScratch(length, 5 + keyByteLength(key, at, to));
+      for (let rest = id; ; rest >>>= 7) {
+        scratch[length++] = (rest & 0x7f) | (rest >= 0x80 ? 0x80 : 0);
+        if (rest < 0x80) break;
+      }
+      length = writeKeyBytes(key, scratch, length, at, to);
+      at = to;
+    }
+    return length;
+  }
+
+  /** Whether series `id`'s key is the `length` bytes in `scratch`. */
+  private _equals(id: number, length: number): boolean {
+    if (this._length[id] !== length) return false;
+    const block = this._block[id];
+    const bytes = this._bytes.u8[chunkOf(block)];
     const offset = offsetOf(block);
-    return (
-      matchKeyText(this._bytes.u8[chunkOf(block)], offset, key) ===
-      offset + this._length[id]
-    );
+    for (let i = 0; i < length; i++)
+      if (bytes[offset + i] !== scratch[i]) return false;
+    return true;
+  }
+
+  /** Gives back the names series `id`'s key uses. */
+  private _releaseNames(id: number): void {
+    const block = this._block[id];
+    const bytes = this._bytes.u8[chunkOf(block)];
+    const end = offsetOf(block) + this._length[id];
+    for (let at = offsetOf(block); at < end; ) {
+      this._names.release(readVarint(bytes, at));
+      at = valueEnd(bytes, afterVarint(bytes, at));
+    }
   }
 
   /** A table of `size` slots without the deleted ones. */
@@ -176,4 +265,61 @@ export class SeriesKeys {
     this._table = table;
     this._filled = filled;
   }
+}
+
+/** The end of the value's part at `at` of a key string (see valueEnd). */
+function keyValueEnd(key: string, at: number): number {
+  const tag = key.charCodeAt(at);
+  if (tag === S) {
+    const colon = key.indexOf(':', at);
+    return colon + 1 + Number(key.slice(at + 1, colon));
+  }
+  return tag === N ? key.indexOf(';', at) + 1 : at + 1;
+}
+
+/** `scratch` with room for `extra` bytes after `length`; returns `length`. */
+function ensureScratch(length: number, extra: number): number {
+  if (length + extra > scratch.length) {
+    const grown = new Uint8Array(2 * (length + extra));
+    grown.set(scratch.subarray(0, length));
+    scratch = grown;
+  }
+  return length;
+}
+
+function readVarint(bytes: Uint8Array, at: number): number {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++];
+    value |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return value;
+  }
+}
+
+function afterVarint(bytes: Uint8Array, at: number): number {
+  while (bytes[at++] & 0x80);
+  return at;
+}
+
+/** Where the text of an `s<length>:<text>` part at `at` starts. */
+function textStart(bytes: Uint8Array, at: number): number {
+  while (bytes[at] !== COLON) at++;
+  return at + 1;
+}
+
+/** The end of the value's part at `at`: `s<length>:<text>`, `n<number>;`, `t` or `f`. */
+function valueEnd(bytes: Uint8Array, at: number): number {
+  const tag = bytes[at];
+  if (tag === S) {
+    let units = 0;
+    for (at++; bytes[at] !== COLON; at++) units = units * 10 + bytes[at] - 48;
+    // A unit takes one byte, or KEY_ESCAPE and two.
+    for (at++; units > 0; units--) at += bytes[at] === KEY_ESCAPE ? 3 : 1;
+    return at;
+  }
+  if (tag === N) {
+    while (bytes[at] !== SEMICOLON) at++;
+    return at + 1;
+  }
+  return at + 1;
 }

@@ -319,9 +319,11 @@ export class Stream {
     return series === this._overflow ? OVERFLOW_KEY : this._keys.keyOf(series);
   }
 
-  /** The attributes of a series, made from its key. */
+  /** The attributes of a series, made from its stored key. */
   attributesOf(series: number): Attributes {
-    return decodeAttributeKey(this.keyOf(series));
+    return series === this._overflow
+      ? decodeAttributeKey(OVERFLOW_KEY)
+      : this._keys.attributesOf(series);
   }
 
   /**

@@ -164,20 +164,29 @@ export class SeriesKeys {
     this._length[id] = 0;
   }
 
-  /** The key of series `id`. */
+  /**
+   * The key of series `id`, one flat string (bound handles keep it: pieces
+   * joined with `+` would be a rope of several strings).
+   */
   keyOf(id: number): string {
     const block = this._block[id];
     const bytes = this._bytes.u8[chunkOf(block)];
     const end = offsetOf(block) + this._length[id];
-    let key = '';
+    let length = 0;
     for (let at = offsetOf(block); at < end; ) {
       const name = this._names.names[readVarint(bytes, at)]!;
       at = afterVarint(bytes, at);
       const to = valueEnd(bytes, at);
-      key += `${name.length}:${name}${readKeyBytes(bytes, at, to)}`;
-      at = to;
+      const counted = `${name.length}:`;
+      length = ensureScratch(
+        length,
+        counted.length + keyByteLength(name) + to - at
+      );
+      length = writeKeyBytes(counted, scratch, length);
+      length = writeKeyBytes(name, scratch, length);
+      while (at < to) scratch[length++] = bytes[at++];
     }
-    return key;
+    return readKeyBytes(scratch, 0, length);
   }
 
   /** The attributes of series `id` (names in key order, own properties). */

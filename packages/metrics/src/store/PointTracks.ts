@@ -264,20 +264,24 @@ export class PointTracks {
   }
 
   /**
-   * Compaction, one chunk per step, when over a sixteenth of the arena is
-   * in no block (holes left by tracks that grew and shrank): chunks with
-   * over an eighth of them free slide their blocks down, so that their free
-   * space is one block at their end; then the least used chunk starts
-   * emptying ({@link relocate} moves its blocks out, series by series).
+   * Compaction, one chunk per step, when over an eighth of the arena is in
+   * no block (holes left by tracks that grew and shrank): chunks with over
+   * an eighth of them free slide their blocks down, so that their free
+   * space is one block at their end. Then, when over a sixteenth is free,
+   * the least used chunk starts emptying ({@link relocate} moves its blocks
+   * out, series by series). Each collection frees and fills holes
+   * everywhere (windows slide, exported values grow), which the next
+   * allocations reuse: sliding at a sixteenth copied the whole arena every
+   * collection for no fewer free bytes.
    */
   *compact(): Generator<void, void, undefined> {
     const arena = this._bytes;
-    if (arena.byteLength - arena.usedBytes > arena.byteLength / 32)
-      for (const chunk of arena.fragmentedChunks(1 / 16)) {
+    if (arena.byteLength - arena.usedBytes > arena.byteLength / 8)
+      for (const chunk of arena.fragmentedChunks(1 / 8)) {
         arena.compactChunk(chunk, this._moved);
         yield;
       }
-    arena.beginEvacuation(1 / 32);
+    arena.beginEvacuation(1 / 16);
   }
 
   /** Where compaction moved a slot's block. */

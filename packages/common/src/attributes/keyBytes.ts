@@ -6,6 +6,19 @@
  */
 export const KEY_ESCAPE = 0xff;
 
+/**
+ * Node's Latin-1 decoder (a byte per unit, as a key without escapes is
+ * stored): about twice as fast as fromCharCode for a short key; elsewhere
+ * undefined.
+ */
+const latin1Slice = (
+  globalThis as {
+    Buffer?: {
+      prototype: { latin1Slice?: (from: number, to: number) => string };
+    };
+  }
+).Buffer?.prototype.latin1Slice;
+
 /** Units decoded per fromCharCode call: its arguments go on the stack. */
 const DECODE_PIECE = 4096;
 
@@ -50,7 +63,10 @@ export function readKeyBytes(
   let escaped = false;
   for (let at = from; at < to && !escaped; at++)
     escaped = bytes[at] === KEY_ESCAPE;
-  if (!escaped) return decodeUnits(bytes, from, to);
+  if (!escaped)
+    return latin1Slice === undefined
+      ? decodeUnits(bytes, from, to)
+      : latin1Slice.call(bytes, from, to);
   const units = new Uint16Array(to - from);
   let length = 0;
   for (let at = from; at < to; at++) {

@@ -1,6 +1,7 @@
 export {
   AttributeReader,
   decodeAttributeKey,
+  decodeAttributeValue,
   isAttributeValue,
   setAttribute,
 } from './attributes/AttributeReader';

@@ -328,6 +328,21 @@ export function setAttribute(
   else attributes[name] = value;
 }
 
+/**
+ * The value one part of a key stands for (`s<length>:<text>`,
+ * `n<number>;`, `t`, `f` or an array `a<length>:<parts>`), e.g. a part a
+ * store kept apart from its name.
+ * @throws {TypeError} for a string that is no such part.
+ */
+export function decodeAttributeValue(part: string): AttributeValue {
+  decoding = part;
+  at = 0;
+  const value = readPart() as AttributeValue;
+  if (at !== part.length) throw notAKey(at);
+  decoding = '';
+  return value;
+}
+
 /** The key being decoded and the position in it (JS is single-threaded). */
 let decoding = '';
 let at = 0;

@@ -1,5 +1,6 @@
 import {
   KEY_ESCAPE,
+  decodeAttributeValue,
   hashKey,
   keyByteLength,
   readKeyBytes,
@@ -20,6 +21,8 @@ const SEMICOLON = 59;
 const S = 115;
 const N = 110;
 const T = 116;
+const F = 102;
+const A = 97;
 
 /** Where a key is encoded before it is filed or compared (JS is single-threaded). */
 let scratch = new Uint8Array(256);
@@ -27,7 +30,7 @@ let scratch = new Uint8Array(256);
 /**
  * The series of one stream by their attribute key (the canonical string of
  * an attribute set: `<length>:<name>` and the value's part, `s<length>:<text>`,
- * `n<number>;`, `t` or `f`, per attribute), without an object per series:
+ * `n<number>;`, `t`, `f` or an array `a<length>:<parts>`, per attribute), without an object per series:
  * keys are kept in one arena with each name as its index in the stream's
  * {@link AttributeNames} (a varint; the series of a stream share a few
  * names) and each value's part in the bytes of writeKeyBytes (a byte per
@@ -203,7 +206,9 @@ export class SeriesKeys {
       let value: AttributeValue;
       if (tag === S) value = readKeyBytes(bytes, textStart(bytes, at), to);
       else if (tag === N) value = Number(readKeyBytes(bytes, at + 1, to - 1));
-      else value = tag === T;
+      else if (tag === T || tag === F) value = tag === T;
+      // An array (its elements' parts after its length), rare: the reader's decoder.
+      else value = decodeAttributeValue(readKeyBytes(bytes, at, to));
       setAttribute(attributes, name, value);
       at = to;
     }
@@ -279,9 +284,13 @@ export class SeriesKeys {
 /** The end of the value's part at `at` of a key string (see valueEnd). */
 function keyValueEnd(key: string, at: number): number {
   const tag = key.charCodeAt(at);
-  if (tag === S) {
+  if (tag === S || tag === A) {
     const colon = key.indexOf(':', at);
-    return colon + 1 + Number(key.slice(at + 1, colon));
+    const length = Number(key.slice(at + 1, colon));
+    if (tag === S) return colon + 1 + length;
+    let end = colon + 1;
+    for (let i = 0; i < length; i++) end = keyValueEnd(key, end);
+    return end;
   }
   return tag === N ? key.indexOf(';', at) + 1 : at + 1;
 }
@@ -316,14 +325,22 @@ function textStart(bytes: Uint8Array, at: number): number {
   return at + 1;
 }
 
-/** The end of the value's part at `at`: `s<length>:<text>`, `n<number>;`, `t` or `f`. */
+/**
+ * The end of the value's part at `at`: `s<length>:<text>`, `n<number>;`,
+ * `a<length>:` and its elements' parts, or one byte (`t`, `f`, `z`).
+ */
 function valueEnd(bytes: Uint8Array, at: number): number {
   const tag = bytes[at];
-  if (tag === S) {
-    let units = 0;
-    for (at++; bytes[at] !== COLON; at++) units = units * 10 + bytes[at] - 48;
+  if (tag === S || tag === A) {
+    let length = 0;
+    for (at++; bytes[at] !== COLON; at++) length = length * 10 + bytes[at] - 48;
+    at++;
+    if (tag === A) {
+      for (; length > 0; length--) at = valueEnd(bytes, at);
+      return at;
+    }
     // A unit takes one byte, or KEY_ESCAPE and two.
-    for (at++; units > 0; units--) at += bytes[at] === KEY_ESCAPE ? 3 : 1;
+    for (; length > 0; length--) at += bytes[at] === KEY_ESCAPE ? 3 : 1;
     return at;
   }
   if (tag === N) {

@@ -221,6 +221,29 @@ describe('RetentionMeterProvider: the OpenTelemetry metrics API', () => {
       }
     });
 
+    it('exports every attribute value type the API allows as it was recorded: strings, numbers, booleans, arrays with nulls', async () => {
+      setup = providerSetUp();
+      const jobs = setup.meter.createCounter('jobs');
+      const sets: Attributes[] = [
+        { queue: 'a', tags: ['x', 'y:1;'], retries: [1, 2.5, -0] },
+        { queue: 'a', tags: ['x', null], flags: [true, false] },
+        { queue: 'b', empty: [], limit: 1e21, ok: false, ünï: 'é\u0100日本' },
+        { queue: 'b', nested: [null, null], n: NaN },
+      ];
+      sets.forEach((attributes, i) => jobs.add(i + 1, attributes));
+      const rm = await setup.collect();
+      const exported = points(rm, 'jobs').map(p => [p.attributes, p.value]);
+      // -0 is keyed as 0, as the SDK's own attribute hashing does.
+      const expected = sets.map((attributes, i) => [
+        JSON.parse(
+          JSON.stringify(attributes, (_, v) => (Object.is(v, -0) ? 0 : v))
+        ),
+        i + 1,
+      ]);
+      expected[3][0] = { queue: 'b', nested: [null, null], n: NaN };
+      expect(exported).to.have.deep.members(expected);
+    });
+
     it('INT instruments cut fractions toward zero, as the SDK does, and say INT', async () => {
       setup = providerSetUp();
       const { meter } = setup;

@@ -17,6 +17,14 @@ describe('SeriesKeys', () => {
     fc.integer(),
     fc.boolean()
   );
+  // Arrays of one type, nulls among them (the reader keeps those), nested parts in the key.
+  const array = fc.oneof(
+    fc.array(fc.oneof(fc.string({ unit: 'binary' }), fc.constant(null)), {
+      maxLength: 4,
+    }),
+    fc.array(fc.oneof(fc.double(), fc.constant(null)), { maxLength: 4 }),
+    fc.array(fc.boolean(), { maxLength: 4 })
+  );
   // Names that look like key syntax too: digits, ':' and ';'.
   const name = fc.oneof(
     fc.constantFrom(
@@ -31,7 +39,7 @@ describe('SeriesKeys', () => {
     ),
     fc.string({ minLength: 1, unit: 'binary' })
   );
-  const set = fc.dictionary(name, primitive, { maxKeys: 6 });
+  const set = fc.dictionary(name, fc.oneof(primitive, array), { maxKeys: 6 });
 
   it('files, finds, rebuilds and forgets any keys, its names held while a key uses them', () => {
     fc.assert(

@@ -238,15 +238,18 @@ export class ExponentialSketch {
    */
   mergeBuckets(block: BucketBlock): void {
     const checked = checkBlock('ExponentialSketch.mergeBuckets', block);
-    this._mergeCounts(
-      block.scale,
-      checked.positive,
-      checked.negative,
-      block.zeroCount,
-      block.min,
-      block.max
-    );
-    releaseChecked();
+    try {
+      this._mergeCounts(
+        block.scale,
+        checked.positive,
+        checked.negative,
+        block.zeroCount,
+        block.min,
+        block.max
+      );
+    } finally {
+      releaseChecked();
+    }
     this._sum.add(block.sum);
     if (block.sumError !== undefined) this._sum.add(block.sumError);
   }

@@ -1,9 +1,7 @@
 export {
   AttributeReader,
   decodeAttributeKey,
-  decodeAttributeValue,
   isAttributeValue,
-  setAttribute,
 } from './attributes/AttributeReader';
 export type { AttributeReading } from './attributes/AttributeReader';
 export {
@@ -13,7 +11,11 @@ export {
 export type { AttributeBounds } from './attributes/bounds';
 export { PlainAttributes, hashKey } from './attributes/PlainAttributes';
 export {
-  KEY_ESCAPE,
+  StoredKey,
+  forEachStoredName,
+  storedAttributes,
+} from './attributes/StoredKey';
+export {
   keyByteLength,
   matchKeyText,
   readKeyBytes,

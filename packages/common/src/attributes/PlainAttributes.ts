@@ -21,8 +21,8 @@ export function hashKey(key: string): number {
  * read once into reused arrays. A store finds its series from these
  * without building the key string: {@link hash} is the hash of the key
  * (as {@link hashKey} computes it), {@link matches} compares a stored key
- * (its names as indexes in a table) with it in place, and {@link key}
- * builds the string only for a new series.
+ * (StoredKey) with it in place, and {@link key} builds the string only for
+ * a new series.
  */
 export class PlainAttributes {
   private readonly _names: string[] = [];
@@ -119,10 +119,8 @@ export class PlainAttributes {
   }
 
   /**
-   * Whether `bytes[from, to)` hold this set's key as a store keeps it with
-   * its names in a table: per attribute, its name's index in `names` (a
-   * varint), then the value's part of the key (`s<length>:<text>`,
-   * `n<number>;`, `t` or `f`) as writeKeyBytes writes it.
+   * Whether `bytes[from, to)` hold this set's key in its StoredKey form,
+   * the names' indexes being into `names`.
    */
   matches(
     bytes: Uint8Array,

@@ -1,14 +1,11 @@
 import {
-  KEY_ESCAPE,
-  decodeAttributeValue,
+  StoredKey,
+  forEachStoredName,
   hashKey,
-  keyByteLength,
-  readKeyBytes,
-  setAttribute,
-  writeKeyBytes,
+  storedAttributes,
 } from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
-import type { AttributeValue, Attributes } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { Arena, chunkOf, offsetOf } from './arena/Arena';
 import { AttributeNames } from './AttributeNames';
 import { ColumnSet } from './arena/columns';
@@ -16,27 +13,17 @@ import { columnBytes } from './arena/HeldBytes';
 
 const EMPTY = 0;
 const DELETED = -1;
-const COLON = 58;
-const SEMICOLON = 59;
-const S = 115;
-const N = 110;
-const T = 116;
-const F = 102;
-const A = 97;
 
-/** Where a key is encoded before it is filed or compared (JS is single-threaded). */
-let scratch = new Uint8Array(256);
+/** Where keys are encoded and rebuilt (JS is single-threaded). */
+const stored = new StoredKey();
 
 /**
  * The series of one stream by their attribute key (the canonical string of
- * an attribute set: `<length>:<name>` and the value's part, `s<length>:<text>`,
- * `n<number>;`, `t`, `f` or an array `a<length>:<parts>`, per attribute), without an object per series:
- * keys are kept in one arena with each name as its index in the stream's
- * {@link AttributeNames} (a varint; the series of a stream share a few
- * names) and each value's part in the bytes of writeKeyBytes (a byte per
- * character for the usual key), and found through an open-addressing table
- * of ids in an Int32Array, so neither the keys nor the index are traced by
- * the GC.
+ * an attribute set), without an object per series: keys are kept in one
+ * arena in their {@link StoredKey} form, each name as its index in the
+ * stream's {@link AttributeNames}, and found through an open-addressing
+ * table of ids in an Int32Array, so neither the keys nor the index are
+ * traced by the GC.
  */
 export class SeriesKeys {
   private readonly _bytes = new Arena();
@@ -69,6 +56,11 @@ export class SeriesKeys {
   /** id + 1 per slot; EMPTY or DELETED. */
   private _table = new Int32Array(64);
   private _filled = 0;
+  /** The name table's lookups, as StoredKey and forEachStoredName take them. */
+  private readonly _indexOf = (name: string): number => this._names.idOf(name);
+  private readonly _use = (name: string): number => this._names.use(name);
+  private readonly _release = (index: number): void =>
+    this._names.release(index);
 
   /** Bytes held by the keys' arena, the index, the columns and the names. */
   get byteLength(): number {
@@ -112,8 +104,8 @@ export class SeriesKeys {
 
   /** The id of the series with `key`, or -1. */
   find(key: string): number {
-    const length = this._encode(key, false);
-    if (length < 0) return -1;
+    // A name no key here has: no key here is it.
+    if (!stored.encode(key, this._indexOf)) return -1;
     const hash = hashKey(key);
     const mask = this._table.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
@@ -121,7 +113,18 @@ export class SeriesKeys {
       if (entry === EMPTY) return -1;
       if (entry !== DELETED) {
         const id = entry - 1;
-        if (this._hash[id] === hash && this._equals(id, length)) return id;
+        if (this._hash[id] === hash) {
+          const block = this._block[id];
+          const offset = offsetOf(block);
+          if (
+            stored.equals(
+              this._bytes.u8[chunkOf(block)],
+              offset,
+              offset + this._length[id]
+            )
+          )
+            return id;
+        }
       }
     }
   }
@@ -132,10 +135,11 @@ export class SeriesKeys {
     if (2 * (this._filled + 1) > this._table.length)
       this._rehash(this._table.length * 2);
     const hash = hashKey(key);
-    const length = this._encode(key, true);
+    stored.encode(key, this._use);
+    const length = stored.length;
     const block = this._bytes.allocate(length);
     this._bytes.u8[chunkOf(block)].set(
-      scratch.subarray(0, length),
+      stored.bytes.subarray(0, length),
       offsetOf(block)
     );
     this._block[id] = block;
@@ -167,100 +171,40 @@ export class SeriesKeys {
     this._length[id] = 0;
   }
 
-  /**
-   * The key of series `id`, one flat string (bound handles keep it: pieces
-   * joined with `+` would be a rope of several strings).
-   */
+  /** The key of series `id`, one flat string. */
   keyOf(id: number): string {
     const block = this._block[id];
-    const bytes = this._bytes.u8[chunkOf(block)];
-    const end = offsetOf(block) + this._length[id];
-    let length = 0;
-    for (let at = offsetOf(block); at < end; ) {
-      const name = this._names.names[readVarint(bytes, at)]!;
-      at = afterVarint(bytes, at);
-      const to = valueEnd(bytes, at);
-      const counted = `${name.length}:`;
-      length = ensureScratch(
-        length,
-        counted.length + keyByteLength(name) + to - at
-      );
-      length = writeKeyBytes(counted, scratch, length);
-      length = writeKeyBytes(name, scratch, length);
-      while (at < to) scratch[length++] = bytes[at++];
-    }
-    return readKeyBytes(scratch, 0, length);
+    const offset = offsetOf(block);
+    return stored.keyOf(
+      this._bytes.u8[chunkOf(block)],
+      offset,
+      offset + this._length[id],
+      this._names.names
+    );
   }
 
   /** The attributes of series `id` (names in key order, own properties). */
   attributesOf(id: number): Attributes {
-    const attributes: Attributes = {};
     const block = this._block[id];
-    const bytes = this._bytes.u8[chunkOf(block)];
-    const end = offsetOf(block) + this._length[id];
-    for (let at = offsetOf(block); at < end; ) {
-      const name = this._names.names[readVarint(bytes, at)]!;
-      at = afterVarint(bytes, at);
-      const to = valueEnd(bytes, at);
-      const tag = bytes[at];
-      let value: AttributeValue;
-      if (tag === S) value = readKeyBytes(bytes, textStart(bytes, at), to);
-      else if (tag === N) value = Number(readKeyBytes(bytes, at + 1, to - 1));
-      else if (tag === T || tag === F) value = tag === T;
-      // An array (its elements' parts after its length), rare: the reader's decoder.
-      else value = decodeAttributeValue(readKeyBytes(bytes, at, to));
-      setAttribute(attributes, name, value);
-      at = to;
-    }
-    return attributes;
-  }
-
-  /**
-   * Writes `key` into `scratch` as it is stored; returns its length, or -1
-   * when `intern` is false and one of its names is in no key here (so no
-   * key here is it). Interning counts each name's use.
-   */
-  private _encode(key: string, intern: boolean): number {
-    let length = 0;
-    for (let at = 0; at < key.length; ) {
-      const colon = key.indexOf(':', at);
-      const nameStart = colon + 1;
-      at = nameStart + Number(key.slice(at, colon));
-      const name = key.slice(nameStart, at);
-      const id = intern ? this._names.use(name) : this._names.idOf(name);
-      if (id < 0) return -1;
-      const to = keyValueEnd(key, at);
-      length = ensureScratch(length, 5 + keyByteLength(key, at, to));
-      for (let rest = id; ; rest >>>= 7) {
-        scratch[length++] = (rest & 0x7f) | (rest >= 0x80 ? 0x80 : 0);
-        if (rest < 0x80) break;
-      }
-      length = writeKeyBytes(key, scratch, length, at, to);
-      at = to;
-    }
-    return length;
-  }
-
-  /** Whether series `id`'s key is the `length` bytes in `scratch`. */
-  private _equals(id: number, length: number): boolean {
-    if (this._length[id] !== length) return false;
-    const block = this._block[id];
-    const bytes = this._bytes.u8[chunkOf(block)];
     const offset = offsetOf(block);
-    for (let i = 0; i < length; i++)
-      if (bytes[offset + i] !== scratch[i]) return false;
-    return true;
+    return storedAttributes(
+      this._bytes.u8[chunkOf(block)],
+      offset,
+      offset + this._length[id],
+      this._names.names
+    );
   }
 
   /** Gives back the names series `id`'s key uses. */
   private _releaseNames(id: number): void {
     const block = this._block[id];
-    const bytes = this._bytes.u8[chunkOf(block)];
-    const end = offsetOf(block) + this._length[id];
-    for (let at = offsetOf(block); at < end; ) {
-      this._names.release(readVarint(bytes, at));
-      at = valueEnd(bytes, afterVarint(bytes, at));
-    }
+    const offset = offsetOf(block);
+    forEachStoredName(
+      this._bytes.u8[chunkOf(block)],
+      offset,
+      offset + this._length[id],
+      this._release
+    );
   }
 
   /** A table of `size` slots without the deleted ones. */
@@ -279,73 +223,4 @@ export class SeriesKeys {
     this._table = table;
     this._filled = filled;
   }
-}
-
-/** The end of the value's part at `at` of a key string (see valueEnd). */
-function keyValueEnd(key: string, at: number): number {
-  const tag = key.charCodeAt(at);
-  if (tag === S || tag === A) {
-    const colon = key.indexOf(':', at);
-    const length = Number(key.slice(at + 1, colon));
-    if (tag === S) return colon + 1 + length;
-    let end = colon + 1;
-    for (let i = 0; i < length; i++) end = keyValueEnd(key, end);
-    return end;
-  }
-  return tag === N ? key.indexOf(';', at) + 1 : at + 1;
-}
-
-/** `scratch` with room for `extra` bytes after `length`; returns `length`. */
-function ensureScratch(length: number, extra: number): number {
-  if (length + extra > scratch.length) {
-    const grown = new Uint8Array(2 * (length + extra));
-    grown.set(scratch.subarray(0, length));
-    scratch = grown;
-  }
-  return length;
-}
-
-function readVarint(bytes: Uint8Array, at: number): number {
-  let value = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = bytes[at++];
-    value |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return value;
-  }
-}
-
-function afterVarint(bytes: Uint8Array, at: number): number {
-  while (bytes[at++] & 0x80);
-  return at;
-}
-
-/** Where the text of an `s<length>:<text>` part at `at` starts. */
-function textStart(bytes: Uint8Array, at: number): number {
-  while (bytes[at] !== COLON) at++;
-  return at + 1;
-}
-
-/**
- * The end of the value's part at `at`: `s<length>:<text>`, `n<number>;`,
- * `a<length>:` and its elements' parts, or one byte (`t`, `f`, `z`).
- */
-function valueEnd(bytes: Uint8Array, at: number): number {
-  const tag = bytes[at];
-  if (tag === S || tag === A) {
-    let length = 0;
-    for (at++; bytes[at] !== COLON; at++) length = length * 10 + bytes[at] - 48;
-    at++;
-    if (tag === A) {
-      for (; length > 0; length--) at = valueEnd(bytes, at);
-      return at;
-    }
-    // A unit takes one byte, or KEY_ESCAPE and two.
-    for (; length > 0; length--) at += bytes[at] === KEY_ESCAPE ? 3 : 1;
-    return at;
-  }
-  if (tag === N) {
-    while (bytes[at] !== SEMICOLON) at++;
-    return at + 1;
-  }
-  return at + 1;
 }

@@ -14,6 +14,7 @@ export {
   StoredKey,
   forEachStoredName,
   storedAttributes,
+  storedKeyEquals,
 } from './attributes/StoredKey';
 export {
   keyByteLength,

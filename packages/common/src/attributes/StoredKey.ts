@@ -3,6 +3,7 @@ import { decodeAttributeValue, setAttribute } from './AttributeReader';
 import {
   KEY_ESCAPE,
   keyByteLength,
+  matchKeyText,
   readKeyBytes,
   writeKeyBytes,
 } from './keyBytes';
@@ -27,25 +28,22 @@ const A = 97;
  * this form in place.
  *
  * A key is encoded into {@link bytes} (reused: valid until the next
- * call), and read from a store's bytes.
+ * call), and read from a store's bytes; {@link storedKeyEquals} compares a
+ * key string with a stored key in place.
  */
 export class StoredKey {
   /** The last key encoded, in its first {@link length} bytes. */
   bytes = new Uint8Array(256);
   length = 0;
 
-  /**
-   * Encodes `key`, each name as `indexOf(name)`; false (nothing to file)
-   * as soon as a name's index is -1, i.e. the table lacks it.
-   */
-  encode(key: string, indexOf: (name: string) => number): boolean {
+  /** Encodes `key`, each name as `indexOf(name)`. */
+  encode(key: string, indexOf: (name: string) => number): void {
     this.length = 0;
     for (let at = 0; at < key.length; ) {
       const colon = key.indexOf(':', at);
       const nameStart = colon + 1;
-      at = nameStart + Number(key.slice(at, colon));
+      at = nameStart + digitsOf(key, at, colon);
       const index = indexOf(key.slice(nameStart, at));
-      if (index < 0) return false;
       const to = keyValueEnd(key, at);
       this._reserve(5 + keyByteLength(key, at, to));
       const bytes = this.bytes;
@@ -56,15 +54,6 @@ export class StoredKey {
       this.length = writeKeyBytes(key, bytes, this.length, at, to);
       at = to;
     }
-    return true;
-  }
-
-  /** Whether `bytes[from, to)` hold the key last encoded. */
-  equals(bytes: Uint8Array, from: number, to: number): boolean {
-    if (to - from !== this.length) return false;
-    for (let i = 0; i < this.length; i++)
-      if (bytes[from + i] !== this.bytes[i]) return false;
-    return true;
   }
 
   /**
@@ -99,6 +88,39 @@ export class StoredKey {
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
   }
+}
+
+/**
+ * Whether `bytes[from, to)` hold `key` in its stored form, the names'
+ * indexes being into `names`: read in place, nothing allocated.
+ */
+export function storedKeyEquals(
+  key: string,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  names: readonly (string | undefined)[]
+): boolean {
+  let at = from;
+  for (let k = 0; k < key.length; ) {
+    if (at >= to) return false;
+    const colon = key.indexOf(':', k);
+    const nameStart = colon + 1;
+    const nameLength = digitsOf(key, k, colon);
+    const name = names[readVarint(bytes, at)];
+    if (
+      name === undefined ||
+      name.length !== nameLength ||
+      !key.startsWith(name, nameStart)
+    )
+      return false;
+    k = nameStart + nameLength;
+    const end = keyValueEnd(key, k);
+    at = matchKeyText(bytes, afterVarint(bytes, at), key, k, end);
+    if (at < 0) return false;
+    k = end;
+  }
+  return at === to;
 }
 
 /** The attributes of the key stored in `bytes[from, to)` (names in key order, own properties). */
@@ -164,13 +186,20 @@ function keyValueEnd(key: string, at: number): number {
   const tag = key.charCodeAt(at);
   if (tag === S || tag === A) {
     const colon = key.indexOf(':', at);
-    const length = Number(key.slice(at + 1, colon));
+    const length = digitsOf(key, at + 1, colon);
     if (tag === S) return colon + 1 + length;
     let end = colon + 1;
     for (let i = 0; i < length; i++) end = keyValueEnd(key, end);
     return end;
   }
   return tag === N ? key.indexOf(';', at) + 1 : at + 1;
+}
+
+/** The number the decimal digits `key[from, to)` write. */
+function digitsOf(key: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) value = value * 10 + key.charCodeAt(i) - 48;
+  return value;
 }
 
 /**

@@ -77,14 +77,16 @@ export function readKeyBytes(
   return decodeUnits(units, 0, length);
 }
 
-/** The position after `text` when `bytes` hold it from `at`, else -1. */
+/** The position after `text[from, to)` when `bytes` hold it from `at`, else -1. */
 export function matchKeyText(
   bytes: Uint8Array,
   at: number,
-  text: string
+  text: string,
+  from = 0,
+  to = text.length
 ): number {
   if (at < 0) return -1;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < to; i++) {
     const unit = text.charCodeAt(i);
     if (unit < KEY_ESCAPE) {
       if (bytes[at++] !== unit) return -1;

@@ -21,11 +21,6 @@ export class AttributeNames {
     return this._bytes;
   }
 
-  /** The id of `name`, or -1 when no key uses it. */
-  idOf(name: string): number {
-    return this._ids.get(name) ?? -1;
-  }
-
   /** The id of `name` for one more key that uses it. */
   use(name: string): number {
     let id = this._ids.get(name);

@@ -3,6 +3,7 @@ import {
   forEachStoredName,
   hashKey,
   storedAttributes,
+  storedKeyEquals,
 } from '@datapunk/otel-common';
 import type { PlainAttributes } from '@datapunk/otel-common';
 import type { Attributes } from '@opentelemetry/api';
@@ -57,7 +58,6 @@ export class SeriesKeys {
   private _table = new Int32Array(64);
   private _filled = 0;
   /** The name table's lookups, as StoredKey and forEachStoredName take them. */
-  private readonly _indexOf = (name: string): number => this._names.idOf(name);
   private readonly _use = (name: string): number => this._names.use(name);
   private readonly _release = (index: number): void =>
     this._names.release(index);
@@ -104,8 +104,6 @@ export class SeriesKeys {
 
   /** The id of the series with `key`, or -1. */
   find(key: string): number {
-    // A name no key here has: no key here is it.
-    if (!stored.encode(key, this._indexOf)) return -1;
     const hash = hashKey(key);
     const mask = this._table.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
@@ -117,10 +115,12 @@ export class SeriesKeys {
           const block = this._block[id];
           const offset = offsetOf(block);
           if (
-            stored.equals(
+            storedKeyEquals(
+              key,
               this._bytes.u8[chunkOf(block)],
               offset,
-              offset + this._length[id]
+              offset + this._length[id],
+              this._names.names
             )
           )
             return id;

@@ -258,6 +258,51 @@ describe('exemplars (issue 24)', () => {
       ).to.equal(undefined);
     });
 
+    it('with no context manager registered, reads a context passed to record(); once one is registered, the active span within 1024 records', async () => {
+      tracing.dispose();
+      const meterProvider = make();
+      const histogram = meterProvider
+        .getMeter('shop')
+        .createHistogram('latency');
+      const sampledSpan = tracing.sampled.startSpan('passed');
+      histogram.record(
+        5,
+        { route: '/a' },
+        trace.setSpan(ROOT_CONTEXT, sampledSpan)
+      );
+      sampledSpan.end();
+      // Recorded with no manager: the provider has seen that contexts do not propagate.
+      for (let i = 0; i < 10; i++) histogram.record(1, { route: '/b' });
+      expect(
+        (await exemplarsOf(meterProvider, 'latency', { route: '/a' }))?.map(
+          shape
+        )
+      ).to.deep.equal([fromSpan(5, sampledSpan.spanContext())]);
+      expect(
+        await exemplarsOf(meterProvider, 'latency', { route: '/b' })
+      ).to.equal(undefined);
+      tracing = new Tracing();
+      const spans = new Map<number, SpanContext>();
+      for (let value = 1; value <= 1024; value++)
+        spans.set(
+          value,
+          tracing.inSpan(tracing.sampled, () =>
+            histogram.record(value, { route: '/b' })
+          ).span
+        );
+      const kept = await exemplarsOf(meterProvider, 'latency', {
+        route: '/b',
+      });
+      expect(
+        kept,
+        'exemplars of the active sampled spans'
+      ).to.have.length.above(0);
+      for (const exemplar of kept!)
+        expect(shape(exemplar)).to.deep.equal(
+          fromSpan(exemplar.value, spans.get(exemplar.value)!)
+        );
+    });
+
     it('keeps exemplars of bound handles and of the Instruments facade (its handles and timers too)', async () => {
       const meterProvider = make();
       const meter = meterProvider.getMeter('shop');

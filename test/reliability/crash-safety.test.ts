@@ -28,8 +28,9 @@ const SIZE_LIMIT_CHILD = resolve(__dirname, 'fixtures/file-size-limit.cjs');
 
 /** Starts the persisting child; resolves once it records, with its process. */
 function startChild(path: string) {
+  // Its stdin is a pipe from this process: when the test dies, the child ends too.
   const child = spawn(process.execPath, [CHILD, path], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   return new Promise<typeof child>((started, fail) => {
     child.stdout.once('data', () => started(child));

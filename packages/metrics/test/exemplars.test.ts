@@ -1,6 +1,17 @@
 import { expect } from 'chai';
-import { ROOT_CONTEXT, ValueType, diag, trace } from '@opentelemetry/api';
-import type { Attributes, DiagLogger, SpanContext } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  ValueType,
+  context,
+  diag,
+  trace,
+} from '@opentelemetry/api';
+import type {
+  Attributes,
+  ContextManager,
+  DiagLogger,
+  SpanContext,
+} from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import {
@@ -356,6 +367,39 @@ describe('exemplars (issue 24)', () => {
       expect((point.value as { count: number }).count).to.equal(2);
       expect(point.exemplars).to.equal(undefined);
       expect(await dropped(meterProvider, 'invalid_context')).to.equal(2);
+    });
+
+    it('a context manager that throws: the measurement is kept, the exemplar dropped and counted, nothing thrown', async () => {
+      tracing.dispose();
+      const hostile = () => {
+        throw new Error('hostile context manager');
+      };
+      context.setGlobalContextManager({
+        active: hostile,
+        with: hostile,
+        bind: hostile,
+        enable() {
+          return this;
+        },
+        disable() {
+          return this;
+        },
+      } as unknown as ContextManager);
+      try {
+        const meterProvider = make();
+        const histogram = meterProvider
+          .getMeter('shop')
+          .createHistogram('latency');
+        expect(() => histogram.record(3, {})).not.to.throw();
+        expect(() => histogram.record(4, {})).not.to.throw();
+        const { resourceMetrics } = await meterProvider.collect();
+        const [point] = pointsOf(resourceMetrics, 'latency');
+        expect((point.value as { count: number }).count).to.equal(2);
+        expect(point.exemplars).to.equal(undefined);
+        expect(await dropped(meterProvider, 'invalid_context')).to.equal(2);
+      } finally {
+        context.disable();
+      }
     });
 
     it('observable instruments keep none (their callbacks have no measurement context)', async () => {

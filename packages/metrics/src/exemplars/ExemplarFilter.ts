@@ -106,19 +106,19 @@ abstract class SpanReader implements ExemplarEligibility {
     // null, as undefined, means none was passed.
     if (given == null) {
       // Without a context manager the active context is always the root one,
-      // yet asking the API for it costs a fifth of a bound record: ask it
+      // yet asking the API for it costs up to a fifth of a bound record: ask it
       // whether contexts propagate once every RECORDS_PER_PROBE records
       // instead (a manager registered meanwhile is seen that many records late).
       if (--this._recordsUntilProbe < 0) this._probe();
       if (!this._propagates) return undefined;
     }
-    const active = given == null ? contextApi.active() : given;
-    // Outside any span the active context is the root one: no look-up.
-    if (active === ROOT_CONTEXT) return undefined;
     try {
+      const active = given == null ? contextApi.active() : given;
+      // Outside any span the active context is the root one: no look-up.
+      if (active === ROOT_CONTEXT) return undefined;
       return trace.getSpanContext(active);
     } catch {
-      // A value passed as the context that is no Context, or a span that throws.
+      // A value passed as the context that is no Context, a span or a context manager that throws.
       this._budget.drop(
         'invalid_context',
         'a measurement came with a context that could not be read; it is recorded without an exemplar'
@@ -129,10 +129,15 @@ abstract class SpanReader implements ExemplarEligibility {
 
   private _probe(): void {
     this._recordsUntilProbe = RECORDS_PER_PROBE;
-    this._propagates = contextApi.with(
-      PROBE,
-      () => contextApi.active() === PROBE
-    );
+    try {
+      this._propagates = contextApi.with(
+        PROBE,
+        () => contextApi.active() === PROBE
+      );
+    } catch {
+      // A context manager that throws: read the context, where that is counted.
+      this._propagates = true;
+    }
   }
 }
 

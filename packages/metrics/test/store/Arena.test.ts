@@ -3,6 +3,7 @@ import {
   Arena,
   CHUNK_BYTES,
   HEADER_BYTES,
+  NEXT_CHUNK_BYTES,
   chunkOf,
   offsetOf,
 } from '../../src/store/arena/Arena';
@@ -132,6 +133,31 @@ describe('Arena', () => {
     expect(arena.byteLength).to.equal(32_768);
     for (const h of held)
       expect(holds(arena, h.handle, h.bytes, h.tag)).to.equal(true);
+  });
+
+  it('starts each chunk past the first small and doubles it, keeping what it holds, and never copies a whole chunk', () => {
+    const arena = new Arena();
+    const held: Held[] = [];
+    // 1,100 blocks of 1 KB: the first chunk holds 1,023 of them (8 bytes go to its start and end).
+    const block = 1024 - HEADER_BYTES;
+    let firstView: Uint8Array | undefined;
+    for (let i = 0; i < 1100; i++) {
+      const handle = arena.allocate(block);
+      fill(arena, handle, block, i);
+      held.push({ handle, bytes: block, tag: i });
+      if (arena.byteLength === CHUNK_BYTES) firstView ??= arena.u8[0];
+    }
+    expect(arena.chunkCount).to.equal(2);
+    const inSecond = held.filter(h => chunkOf(h.handle) === 1).length;
+    expect(inSecond).to.equal(1100 - 1023);
+    // The second chunk doubled from 64 KB to the least power of two that holds its blocks (and its sentinel).
+    let expected = NEXT_CHUNK_BYTES;
+    while (expected - 8 < inSecond * 1024) expected *= 2;
+    expect(arena.byteLength).to.equal(CHUNK_BYTES + expected);
+    expect(arena.u8[0]).to.equal(firstView);
+    for (const h of held)
+      expect(holds(arena, h.handle, h.bytes, h.tag)).to.equal(true);
+    expectDisjoint(arena, held);
   });
 
   it('adds whole chunks past the first, and gives a chunk back once all its blocks are freed', () => {

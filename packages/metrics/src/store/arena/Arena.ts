@@ -1,5 +1,10 @@
-/** Bytes of a regular chunk; the first one starts smaller and doubles up to it. */
+/** Bytes of a regular chunk; each starts smaller and doubles up to it. */
 export const CHUNK_BYTES = 1 << 20;
+/**
+ * Where a chunk after the first starts: a store just past a whole chunk
+ * holds a sixteenth of one more, not a megabyte more.
+ */
+export const NEXT_CHUNK_BYTES = CHUNK_BYTES >> 4;
 /** Blocks above this get a chunk of their own (freed with it). */
 const LARGE_BYTES = CHUNK_BYTES >> 2;
 /** A handle is a chunk index and a payload offset in 8-byte units. */
@@ -42,9 +47,10 @@ export function offsetOf(handle: number): number {
  * allocation splits the smallest fitting block, so the space lost to
  * rounding and holes stays small whatever the mix of sizes.
  *
- * The bytes live in chunks of {@link CHUNK_BYTES} (the first starts small
- * and doubles to that size), so the arena grows without copying what it
- * holds, and a chunk whose blocks are all freed goes back to the system
+ * The bytes live in chunks of {@link CHUNK_BYTES} (each starts small and
+ * doubles to that size, copied as it grows; a whole chunk is never copied),
+ * so the arena grows without copying what it holds but its newest chunk,
+ * and a chunk whose blocks are all freed goes back to the system
  * (an empty arena holds nothing). A
  * block larger than a quarter chunk gets a chunk of its own. The GC sees
  * a few views per chunk, however many blocks there are.
@@ -53,7 +59,7 @@ export function offsetOf(handle: number): number {
  * in chunk {@link chunkOf}, 8-byte aligned, read through the chunk's views
  * ({@link u8}, {@link i32}, {@link f64}). A 4-byte header
  * before each payload holds its size; a free block holds its list links
- * and a footer. Handles stay valid until freed; the views of the first
+ * and a footer. Handles stay valid until freed; the views of the newest
  * chunk are replaced while it grows (read them again after an allocation).
  */
 export class Arena {
@@ -71,6 +77,8 @@ export class Arena {
   private readonly _heads = new Int32Array(CLASSES).fill(NONE);
   private readonly _bitmap = new Int32Array(CLASSES >> 5);
   private _regularChunks = 0;
+  /** The regular chunk still doubling towards CHUNK_BYTES, or NONE. */
+  private _growing = NONE;
   /** The chunk being emptied: its free space is on no list, so nothing new goes there. */
   private _evacuating = NONE;
   private _bytes = 0;
@@ -446,35 +454,28 @@ export class Arena {
     return this._heads[(word << 5) + 31 - Math.clz32(bits & -bits)];
   }
 
-  /** Room for a block of `size`: the first chunk doubled while small, else a new chunk. */
+  /** Room for a block of `size`: the newest chunk doubled while small, else a new chunk. */
   private _grow(size: number): void {
-    if (this._regularChunks === 1) {
-      const chunk = this._chunkBytes.findIndex(
-        (bytes, i) => bytes > 0 && !this._large[i]
-      );
-      const old = this._chunkBytes[chunk];
-      if (old < CHUNK_BYTES) {
-        let length = old * 2;
-        while (length < CHUNK_BYTES && length - old < size) length *= 2;
-        this._resizeChunk(chunk, length);
-        return;
-      }
+    const growing = this._growing;
+    if (growing !== NONE && growing !== this._evacuating) {
+      const old = this._chunkBytes[growing];
+      let length = old * 2;
+      while (length < CHUNK_BYTES && length - old < size) length *= 2;
+      this._resizeChunk(growing, length);
+      if (length === CHUNK_BYTES) this._growing = NONE;
+      return;
     }
-    const first = this._regularChunks === 0;
-    const bytes = first ? this._firstChunkSize(size) : CHUNK_BYTES;
+    let bytes =
+      this._regularChunks === 0 ? this._firstChunkBytes : NEXT_CHUNK_BYTES;
+    while (bytes < CHUNK_BYTES && bytes - 8 < size) bytes *= 2;
     const chunk = this._addChunk(bytes, false);
     this._regularChunks++;
+    this._growing = bytes < CHUNK_BYTES ? chunk : NONE;
     this._sentinel(chunk, bytes);
     this._insert(chunk, 8, bytes - 8, 0);
   }
 
-  private _firstChunkSize(size: number): number {
-    let bytes = this._firstChunkBytes;
-    while (bytes - 8 < size) bytes *= 2;
-    return Math.min(bytes, CHUNK_BYTES);
-  }
-
-  /** The first chunk, copied into `length` bytes; the new space is one free block. */
+  /** A chunk, copied into `length` bytes; the new space is one free block. */
   private _resizeChunk(chunk: number, length: number): void {
     const old = this._chunkBytes[chunk];
     const buffer = new ArrayBuffer(length);
@@ -534,6 +535,7 @@ export class Arena {
 
   private _release(chunk: number): void {
     if (!this._large[chunk]) this._regularChunks--;
+    if (chunk === this._growing) this._growing = NONE;
     this._bytes -= this._chunkBytes[chunk];
     this._chunkBytes[chunk] = 0;
     this._chunkUsed[chunk] = 0;

@@ -160,7 +160,7 @@ describe('Arena', () => {
     expectDisjoint(arena, held);
   });
 
-  it('adds whole chunks past the first, and gives a chunk back once all its blocks are freed', () => {
+  it('adds chunks past the first, and gives a chunk back once all its blocks are freed', () => {
     const arena = new Arena();
     const blocks: number[] = [];
     // 40 blocks of 64 KB: 2.5 MB in 3 chunks.
@@ -182,13 +182,44 @@ describe('Arena', () => {
     expect(arena.chunkCount).to.equal(1);
     expect(arena.byteLength).to.equal(CHUNK_BYTES);
     for (const b of inFirstChunk) arena.free(b);
-    // The last chunk goes back too, and the arena starts again small.
+    // The last chunk goes back too.
     expect(arena.chunkCount).to.equal(0);
     expect(arena.byteLength).to.equal(0);
-    const again = arena.allocate(100);
-    fill(arena, again, 100, 7);
-    expect(holds(arena, again, 100, 7)).to.equal(true);
-    expect(arena.byteLength).to.equal(1024);
+  });
+
+  it('starts again at the largest chunk it held once emptied, so a burst that comes back is not copied up again', () => {
+    const arena = new Arena(64);
+    const burst = () => {
+      const blocks: number[] = [];
+      // 600 blocks of 48 bytes: the first chunk doubles from 64 bytes to 32 KB.
+      for (let i = 0; i < 600; i++) blocks.push(arena.allocate(40));
+      return blocks;
+    };
+    const first = burst();
+    expect(arena.byteLength).to.equal(32_768);
+    for (const b of first) arena.free(b);
+    expect(arena.byteLength).to.equal(0);
+    const one = arena.allocate(40);
+    fill(arena, one, 40, 3);
+    expect(arena.byteLength).to.equal(32_768);
+    const views = new Set([arena.u8[0]]);
+    const second = burst();
+    views.add(arena.u8[0]);
+    // No copy this time: the chunk was already the size the burst needs.
+    expect(views.size).to.equal(1);
+    expect(arena.byteLength).to.equal(32_768);
+    expect(holds(arena, one, 40, 3)).to.equal(true);
+    expectDisjoint(
+      arena,
+      [one, ...second].map(handle => ({ handle, bytes: 40, tag: 0 }))
+    );
+  });
+
+  it('starts chunks past the first at the size it is told', () => {
+    const arena = new Arena(1024, CHUNK_BYTES);
+    for (let i = 0; i < 1100; i++) arena.allocate(1024 - HEADER_BYTES);
+    expect(arena.chunkCount).to.equal(2);
+    expect(arena.byteLength).to.equal(2 * CHUNK_BYTES);
   });
 
   it('gives a block larger than a quarter chunk a chunk of its own, returned when freed', () => {

@@ -16,7 +16,7 @@ import type {
   ExponentialSketchOptions,
 } from '@datapunk/otel-sketch';
 import { MetricKind } from '../../types';
-import { Arena, chunkOf, offsetOf } from '../arena/Arena';
+import { Arena, CHUNK_BYTES, chunkOf, offsetOf } from '../arena/Arena';
 import { ColumnSet } from '../arena/columns';
 import { columnBytes } from '../arena/HeldBytes';
 import type { HeldBytes } from '../arena/HeldBytes';
@@ -86,7 +86,8 @@ export class HistogramAggregator implements Aggregator<HistogramAggregate> {
   readonly ordered = false;
   private readonly _sketch: Required<ExponentialSketchOptions>;
   private readonly _quantiles: readonly number[];
-  private readonly _buckets = new Arena();
+  // Emptied at every collection and filled again: later chunks whole at once.
+  private readonly _buckets = new Arena(1024, CHUNK_BYTES);
   /** Each series' current delta block, NONE without one. */
   private _block = new Int32Array(0);
   private readonly _columns: ColumnSet;

@@ -67,7 +67,11 @@ export class Arena {
   readonly u8: Uint8Array[] = [];
   readonly i32: Int32Array[] = [];
   readonly f64: Float64Array[] = [];
-  private readonly _firstChunkBytes: number;
+  private readonly _nextChunkBytes: number;
+  /** Where the first chunk starts: the largest chunk held before the arena last emptied. */
+  private _firstChunkBytes: number;
+  /** The largest regular chunk released since the arena last emptied. */
+  private _largestReleased = 0;
   /** Per chunk: its bytes (0 once released), bytes in blocks, whether it holds one large block. */
   private readonly _chunkBytes: number[] = [];
   private readonly _chunkUsed: number[] = [];
@@ -84,9 +88,16 @@ export class Arena {
   private _bytes = 0;
   private _used = 0;
 
-  /** `firstChunkBytes`: where the first chunk starts (a power of two, 64 to CHUNK_BYTES). */
-  constructor(firstChunkBytes = 1024) {
+  /**
+   * `firstChunkBytes`: where the first chunk starts; `nextChunkBytes`: where
+   * each later one starts (powers of two, 64 to CHUNK_BYTES). Once emptied,
+   * the arena starts again at the largest chunk it held, so that a burst
+   * that comes back (the deltas between two collections) is not copied up
+   * again each time.
+   */
+  constructor(firstChunkBytes = 1024, nextChunkBytes = NEXT_CHUNK_BYTES) {
     this._firstChunkBytes = firstChunkBytes;
+    this._nextChunkBytes = nextChunkBytes;
   }
 
   /** Bytes the arena holds from the system: every chunk, whole. */
@@ -466,7 +477,7 @@ export class Arena {
       return;
     }
     let bytes =
-      this._regularChunks === 0 ? this._firstChunkBytes : NEXT_CHUNK_BYTES;
+      this._regularChunks === 0 ? this._firstChunkBytes : this._nextChunkBytes;
     while (bytes < CHUNK_BYTES && bytes - 8 < size) bytes *= 2;
     const chunk = this._addChunk(bytes, false);
     this._regularChunks++;
@@ -534,7 +545,16 @@ export class Arena {
   }
 
   private _release(chunk: number): void {
-    if (!this._large[chunk]) this._regularChunks--;
+    if (!this._large[chunk]) {
+      this._largestReleased = Math.max(
+        this._largestReleased,
+        this._chunkBytes[chunk]
+      );
+      if (--this._regularChunks === 0) {
+        this._firstChunkBytes = this._largestReleased;
+        this._largestReleased = 0;
+      }
+    }
     if (chunk === this._growing) this._growing = NONE;
     this._bytes -= this._chunkBytes[chunk];
     this._chunkBytes[chunk] = 0;

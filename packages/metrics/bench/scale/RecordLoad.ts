@@ -2,7 +2,6 @@ import {
   RECORDS_PER_TICK,
   SERIES_SEED,
   TICK_MILLIS,
-  latencies,
   seededIntegers,
 } from './workload';
 
@@ -18,15 +17,17 @@ export type RecordInto = (series: number, value: number) => void;
 export class RecordLoad {
   private readonly _record: RecordInto;
   private readonly _seriesCount: number;
-  private readonly _values = latencies();
+  private readonly _values: Float64Array;
   private readonly _nextSeries = seededIntegers(SERIES_SEED);
   private _timer: ReturnType<typeof setInterval> | undefined;
   private _startMillis = 0;
   private _made = 0;
 
-  constructor(record: RecordInto, seriesCount: number) {
+  /** `values`: the workload's latencies, made before memory is measured (they are the application's). */
+  constructor(record: RecordInto, seriesCount: number, values: Float64Array) {
     this._record = record;
     this._seriesCount = seriesCount;
+    this._values = values;
   }
 
   /** Records made so far. */

@@ -55,7 +55,7 @@ async function measure(pathName: string, series: number): Promise<ScaleResult> {
   // Every series exists before the clock starts.
   for (let i = 0; i < series; i++)
     instance.record(i, values[i & (values.length - 1)]);
-  const load = new RecordLoad(instance.record, series);
+  const load = new RecordLoad(instance.record, series, values);
   load.start();
   await sleep(WARMUP_MILLIS);
 
@@ -76,7 +76,7 @@ async function measure(pathName: string, series: number): Promise<ScaleResult> {
   // Shut down first (timers stopped, the last export done) so that no
   // collection or export is under way when memory is read; the state stays.
   await instance.shutdown();
-  const memoryBytes = retainedBytes() - before;
+  const memoryBytes = retainedBytes(attributes, values) - before;
   // Read after the memory, which keeps the path alive until then.
   const exportedPoints = instance.exporter.latestPoints;
   return {

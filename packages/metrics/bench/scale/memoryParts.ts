@@ -59,7 +59,7 @@ async function measure(series: number, seconds: number): Promise<void> {
       clock.setSystemTime(T0 + step * COLLECTION_INTERVAL_MILLIS);
       await provider.forceFlush();
     }
-    const measured = retainedBytes() - before;
+    const measured = retainedBytes(attributes, values) - before;
     const collection = await provider.collect();
     const self = selfMetricsOf(collection);
     const parts: Record<string, number> = {};
